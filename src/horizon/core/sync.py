@@ -1,0 +1,88 @@
+"""run_sync: the ONE bridge from blocking code to Horizon's asyncio core.
+
+A venue's I/O lives on an event loop. Sync callers (scripts, notebooks, the README quickstart)
+get a private loop running in a daemon thread, so fills, health checks and reconnects keep
+flowing between calls. Calling a blocking method from inside that loop would deadlock, so it is
+refused with a clear error instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from horizon.errors import HorizonError, RequestTimeout
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """An event loop in a daemon thread, started lazily, stopped by `stop()`."""
+
+    def __init__(self, name: str = "horizon-loop") -> None:
+        self._name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._thread is None or not self._thread.is_alive():
+                ready = threading.Event()
+                loop = asyncio.new_event_loop()
+
+                def main() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+
+                thread = threading.Thread(target=main, name=self._name, daemon=True)
+                thread.start()
+                ready.wait()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    def stop(self) -> None:
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        if threading.current_thread() is not thread:
+            thread.join(timeout=5)
+        if not thread.is_alive():
+            loop.close()
+
+
+def run_sync(
+    coro: Coroutine[Any, Any, T],
+    *,
+    loop: asyncio.AbstractEventLoop,
+    timeout: float | None,
+    what: str = "call",
+) -> T:
+    """Run `coro` on `loop` (the loop the venue lives on) and block until its result.
+
+    Refused on the thread that runs `loop` itself: it would wait for work that its own waiting
+    keeps from running.
+    """
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        coro.close()
+        raise HorizonError(
+            f"blocking {what} called on the venue's own event loop; use `await ..._async()`"
+        )
+    future = asyncio.run_coroutine_threadsafe(coro, loop)
+    try:
+        return future.result(timeout)
+    except concurrent.futures.TimeoutError as exc:
+        future.cancel()
+        raise RequestTimeout(what, timeout or 0.0) from exc

@@ -1,0 +1,218 @@
+"""Domain values every Horizon venue speaks: immutable, validated when built, Decimal money."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from horizon.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from horizon.errors import InvalidOrder
+
+Number = Decimal | int | str
+
+
+def to_decimal(field_name: str, value: object) -> Decimal:
+    """Decimal from int/str/Decimal. Floats are refused: 0.1 is not a price a float can hold."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise InvalidOrder(
+            field_name, f"floats are refused (got {value!r}); pass str or Decimal, e.g. '101.25'"
+        )
+    if not isinstance(value, (Decimal, int, str)):
+        raise InvalidOrder(field_name, f"expected Decimal, int or str, got {type(value).__name__}")
+    try:
+        d = Decimal(value)
+    except (InvalidOperation, ValueError) as exc:
+        raise InvalidOrder(field_name, f"not a number: {value!r}") from exc
+    if not d.is_finite():
+        raise InvalidOrder(field_name, f"must be finite, got {value!r}")
+    return d
+
+
+def _optional_decimal(field_name: str, value: object) -> Decimal | None:
+    return None if value is None else to_decimal(field_name, value)
+
+
+def require_utc(field_name: str, value: datetime) -> datetime:
+    """Naive datetimes are refused: their zone is a guess, and a guess moves fills by hours."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidOrder(field_name, f"naive datetime {value.isoformat()} refused; pass tz-aware")
+    return value.astimezone(UTC)
+
+
+def _enum(field_name: str, enum: type, value: object) -> object:
+    try:
+        return enum(value)
+    except ValueError as exc:
+        allowed = ", ".join(repr(m.value) for m in enum)
+        raise InvalidOrder(field_name, f"{value!r} is not one of {allowed}") from exc
+
+
+_PRICE_RULES: dict[OrderType, tuple[frozenset[str], frozenset[str]]] = {
+    # order type: (prices required, prices forbidden)
+    OrderType.MARKET: (
+        frozenset(),
+        frozenset({"limit_price", "stop_price", "trail_percent", "trail_amount"}),
+    ),
+    OrderType.LIMIT: (
+        frozenset({"limit_price"}),
+        frozenset({"stop_price", "trail_percent", "trail_amount"}),
+    ),
+    OrderType.STOP: (
+        frozenset({"stop_price"}),
+        frozenset({"limit_price", "trail_percent", "trail_amount"}),
+    ),
+    OrderType.STOP_LIMIT: (
+        frozenset({"limit_price", "stop_price"}),
+        frozenset({"trail_percent", "trail_amount"}),
+    ),
+    OrderType.TRAILING_STOP: (frozenset(), frozenset({"limit_price"})),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAction:
+    """What a strategy wants done: one order, venue-neutral, refused at once if incoherent.
+
+    `side`, `order_type` and `tif` accept their plain string values ("buy", "limit", "GTC").
+    For a trailing stop give exactly one of `trail_percent` (e.g. Decimal("1.5") = 1.5 %) or
+    `trail_amount` (a price distance); `stop_price` may seed the initial trigger level.
+    """
+
+    market_id: str
+    side: Side
+    quantity: Decimal
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    trail_amount: Decimal | None = None
+    tif: TimeInForce = TimeInForce.DAY
+    good_till: datetime | None = None
+    account: str | None = None
+    client_order_id: str | None = None
+    outside_rth: bool = False
+
+    def __post_init__(self) -> None:
+        s = object.__setattr__
+        if not isinstance(self.market_id, str) or not self.market_id.strip():
+            raise InvalidOrder("market_id", "must be a non-empty string such as 'AAPL'")
+        s(self, "side", _enum("side", Side, self.side))
+        s(self, "order_type", _enum("order_type", OrderType, self.order_type))
+        s(self, "tif", _enum("tif", TimeInForce, self.tif))
+        qty = to_decimal("quantity", self.quantity)
+        if qty <= 0:
+            raise InvalidOrder("quantity", f"must be positive, got {qty}")
+        s(self, "quantity", qty)
+        for name in ("limit_price", "stop_price", "trail_percent", "trail_amount"):
+            value = _optional_decimal(name, getattr(self, name))
+            if value is not None and value <= 0:
+                raise InvalidOrder(name, f"must be positive, got {value}")
+            s(self, name, value)
+        self._check_prices()
+        self._check_tif()
+        if self.account is not None and not self.account.strip():
+            raise InvalidOrder("account", "must be None or a non-empty account id")
+
+    def _check_prices(self) -> None:
+        required, forbidden = _PRICE_RULES[self.order_type]
+        for name in sorted(required):
+            if getattr(self, name) is None:
+                raise InvalidOrder(name, f"required for a {self.order_type.value} order")
+        for name in sorted(forbidden):
+            if getattr(self, name) is not None:
+                raise InvalidOrder(name, f"not allowed on a {self.order_type.value} order")
+        if self.order_type is OrderType.TRAILING_STOP:
+            given = [n for n in ("trail_percent", "trail_amount") if getattr(self, n) is not None]
+            if len(given) != 1:
+                raise InvalidOrder(
+                    "trail_percent",
+                    "a trailing_stop needs exactly one of trail_percent or trail_amount",
+                )
+            if self.trail_percent is not None and self.trail_percent >= 100:
+                raise InvalidOrder("trail_percent", f"must be below 100, got {self.trail_percent}")
+
+    def _check_tif(self) -> None:
+        if self.tif is TimeInForce.GTD:
+            if self.good_till is None:
+                raise InvalidOrder("good_till", "required when tif is GTD")
+            when = require_utc("good_till", self.good_till)
+            if when <= datetime.now(UTC):
+                raise InvalidOrder("good_till", f"must be in the future, got {when.isoformat()}")
+            object.__setattr__(self, "good_till", when)
+        elif self.good_till is not None:
+            raise InvalidOrder("good_till", f"only allowed with tif GTD, not {self.tif.value}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VenueFill:
+    """One execution, as the host application books it.
+
+    A fill with `corrects` set replaces the fill it names (an IB execution correction, or a
+    late commission for a fill already handed out with `fee=None`).
+    """
+
+    venue: str
+    order_id: str
+    exec_id: str
+    market_id: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    fee: Decimal | None
+    fee_currency: str | None
+    account: str
+    timestamp: datetime
+    liquidity: Liquidity | None = None
+    corrects: str | None = None
+    client_order_id: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "timestamp", require_utc("timestamp", self.timestamp))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Position:
+    venue: str
+    account: str
+    market_id: str
+    quantity: Decimal
+    avg_cost: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Balance:
+    """Cash and equity of one account in one currency."""
+
+    venue: str
+    account: str
+    currency: str
+    cash: Decimal
+    net_liquidation: Decimal | None = None
+    buying_power: Decimal | None = None
+    available_funds: Decimal | None = None
+    values: dict[str, Decimal] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VenueOrder:
+    """The venue's current view of one order."""
+
+    venue: str
+    order_id: str
+    market_id: str
+    side: Side
+    quantity: Decimal
+    order_type: OrderType
+    status: OrderStatus
+    filled: Decimal
+    remaining: Decimal
+    avg_fill_price: Decimal | None
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    tif: TimeInForce
+    account: str
+    client_order_id: str | None = None
+    reason: str | None = None
+    updated_at: datetime | None = None

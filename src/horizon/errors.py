@@ -1,0 +1,116 @@
+"""Horizon's typed errors: one class per thing a caller would handle differently.
+
+Every message says what happened, names the value, and says what to do next. Nothing here
+imports from the rest of Horizon, so any layer can raise these.
+"""
+
+from __future__ import annotations
+
+
+class HorizonError(Exception):
+    """Root of all deliberate Horizon errors; catch this, not Exception."""
+
+
+class ConfigurationError(HorizonError, ValueError):
+    """A venue was configured in a way that cannot be safe or cannot work.
+
+    A ValueError too, so the spec's `ValueError: port 7496 is a known IBKR LIVE port` holds.
+    """
+
+
+class InvalidOrder(HorizonError, ValueError):
+    """An order was refused before anything was sent."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"invalid order: {field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class InvalidMarketId(HorizonError, ValueError):
+    """A market id string could not be parsed into an instrument."""
+
+    def __init__(self, market_id: str, part: str, reason: str) -> None:
+        super().__init__(f"invalid market id {market_id!r}: {part}: {reason}")
+        self.market_id = market_id
+        self.part = part
+        self.reason = reason
+
+
+class UnknownInstrument(HorizonError, LookupError):
+    """The venue does not know the instrument, or knows several matching it."""
+
+    def __init__(self, market_id: str, reason: str) -> None:
+        super().__init__(f"cannot resolve {market_id!r}: {reason}")
+        self.market_id = market_id
+        self.reason = reason
+
+
+class VenueUnavailable(HorizonError, ConnectionError):
+    """The venue cannot be reached (nothing listens, it went away, or it does not answer)."""
+
+    def __init__(self, host: str, port: int, detail: str = "") -> None:
+        msg = (
+            f"nothing answered on {host}:{port}; start TWS or IB Gateway with the API enabled "
+            "(and IBC logged in), or run `horizon-ibkr sim` for the simulator"
+        )
+        if detail:
+            msg = f"{msg} ({detail})"
+        super().__init__(msg)
+        self.host = host
+        self.port = port
+        self.detail = detail
+
+
+class ClientIdInUse(VenueUnavailable):
+    """Another process holds this client id on the gateway (IB error 326)."""
+
+    def __init__(self, host: str, port: int, client_id: int) -> None:
+        HorizonError.__init__(
+            self,
+            f"client id {client_id} is already in use on {host}:{port}; another process holds "
+            "it. Give each process its own client_id (1..999), or pass client_id_range=(lo, hi) "
+            "to lease the first free id of a range reserved for this service",
+        )
+        self.host = host
+        self.port = port
+        self.detail = "client id in use"
+        self.client_id = client_id
+
+
+class AccountModeMismatch(ConfigurationError):
+    """The gateway's accounts are live while paper was asked for, or the reverse."""
+
+
+class VenueRejected(HorizonError):
+    """The venue refused a request (an IB error code tied to it)."""
+
+    def __init__(self, code: int, text: str, *, order_id: int | None = None) -> None:
+        where = f" for order {order_id}" if order_id is not None else ""
+        super().__init__(f"IB error {code}{where}: {text}")
+        self.code = code
+        self.text = text
+        self.order_id = order_id
+
+
+class UnknownOrder(HorizonError, LookupError):
+    """An order id this venue never placed and the gateway does not report."""
+
+    def __init__(self, order_id: int) -> None:
+        super().__init__(
+            f"order {order_id} is not known to this venue; use an id returned by submit()"
+        )
+        self.order_id = order_id
+
+
+class RequestTimeout(HorizonError, TimeoutError):
+    """The venue did not answer a request within its timeout."""
+
+    def __init__(self, what: str, timeout: float) -> None:
+        super().__init__(f"{what} got no answer within {timeout:g} s")
+        self.what = what
+        self.timeout = timeout
+
+
+class PacingViolation(HorizonError):
+    """The gateway reported error 100: more than its message rate limit."""

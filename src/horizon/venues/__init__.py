@@ -1,0 +1,1 @@
+"""Venues: one subpackage per broker or exchange."""
