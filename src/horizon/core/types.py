@@ -14,7 +14,7 @@ Number = Decimal | int | str
 
 def to_decimal(field_name: str, value: object) -> Decimal:
     """Decimal from int/str/Decimal. Floats are refused: 0.1 is not a price a float can hold."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise InvalidOrder(
             field_name, f"floats are refused (got {value!r}); pass str or Decimal, e.g. '101.25'"
         )

@@ -1,0 +1,134 @@
+"""Every validation rule of OrderAction, each with a failing example."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from horizon.core import OrderAction, OrderType, Side, TimeInForce
+from horizon.errors import InvalidOrder
+
+FUTURE = datetime.now(UTC) + timedelta(days=3)
+
+
+def act(**kw: object) -> OrderAction:
+    base: dict[str, object] = {"market_id": "AAPL", "side": "buy", "quantity": Decimal(10)}
+    base.update(kw)
+    return OrderAction(**base)  # type: ignore[arg-type]
+
+
+def test_plain_strings_become_enums() -> None:
+    a = act(order_type="limit", limit_price="101.25", tif="GTC", side="sell")
+    assert a.order_type is OrderType.LIMIT
+    assert a.side is Side.SELL
+    assert a.tif is TimeInForce.GTC
+    assert a.limit_price == Decimal("101.25")
+
+
+def test_enums_accepted_as_themselves() -> None:
+    a = act(order_type=OrderType.STOP, stop_price=Decimal(95), side=Side.BUY)
+    assert a.order_type is OrderType.STOP and a.stop_price == Decimal(95)
+
+
+def test_int_and_str_become_decimal() -> None:
+    assert act(quantity=5).quantity == Decimal(5)
+    assert act(quantity="0.5").quantity == Decimal("0.5")
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"market_id": ""}, "market_id"),
+        ({"market_id": "   "}, "market_id"),
+        ({"side": "long"}, "side"),
+        ({"order_type": "iceberg"}, "order_type"),
+        ({"tif": "FOREVER"}, "tif"),
+        ({"quantity": 0}, "quantity"),
+        ({"quantity": -1}, "quantity"),
+        ({"quantity": 1.5}, "quantity"),
+        ({"quantity": "NaN"}, "quantity"),
+        ({"quantity": "Infinity"}, "quantity"),
+        ({"quantity": "ten"}, "quantity"),
+        ({"quantity": True}, "quantity"),
+        ({"quantity": [1]}, "quantity"),
+        ({"order_type": "limit"}, "limit_price"),
+        ({"order_type": "limit", "limit_price": 101.5}, "limit_price"),
+        ({"order_type": "limit", "limit_price": "-1"}, "limit_price"),
+        ({"order_type": "limit", "limit_price": "1", "stop_price": "2"}, "stop_price"),
+        ({"order_type": "market", "limit_price": "1"}, "limit_price"),
+        ({"order_type": "market", "stop_price": "1"}, "stop_price"),
+        ({"order_type": "market", "trail_percent": "1"}, "trail_percent"),
+        ({"order_type": "stop"}, "stop_price"),
+        ({"order_type": "stop", "stop_price": "1", "limit_price": "1"}, "limit_price"),
+        ({"order_type": "stop_limit", "stop_price": "1"}, "limit_price"),
+        ({"order_type": "stop_limit", "limit_price": "1"}, "stop_price"),
+        ({"order_type": "stop_limit", "limit_price": "1", "stop_price": "1",
+          "trail_amount": "1"}, "trail_amount"),
+        ({"order_type": "trailing_stop"}, "trail_percent"),
+        ({"order_type": "trailing_stop", "trail_percent": "1", "trail_amount": "1"},
+         "trail_percent"),
+        ({"order_type": "trailing_stop", "trail_percent": "100"}, "trail_percent"),
+        ({"order_type": "trailing_stop", "trail_amount": "1", "limit_price": "1"}, "limit_price"),
+        ({"order_type": "trailing_stop", "trail_amount": "0"}, "trail_amount"),
+        ({"tif": "GTD"}, "good_till"),
+        ({"tif": "GTD", "good_till": datetime(2099, 1, 1)}, "good_till"),
+        ({"tif": "GTD", "good_till": datetime.now(UTC) - timedelta(seconds=1)}, "good_till"),
+        ({"tif": "DAY", "good_till": FUTURE}, "good_till"),
+        ({"account": ""}, "account"),
+    ],
+)
+def test_refusals_name_the_field(kw: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidOrder) as info:
+        act(**kw)
+    assert info.value.field == field
+    assert field in str(info.value)
+
+
+def test_invalid_order_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="quantity"):
+        act(quantity=0)
+
+
+def test_gtd_is_normalised_to_utc() -> None:
+    from zoneinfo import ZoneInfo
+
+    local = (datetime.now(UTC) + timedelta(days=2)).astimezone(ZoneInfo("America/New_York"))
+    a = act(order_type="limit", limit_price="1", tif="GTD", good_till=local)
+    assert a.good_till is not None and a.good_till.tzinfo is UTC
+    assert a.good_till == local
+
+
+def test_trailing_with_amount_or_percent() -> None:
+    assert act(order_type="trailing_stop", trail_amount="0.5").trail_amount == Decimal("0.5")
+    assert act(order_type="trailing_stop", trail_percent="2").trail_percent == Decimal(2)
+    seeded = act(order_type="trailing_stop", trail_percent="2", stop_price="90")
+    assert seeded.stop_price == Decimal(90)
+
+
+def test_frozen() -> None:
+    a = act()
+    with pytest.raises(AttributeError):
+        a.quantity = Decimal(1)  # type: ignore[misc]
+
+
+def test_order_status_helpers() -> None:
+    from horizon.core import OrderStatus
+
+    terminal = {s for s in OrderStatus if s.is_terminal}
+    assert terminal == {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED}
+    assert all(s.is_open for s in set(OrderStatus) - terminal)
+
+
+def test_venue_fill_refuses_naive_timestamp() -> None:
+    from horizon.core import VenueFill
+
+    kw: dict[str, object] = dict(
+        venue="ibkr", order_id="1", exec_id="e.01", market_id="AAPL", side="buy",
+        quantity=Decimal(1), price=Decimal(1), fee=None, fee_currency=None, account="DU1",
+    )
+    with pytest.raises(InvalidOrder, match="timestamp"):
+        VenueFill(timestamp=datetime(2025, 1, 1), **kw)  # type: ignore[arg-type]
+    fill = VenueFill(timestamp=datetime(2025, 1, 1, tzinfo=UTC), **kw)  # type: ignore[arg-type]
+    assert fill.timestamp.tzinfo is UTC
