@@ -1,0 +1,136 @@
+"""IbkrConfig: every knob of the venue, frozen, validated before any socket opens.
+
+IBKR has no in-band paper/live flag on the API socket, so the port is the only early hint: the
+four well-known ports are cross-checked against `paper`, and a mismatch refuses to construct.
+After connecting, the venue also checks the account ids in-band (paper ids start with "D").
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from horizon.errors import ConfigurationError
+
+log = logging.getLogger("horizon.venues.ibkr")
+
+# port -> (application, is_paper)
+KNOWN_PORTS: Final = MappingProxyType(
+    {
+        7497: ("TWS", True),
+        7496: ("TWS", False),
+        4002: ("IB Gateway", True),
+        4001: ("IB Gateway", False),
+    }
+)
+
+MAX_CLIENT_ID: Final = 999
+
+
+def check_port_mode(port: int, paper: bool) -> str | None:
+    """Raise on a known port of the other mode; return a warning text for an unknown port."""
+    known = KNOWN_PORTS.get(port)
+    if known is None:
+        mode = "PAPER" if paper else "LIVE"
+        return (
+            f"port {port} is not a known IBKR port (7497/4002 paper, 7496/4001 live); "
+            f"proceeding in {mode} mode as asked: confirm the gateway behind it is {mode}"
+        )
+    app, is_paper = known
+    if is_paper != paper:
+        kind = "PAPER" if is_paper else "LIVE"
+        fix = "paper=True" if is_paper else "paper=False (explicitly, for live trading)"
+        raise ConfigurationError(
+            f"port {port} is a known IBKR {kind} port ({app} {kind.lower()}); "
+            f"pass {fix} or use the port of the mode you mean"
+        )
+    return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IbkrConfig:
+    """Connection, pacing, resilience and fill-handling settings of one `Ibkr` venue."""
+
+    host: str = "127.0.0.1"
+    port: int = 7497
+    client_id: int = 1
+    paper: bool = True
+    account: str | None = None
+    readonly: bool = False
+    connect_timeout: float = 4.0
+    request_timeout: float = 10.0
+    # pacing: every outbound request takes a token
+    rate: float = 45.0
+    burst: int = 10
+    # health
+    health_timeout: float = 2.0
+    health_check_interval: float | None = None
+    # fills
+    commission_grace: float = 2.0
+    dedup_memory: int = 100_000
+    replay_fills_on_first_connect: bool = False
+    fill_journal: str | Path | None = None
+    gateway_timezone: str | None = None
+    # safety
+    verify_account_mode: bool = True
+    # resilience
+    reconnect: bool = True
+    reconnect_initial_delay: float = 0.25
+    reconnect_max_delay: float = 30.0
+    reconnect_wait: float = 10.0
+    client_id_range: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.paper, bool):
+            raise ConfigurationError(f"paper must be True or False, got {self.paper!r}")
+        if not isinstance(self.port, int) or not 0 < self.port < 65536:
+            raise ConfigurationError(f"port must be 1..65535, got {self.port!r}")
+        if not isinstance(self.client_id, int) or not 0 <= self.client_id <= MAX_CLIENT_ID:
+            raise ConfigurationError(
+                f"client_id must be 0..{MAX_CLIENT_ID}, got {self.client_id!r} "
+                "(0 also receives orders entered manually in TWS)"
+            )
+        if self.client_id_range is not None:
+            lo, hi = self.client_id_range
+            if not 0 <= lo <= hi <= MAX_CLIENT_ID:
+                raise ConfigurationError(
+                    f"client_id_range must satisfy 0 <= lo <= hi <= {MAX_CLIENT_ID}, "
+                    f"got {self.client_id_range!r}"
+                )
+        for name in ("connect_timeout", "request_timeout", "health_timeout", "rate"):
+            if not getattr(self, name) > 0:
+                raise ConfigurationError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if self.burst < 1:
+            raise ConfigurationError(f"burst must be at least 1, got {self.burst!r}")
+        if self.health_check_interval is not None and self.health_check_interval <= 0:
+            raise ConfigurationError(
+                "health_check_interval must be positive or None, "
+                f"got {self.health_check_interval!r}"
+            )
+        if self.commission_grace < 0:
+            raise ConfigurationError(f"commission_grace must be >= 0, got {self.commission_grace}")
+        if self.dedup_memory < 1000:
+            raise ConfigurationError(f"dedup_memory must be >= 1000, got {self.dedup_memory}")
+        if self.gateway_timezone is not None:
+            try:
+                ZoneInfo(self.gateway_timezone)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ConfigurationError(
+                    f"gateway_timezone {self.gateway_timezone!r} is not an IANA zone name"
+                ) from exc
+        warning = check_port_mode(self.port, self.paper)
+        if warning is not None:
+            log.warning(
+                "unknown IBKR port %s, %s mode as asked; confirm the gateway behind it",
+                self.port,
+                self.mode.upper(),
+                extra={"port": self.port, "paper": self.paper, "detail": warning},
+            )
+
+    @property
+    def mode(self) -> str:
+        return "paper" if self.paper else "live"
