@@ -1,0 +1,82 @@
+"""The venue's own order ledger: one record per order id, surviving reconnects.
+
+ib_async clears its trades on every disconnect, and the gateway re-announces only orders that
+are still open. So the venue keeps its own record of every order it placed, updates it from
+ib_async's events, and reconciles it after each (re)connect: an order the gateway no longer
+knows gets its true final state instead of hanging in "pending" forever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from horizon.core.enums import OrderStatus
+from horizon.core.types import OrderAction
+from horizon.venues.ibkr.status import order_status_from_ib
+
+# ib_async writes this pseudo-status onto a trade when IB sends an order *warning*; the order
+# is still live at the broker, so the venue keeps the last real status instead.
+IB_VALIDATION_WARNING = "ValidationError"
+
+LOST_BEFORE_ACK = "lost before the gateway acknowledged it"
+
+
+@dataclass(slots=True, kw_only=True)
+class OrderRecord:
+    order_id: int
+    market_id: str
+    action: OrderAction | None
+    ib_order: object  # ib_async Order, as last sent
+    contract: object  # ib_async Contract, qualified
+    account: str
+    ib_status: str = "PendingSubmit"
+    filled: Decimal = Decimal(0)
+    remaining: Decimal | None = None
+    avg_fill_price: Decimal | None = None
+    perm_id: int = 0
+    reason: str | None = None
+    rejected: bool = False
+    acknowledged: bool = False
+    updated_at: datetime | None = None
+    error_codes: list[int] = field(default_factory=list)
+
+    @property
+    def status(self) -> OrderStatus:
+        if self.rejected:
+            return OrderStatus.REJECTED
+        return order_status_from_ib(self.ib_status, self.filled, self.remaining)
+
+    def apply_status(
+        self,
+        *,
+        ib_status: str,
+        filled: Decimal,
+        remaining: Decimal,
+        avg_fill_price: Decimal | None,
+        perm_id: int,
+        at: datetime,
+    ) -> bool:
+        """Apply an orderStatus; return True if anything changed. Terminal states stick."""
+        if ib_status == IB_VALIDATION_WARNING or not ib_status:
+            return False
+        if self.status.is_terminal and ib_status not in ("Filled", "Cancelled", "ApiCancelled"):
+            return False
+        before = (self.ib_status, self.filled, self.remaining, self.perm_id)
+        self.ib_status = ib_status
+        self.filled = max(self.filled, filled)
+        self.remaining = remaining
+        if avg_fill_price is not None and avg_fill_price > 0:
+            self.avg_fill_price = avg_fill_price
+        if perm_id:
+            self.perm_id = perm_id
+        if ib_status != "PendingSubmit":
+            self.acknowledged = True
+        self.updated_at = at
+        return before != (self.ib_status, self.filled, self.remaining, self.perm_id)
+
+    def reject(self, reason: str, at: datetime) -> None:
+        self.rejected = True
+        self.reason = reason
+        self.updated_at = at
