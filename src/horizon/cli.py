@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
@@ -35,6 +36,95 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def _start_demo_gateway(port: int) -> object:
+    """The simulator on the quickstart's own port (7497) if free, else on any free port."""
+    from horizon.venues.ibkr.simulator import GatewaySimulator
+
+    for candidate in (port, 0):
+        sim = GatewaySimulator(host="127.0.0.1", port=candidate, accounts=["DU1234567"], seed=7)
+        try:
+            sim.start()
+        except OSError:
+            continue
+        return sim
+    raise SystemExit("could not start the embedded simulator")
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import logging
+    from decimal import Decimal
+
+    from horizon.core import OrderAction, OrderStatus
+    from horizon.venues.ibkr import Ibkr
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    sim: Any = _start_demo_gateway(7497)
+    line = "-" * 72
+    try:
+        print(f"embedded IB Gateway simulator listening on {sim.host}:{sim.port}")
+        sim.set_price("AAPL", Decimal("190.00"))
+        print(line)
+        print(f">>> ibkr = Ibkr(host='127.0.0.1', port={sim.port}, client_id=1, paper=True)")
+        print(">>> ibkr.connect()")
+        with Ibkr(host="127.0.0.1", port=sim.port, client_id=1, paper=True) as ibkr:
+            print(f"connected: accounts {ibkr.managed_accounts()}, health {ibkr.health_check()}, "
+                  f"rtt {1000 * (ibkr._last_health_rtt_s or 0):.2f} ms")
+            print(">>> print(ibkr.balance())")
+            for b in ibkr.balance():
+                print(f"  {b.account} {b.currency}: cash {b.cash:,.2f}  net liq "
+                      f"{(b.net_liquidation or 0):,.2f}  buying power {(b.buying_power or 0):,.2f}")
+            print(line)
+            orders = [
+                ("market buy 10 AAPL", OrderAction(market_id="AAPL", side="buy", quantity=10)),
+                ("limit buy 5 AAPL @ 185.00 GTC", OrderAction(
+                    market_id="AAPL", side="buy", quantity=5, order_type="limit",
+                    limit_price="185.00", tif="GTC")),
+                ("stop sell 5 AAPL @ 180.00", OrderAction(
+                    market_id="AAPL", side="sell", quantity=5, order_type="stop",
+                    stop_price="180.00")),
+                ("stop-limit buy 5 AAPL 200.00/201.00", OrderAction(
+                    market_id="AAPL", side="buy", quantity=5, order_type="stop_limit",
+                    stop_price="200.00", limit_price="201.00")),
+                ("trailing stop sell 5 AAPL 2%", OrderAction(
+                    market_id="AAPL", side="sell", quantity=5, order_type="trailing_stop",
+                    trail_percent="2")),
+                ("market buy 1 ES future", OrderAction(
+                    market_id="FUT:ES:202503:CME", side="buy", quantity=1)),
+                ("market buy 20,000 EUR.USD", OrderAction(
+                    market_id="FX:EUR.USD", side="buy", quantity=20000)),
+            ]
+            ids = {}
+            for label, action in orders:
+                oid = ibkr.submit(action)
+                ids[oid] = label
+                status = ibkr.wait_for_status(
+                    oid, OrderStatus.ACCEPTED, OrderStatus.FILLED, OrderStatus.REJECTED,
+                    timeout=10)
+                print(f"  submit {label:<38} -> order {oid:>4}: {status.value}")
+            limit_id = next(o for o, lbl in ids.items() if lbl.startswith("limit"))
+            ibkr.amend(limit_id, limit_price=Decimal("186.00"))
+            print(f"  amend order {limit_id} limit -> 186.00")
+            print(f"  cancel_all('AAPL') -> {ibkr.cancel_all('AAPL')}")
+            for oid in ids:
+                ibkr.wait_for_status(oid, timeout=10)
+            print(line)
+            print("order statuses:")
+            for oid, label in ids.items():
+                print(f"  {oid:>4} {label:<38} {ibkr.order_status(oid).value}")
+            print("fills (drain_fills):")
+            for f in ibkr.wait_fills(3, timeout=10) + ibkr.drain_fills():
+                print(f"  {f.timestamp:%H:%M:%S}Z {f.market_id:<18} {f.side.value:<4} "
+                      f"{f.quantity:>7} @ {f.price:<10} fee {f.fee} {f.fee_currency}  {f.exec_id}")
+            print("positions:")
+            for p in ibkr.positions():
+                print(f"  {p.account} {p.market_id:<18} {p.quantity:>8} avg cost {p.avg_cost}")
+        print(line)
+        print("disconnected; demo done")
+    finally:
+        sim.stop()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="horizon-ibkr",
@@ -52,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--pacing-limit", type=int, default=50, help="messages/s before error 100")
     sim.add_argument("--no-pacing", action="store_true", help="do not enforce pacing")
     sim.set_defaults(func=_cmd_sim)
+
+    demo = sub.add_parser("demo", help="run the quickstart against the embedded simulator")
+    demo.set_defaults(func=_cmd_demo)
     return parser
 
 
