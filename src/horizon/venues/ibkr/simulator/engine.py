@@ -1,0 +1,872 @@
+"""Paper matching engine and accounts of the IB Gateway simulator.
+
+Pure state: no sockets, threads or sleeps; time only through the injected clock, randomness
+only through seeded `random.Random`s. Every mutating call returns the events it produced, in
+the order the server must send them. Rejections are events (OrderError + OrderUpdated), never
+exceptions; `EngineError` is only for misuse of the control API.
+
+The value types live in `model.py`, the universe in `universe.py`, prices in `book.py`, the
+accounts in `ledger.py`, order records in `working.py`; this module is the import point.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+
+from . import allocation
+from .book import Book, on_grid, to_grid
+from .ledger import CommissionSchedule, Entry, Ledger, money
+from .model import (
+    AccountValue,
+    Clock,
+    Commission,
+    ContractQuery,
+    ContractSpec,
+    EngineError,
+    Event,
+    ExecFilter,
+    Execution,
+    ExecutionMade,
+    MarginImpact,
+    OrderError,
+    OrderRequest,
+    OrderState,
+    OrderUpdated,
+    PositionRow,
+    Quote,
+)
+from .timeparse import parse_ib_time
+from .universe import builtin_universe, match_all
+from .working import (
+    ACTIONS,
+    CANCEL_UNKNOWN,
+    CANCELLED,
+    DUPLICATE_ID,
+    LIMIT_TYPES,
+    MODIFY_MISMATCH,
+    NO_ALLOCATION,
+    NO_SECURITY,
+    NOT_CANCELLABLE,
+    OFF_TICK,
+    ORDER_TYPES,
+    READ_ONLY,
+    REJECTED,
+    STOP_TYPES,
+    TEXT_CANCELLED,
+    TEXT_NO_ALLOCATION,
+    TEXT_NO_SECURITY,
+    TEXT_OFF_TICK,
+    TEXT_READ_ONLY,
+    TIFS,
+    WorkingOrder,
+    text_ambiguous,
+    text_cancel_unknown,
+    text_duplicate,
+    text_not_cancellable,
+    text_rejected,
+)
+
+__all__ = [
+    "AccountValue", "Clock", "Commission", "ContractQuery", "ContractSpec", "Engine",
+    "EngineError", "Event", "ExecFilter", "Execution", "ExecutionMade", "MarginImpact",
+    "OrderError", "OrderRequest", "OrderState", "OrderUpdated", "PositionRow", "Quote",
+]
+
+_ZERO = Decimal(0)
+_VENUES = {"NASDAQ": "ISLAND", "NYSE": "NYSE", "ARCA": "ARCA"}
+
+
+class _Rejection(Exception):
+    """Internal: validation failed; carries the error to emit."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(text)
+        self.code, self.text = code, text
+
+
+def is_master(account: str) -> bool:
+    """FA master accounts: "DF..." (paper) or "F" + digits (live)."""
+    return account.startswith("DF") or (account[:1] == "F" and account[1:].isdigit())
+
+
+class Engine:
+    """The paper exchange and its accounts. See the module docstring and the contract."""
+
+    def __init__(
+        self,
+        *,
+        accounts: Sequence[str] = ("DU1234567",),
+        seed: int = 0,
+        clock: Clock = time.time,
+        cash: Decimal = Decimal("1000000"),
+        contracts: Iterable[ContractSpec] | None = None,
+        liquidity: Decimal | None = None,
+        commission_per_share: Decimal = Decimal("0.005"),
+        min_commission: Decimal = Decimal("1.00"),
+        fa_groups: Mapping[str, Sequence[str]] | None = None,
+        read_only: bool = False,
+        fa_profiles: Mapping[str, Mapping[str, Decimal]] | None = None,
+        timezone: str = "UTC",
+    ) -> None:
+        if not accounts:
+            raise EngineError(0, "at least one account is required")
+        self.accounts: tuple[str, ...] = tuple(accounts)
+        self.seed = seed
+        self.read_only = read_only
+        self.liquidity = liquidity
+        self.timezone = timezone
+        self._clock = clock
+        self._masters = {a for a in self.accounts if is_master(a)}
+        self._subs = tuple(a for a in self.accounts if a not in self._masters)
+        self.fa_groups: dict[str, tuple[str, ...]] = {"All": self._subs}
+        for name, members in (fa_groups or {}).items():
+            self.fa_groups[name] = tuple(members)
+        self.fa_profiles = {k: dict(v) for k, v in (fa_profiles or {}).items()}
+        self.commissions = CommissionSchedule(per_share=commission_per_share,
+                                              min_stock=min_commission)
+        self._specs: dict[int, ContractSpec] = {}
+        for spec in builtin_universe() if contracts is None else contracts:
+            self.add_contract(spec)
+        self._books: dict[int, Book] = {}
+        self._steps = 0
+        self.ledger = Ledger(
+            {a: (_ZERO if a in self._masters else cash) for a in self.accounts},
+            self._masters, self._mark, self._usd_rate,
+        )
+        self._orders: dict[tuple[int, int], WorkingOrder] = {}
+        self._seq = 0
+        self._max_order_id = 0
+        self._perm = 1_000_000_000 + (seed % 100_000) * 10_000
+        self._exec_prefix = f"0000{(seed * 40503 + 0xE0D5) & 0xFFFF:04x}"
+        self._exec_counter = int(clock()) & 0xFFFFFFFF
+        self._executions: list[tuple[Execution, Commission]] = []
+        # original exec id -> (corrections made, id of the entry the ledger holds now)
+        self._corrections: dict[str, tuple[int, str]] = {}
+        self._pass_keys: set[tuple[int, int]] | None = None
+
+    # ---- contracts ----------------------------------------------------------------------
+
+    def add_contract(self, spec: ContractSpec) -> None:
+        """Add an instrument. Re-adding an identical spec is a no-op; a different spec with a
+        conId already in use is refused."""
+        old = self._specs.get(spec.con_id)
+        if old is not None and old != spec:
+            raise EngineError(0, f"conId {spec.con_id} is already {old.local_symbol}")
+        if spec.min_tick <= 0 or spec.initial_price <= 0:
+            raise EngineError(0, f"conId {spec.con_id}: min_tick and initial_price must be > 0")
+        self._specs[spec.con_id] = spec
+
+    def match_contracts(self, query: ContractQuery) -> list[ContractSpec]:
+        """Every instrument the query matches, in conId order ([] = unknown, several =
+        ambiguous; the server returns them all and the client decides)."""
+        return sorted(match_all(query, self._specs.values()), key=lambda s: s.con_id)
+
+    def contract(self, con_id: int) -> ContractSpec:
+        spec = self._specs.get(con_id)
+        if spec is None:
+            raise EngineError(NO_SECURITY, TEXT_NO_SECURITY)
+        return spec
+
+    # ---- prices -------------------------------------------------------------------------
+
+    def _book(self, con_id: int) -> Book:
+        book = self._books.get(con_id)
+        if book is None:
+            book = Book(self.contract(con_id), self.seed, self._clock(), 0)
+            self._books[con_id] = book
+        if book.steps < self._steps:
+            book.advance(self._steps, self._clock())
+        return book
+
+    def _mark(self, con_id: int) -> Decimal:
+        return self._book(con_id).last
+
+    def _usd_rate(self, ccy: str) -> Decimal:
+        """USD per unit of `ccy`, from the FX books (1 for USD or an unknown currency)."""
+        if ccy == "USD":
+            return Decimal(1)
+        for spec in self._specs.values():
+            if spec.sec_type != "CASH":
+                continue
+            if spec.symbol == ccy and spec.currency == "USD":
+                return self._mark(spec.con_id)
+            if spec.symbol == "USD" and spec.currency == ccy:
+                return Decimal(1) / self._mark(spec.con_id)
+        return Decimal(1)
+
+    def quote(self, con_id: int) -> Quote:
+        return self._book(con_id).quote()
+
+    def set_price(self, con_id: int, price: Decimal) -> list[Event]:
+        """Make `price` (rounded to the tick grid) the last trade, centre the book on it and
+        match the instrument's resting orders at once."""
+        if price <= 0:
+            raise EngineError(0, f"price must be > 0, got {price}")
+        book = self._book(con_id)
+        book.set_last(to_grid(price, book.spec.min_tick), self._clock())
+        out: list[Event] = []
+        self._housekeeping(out)
+        self._match(out, con_id=con_id)
+        return out
+
+    def step(self) -> list[Event]:
+        """Advance every price path one step and match; OPG orders get their opening."""
+        self._steps += 1
+        out: list[Event] = []
+        for con_id in sorted({o.spec.con_id for o in self._orders.values() if not o.done}):
+            self._book(con_id)
+        self._housekeeping(out)
+        self._match(out, opening=True)
+        return out
+
+    # ---- orders -------------------------------------------------------------------------
+
+    def next_order_id_hint(self) -> int:
+        return self._max_order_id + 1
+
+    def order(self, client_id: int, order_id: int) -> OrderState | None:
+        o = self._orders.get((client_id, order_id))
+        return o.snapshot() if o else None
+
+    def open_orders(self, client_id: int | None = None) -> list[OrderState]:
+        return [o.snapshot() for o in self._by_seq()
+                if not o.done and (client_id is None or o.req.client_id == client_id)]
+
+    def completed_orders(self) -> list[OrderState]:
+        done = [o for o in self._by_seq() if o.done]
+        done.sort(key=lambda o: (o.completed_time or 0.0, o.seq))
+        return [o.snapshot() for o in done]
+
+    def _by_seq(self) -> list[WorkingOrder]:
+        return sorted(self._orders.values(), key=lambda o: o.seq)
+
+    def place(self, req: OrderRequest) -> list[Event]:
+        """A new order, or a modification of an open one (same client_id and order_id)."""
+        out: list[Event] = []
+        self._max_order_id = max(self._max_order_id, req.order_id)
+        self._housekeeping(out)
+        existing = self._orders.get((req.client_id, req.order_id))
+        if existing is not None and existing.done:
+            out.append(OrderError(req.client_id, req.order_id, DUPLICATE_ID,
+                                  text_duplicate(req.order_id)))
+            return out
+        if self.read_only:
+            return self._refuse(out, req, None, READ_ONLY, TEXT_READ_ONLY)
+        specs = self.match_contracts(req.contract)
+        if len(specs) != 1:
+            text = text_ambiguous(req.contract.symbol) if specs else TEXT_NO_SECURITY
+            out.append(OrderError(req.client_id, req.order_id, NO_SECURITY, text))
+            return out
+        spec = specs[0]
+        if existing is not None:
+            return self._modify(out, existing, req, spec)
+        try:
+            account, targets = self._validate(req, spec)
+            gtd, gat = self._times(req)
+            if not req.parent_id and not req.what_if:
+                self._check_margin(req, spec, account, targets)
+        except _Rejection as r:
+            return self._refuse(out, req, spec, r.code, r.text)
+        if req.what_if:
+            out.append(OrderUpdated(self._what_if(req, spec, account, targets)))
+            return out
+        self._seq += 1
+        self._perm += 1
+        total = sum(targets.values(), _ZERO) if targets else req.quantity
+        o = WorkingOrder(seq=self._seq, req=req, spec=spec, perm_id=self._perm,
+                         account=account, total=total, gtd=gtd, gat=gat,
+                         allocation=targets, transmitted=req.transmit)
+        self._orders[o.key] = o
+        parent = self._orders.get((req.client_id, req.parent_id)) if req.parent_id else None
+        if parent is not None:
+            o.parent_perm_id = parent.perm_id
+            o.held_by_parent = parent.status != "Filled"
+            if o.held_by_parent:
+                o.why_held = "child"
+        self._init_trail(o)
+        out.append(OrderUpdated(o.snapshot()))  # PreSubmitted
+        if not req.transmit:
+            return out
+        keys = {o.key}
+        if parent is not None and not parent.transmitted:
+            keys |= self._transmit_group(parent, out)
+        if o.working:
+            self._submit(o, out)
+        self._match(out, keys=keys)
+        return out
+
+    def _transmit_group(self, parent: WorkingOrder, out: list[Event]) -> set[tuple[int, int]]:
+        """A transmitting child releases its parent and the parent's other children."""
+        parent.transmitted = True
+        for child in self._children(parent):
+            child.transmitted = True
+        if parent.working:
+            self._submit(parent, out)
+        return {parent.key}
+
+    def _submit(self, o: WorkingOrder, out: list[Event]) -> None:
+        o.status, o.why_held, o.fresh = "Submitted", "", True
+        out.append(OrderUpdated(o.snapshot()))
+
+    def _children(self, parent: WorkingOrder) -> list[WorkingOrder]:
+        return [c for c in self._by_seq()
+                if c.req.parent_id == parent.req.order_id
+                and c.req.client_id == parent.req.client_id and c is not parent]
+
+    def _modify(self, out: list[Event], o: WorkingOrder, req: OrderRequest,
+                spec: ContractSpec) -> list[Event]:
+        if spec.con_id != o.spec.con_id or ACTIONS.get(req.action) != o.side:
+            out.append(OrderError(req.client_id, req.order_id, MODIFY_MISMATCH,
+                                  "Order being modified does not match original order."))
+            return out
+        try:
+            self._validate(req, spec, modify=True)
+            gtd, gat = self._times(req)
+            if req.quantity < o.filled:
+                raise _Rejection(REJECTED, text_rejected(
+                    f"The new quantity {req.quantity} is below the filled quantity {o.filled}"))
+        except _Rejection as r:
+            # the order stays as it was; re-state it so a client that marked it from the
+            # error sees it live again
+            out.append(OrderError(req.client_id, req.order_id, r.code, r.text))
+            out.append(OrderUpdated(o.snapshot()))
+            return out
+        stop_changed = (req.aux_price != o.req.aux_price
+                        or req.trailing_percent != o.req.trailing_percent
+                        or req.trail_stop_price != o.req.trail_stop_price
+                        or req.order_type != o.req.order_type)
+        o.req, o.gtd, o.gat = req, gtd, gat
+        if not o.allocation:
+            o.total = req.quantity
+        if stop_changed:
+            o.triggered = False
+            o.trail_stop = None
+            self._init_trail(o)
+        o.fresh = True
+        keys = {o.key}
+        if req.transmit and not o.transmitted:
+            o.transmitted = True
+            parent = self._orders.get((req.client_id, req.parent_id)) if req.parent_id else None
+            if parent is not None and not parent.transmitted:
+                keys |= self._transmit_group(parent, out)
+        if o.remaining == 0:
+            self._finish(o, "Filled", out)
+            return out
+        if o.working:
+            o.status, o.why_held = "Submitted", ""
+        out.append(OrderUpdated(o.snapshot()))
+        self._match(out, keys=keys)
+        return out
+
+    def _refuse(self, out: list[Event], req: OrderRequest, spec: ContractSpec | None,
+                code: int, text: str) -> list[Event]:
+        """Rejection events the way TWS sends them. Errors ib_async treats as warnings (110,
+        321) come first and the Cancelled status makes the order final; real errors (201,
+        436) follow an Inactive status, so a client that marks the order Cancelled on the
+        error ends up Cancelled, as with a real gateway."""
+        if spec is None:
+            spec = next(iter(self.match_contracts(req.contract)), None)
+        if spec is None:  # no contract: nothing to describe, only the error
+            out.append(OrderError(req.client_id, req.order_id, code, text))
+            return out
+        self._seq += 1
+        self._perm += 1
+        inactive = code not in (OFF_TICK, READ_ONLY)
+        status = "Inactive" if inactive else "Cancelled"
+        o = WorkingOrder(seq=self._seq, req=req, spec=spec, perm_id=self._perm,
+                         account=req.account, total=req.quantity, status=status,
+                         completed_time=self._clock(), completed_status="Rejected")
+        self._orders[o.key] = o
+        if inactive:
+            out.append(OrderUpdated(o.snapshot()))
+        out.append(OrderError(req.client_id, req.order_id, code, text))
+        if not inactive:
+            out.append(OrderUpdated(o.snapshot()))
+        return out
+
+    def cancel(self, client_id: int, order_id: int) -> list[Event]:
+        out: list[Event] = []
+        self._housekeeping(out)
+        o = self._orders.get((client_id, order_id))
+        if o is None:
+            out.append(OrderError(client_id, order_id, CANCEL_UNKNOWN,
+                                  text_cancel_unknown(order_id)))
+        elif o.done:
+            out.append(OrderError(client_id, order_id, NOT_CANCELLABLE,
+                                  text_not_cancellable(o.perm_id)))
+        else:
+            self._cancel(o, out, by_trader=True)
+        return out
+
+    def global_cancel(self) -> list[Event]:
+        out: list[Event] = []
+        self._housekeeping(out)
+        for o in self._by_seq():
+            if not o.done:
+                self._cancel(o, out, by_trader=True)
+        return out
+
+    def expire_day_orders(self) -> list[Event]:
+        """End of the trading day: DAY (and unopened OPG) orders are cancelled."""
+        out: list[Event] = []
+        for o in self._by_seq():
+            if not o.done and o.req.tif in ("DAY", "OPG", ""):
+                self._finish(o, "Cancelled", out)
+        return out
+
+    def _cancel(self, o: WorkingOrder, out: list[Event], *, by_trader: bool) -> None:
+        self._finish(o, "Cancelled", out, completed="Cancelled by Trader" if by_trader else "")
+        if by_trader:
+            out.append(OrderError(o.req.client_id, o.req.order_id, CANCELLED, TEXT_CANCELLED))
+
+    def _finish(self, o: WorkingOrder, status: str, out: list[Event],
+                completed: str = "") -> None:
+        """Make `o` final; a parent that ends unfilled takes its children with it."""
+        if o.done:
+            return
+        o.status = status
+        o.completed_time = self._clock()
+        o.completed_status = completed or status
+        out.append(OrderUpdated(o.snapshot()))
+        if status != "Filled":
+            for child in self._children(o):
+                self._finish(child, "Cancelled", out)
+
+    # ---- validation ---------------------------------------------------------------------
+
+    def _validate(self, req: OrderRequest, spec: ContractSpec, *, modify: bool = False
+                  ) -> tuple[str, dict[str, Decimal]]:
+        """Check an order; return its account ("" when allocated) and allocation targets."""
+        if req.action not in ACTIONS:
+            raise _Rejection(REJECTED, text_rejected(f"Invalid action {req.action!r}"))
+        if req.order_type not in ORDER_TYPES:
+            raise _Rejection(REJECTED, text_rejected(
+                f"Unsupported order type {req.order_type!r}"))
+        if req.tif not in TIFS:
+            raise _Rejection(REJECTED, text_rejected(f"Invalid time in force {req.tif!r}"))
+        self._check_prices(req, spec)
+        account, targets = "", {}
+        if not modify:
+            account, targets = self._resolve_account(req, spec)
+        pct_change = bool(targets) and req.fa_method == "PctChange"
+        if not pct_change:
+            if req.quantity <= 0:
+                raise _Rejection(REJECTED, text_rejected(
+                    f"The order quantity {req.quantity} must be positive"))
+            if req.quantity % spec.size_increment:
+                raise _Rejection(REJECTED, text_rejected(
+                    f"The order size {req.quantity} is not a multiple of the size increment "
+                    f"{spec.size_increment}"))
+        return account, targets
+
+    def _check_prices(self, req: OrderRequest, spec: ContractSpec) -> None:
+        t = req.order_type
+        if t in LIMIT_TYPES and t != "TRAIL LIMIT" and req.limit_price is None:
+            raise _Rejection(REJECTED, text_rejected("Limit price is missing"))
+        if t in ("STP", "STP LMT", "MIT", "LIT") and req.aux_price is None:
+            raise _Rejection(REJECTED, text_rejected("Stop price is missing"))
+        if t in ("TRAIL", "TRAIL LIMIT") and not (req.aux_price or req.trailing_percent):
+            raise _Rejection(REJECTED, text_rejected(
+                "Trailing amount or trailing percent is missing"))
+        prices = [req.limit_price if t in LIMIT_TYPES else None,
+                  req.aux_price if t in STOP_TYPES else None,
+                  req.trail_stop_price if t in ("TRAIL", "TRAIL LIMIT") else None,
+                  req.limit_price_offset if t == "TRAIL LIMIT" else None]
+        for p in prices:
+            if p is not None and not on_grid(p, spec.min_tick):
+                raise _Rejection(OFF_TICK, TEXT_OFF_TICK)
+
+    def _times(self, req: OrderRequest) -> tuple[float | None, float | None]:
+        gtd = gat = None
+        try:
+            if req.tif == "GTD":
+                if not req.good_till_date:
+                    raise _Rejection(REJECTED, text_rejected("Good till date is missing"))
+                gtd = parse_ib_time(req.good_till_date, self.timezone)
+                if gtd <= self._clock():
+                    raise _Rejection(REJECTED, text_rejected("Good till date is in the past"))
+            if req.good_after_time:
+                gat = parse_ib_time(req.good_after_time, self.timezone)
+                if gat <= self._clock():
+                    gat = None
+        except ValueError as exc:
+            raise _Rejection(REJECTED, text_rejected(f"Invalid time: {exc}")) from exc
+        return gtd, gat
+
+    def _resolve_account(self, req: OrderRequest, spec: ContractSpec
+                         ) -> tuple[str, dict[str, Decimal]]:
+        name = req.fa_group or req.fa_profile
+        if name:
+            return "", self._allocate(req, spec, name)
+        account = req.account
+        if not account:
+            if len(self._subs) != 1:
+                raise _Rejection(NO_ALLOCATION, TEXT_NO_ALLOCATION)
+            account = self._subs[0]
+        if account not in self.accounts:
+            raise _Rejection(REJECTED, text_rejected(f"Invalid account code {account!r}"))
+        if account in self._masters:
+            raise _Rejection(NO_ALLOCATION, TEXT_NO_ALLOCATION)
+        return account, {}
+
+    def _allocate(self, req: OrderRequest, spec: ContractSpec, name: str) -> dict[str, Decimal]:
+        inc = spec.size_increment
+        profile = self.fa_profiles.get(req.fa_profile) if req.fa_profile else None
+        if profile is not None:
+            members = tuple(profile)
+            parts = allocation.split(req.quantity, inc, [profile[a] for a in members])
+        else:
+            members = self.fa_groups.get(name, ())
+            if not members:
+                raise _Rejection(REJECTED, text_rejected(f"Unknown allocation group {name!r}"))
+            method = req.fa_method or "EqualQuantity"
+            if method == "EqualQuantity":
+                parts = allocation.split(req.quantity, inc, [Decimal(1)] * len(members))
+            elif method in ("NetLiq", "AvailableEquity"):
+                sums = [self.ledger.summary(a) for a in members]
+                weights = [max(s.net_liquidation if method == "NetLiq" else s.available_funds,
+                               _ZERO) for s in sums]
+                parts = allocation.split(req.quantity, inc, weights)
+            elif method == "PctChange":
+                try:
+                    pct = Decimal(req.fa_percentage)
+                except ArithmeticError as exc:
+                    raise _Rejection(REJECTED, text_rejected(
+                        f"Invalid percentage {req.fa_percentage!r}")) from exc
+                positions = [self.ledger.position(a, spec.con_id) for a in members]
+                parts = allocation.pct_change(positions, pct, inc)
+            else:
+                raise _Rejection(REJECTED, text_rejected(f"Unknown allocation method {method!r}"))
+        unknown = [a for a in members if a not in self.accounts or a in self._masters]
+        if unknown:
+            raise _Rejection(REJECTED, text_rejected(f"Invalid account code {unknown[0]!r}"))
+        targets = {a: q for a, q in zip(members, parts, strict=True) if q > 0}
+        if not targets:
+            raise _Rejection(REJECTED, text_rejected("The allocation gives every account zero"))
+        return targets
+
+    def _reference_price(self, req: OrderRequest, spec: ContractSpec) -> Decimal:
+        q = self.quote(spec.con_id)
+        if req.limit_price is not None and req.order_type in LIMIT_TYPES:
+            return req.limit_price
+        if req.aux_price is not None and req.order_type in ("STP", "MIT"):
+            return req.aux_price
+        return q.ask if ACTIONS[req.action] > 0 else q.bid
+
+    def _trial_entries(self, req: OrderRequest, spec: ContractSpec, qty: Decimal
+                       ) -> list[Entry]:
+        price = self._reference_price(req, spec)
+        usd = qty * price * spec.multiplier_value * self._usd_rate(spec.currency)
+        comm = self.commissions.for_order(spec, qty, usd)
+        return [Entry("", spec, qty * ACTIONS[req.action], price, comm,
+                      self.commissions.currency(spec))]
+
+    def _check_margin(self, req: OrderRequest, spec: ContractSpec, account: str,
+                      targets: dict[str, Decimal]) -> None:
+        """Reg-T style pre-trade check: an order that adds margin must leave the account's
+        AvailableFunds >= 0 if it filled in full at its reference price (limit, stop or the
+        opposite side of the quote). Other open orders are not reserved against."""
+        for acct, qty in (targets or {account: req.quantity}).items():
+            before, after = self.ledger.what_if(acct, self._trial_entries(req, spec, qty))
+            if after.init_margin > before.init_margin and after.available_funds < 0:
+                raise _Rejection(REJECTED, text_rejected(
+                    "YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR "
+                    f"EQUITY WITH LOAN VALUE [{money(after.net_liquidation)} USD] MUST EXCEED "
+                    f"THE INITIAL MARGIN [{money(after.init_margin)} USD]"))
+
+    def _what_if(self, req: OrderRequest, spec: ContractSpec, account: str,
+                 targets: dict[str, Decimal]) -> OrderState:
+        acct = account or next(iter(targets))
+        qty = targets.get(acct, req.quantity) if targets else req.quantity
+        entries = self._trial_entries(req, spec, qty)
+        before, after = self.ledger.what_if(acct, entries)
+        impact = MarginImpact(
+            init_margin_before=before.init_margin, maint_margin_before=before.maint_margin,
+            equity_with_loan_before=before.net_liquidation,
+            init_margin_change=after.init_margin - before.init_margin,
+            maint_margin_change=after.maint_margin - before.maint_margin,
+            equity_with_loan_change=after.net_liquidation - before.net_liquidation,
+            init_margin_after=after.init_margin, maint_margin_after=after.maint_margin,
+            equity_with_loan_after=after.net_liquidation, commission=entries[0].commission,
+            commission_currency=entries[0].commission_currency,
+        )
+        return OrderState(
+            client_id=req.client_id, order_id=req.order_id, perm_id=0, request=req,
+            contract=spec, status="PreSubmitted", filled=_ZERO, remaining=req.quantity,
+            avg_fill_price=_ZERO, last_fill_price=_ZERO, margin=impact,
+        )
+
+    # ---- matching -----------------------------------------------------------------------
+
+    def _housekeeping(self, out: list[Event]) -> None:
+        """Time-driven changes: GTD expiry and good-after-time activation."""
+        now = self._clock()
+        for o in self._by_seq():
+            if o.done:
+                continue
+            if o.gtd is not None and o.gtd <= now:
+                self._finish(o, "Cancelled", out)
+            elif o.gat is not None and o.gat <= now:
+                o.gat = None
+                if o.working:
+                    self._submit(o, out)
+
+    def _match(self, out: list[Event], *, keys: set[tuple[int, int]] | None = None,
+               con_id: int | None = None, opening: bool = False) -> None:
+        """One matching pass. Each order is evaluated at most once, so `liquidity` caps its
+        fill per pass; children activated during the pass are evaluated in it too."""
+        self._pass_keys = set(keys) if keys is not None else None
+        seen: set[tuple[int, int]] = set()
+        try:
+            while True:
+                pending = [o for o in self._by_seq() if o.working and o.key not in seen
+                           and (self._pass_keys is None or o.key in self._pass_keys)
+                           and (con_id is None or o.spec.con_id == con_id)]
+                if not pending:
+                    return
+                for o in pending:
+                    seen.add(o.key)
+                    if o.working:
+                        self._evaluate(o, out, opening=opening)
+        finally:
+            self._pass_keys = None
+
+    def _init_trail(self, o: WorkingOrder) -> None:
+        if o.req.order_type not in ("TRAIL", "TRAIL LIMIT") or o.trail_stop is not None:
+            return
+        if o.req.trail_stop_price is not None:
+            o.trail_stop = o.req.trail_stop_price
+        else:
+            o.trail_stop = self._trail_candidate(o, self._book(o.spec.con_id).last)
+
+    def _trail_candidate(self, o: WorkingOrder, last: Decimal) -> Decimal:
+        amount = o.req.aux_price or last * (o.req.trailing_percent or _ZERO) / 100
+        return to_grid(last - o.side * amount, o.spec.min_tick)
+
+    def _limit(self, o: WorkingOrder) -> Decimal | None:
+        t = o.req.order_type
+        if t == "TRAIL LIMIT":
+            assert o.trail_stop is not None
+            offset = o.req.limit_price_offset
+            if offset is None:
+                if o.req.limit_price is not None and o.req.trail_stop_price is not None:
+                    offset = abs(o.req.trail_stop_price - o.req.limit_price)
+                else:
+                    offset = _ZERO
+            return o.trail_stop + o.side * offset
+        return o.req.limit_price if t in LIMIT_TYPES else None
+
+    def _triggered(self, o: WorkingOrder, last: Decimal) -> bool:
+        t = o.req.order_type
+        if t not in STOP_TYPES or o.triggered:
+            return True
+        if t in ("TRAIL", "TRAIL LIMIT"):
+            cand = self._trail_candidate(o, last)
+            assert o.trail_stop is not None
+            o.trail_stop = min(o.trail_stop, cand) if o.side > 0 else max(o.trail_stop, cand)
+            stop = o.trail_stop
+        else:
+            assert o.req.aux_price is not None
+            stop = o.req.aux_price
+        if t in ("MIT", "LIT"):  # if-touched: buy on a fall to the trigger, sell on a rise
+            hit = last <= stop if o.side > 0 else last >= stop
+        else:
+            hit = last >= stop if o.side > 0 else last <= stop
+        if hit:
+            o.triggered, o.fresh = True, True
+        return hit
+
+    def _evaluate(self, o: WorkingOrder, out: list[Event], *, opening: bool) -> None:
+        tif = o.req.tif
+        if tif == "OPG" and not opening:
+            return  # waits for the next step (the "open")
+        book = self._book(o.spec.con_id)
+        fill_price: Decimal | None = None
+        liquidity_flag = 2
+        if self._triggered(o, book.last):
+            limit = self._limit(o)
+            touch = book.ask if o.side > 0 else book.bid
+            if limit is None:
+                fill_price = touch
+            elif (touch <= limit) if o.side > 0 else (touch >= limit):
+                # arriving orders take the quote; resting ones fill at their limit
+                fill_price, liquidity_flag = (touch, 2) if o.fresh else (limit, 1)
+        o.fresh = False
+        qty = o.remaining
+        if fill_price is not None and self.liquidity is not None:
+            qty = min(qty, self.liquidity)
+        if tif == "FOK" and (fill_price is None or qty < o.remaining):
+            self._finish(o, "Cancelled", out)
+            return
+        if fill_price is not None and qty > 0:
+            self._fill(o, qty, fill_price, liquidity_flag, out)
+        if not o.done and (tif in ("IOC", "FOK") or tif == "OPG"):
+            self._finish(o, "Cancelled", out)
+
+    # ---- fills --------------------------------------------------------------------------
+
+    def _next_exec_id(self) -> str:
+        self._exec_counter = (self._exec_counter + 1) & 0xFFFFFFFF
+        return f"{self._exec_prefix}.{self._exec_counter:08x}.01.01"
+
+    def _fill(self, o: WorkingOrder, qty: Decimal, price: Decimal, liquidity: int,
+              out: list[Event]) -> None:
+        if o.allocation:
+            accounts = list(o.allocation)
+            need = [o.allocation[a] - o.allocated.get(a, _ZERO) for a in accounts]
+            parts = need if qty == o.remaining else allocation.split(
+                qty, o.spec.size_increment, need)
+            legs = [(a, q) for a, q in zip(accounts, parts, strict=True) if q > 0]
+        else:
+            legs = [(o.account, qty)]
+        now = self._clock()
+        venue = self._venue(o.spec)
+        for account, q in legs:
+            o.filled += q
+            o.value += q * price
+            o.last_price = price
+            o.allocated[account] = o.allocated.get(account, _ZERO) + q
+            usd = q * price * o.spec.multiplier_value * self._usd_rate(o.spec.currency)
+            shares, value = o.volume.get(account, (_ZERO, _ZERO))
+            o.volume[account] = (shares + q, value + usd)
+            total = self.commissions.for_order(o.spec, shares + q, value + usd)
+            comm = total - o.charged.get(account, _ZERO)
+            o.charged[account] = total
+            exec_id = self._next_exec_id()
+            ccy = self.commissions.currency(o.spec)
+            realized = self.ledger.apply(
+                account, Entry(exec_id, o.spec, q * o.side, price, comm, ccy))
+            ex = Execution(
+                exec_id=exec_id, perm_id=o.perm_id, order_id=o.req.order_id,
+                client_id=o.req.client_id, account=account, contract=o.spec,
+                side="BOT" if o.side > 0 else "SLD", shares=q, price=price, time=now,
+                cum_qty=o.filled, avg_price=o.value / o.filled, order_ref=o.req.order_ref,
+                exchange=venue, liquidity=liquidity,
+            )
+            cr = Commission(exec_id, comm, ccy, realized)
+            self._executions.append((ex, cr))
+            out.append(ExecutionMade(ex, cr))
+        if o.remaining == 0:
+            self._finish(o, "Filled", out)
+        else:
+            o.status = "Submitted"
+            out.append(OrderUpdated(o.snapshot()))
+        self._after_fill(o, qty, out)
+
+    def _venue(self, spec: ContractSpec) -> str:
+        if spec.sec_type == "STK":
+            return _VENUES.get(spec.primary_exchange, spec.primary_exchange or "ISLAND")
+        if spec.sec_type == "OPT":
+            return "CBOE"
+        return spec.exchange
+
+    def _after_fill(self, o: WorkingOrder, qty: Decimal, out: list[Event]) -> None:
+        """OCA groups, bracket siblings and child activation."""
+        if o.req.oca_group:
+            members = [m for m in self._by_seq() if m is not o and not m.done
+                       and m.req.oca_group == o.req.oca_group]
+            self._oca(members, o.req.oca_type in (2, 3), qty, o.remaining == 0, out)
+        if o.req.parent_id:
+            siblings = [s for s in self._by_seq() if s is not o and not s.done
+                        and s.req.parent_id == o.req.parent_id
+                        and s.req.client_id == o.req.client_id
+                        and not (o.req.oca_group and s.req.oca_group == o.req.oca_group)]
+            self._oca(siblings, True, qty, o.remaining == 0, out)
+        if o.status == "Filled":
+            for child in self._children(o):
+                if child.done or not child.held_by_parent:
+                    continue
+                child.held_by_parent = False
+                if child.working:
+                    self._submit(child, out)
+                    if self._pass_keys is not None:
+                        self._pass_keys.add(child.key)
+
+    def _oca(self, members: list[WorkingOrder], reduce: bool, qty: Decimal,
+             complete: bool, out: list[Event]) -> None:
+        """Type 1: the others are cancelled at the first fill. Types 2/3 (and bracket
+        children): the others shrink by the filled quantity and go when nothing is left."""
+        for m in members:
+            if not reduce or complete:
+                self._finish(m, "Cancelled", out)
+                continue
+            m.total = max(m.total - qty, m.filled)
+            if m.remaining == 0:
+                self._finish(m, "Cancelled", out)
+            else:
+                out.append(OrderUpdated(m.snapshot()))
+
+    # ---- executions and accounts --------------------------------------------------------
+
+    def executions(self, flt: ExecFilter | None = None) -> list[tuple[Execution, Commission]]:
+        """The day's executions (corrections included) in execution order, filtered the way
+        reqExecutions filters: every non-empty field must match."""
+        if flt is None or flt == ExecFilter():
+            return list(self._executions)
+        since = parse_ib_time(flt.time, self.timezone) if flt.time else None
+        side = {"BUY": "BOT", "SELL": "SLD"}.get(flt.side.upper(), flt.side.upper())
+        out = []
+        for ex, cr in self._executions:
+            c = ex.contract
+            if ((flt.client_id and ex.client_id != flt.client_id)
+                    or (flt.account and ex.account != flt.account)
+                    or (since is not None and ex.time < since)
+                    or (flt.symbol and c.symbol != flt.symbol.upper())
+                    or (flt.sec_type and c.sec_type != flt.sec_type.upper())
+                    or (flt.exchange and flt.exchange.upper() not in (ex.exchange, c.exchange))
+                    or (side and ex.side != side)):
+                continue
+            out.append((ex, cr))
+        return out
+
+    def correct_execution(self, exec_id: str, *, shares: Decimal | None = None,
+                          price: Decimal | None = None) -> list[Event]:
+        """IB's execution correction: a new execution whose id differs from the original only
+        after the last '.', with the corrected shares/price; the ledger changes by the
+        difference and the commission report carries the recomputed commission."""
+        found = [(ex, cr) for ex, cr in self._executions if ex.exec_id == exec_id]
+        if not found:
+            raise EngineError(0, f"no execution {exec_id!r}")
+        orig, orig_cr = found[0]
+        root = orig.corrects or orig.exec_id
+        head, _, _ = root.rpartition(".")
+        n, current = self._corrections.get(root, (1, root))
+        n += 1
+        new_id = f"{head}.{n:02d}"
+        self._corrections[root] = (n, new_id)
+        q = orig.shares if shares is None else shares
+        p = orig.price if price is None else price
+        spec = orig.contract
+        usd = q * p * spec.multiplier_value * self._usd_rate(spec.currency)
+        comm = self.commissions.for_order(spec, q, usd)
+        sign = 1 if orig.side == "BOT" else -1
+        realized = self.ledger.replace(
+            orig.account, current,
+            Entry(new_id, spec, q * sign, p, comm, orig_cr.currency),
+        )
+        ex = Execution(
+            exec_id=new_id, perm_id=orig.perm_id, order_id=orig.order_id,
+            client_id=orig.client_id, account=orig.account, contract=spec, side=orig.side,
+            shares=q, price=p, time=orig.time, cum_qty=orig.cum_qty - orig.shares + q,
+            avg_price=p if orig.cum_qty == orig.shares else orig.avg_price,
+            order_ref=orig.order_ref, exchange=orig.exchange, liquidity=orig.liquidity,
+            corrects=root,
+        )
+        cr = Commission(new_id, comm, orig_cr.currency, realized)
+        self._executions.append((ex, cr))
+        return [ExecutionMade(ex, cr)]
+
+    def positions(self, account: str | None = None) -> list[PositionRow]:
+        self._check_account(account)
+        return self.ledger.positions(account)
+
+    def account_values(self, account: str) -> list[AccountValue]:
+        self._check_account(account)
+        kind = "FA" if account in self._masters else "INDIVIDUAL"
+        return self.ledger.account_values(account, kind)
+
+    def _check_account(self, account: str | None) -> None:
+        if account and account not in self.accounts:
+            raise EngineError(0, f"unknown account {account!r}; known: {self.accounts}")

@@ -1,0 +1,117 @@
+"""The engine's mutable record of one order, and the IB texts the engine answers with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .model import DONE_STATUSES, ContractSpec, OrderRequest, OrderState
+
+STOP_TYPES = frozenset({"STP", "STP LMT", "TRAIL", "TRAIL LIMIT", "MIT", "LIT"})
+LIMIT_TYPES = frozenset({"LMT", "STP LMT", "TRAIL LIMIT", "LIT"})
+ORDER_TYPES = frozenset({"MKT", "LMT"}) | STOP_TYPES
+TIFS = frozenset({"DAY", "GTC", "IOC", "OPG", "GTD", "FOK"})
+ACTIONS = {"BUY": 1, "SELL": -1, "SSHORT": -1}
+
+# error codes and texts (TWS wording where known)
+DUPLICATE_ID = 103
+MODIFY_MISMATCH = 105
+OFF_TICK = 110
+NOT_CANCELLABLE = 161
+NO_SECURITY = 200
+REJECTED = 201
+CANCELLED = 202
+READ_ONLY = 321
+NO_ALLOCATION = 436
+CANCEL_UNKNOWN = 10147
+
+TEXT_OFF_TICK = "The price does not conform to the minimum price variation for this contract."
+TEXT_NO_SECURITY = "No security definition has been found for the request"
+TEXT_READ_ONLY = ("Error validating request.-'bN' : cause - The API interface is currently in "
+                  "Read-Only mode.")
+TEXT_NO_ALLOCATION = "You must specify an allocation (either a single account, group, or profile)."
+TEXT_CANCELLED = "Order Canceled - reason:"
+
+
+def text_ambiguous(symbol: str) -> str:
+    return f"The contract description specified for {symbol} is ambiguous."
+
+
+def text_rejected(reason: str) -> str:
+    return f"Order rejected - reason:{reason}"
+
+
+def text_cancel_unknown(order_id: int) -> str:
+    return f"OrderId {order_id} that needs to be cancelled is not found."
+
+
+def text_not_cancellable(perm_id: int) -> str:
+    return f"Cancel attempted when order is not in a cancellable state. Order permId ={perm_id}"
+
+
+def text_duplicate(order_id: int) -> str:
+    return f"Duplicate order id {order_id}."
+
+
+@dataclass(slots=True)
+class WorkingOrder:
+    """Everything the engine tracks about an order; `snapshot()` freezes it for callers."""
+
+    seq: int
+    req: OrderRequest
+    spec: ContractSpec
+    perm_id: int
+    account: str  # "" when allocated
+    total: Decimal
+    status: str = "PreSubmitted"
+    filled: Decimal = Decimal(0)
+    value: Decimal = Decimal(0)  # sum of shares x price, for the average
+    last_price: Decimal = Decimal(0)
+    why_held: str = ""
+    transmitted: bool = True
+    held_by_parent: bool = False
+    triggered: bool = False
+    fresh: bool = True  # not yet evaluated since (re)placement: fills take the quote
+    trail_stop: Decimal | None = None
+    gtd: float | None = None
+    gat: float | None = None
+    completed_time: float | None = None
+    completed_status: str = ""
+    parent_perm_id: int = 0
+    allocation: dict[str, Decimal] = field(default_factory=dict)  # account -> target
+    allocated: dict[str, Decimal] = field(default_factory=dict)  # account -> filled
+    charged: dict[str, Decimal] = field(default_factory=dict)  # account -> commission so far
+    volume: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)  # shares, usd
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.req.client_id, self.req.order_id)
+
+    @property
+    def side(self) -> int:
+        return ACTIONS[self.req.action]
+
+    @property
+    def remaining(self) -> Decimal:
+        return max(self.total - self.filled, Decimal(0))
+
+    @property
+    def done(self) -> bool:
+        return self.status in DONE_STATUSES
+
+    @property
+    def working(self) -> bool:
+        """Eligible for matching now."""
+        return (not self.done and self.transmitted and not self.held_by_parent
+                and self.gat is None)
+
+    def snapshot(self) -> OrderState:
+        avg = self.value / self.filled if self.filled else Decimal(0)
+        return OrderState(
+            client_id=self.req.client_id, order_id=self.req.order_id, perm_id=self.perm_id,
+            request=self.req, contract=self.spec, status=self.status, filled=self.filled,
+            remaining=self.remaining,
+            avg_fill_price=avg, last_fill_price=self.last_price, why_held=self.why_held,
+            trail_stop_price=self.trail_stop, completed_time=self.completed_time,
+            completed_status=self.completed_status, parent_perm_id=self.parent_perm_id,
+        )
