@@ -1,0 +1,632 @@
+"""Sans-IO codec for the TWS API socket protocol: bytes in, messages out, and back.
+
+Three layers, none of which touches a socket, a clock or a logger:
+
+* framing: `uint32 big-endian length | payload`, payload = NUL-terminated text fields;
+* the row walker: `encode_fields` / `decode_fields` turn any row of `messages.py` into fields
+  and back, following the negotiated server version (fields outside their version window are
+  neither written nor read, conditional blocks follow their predicate);
+* connection state (`GatewayConnection`, `ClientConnection`): the `API\\0` hello and version
+  negotiation are codec states, so the server never parses a handshake itself.
+
+Walking a row is compiled once per (row class, version) into a flat plan, which is what keeps
+a generic decoder fast enough for tens of thousands of messages per second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any, Final
+
+from horizon.venues.ibkr.simulator.messages import (
+    SPECS,
+    Direction,
+    Kind,
+    Message,
+    OrderCondition,
+    Pred,
+    Wire,
+)
+
+MIN_VERSION: Final = 157
+MAX_VERSION: Final = 178
+MAX_FRAME: Final = 0xFFFFFF  # what ibapi calls MAX_MSG_LEN; larger prefixes are garbage
+HELLO_PREFIX: Final = b"API\0"
+
+UNSET_TEXTS: Final = frozenset(
+    {
+        "1.7976931348623157E308",
+        "1.7976931348623157e+308",
+        "1.7976931348623157e308",
+        "2147483647",
+        "9223372036854775807",
+        "170141183460469231731687303715884105727",  # ibapi's UNSET_DECIMAL
+    }
+)
+UNSET_INT_TEXTS: Final = frozenset({"2147483647", "9223372036854775807"})
+MAX_DOUBLE_TEXT: Final = "1.7976931348623157E308"
+_HEADER = struct.Struct(">I")
+
+
+class ProtocolError(Exception):
+    """The byte stream cannot be trusted any more (bad hello, absurd length): close it."""
+
+
+class DecodeError(Exception):
+    """One frame was well framed but its fields do not form the message its id names."""
+
+
+class EncodeError(ValueError):
+    """A row holds a value that cannot travel (a NUL inside a text field, NaN)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Scalars
+# --------------------------------------------------------------------------------------------
+
+
+def _fmt_dec(value: Decimal) -> str:
+    if value.is_nan():
+        raise EncodeError("NaN cannot be sent")
+    if value.is_infinite():
+        return "Infinite" if value > 0 else "-Infinite"
+    text = format(value, "f")
+    return text
+
+
+def _enc_str(v: Any) -> str:
+    if "\0" in v:
+        raise EncodeError(f"NUL inside a text field: {v!r}")
+    return v  # type: ignore[no-any-return]
+
+
+def _enc_int(v: Any) -> str:
+    return str(int(v))
+
+
+def _enc_opt_int(v: Any) -> str:
+    return "" if v is None else str(int(v))
+
+
+def _enc_dec(v: Any) -> str:
+    return "" if v is None else _fmt_dec(v)
+
+
+def _enc_dec_max(v: Any) -> str:
+    return MAX_DOUBLE_TEXT if v is None else _fmt_dec(v)
+
+
+def _enc_bool(v: Any) -> str:
+    return "1" if v else "0"
+
+
+def _enc_opt_bool(v: Any) -> str:
+    return "" if v is None else ("1" if v else "0")
+
+
+def _dec_str(s: str) -> str:
+    return s
+
+
+def _dec_int(s: str) -> int:
+    if not s:
+        return 0
+    try:
+        return int(s)
+    except ValueError:
+        raise DecodeError(f"not an integer: {s!r}") from None
+
+
+def _dec_opt_int(s: str) -> int | None:
+    if not s or s in UNSET_INT_TEXTS:
+        return None
+    return _dec_int(s)
+
+
+def _dec_dec(s: str) -> Decimal | None:
+    if not s or s in UNSET_TEXTS:
+        return None
+    if s == "Infinite":
+        return Decimal("Infinity")
+    if s == "-Infinite":
+        return Decimal("-Infinity")
+    try:
+        value = Decimal(s)
+    except InvalidOperation:
+        raise DecodeError(f"not a number: {s!r}") from None
+    if value.is_nan():
+        raise DecodeError(f"not a number: {s!r}")
+    return value
+
+
+def _dec_bool(s: str) -> bool:
+    return _dec_int(s) != 0
+
+
+def _dec_opt_bool(s: str) -> bool | None:
+    return None if not s else _dec_int(s) != 0
+
+
+_SCALAR_CODECS: Final[dict[Kind, tuple[Callable[[Any], str], Callable[[str], Any]]]] = {
+    Kind.STR: (_enc_str, _dec_str),
+    Kind.INT: (_enc_int, _dec_int),
+    Kind.OPT_INT: (_enc_opt_int, _dec_opt_int),
+    Kind.DEC: (_enc_dec, _dec_dec),
+    Kind.DEC_MAX: (_enc_dec_max, _dec_dec),
+    Kind.BOOL: (_enc_bool, _dec_bool),
+    Kind.OPT_BOOL: (_enc_opt_bool, _dec_opt_bool),
+}
+
+# --------------------------------------------------------------------------------------------
+# Plans: a row compiled for one version
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    name: str
+    kind: Kind
+    when: Pred | None
+    enc: Callable[[Any], str] | None
+    dec: Callable[[str], Any] | None
+    sub: _Plan | None
+    wire: Wire
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    cls: type
+    steps: tuple[_Step, ...]
+    defaults: dict[str, Any]
+    simple: bool  # only scalar steps without predicates: the fast path
+
+
+_PLANS: dict[tuple[type, int], _Plan] = {}
+
+
+def _wire_fields(cls: type) -> list[tuple[dataclasses.Field[Any], Wire]]:
+    return [(f, f.metadata["wire"]) for f in dataclasses.fields(cls) if "wire" in f.metadata]
+
+
+def plan(cls: type, version: int) -> _Plan:
+    """The flat walk of `cls` at `version` (cached)."""
+    key = (cls, version)
+    cached = _PLANS.get(key)
+    if cached is not None:
+        return cached
+    steps: list[_Step] = []
+    defaults: dict[str, Any] = {}
+    for f, spec in _wire_fields(cls):
+        if f.default is not dataclasses.MISSING:
+            defaults[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            defaults[f.name] = f.default_factory()
+        if not spec.since <= version < spec.until:
+            continue
+        codec = _SCALAR_CODECS.get(spec.kind)
+        sub = plan(spec.item, version) if spec.item is not None else None
+        steps.append(
+            _Step(
+                f.name,
+                spec.kind,
+                spec.when,
+                codec[0] if codec else None,
+                codec[1] if codec else None,
+                sub,
+                spec,
+            )
+        )
+    simple = all(s.when is None and s.enc is not None for s in steps)
+    result = _Plan(cls, tuple(steps), defaults, simple)
+    _PLANS[key] = result
+    return result
+
+
+def _encode_into(p: _Plan, obj: Any, out: list[str]) -> None:
+    if p.simple:
+        out.extend(s.enc(getattr(obj, s.name)) for s in p.steps)  # type: ignore[misc]
+        return
+    values: dict[str, Any] = {}
+    for s in p.steps:
+        value = getattr(obj, s.name)
+        values[s.name] = value
+        if s.when is not None and not s.when(values):
+            continue
+        if s.enc is not None:
+            out.append(s.enc(value))
+        elif s.kind is Kind.STRUCT:
+            _encode_into(s.sub, value, out)  # type: ignore[arg-type]
+        elif s.kind is Kind.GROUP:
+            out.append(str(len(value)))
+            for item in value:
+                _encode_into(s.sub, item, out)  # type: ignore[arg-type]
+        elif s.kind is Kind.FLAGGED:
+            if value is None:
+                out.append("0")
+            else:
+                out.append("1")
+                _encode_into(s.sub, value, out)  # type: ignore[arg-type]
+        elif s.kind is Kind.TAGGED:
+            out.append(str(len(value)))
+            arity = s.wire.arity or {}
+            for item in value:
+                if arity.get(item.cond_type) != len(item.values):
+                    raise EncodeError(f"condition type {item.cond_type} with {item.values!r}")
+                out.append(str(item.cond_type))
+                out.extend(_enc_str(v) for v in item.values)
+
+
+class _Reader:
+    __slots__ = ("fields", "pos")
+
+    def __init__(self, fields: Sequence[str], pos: int = 0) -> None:
+        self.fields = fields
+        self.pos = pos
+
+    def take(self, name: str) -> str:
+        try:
+            value = self.fields[self.pos]
+        except IndexError:
+            raise DecodeError(f"message ends before field {name!r}") from None
+        self.pos += 1
+        return value
+
+
+def _count(text: str, name: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise DecodeError(f"count {name!r} is not an integer: {text!r}") from None
+    if n < 0 or n > MAX_FRAME:
+        raise DecodeError(f"count {name!r} out of range: {n}")
+    return n
+
+
+def _decode_from(p: _Plan, r: _Reader) -> Any:
+    if p.simple:
+        kwargs = {s.name: s.dec(r.take(s.name)) for s in p.steps}  # type: ignore[misc]
+        return p.cls(**kwargs)
+    values: dict[str, Any] = dict(p.defaults)
+    for s in p.steps:
+        if s.when is not None and not s.when(values):
+            continue
+        if s.dec is not None:
+            values[s.name] = s.dec(r.take(s.name))
+        elif s.kind is Kind.STRUCT:
+            values[s.name] = _decode_from(s.sub, r)  # type: ignore[arg-type]
+        elif s.kind is Kind.GROUP:
+            n = _count(r.take(s.name), s.name)
+            values[s.name] = tuple(_decode_from(s.sub, r) for _ in range(n))  # type: ignore[arg-type]
+        elif s.kind is Kind.FLAGGED:
+            present = _dec_bool(r.take(s.name))
+            values[s.name] = _decode_from(s.sub, r) if present else None  # type: ignore[arg-type]
+        elif s.kind is Kind.TAGGED:
+            n = _count(r.take(s.name), s.name)
+            arity = s.wire.arity or {}
+            items = []
+            for _ in range(n):
+                tag = _dec_int(r.take(s.name))
+                if tag not in arity:
+                    raise DecodeError(f"unknown {s.name} type {tag}")
+                items.append(
+                    OrderCondition(
+                        cond_type=tag, values=tuple(r.take(s.name) for _ in range(arity[tag]))
+                    )
+                )
+            values[s.name] = tuple(items)
+    names = {s.name for s in p.steps} | set(p.defaults)
+    return p.cls(**{k: v for k, v in values.items() if k in names})
+
+
+# --------------------------------------------------------------------------------------------
+# Messages <-> fields <-> frames
+# --------------------------------------------------------------------------------------------
+
+
+def encode_fields(msg: Message, version: int = MAX_VERSION) -> list[str]:
+    """The text fields of `msg` at `version`, message id first."""
+    out = [str(msg.MSG_ID)]
+    _encode_into(plan(type(msg), version), msg, out)
+    return out
+
+
+def frame(payload: bytes) -> bytes:
+    if len(payload) > MAX_FRAME:
+        raise EncodeError(f"frame of {len(payload)} bytes exceeds {MAX_FRAME}")
+    return _HEADER.pack(len(payload)) + payload
+
+
+def frame_fields(fields: Iterable[str]) -> bytes:
+    return frame("".join(f"{f}\0" for f in fields).encode())
+
+
+def encode(msg: Message, version: int = MAX_VERSION) -> bytes:
+    """One framed message, ready for the socket."""
+    return frame_fields(encode_fields(msg, version))
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownMessage:
+    """A well-framed message whose id this simulator has no row for (in that direction)."""
+
+    msg_id: int
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BadMessage:
+    """A well-framed message that does not parse; the stream itself is still fine."""
+
+    msg_id: int | None
+    fields: tuple[str, ...]
+    reason: str
+
+
+def decode_fields(
+    direction: Direction, fields: Sequence[str], version: int = MAX_VERSION, *, strict: bool = False
+) -> Message | UnknownMessage:
+    """Fields (message id first) -> the row for that id. Raises DecodeError if they don't fit;
+    trailing extra fields are tolerated (both IB clients tolerate them) unless `strict`."""
+    if not fields:
+        raise DecodeError("empty message")
+    msg_id = _dec_int(fields[0])
+    cls = SPECS.get((direction, msg_id))
+    if cls is None:
+        return UnknownMessage(msg_id, tuple(fields))
+    reader = _Reader(fields, 1)
+    msg: Message = _decode_from(plan(cls, version), reader)
+    if strict and reader.pos != len(fields):
+        raise DecodeError(f"{len(fields) - reader.pos} fields left over: {fields[reader.pos :]!r}")
+    return msg
+
+
+def split_payload(payload: bytes) -> list[str]:
+    """Payload bytes -> text fields. Undecodable bytes become U+FFFD rather than an error, as
+    TWS treats a field it can't read as a bad value, not a broken stream."""
+    text = payload.decode("utf-8", errors="replace")
+    parts = text.split("\0")
+    if parts and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
+class FrameReader:
+    """Reassembles frames from arbitrary chunks. Partial input is normal, not an error."""
+
+    __slots__ = ("_buf", "_pos")
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._pos = 0
+
+    def feed(self, data: bytes) -> None:
+        if self._pos:
+            del self._buf[: self._pos]
+            self._pos = 0
+        self._buf += data
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf) - self._pos
+
+    def next_frame(self) -> bytes | None:
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos < 4:
+            return None
+        (size,) = _HEADER.unpack_from(buf, pos)
+        if size > MAX_FRAME:
+            raise ProtocolError(f"frame length {size} exceeds {MAX_FRAME}")
+        end = pos + 4 + size
+        if len(buf) < end:
+            return None
+        payload = bytes(buf[pos + 4 : end])
+        self._pos = end
+        return payload
+
+
+class Decoder:
+    """Frames + rows for one direction and version; what a peer uses after the handshake."""
+
+    def __init__(self, direction: Direction, version: int = MAX_VERSION) -> None:
+        self.direction = direction
+        self.version = version
+        self._frames = FrameReader()
+
+    def feed(self, data: bytes) -> None:
+        self._frames.feed(data)
+
+    def next_message(self) -> Message | UnknownMessage | BadMessage | None:
+        """The next complete message, None if more bytes are needed. Raises ProtocolError only
+        for a frame length nobody could send."""
+        payload = self._frames.next_frame()
+        if payload is None:
+            return None
+        fields = split_payload(payload)
+        try:
+            return decode_fields(self.direction, fields, self.version)
+        except DecodeError as exc:
+            msg_id = _try_int(fields[0]) if fields else None
+            return BadMessage(msg_id, tuple(fields), str(exc))
+
+
+def _try_int(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# Handshake and connection state
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """The client's opening: the version range it speaks and its connect options."""
+
+    min_version: int
+    max_version: int
+    options: str = ""
+
+
+def negotiate(hello: Hello, lo: int = MIN_VERSION, hi: int = MAX_VERSION) -> int | None:
+    """The version both sides speak: the highest common one, None if the ranges don't meet."""
+    top = min(hello.max_version, hi)
+    if top < max(hello.min_version, lo) or hello.min_version > hello.max_version:
+        return None
+    return top
+
+
+def parse_hello_text(text: str) -> Hello:
+    """`v157..178[ options]` or the single-version `v176` form -> Hello."""
+    head, _, options = text.partition(" ")
+    if not head.startswith("v"):
+        raise ProtocolError(f"client hello is not a version range: {text[:40]!r}")
+    lo_text, sep, hi_text = head[1:].partition("..")
+    try:
+        lo = int(lo_text)
+        hi = int(hi_text) if sep else lo
+    except ValueError:
+        raise ProtocolError(f"client hello is not a version range: {text[:40]!r}") from None
+    return Hello(lo, hi, options)
+
+
+def encode_hello(min_version: int, max_version: int, options: str = "") -> bytes:
+    text = f"v{min_version}..{max_version}" + (f" {options}" if options else "")
+    return HELLO_PREFIX + frame(text.encode())
+
+
+class ConnState(Enum):
+    AWAIT_HELLO = "await_hello"
+    AWAIT_ACCEPT = "await_accept"  # hello read; the server decides
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class GatewayConnection:
+    """The gateway's side of one connection.
+
+    Feed it bytes with `receive_data`, pull events with `next_event`: first a `Hello`, which the
+    server answers with `accept(...)` (the bytes of the 2-field version reply) or `refuse()`;
+    then `Message`, `UnknownMessage` or `BadMessage` events. `send(msg)` gives the bytes of one
+    outgoing message at the negotiated version.
+    """
+
+    def __init__(self, lo: int = MIN_VERSION, hi: int = MAX_VERSION) -> None:
+        self.lo, self.hi = lo, hi
+        self.state = ConnState.AWAIT_HELLO
+        self.version = 0
+        self.hello: Hello | None = None
+        self._frames = FrameReader()
+        self._raw = bytearray()
+
+    def receive_data(self, data: bytes) -> None:
+        if self.state is ConnState.AWAIT_HELLO:
+            self._raw += data
+        else:
+            self._frames.feed(data)
+
+    def next_event(self) -> Hello | Message | UnknownMessage | BadMessage | None:
+        if self.state is ConnState.AWAIT_HELLO:
+            return self._read_hello()
+        if self.state is not ConnState.OPEN:
+            return None
+        payload = self._frames.next_frame()
+        if payload is None:
+            return None
+        fields = split_payload(payload)
+        try:
+            return decode_fields(Direction.IN, fields, self.version)
+        except DecodeError as exc:
+            return BadMessage(_try_int(fields[0]) if fields else None, tuple(fields), str(exc))
+
+    def _read_hello(self) -> Hello | None:
+        raw = self._raw
+        n = min(len(raw), len(HELLO_PREFIX))
+        if raw[:n] != HELLO_PREFIX[:n]:
+            self.state = ConnState.CLOSED
+            raise ProtocolError(f"connection did not start with API\\0: {bytes(raw[:8])!r}")
+        if len(raw) < 8:
+            return None
+        (size,) = _HEADER.unpack_from(raw, 4)
+        if size > 1024:
+            self.state = ConnState.CLOSED
+            raise ProtocolError(f"client hello of {size} bytes")
+        if len(raw) < 8 + size:
+            return None
+        text = bytes(raw[8 : 8 + size]).decode("ascii", errors="replace")
+        rest = bytes(raw[8 + size :])
+        self._raw = bytearray()
+        try:
+            hello = parse_hello_text(text)
+        except ProtocolError:
+            self.state = ConnState.CLOSED
+            raise
+        self.hello = hello
+        self.state = ConnState.AWAIT_ACCEPT
+        if rest:
+            self._frames.feed(rest)
+        return hello
+
+    def negotiate(self) -> int | None:
+        assert self.hello is not None
+        return negotiate(self.hello, self.lo, self.hi)
+
+    def accept(self, version: int, connection_time: str) -> bytes:
+        """Open the connection at `version`; returns the reply [version, time] to send."""
+        if self.state is not ConnState.AWAIT_ACCEPT:
+            raise ProtocolError(f"accept() in state {self.state.value}")
+        self.version = version
+        self.state = ConnState.OPEN
+        return frame_fields([str(version), connection_time])
+
+    def refuse(self) -> None:
+        self.state = ConnState.CLOSED
+
+    def send(self, msg: Message) -> bytes:
+        return encode(msg, self.version)
+
+    def send_many(self, msgs: Iterable[Message]) -> bytes:
+        version = self.version
+        return b"".join(encode(m, version) for m in msgs)
+
+
+class ClientConnection:
+    """A client's side, for tests and benchmarks: hello out, version reply in, then rows."""
+
+    def __init__(self, lo: int = MIN_VERSION, hi: int = MAX_VERSION, options: str = "") -> None:
+        self.hello_bytes = encode_hello(lo, hi, options)
+        self.version = 0
+        self.connection_time = ""
+        self._frames = FrameReader()
+
+    def receive_data(self, data: bytes) -> None:
+        self._frames.feed(data)
+
+    def next_event(self) -> Message | UnknownMessage | BadMessage | None:
+        """Before the reply: None until it arrives (then `version` is set and the next
+        message follows). Raises ProtocolError if the first frame is not a version reply."""
+        while True:
+            payload = self._frames.next_frame()
+            if payload is None:
+                return None
+            fields = split_payload(payload)
+            if self.version:
+                try:
+                    return decode_fields(Direction.OUT, fields, self.version)
+                except DecodeError as exc:
+                    msg_id = _try_int(fields[0]) if fields else None
+                    return BadMessage(msg_id, tuple(fields), str(exc))
+            if len(fields) != 2 or _try_int(fields[0]) is None:
+                raise ProtocolError(f"expected [version, time], got {fields[:4]!r}")
+            self.version = int(fields[0])
+            self.connection_time = fields[1]
+
+    def send(self, msg: Message) -> bytes:
+        return encode(msg, self.version or MAX_VERSION)
