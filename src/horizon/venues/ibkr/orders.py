@@ -1,0 +1,209 @@
+"""OrderAction -> ib_async Order, and amendments of a placed order. Pure; no I/O.
+
+This is the one place where Horizon's Decimals become floats, because ib_async's Order holds
+floats and sends them as ``str(float)``. Every conversion goes through `to_ib_float`, which
+refuses a value the wire would carry differently from what the user wrote.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation, localcontext
+from types import MappingProxyType
+from typing import Final
+
+from ib_async import Order
+
+from horizon.core.enums import OrderType, Side, TimeInForce
+from horizon.core.types import OrderAction, require_utc, to_decimal
+from horizon.errors import InvalidOrder
+
+__all__ = [
+    "IB_ORDER_TYPES",
+    "amend_order",
+    "check_tick",
+    "format_good_till",
+    "order_type_of",
+    "side_of",
+    "to_ib_float",
+    "to_ib_order",
+]
+
+# OrderType -> IB orderType, and back. "STP LMT" has a space on the wire.
+IB_ORDER_TYPES: Final = MappingProxyType(
+    {
+        OrderType.MARKET: "MKT",
+        OrderType.LIMIT: "LMT",
+        OrderType.STOP: "STP",
+        OrderType.STOP_LIMIT: "STP LMT",
+        OrderType.TRAILING_STOP: "TRAIL",
+    }
+)
+_FROM_IB_ORDER_TYPE: Final = MappingProxyType({v: k for k, v in IB_ORDER_TYPES.items()})
+
+_SIDE_TO_IB: Final = MappingProxyType({Side.BUY: "BUY", Side.SELL: "SELL"})
+# IB order actions -> Side. SSHORT (short sale, institutional) and SLONG are sells.
+_SIDE_FROM_IB: Final = MappingProxyType(
+    {"BUY": Side.BUY, "SELL": Side.SELL, "SSHORT": Side.SELL, "SLONG": Side.SELL}
+)
+
+# Which IB order types carry which amendable price, and in which Order field.
+_LIMIT_FIELD: Final = MappingProxyType({"LMT": "lmtPrice", "STP LMT": "lmtPrice"})
+_STOP_FIELD: Final = MappingProxyType(
+    {"STP": "auxPrice", "STP LMT": "auxPrice", "TRAIL": "trailStopPrice"}
+)
+
+_MAX_RELATIVE_ERROR: Final = Decimal("1e-9")
+
+
+def to_ib_float(field: str, value: Decimal) -> float:
+    """The float ib_async will put on the wire for `value`; refuses one that would change it.
+
+    ``float(str(d))`` is the correctly rounded float of the decimal, so every price with up to
+    15 significant digits travels exactly (ib_async sends ``str(float)``, the shortest
+    round-trip text). A value whose float differs by more than 1e-9 relative (overflow to
+    inf, underflow to 0, absurd digit counts) is refused rather than silently traded.
+    """
+    d = to_decimal(field, value)
+    f = float(str(d))
+    if not math.isfinite(f):
+        raise InvalidOrder(field, f"{d} is too large to send to IB")
+    if d != 0 and abs(Decimal(repr(f)) - d) > abs(d) * _MAX_RELATIVE_ERROR:
+        raise InvalidOrder(field, f"{d} cannot be sent to IB without changing it (as {f!r})")
+    return f
+
+
+def format_good_till(when: datetime) -> str:
+    """``YYYYMMDD HH:MM:SS UTC`` for a GTD order's goodTillDate.
+
+    TWS reads "yyyymmdd hh:mm:ss zone" (a missing zone means TWS's local zone, which is the
+    bug this avoids) and also "yyyymmdd-hh:mm:ss", which is UTC by definition. We name the zone
+    because it is the form ib_async's own `formatIBDatetime` writes, it reads unambiguously in
+    logs, and the simulator's engine parses both. Sub-second parts are dropped: the order
+    expires at most one second before the instant asked, never after it.
+    """
+    utc = require_utc("good_till", when).astimezone(UTC)
+    return utc.strftime("%Y%m%d %H:%M:%S UTC")
+
+
+def to_ib_order(action: OrderAction, *, account: str) -> Order:
+    """The ib_async Order for `action`, routed to ``action.account`` or else `account`.
+
+    orderId is left 0: ib_async assigns the next id in placeOrder. transmit is always True
+    (Horizon has no staged orders), and orderRef carries the client order id so fills and
+    open orders can be matched back to it after a restart.
+    """
+    order = Order(
+        action=_SIDE_TO_IB[action.side],
+        totalQuantity=to_ib_float("quantity", action.quantity),
+        orderType=IB_ORDER_TYPES[action.order_type],
+        tif=action.tif.value,
+        account=action.account or account,
+        orderRef=action.client_order_id or "",
+        outsideRth=action.outside_rth,
+        transmit=True,
+    )
+    if action.limit_price is not None:
+        order.lmtPrice = to_ib_float("limit_price", action.limit_price)
+    if action.order_type is OrderType.TRAILING_STOP:
+        if action.trail_percent is not None:
+            order.trailingPercent = to_ib_float("trail_percent", action.trail_percent)
+        elif action.trail_amount is not None:
+            order.auxPrice = to_ib_float("trail_amount", action.trail_amount)
+        if action.stop_price is not None:
+            order.trailStopPrice = to_ib_float("stop_price", action.stop_price)
+    elif action.stop_price is not None:
+        order.auxPrice = to_ib_float("stop_price", action.stop_price)
+    if action.tif is TimeInForce.GTD:
+        if action.good_till is None:  # OrderAction refuses this already; keep mypy and us honest
+            raise InvalidOrder("good_till", "required when tif is GTD")
+        order.goodTillDate = format_good_till(action.good_till)
+    return order
+
+
+def _positive(field: str, value: object) -> Decimal:
+    d = to_decimal(field, value)
+    if d <= 0:
+        raise InvalidOrder(field, f"must be positive, got {d}")
+    return d
+
+
+def amend_order(
+    order: Order,
+    *,
+    quantity: Decimal | None = None,
+    limit_price: Decimal | None = None,
+    stop_price: Decimal | None = None,
+) -> Order:
+    """A copy of a placed `order` with the changes applied; the input is never mutated.
+
+    IB amends by receiving placeOrder again with the same orderId, so the copy keeps orderId,
+    clientId and permId. It is a deep copy because ib_async keeps the placed Order inside its
+    Trade: changing that object in place would make the Trade claim a change IB may yet
+    refuse. A stop_price on a TRAIL order moves its trailStopPrice (the current trigger).
+    """
+    if quantity is None and limit_price is None and stop_price is None:
+        raise InvalidOrder("amend", "nothing to change; pass quantity, limit_price or stop_price")
+    if not order.orderId:
+        raise InvalidOrder("order_id", "the order was never placed (orderId 0); submit it first")
+    kind = order.orderType
+    changes: dict[str, float] = {}
+    if quantity is not None:
+        changes["totalQuantity"] = to_ib_float("quantity", _positive("quantity", quantity))
+    if limit_price is not None:
+        target = _LIMIT_FIELD.get(kind)
+        if target is None:
+            raise InvalidOrder("limit_price", f"a {kind or 'typeless'} order has no limit price")
+        changes[target] = to_ib_float("limit_price", _positive("limit_price", limit_price))
+    if stop_price is not None:
+        target = _STOP_FIELD.get(kind)
+        if target is None:
+            raise InvalidOrder("stop_price", f"a {kind or 'typeless'} order has no stop price")
+        changes[target] = to_ib_float("stop_price", _positive("stop_price", stop_price))
+    new = copy.deepcopy(order)
+    for name, value in changes.items():
+        setattr(new, name, value)
+    return new
+
+
+def check_tick(price: Decimal, min_tick: Decimal, field: str) -> None:
+    """Refuse a price off the contract's tick grid before IB answers error 110.
+
+    IB's 110 arrives asynchronously and ib_async treats it as a mere warning on a live order,
+    so an off-grid amend would look accepted while IB kept the old price.
+    """
+    tick = to_decimal("min_tick", min_tick)
+    if tick <= 0:
+        raise ValueError(f"min_tick must be positive, got {tick}")
+    p = to_decimal(field, price)
+    with localcontext() as ctx:
+        ctx.prec = 60  # exact for any price/tick pair a venue could list
+        try:
+            off_grid = p % tick != 0
+            below = (p // tick) * tick
+        except InvalidOperation as exc:
+            raise InvalidOrder(field, f"{p} is absurdly far from the tick {tick}") from exc
+    if off_grid:
+        raise InvalidOrder(
+            field,
+            f"{p} is not a multiple of the minimum tick {tick}; "
+            f"use {below.normalize():f} or {(below + tick).normalize():f}",
+        )
+
+
+def order_type_of(ib_order_type: str) -> OrderType:
+    """OrderType of an IB orderType string; ValueError for types Horizon does not place."""
+    try:
+        return _FROM_IB_ORDER_TYPE[ib_order_type.strip().upper()]
+    except KeyError:
+        raise ValueError(f"IB order type {ib_order_type!r} has no Horizon OrderType") from None
+
+
+def side_of(action: str) -> Side:
+    """Side of an IB order action: BUY -> buy; SELL, SSHORT, SLONG -> sell."""
+    try:
+        return _SIDE_FROM_IB[action.strip().upper()]
+    except KeyError:
+        raise ValueError(f"IB order action {action!r} is not BUY, SELL or SSHORT") from None
