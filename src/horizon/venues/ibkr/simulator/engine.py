@@ -16,8 +16,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from . import allocation
-from .book import Book, on_grid, to_grid
-from .ledger import CommissionSchedule, Entry, Ledger, money
+from .allocation import FaSetup
+from .book import Book, to_grid
+from .journal import Journal
+from .ledger import CommissionSchedule, Entry, Ledger
 from .model import (
     AccountValue,
     Clock,
@@ -37,35 +39,27 @@ from .model import (
     PositionRow,
     Quote,
 )
-from .timeparse import parse_ib_time
+from .pretrade import PreTrade
 from .universe import builtin_universe, match_all
+from .validation import Rejection, check_quantity, check_request, parse_times, reject
 from .working import (
     ACTIONS,
     CANCEL_UNKNOWN,
     CANCELLED,
     DUPLICATE_ID,
-    LIMIT_TYPES,
     MODIFY_MISMATCH,
-    NO_ALLOCATION,
     NO_SECURITY,
     NOT_CANCELLABLE,
     OFF_TICK,
-    ORDER_TYPES,
     READ_ONLY,
-    REJECTED,
-    STOP_TYPES,
     TEXT_CANCELLED,
-    TEXT_NO_ALLOCATION,
     TEXT_NO_SECURITY,
-    TEXT_OFF_TICK,
     TEXT_READ_ONLY,
-    TIFS,
     WorkingOrder,
     text_ambiguous,
     text_cancel_unknown,
     text_duplicate,
     text_not_cancellable,
-    text_rejected,
 )
 
 __all__ = [
@@ -76,19 +70,6 @@ __all__ = [
 
 _ZERO = Decimal(0)
 _VENUES = {"NASDAQ": "ISLAND", "NYSE": "NYSE", "ARCA": "ARCA"}
-
-
-class _Rejection(Exception):
-    """Internal: validation failed; carries the error to emit."""
-
-    def __init__(self, code: int, text: str) -> None:
-        super().__init__(text)
-        self.code, self.text = code, text
-
-
-def is_master(account: str) -> bool:
-    """FA master accounts: "DF..." (paper) or "F" + digits (live)."""
-    return account.startswith("DF") or (account[:1] == "F" and account[1:].isdigit())
 
 
 class Engine:
@@ -118,12 +99,8 @@ class Engine:
         self.liquidity = liquidity
         self.timezone = timezone
         self._clock = clock
-        self._masters = {a for a in self.accounts if is_master(a)}
-        self._subs = tuple(a for a in self.accounts if a not in self._masters)
-        self.fa_groups: dict[str, tuple[str, ...]] = {"All": self._subs}
-        for name, members in (fa_groups or {}).items():
-            self.fa_groups[name] = tuple(members)
-        self.fa_profiles = {k: dict(v) for k, v in (fa_profiles or {}).items()}
+        self.fa = FaSetup(self.accounts, fa_groups or {}, fa_profiles or {})
+        self._masters = self.fa.masters
         self.commissions = CommissionSchedule(per_share=commission_per_share,
                                               min_stock=min_commission)
         self._specs: dict[int, ContractSpec] = {}
@@ -135,15 +112,12 @@ class Engine:
             {a: (_ZERO if a in self._masters else cash) for a in self.accounts},
             self._masters, self._mark, self._usd_rate,
         )
+        self.pretrade = PreTrade(self.ledger, self.commissions, self.quote, self._usd_rate)
         self._orders: dict[tuple[int, int], WorkingOrder] = {}
         self._seq = 0
         self._max_order_id = 0
         self._perm = 1_000_000_000 + (seed % 100_000) * 10_000
-        self._exec_prefix = f"0000{(seed * 40503 + 0xE0D5) & 0xFFFF:04x}"
-        self._exec_counter = int(clock()) & 0xFFFFFFFF
-        self._executions: list[tuple[Execution, Commission]] = []
-        # original exec id -> (corrections made, id of the entry the ledger holds now)
-        self._corrections: dict[str, tuple[int, str]] = {}
+        self.journal = Journal(seed, clock())
         self._pass_keys: set[tuple[int, int]] | None = None
 
     # ---- contracts ----------------------------------------------------------------------
@@ -264,10 +238,10 @@ class Engine:
             return self._modify(out, existing, req, spec)
         try:
             account, targets = self._validate(req, spec)
-            gtd, gat = self._times(req)
+            gtd, gat = parse_times(req, self._clock(), self.timezone)
             if not req.parent_id and not req.what_if:
-                self._check_margin(req, spec, account, targets)
-        except _Rejection as r:
+                self.pretrade.check(req, spec, account, targets)
+        except Rejection as r:
             return self._refuse(out, req, spec, r.code, r.text)
         if req.what_if:
             out.append(OrderUpdated(self._what_if(req, spec, account, targets)))
@@ -285,7 +259,7 @@ class Engine:
             o.held_by_parent = parent.status != "Filled"
             if o.held_by_parent:
                 o.why_held = "child"
-        self._init_trail(o)
+        o.init_trail(self._book(o.spec.con_id).last)
         out.append(OrderUpdated(o.snapshot()))  # PreSubmitted
         if not req.transmit:
             return out
@@ -323,11 +297,11 @@ class Engine:
             return out
         try:
             self._validate(req, spec, modify=True)
-            gtd, gat = self._times(req)
+            gtd, gat = parse_times(req, self._clock(), self.timezone)
             if req.quantity < o.filled:
-                raise _Rejection(REJECTED, text_rejected(
-                    f"The new quantity {req.quantity} is below the filled quantity {o.filled}"))
-        except _Rejection as r:
+                raise reject(
+                    f"The new quantity {req.quantity} is below the filled quantity {o.filled}")
+        except Rejection as r:
             # the order stays as it was; re-state it so a client that marked it from the
             # error sees it live again
             out.append(OrderError(req.client_id, req.order_id, r.code, r.text))
@@ -343,7 +317,7 @@ class Engine:
         if stop_changed:
             o.triggered = False
             o.trail_stop = None
-            self._init_trail(o)
+            o.init_trail(self._book(o.spec.con_id).last)
         o.fresh = True
         keys = {o.key}
         if req.transmit and not o.transmitted:
@@ -439,159 +413,17 @@ class Engine:
     def _validate(self, req: OrderRequest, spec: ContractSpec, *, modify: bool = False
                   ) -> tuple[str, dict[str, Decimal]]:
         """Check an order; return its account ("" when allocated) and allocation targets."""
-        if req.action not in ACTIONS:
-            raise _Rejection(REJECTED, text_rejected(f"Invalid action {req.action!r}"))
-        if req.order_type not in ORDER_TYPES:
-            raise _Rejection(REJECTED, text_rejected(
-                f"Unsupported order type {req.order_type!r}"))
-        if req.tif not in TIFS:
-            raise _Rejection(REJECTED, text_rejected(f"Invalid time in force {req.tif!r}"))
-        self._check_prices(req, spec)
-        account, targets = "", {}
+        check_request(req, spec)
+        account, targets = "", dict[str, Decimal]()
         if not modify:
-            account, targets = self._resolve_account(req, spec)
-        pct_change = bool(targets) and req.fa_method == "PctChange"
-        if not pct_change:
-            if req.quantity <= 0:
-                raise _Rejection(REJECTED, text_rejected(
-                    f"The order quantity {req.quantity} must be positive"))
-            if req.quantity % spec.size_increment:
-                raise _Rejection(REJECTED, text_rejected(
-                    f"The order size {req.quantity} is not a multiple of the size increment "
-                    f"{spec.size_increment}"))
+            account, targets = self.fa.resolve(req, spec, self.ledger)
+        if not (targets and req.fa_method == "PctChange"):
+            check_quantity(req.quantity, spec)
         return account, targets
-
-    def _check_prices(self, req: OrderRequest, spec: ContractSpec) -> None:
-        t = req.order_type
-        if t in LIMIT_TYPES and t != "TRAIL LIMIT" and req.limit_price is None:
-            raise _Rejection(REJECTED, text_rejected("Limit price is missing"))
-        if t in ("STP", "STP LMT", "MIT", "LIT") and req.aux_price is None:
-            raise _Rejection(REJECTED, text_rejected("Stop price is missing"))
-        if t in ("TRAIL", "TRAIL LIMIT") and not (req.aux_price or req.trailing_percent):
-            raise _Rejection(REJECTED, text_rejected(
-                "Trailing amount or trailing percent is missing"))
-        prices = [req.limit_price if t in LIMIT_TYPES else None,
-                  req.aux_price if t in STOP_TYPES else None,
-                  req.trail_stop_price if t in ("TRAIL", "TRAIL LIMIT") else None,
-                  req.limit_price_offset if t == "TRAIL LIMIT" else None]
-        for p in prices:
-            if p is not None and not on_grid(p, spec.min_tick):
-                raise _Rejection(OFF_TICK, TEXT_OFF_TICK)
-
-    def _times(self, req: OrderRequest) -> tuple[float | None, float | None]:
-        gtd = gat = None
-        try:
-            if req.tif == "GTD":
-                if not req.good_till_date:
-                    raise _Rejection(REJECTED, text_rejected("Good till date is missing"))
-                gtd = parse_ib_time(req.good_till_date, self.timezone)
-                if gtd <= self._clock():
-                    raise _Rejection(REJECTED, text_rejected("Good till date is in the past"))
-            if req.good_after_time:
-                gat = parse_ib_time(req.good_after_time, self.timezone)
-                if gat <= self._clock():
-                    gat = None
-        except ValueError as exc:
-            raise _Rejection(REJECTED, text_rejected(f"Invalid time: {exc}")) from exc
-        return gtd, gat
-
-    def _resolve_account(self, req: OrderRequest, spec: ContractSpec
-                         ) -> tuple[str, dict[str, Decimal]]:
-        name = req.fa_group or req.fa_profile
-        if name:
-            return "", self._allocate(req, spec, name)
-        account = req.account
-        if not account:
-            if len(self._subs) != 1:
-                raise _Rejection(NO_ALLOCATION, TEXT_NO_ALLOCATION)
-            account = self._subs[0]
-        if account not in self.accounts:
-            raise _Rejection(REJECTED, text_rejected(f"Invalid account code {account!r}"))
-        if account in self._masters:
-            raise _Rejection(NO_ALLOCATION, TEXT_NO_ALLOCATION)
-        return account, {}
-
-    def _allocate(self, req: OrderRequest, spec: ContractSpec, name: str) -> dict[str, Decimal]:
-        inc = spec.size_increment
-        profile = self.fa_profiles.get(req.fa_profile) if req.fa_profile else None
-        if profile is not None:
-            members = tuple(profile)
-            parts = allocation.split(req.quantity, inc, [profile[a] for a in members])
-        else:
-            members = self.fa_groups.get(name, ())
-            if not members:
-                raise _Rejection(REJECTED, text_rejected(f"Unknown allocation group {name!r}"))
-            method = req.fa_method or "EqualQuantity"
-            if method == "EqualQuantity":
-                parts = allocation.split(req.quantity, inc, [Decimal(1)] * len(members))
-            elif method in ("NetLiq", "AvailableEquity"):
-                sums = [self.ledger.summary(a) for a in members]
-                weights = [max(s.net_liquidation if method == "NetLiq" else s.available_funds,
-                               _ZERO) for s in sums]
-                parts = allocation.split(req.quantity, inc, weights)
-            elif method == "PctChange":
-                try:
-                    pct = Decimal(req.fa_percentage)
-                except ArithmeticError as exc:
-                    raise _Rejection(REJECTED, text_rejected(
-                        f"Invalid percentage {req.fa_percentage!r}")) from exc
-                positions = [self.ledger.position(a, spec.con_id) for a in members]
-                parts = allocation.pct_change(positions, pct, inc)
-            else:
-                raise _Rejection(REJECTED, text_rejected(f"Unknown allocation method {method!r}"))
-        unknown = [a for a in members if a not in self.accounts or a in self._masters]
-        if unknown:
-            raise _Rejection(REJECTED, text_rejected(f"Invalid account code {unknown[0]!r}"))
-        targets = {a: q for a, q in zip(members, parts, strict=True) if q > 0}
-        if not targets:
-            raise _Rejection(REJECTED, text_rejected("The allocation gives every account zero"))
-        return targets
-
-    def _reference_price(self, req: OrderRequest, spec: ContractSpec) -> Decimal:
-        q = self.quote(spec.con_id)
-        if req.limit_price is not None and req.order_type in LIMIT_TYPES:
-            return req.limit_price
-        if req.aux_price is not None and req.order_type in ("STP", "MIT"):
-            return req.aux_price
-        return q.ask if ACTIONS[req.action] > 0 else q.bid
-
-    def _trial_entries(self, req: OrderRequest, spec: ContractSpec, qty: Decimal
-                       ) -> list[Entry]:
-        price = self._reference_price(req, spec)
-        usd = qty * price * spec.multiplier_value * self._usd_rate(spec.currency)
-        comm = self.commissions.for_order(spec, qty, usd)
-        return [Entry("", spec, qty * ACTIONS[req.action], price, comm,
-                      self.commissions.currency(spec))]
-
-    def _check_margin(self, req: OrderRequest, spec: ContractSpec, account: str,
-                      targets: dict[str, Decimal]) -> None:
-        """Reg-T style pre-trade check: an order that adds margin must leave the account's
-        AvailableFunds >= 0 if it filled in full at its reference price (limit, stop or the
-        opposite side of the quote). Other open orders are not reserved against."""
-        for acct, qty in (targets or {account: req.quantity}).items():
-            before, after = self.ledger.what_if(acct, self._trial_entries(req, spec, qty))
-            if after.init_margin > before.init_margin and after.available_funds < 0:
-                raise _Rejection(REJECTED, text_rejected(
-                    "YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR "
-                    f"EQUITY WITH LOAN VALUE [{money(after.net_liquidation)} USD] MUST EXCEED "
-                    f"THE INITIAL MARGIN [{money(after.init_margin)} USD]"))
 
     def _what_if(self, req: OrderRequest, spec: ContractSpec, account: str,
                  targets: dict[str, Decimal]) -> OrderState:
-        acct = account or next(iter(targets))
-        qty = targets.get(acct, req.quantity) if targets else req.quantity
-        entries = self._trial_entries(req, spec, qty)
-        before, after = self.ledger.what_if(acct, entries)
-        impact = MarginImpact(
-            init_margin_before=before.init_margin, maint_margin_before=before.maint_margin,
-            equity_with_loan_before=before.net_liquidation,
-            init_margin_change=after.init_margin - before.init_margin,
-            maint_margin_change=after.maint_margin - before.maint_margin,
-            equity_with_loan_change=after.net_liquidation - before.net_liquidation,
-            init_margin_after=after.init_margin, maint_margin_after=after.maint_margin,
-            equity_with_loan_after=after.net_liquidation, commission=entries[0].commission,
-            commission_currency=entries[0].commission_currency,
-        )
+        impact = self.pretrade.what_if(req, spec, account, targets)
         return OrderState(
             client_id=req.client_id, order_id=req.order_id, perm_id=0, request=req,
             contract=spec, status="PreSubmitted", filled=_ZERO, remaining=req.quantity,
@@ -633,51 +465,6 @@ class Engine:
         finally:
             self._pass_keys = None
 
-    def _init_trail(self, o: WorkingOrder) -> None:
-        if o.req.order_type not in ("TRAIL", "TRAIL LIMIT") or o.trail_stop is not None:
-            return
-        if o.req.trail_stop_price is not None:
-            o.trail_stop = o.req.trail_stop_price
-        else:
-            o.trail_stop = self._trail_candidate(o, self._book(o.spec.con_id).last)
-
-    def _trail_candidate(self, o: WorkingOrder, last: Decimal) -> Decimal:
-        amount = o.req.aux_price or last * (o.req.trailing_percent or _ZERO) / 100
-        return to_grid(last - o.side * amount, o.spec.min_tick)
-
-    def _limit(self, o: WorkingOrder) -> Decimal | None:
-        t = o.req.order_type
-        if t == "TRAIL LIMIT":
-            assert o.trail_stop is not None
-            offset = o.req.limit_price_offset
-            if offset is None:
-                if o.req.limit_price is not None and o.req.trail_stop_price is not None:
-                    offset = abs(o.req.trail_stop_price - o.req.limit_price)
-                else:
-                    offset = _ZERO
-            return o.trail_stop + o.side * offset
-        return o.req.limit_price if t in LIMIT_TYPES else None
-
-    def _triggered(self, o: WorkingOrder, last: Decimal) -> bool:
-        t = o.req.order_type
-        if t not in STOP_TYPES or o.triggered:
-            return True
-        if t in ("TRAIL", "TRAIL LIMIT"):
-            cand = self._trail_candidate(o, last)
-            assert o.trail_stop is not None
-            o.trail_stop = min(o.trail_stop, cand) if o.side > 0 else max(o.trail_stop, cand)
-            stop = o.trail_stop
-        else:
-            assert o.req.aux_price is not None
-            stop = o.req.aux_price
-        if t in ("MIT", "LIT"):  # if-touched: buy on a fall to the trigger, sell on a rise
-            hit = last <= stop if o.side > 0 else last >= stop
-        else:
-            hit = last >= stop if o.side > 0 else last <= stop
-        if hit:
-            o.triggered, o.fresh = True, True
-        return hit
-
     def _evaluate(self, o: WorkingOrder, out: list[Event], *, opening: bool) -> None:
         tif = o.req.tif
         if tif == "OPG" and not opening:
@@ -685,8 +472,8 @@ class Engine:
         book = self._book(o.spec.con_id)
         fill_price: Decimal | None = None
         liquidity_flag = 2
-        if self._triggered(o, book.last):
-            limit = self._limit(o)
+        if o.check_trigger(book.last):
+            limit = o.limit()
             touch = book.ask if o.side > 0 else book.bid
             if limit is None:
                 fill_price = touch
@@ -706,10 +493,6 @@ class Engine:
             self._finish(o, "Cancelled", out)
 
     # ---- fills --------------------------------------------------------------------------
-
-    def _next_exec_id(self) -> str:
-        self._exec_counter = (self._exec_counter + 1) & 0xFFFFFFFF
-        return f"{self._exec_prefix}.{self._exec_counter:08x}.01.01"
 
     def _fill(self, o: WorkingOrder, qty: Decimal, price: Decimal, liquidity: int,
               out: list[Event]) -> None:
@@ -734,7 +517,7 @@ class Engine:
             total = self.commissions.for_order(o.spec, shares + q, value + usd)
             comm = total - o.charged.get(account, _ZERO)
             o.charged[account] = total
-            exec_id = self._next_exec_id()
+            exec_id = self.journal.next_id()
             ccy = self.commissions.currency(o.spec)
             realized = self.ledger.apply(
                 account, Entry(exec_id, o.spec, q * o.side, price, comm, ccy))
@@ -746,7 +529,7 @@ class Engine:
                 exchange=venue, liquidity=liquidity,
             )
             cr = Commission(exec_id, comm, ccy, realized)
-            self._executions.append((ex, cr))
+            self.journal.add(ex, cr)
             out.append(ExecutionMade(ex, cr))
         if o.remaining == 0:
             self._finish(o, "Filled", out)
@@ -801,41 +584,20 @@ class Engine:
     # ---- executions and accounts --------------------------------------------------------
 
     def executions(self, flt: ExecFilter | None = None) -> list[tuple[Execution, Commission]]:
-        """The day's executions (corrections included) in execution order, filtered the way
-        reqExecutions filters: every non-empty field must match."""
-        if flt is None or flt == ExecFilter():
-            return list(self._executions)
-        since = parse_ib_time(flt.time, self.timezone) if flt.time else None
-        side = {"BUY": "BOT", "SELL": "SLD"}.get(flt.side.upper(), flt.side.upper())
-        out = []
-        for ex, cr in self._executions:
-            c = ex.contract
-            if ((flt.client_id and ex.client_id != flt.client_id)
-                    or (flt.account and ex.account != flt.account)
-                    or (since is not None and ex.time < since)
-                    or (flt.symbol and c.symbol != flt.symbol.upper())
-                    or (flt.sec_type and c.sec_type != flt.sec_type.upper())
-                    or (flt.exchange and flt.exchange.upper() not in (ex.exchange, c.exchange))
-                    or (side and ex.side != side)):
-                continue
-            out.append((ex, cr))
-        return out
+        """The day's executions (corrections included) in execution order; an empty filter
+        means all."""
+        return self.journal.rows(flt, self.timezone)
 
     def correct_execution(self, exec_id: str, *, shares: Decimal | None = None,
                           price: Decimal | None = None) -> list[Event]:
         """IB's execution correction: a new execution whose id differs from the original only
         after the last '.', with the corrected shares/price; the ledger changes by the
         difference and the commission report carries the recomputed commission."""
-        found = [(ex, cr) for ex, cr in self._executions if ex.exec_id == exec_id]
-        if not found:
+        found = self.journal.get(exec_id)
+        if found is None:
             raise EngineError(0, f"no execution {exec_id!r}")
-        orig, orig_cr = found[0]
-        root = orig.corrects or orig.exec_id
-        head, _, _ = root.rpartition(".")
-        n, current = self._corrections.get(root, (1, root))
-        n += 1
-        new_id = f"{head}.{n:02d}"
-        self._corrections[root] = (n, new_id)
+        root, current, new_id = self.journal.correction_id(exec_id)
+        orig, orig_cr = self.journal.get(current) or found
         q = orig.shares if shares is None else shares
         p = orig.price if price is None else price
         spec = orig.contract
@@ -855,7 +617,7 @@ class Engine:
             corrects=root,
         )
         cr = Commission(new_id, comm, orig_cr.currency, realized)
-        self._executions.append((ex, cr))
+        self.journal.add(ex, cr)
         return [ExecutionMade(ex, cr)]
 
     def positions(self, account: str | None = None) -> list[PositionRow]:

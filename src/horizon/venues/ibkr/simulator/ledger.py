@@ -20,7 +20,7 @@ Choices where IB's exact behaviour is not published or not worth modelling:
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -239,7 +239,7 @@ def _position_margin(
 class Ledger:
     """All accounts. Reads marks and FX rates through callbacks so it never owns prices."""
 
-    def __init__(self, accounts: dict[str, Decimal], masters: set[str],
+    def __init__(self, accounts: dict[str, Decimal], masters: Set[str],
                  mark: Mark, rate: Rate) -> None:
         self._mark, self._rate = mark, rate
         self.accounts: dict[str, Account] = {}
@@ -281,6 +281,12 @@ class Ledger:
 
     def position(self, account: str, con_id: int) -> Decimal:
         return self.accounts[account].position(con_id)
+
+    def weight(self, account: str, method: str) -> Decimal:
+        """FA allocation weight: NetLiquidation ("NetLiq") or AvailableFunds
+        ("AvailableEquity")."""
+        s = self.summary(account)
+        return s.net_liquidation if method == "NetLiq" else s.available_funds
 
     def positions(self, account: str | None = None) -> list[PositionRow]:
         rows = []

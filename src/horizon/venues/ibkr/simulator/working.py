@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from .book import to_grid
 from .model import DONE_STATUSES, ContractSpec, OrderRequest, OrderState
 
 STOP_TYPES = frozenset({"STP", "STP LMT", "TRAIL", "TRAIL LIMIT", "MIT", "LIT"})
@@ -115,3 +116,57 @@ class WorkingOrder:
             trail_stop_price=self.trail_stop, completed_time=self.completed_time,
             completed_status=self.completed_status, parent_perm_id=self.parent_perm_id,
         )
+
+    # ---- triggers (stop, trailing, if-touched) ------------------------------------------
+
+    def init_trail(self, last: Decimal) -> None:
+        """Set the first stop of a trailing order: trail_stop_price when the client gave
+        one, else the trailing distance from the last price."""
+        if self.req.order_type not in ("TRAIL", "TRAIL LIMIT") or self.trail_stop is not None:
+            return
+        if self.req.trail_stop_price is not None:
+            self.trail_stop = self.req.trail_stop_price
+        else:
+            self.trail_stop = self.trail_candidate(last)
+
+    def trail_candidate(self, last: Decimal) -> Decimal:
+        amount = self.req.aux_price or last * (self.req.trailing_percent or Decimal(0)) / 100
+        return to_grid(last - self.side * amount, self.spec.min_tick)
+
+    def limit(self) -> Decimal | None:
+        """The limit price in force (TRAIL LIMIT: the stop moved by the limit offset)."""
+        t = self.req.order_type
+        if t == "TRAIL LIMIT":
+            assert self.trail_stop is not None
+            offset = self.req.limit_price_offset
+            if offset is None:
+                if self.req.limit_price is not None and self.req.trail_stop_price is not None:
+                    offset = abs(self.req.trail_stop_price - self.req.limit_price)
+                else:
+                    offset = Decimal(0)
+            return self.trail_stop + self.side * offset
+        return self.req.limit_price if t in LIMIT_TYPES else None
+
+    def check_trigger(self, last: Decimal) -> bool:
+        """Ratchet a trailing stop and report whether the order is live at `last`. Stops
+        trigger on the last price (IB's default method for US stocks and futures); a buy
+        stop at or above it, a sell stop at or below it. Once triggered it stays so."""
+        t = self.req.order_type
+        if t not in STOP_TYPES or self.triggered:
+            return True
+        if t in ("TRAIL", "TRAIL LIMIT"):
+            cand = self.trail_candidate(last)
+            assert self.trail_stop is not None
+            self.trail_stop = (min(self.trail_stop, cand) if self.side > 0
+                               else max(self.trail_stop, cand))
+            stop = self.trail_stop
+        else:
+            assert self.req.aux_price is not None
+            stop = self.req.aux_price
+        if t in ("MIT", "LIT"):  # if-touched: buy on a fall to the trigger, sell on a rise
+            hit = last <= stop if self.side > 0 else last >= stop
+        else:
+            hit = last >= stop if self.side > 0 else last <= stop
+        if hit:
+            self.triggered, self.fresh = True, True
+        return hit
