@@ -10,7 +10,9 @@ from horizon.errors import ConfigurationError
 from horizon.venues.ibkr.config import IbkrConfig, check_port_mode
 
 
-@pytest.mark.parametrize(("port", "paper"), [(7497, True), (4002, True), (7496, False), (4001, False)])
+@pytest.mark.parametrize(
+    ("port", "paper"), [(7497, True), (4002, True), (7496, False), (4001, False)]
+)
 def test_known_pairs_are_accepted(port: int, paper: bool) -> None:
     assert check_port_mode(port, paper) is None
     assert IbkrConfig(port=port, paper=paper).paper is paper

@@ -38,7 +38,6 @@ from horizon.errors import (
     VenueUnavailable,
 )
 from horizon.venues.ibkr.accounts import (
-    SUMMARY_TAGS,
     balances_from_summary,
     decimal_from_float,
     position_from_ib,
@@ -189,7 +188,10 @@ class Ibkr:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -198,7 +200,10 @@ class Ibkr:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.close_async()
 
@@ -206,9 +211,8 @@ class Ibkr:
     def connect(self) -> None:
         """Connect and synchronise; raises VenueUnavailable if the gateway isn't running."""
         cfg = self._config
-        budget = (cfg.connect_timeout * 2 + 5) * (
-            1 if cfg.client_id_range is None else cfg.client_id_range[1] - cfg.client_id_range[0] + 1
-        )
+        tries = 1 if cfg.client_id_range is None else len(self._candidate_client_ids())
+        budget = (cfg.connect_timeout * 2 + 5) * tries
         self._sync(self.connect_async(), "connect", timeout=budget)
 
     async def connect_async(self) -> None:
@@ -327,7 +331,7 @@ class Ibkr:
             raise
         except (ConnectionRefusedError, OSError) as exc:
             raise VenueUnavailable(cfg.host, cfg.port, f"connection refused: {exc}") from exc
-        except (TimeoutError, asyncio.TimeoutError) as exc:
+        except TimeoutError as exc:
             ib.disconnect()
             if clash.done():
                 raise ClientIdInUse(cfg.host, cfg.port, client_id) from exc
@@ -457,7 +461,7 @@ class Ibkr:
         while not self._closing and self.is_connected():
             fut = asyncio.get_running_loop().create_future()
 
-            def done() -> None:
+            def done(fut: asyncio.Future[None] = fut) -> None:
                 if not fut.done():
                     fut.set_result(None)
 
@@ -747,7 +751,9 @@ class Ibkr:
                 ib.reqContractDetailsAsync(contract), self._config.request_timeout
             )
         except TimeoutError as exc:
-            raise RequestTimeout(f"contract details for {key}", self._config.request_timeout) from exc
+            raise RequestTimeout(
+                f"contract details for {key}", self._config.request_timeout
+            ) from exc
         if not details:
             raise UnknownInstrument(key, "IB has no security definition for it (error 200)")
         if len(details) > 1:
@@ -1056,7 +1062,7 @@ class Ibkr:
             seen = self._fills_version
             nap = min(left, self._config.commission_grace + 0.01) if self.pending_fills() else left
             with contextlib.suppress(RequestTimeout):
-                await self._wait(lambda: self._fills_version != seen, nap, "fills")
+                await self._wait(lambda seen=seen: self._fills_version != seen, nap, "fills")
 
     def wait_fills(self, count: int, timeout: float = 10.0) -> list[VenueFill]:
         """Blocking twin of `wait_fills_async`."""
