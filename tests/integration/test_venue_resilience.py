@@ -1,0 +1,221 @@
+"""Resilience over TCP: restarts, half-open sockets, fill faults, lost orders, 1100/1102."""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+
+from horizon.core import OrderAction, OrderStatus
+from horizon.errors import VenueUnavailable
+from horizon.venues.ibkr import Ibkr
+from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
+from horizon.venues.ibkr.simulator import GatewaySimulator
+
+
+def market(qty: int = 10, side: str = "buy") -> OrderAction:
+    return OrderAction(market_id="AAPL", side=side, quantity=Decimal(qty))  # type: ignore[arg-type]
+
+
+class Events:
+    """Collects connection events; waits on a threading.Condition, never sleeps."""
+
+    def __init__(self) -> None:
+        self.seen: list[ConnectionEvent] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, event: ConnectionEvent) -> None:
+        with self._cond:
+            self.seen.append(event)
+            self._cond.notify_all()
+
+    def wait(self, state: ConnectionState, count: int = 1, timeout: float = 10) -> None:
+        with self._cond:
+            ok = self._cond.wait_for(
+                lambda: sum(e.state is state for e in self.seen) >= count, timeout
+            )
+        assert ok, f"no {count}x {state} within {timeout} s; saw {[e.state for e in self.seen]}"
+
+
+@pytest.fixture
+def resilient(gateway: GatewaySimulator) -> Ibkr:
+    venue = Ibkr(
+        port=gateway.port, paper=True, client_id=7, commission_grace=0.3,
+        reconnect_initial_delay=0.05, reconnect_max_delay=0.3, reconnect_wait=10,
+        health_timeout=0.4, connect_timeout=1.0,
+    )
+    venue.connect()
+    yield venue  # type: ignore[misc]
+    venue.close()
+
+
+def test_restart_reconnects_and_loses_no_fill(resilient: Ibkr, gateway: GatewaySimulator) -> None:
+    events = Events()
+    resilient.add_listener(events)
+    first = resilient.submit(market())
+    resilient.wait_for_status(first, OrderStatus.FILLED, timeout=5)
+    gateway.restart(downtime=0.5)
+    events.wait(ConnectionState.DISCONNECTED)
+    events.wait(ConnectionState.RECONNECTED)
+    assert resilient.is_connected()
+    second = resilient.submit(market(5, "sell"))  # works after the restart
+    resilient.wait_for_status(second, OrderStatus.FILLED, timeout=5)
+    fills = resilient.wait_fills(2, timeout=5)
+    truth = gateway.executions()
+    assert sorted(f.exec_id for f in fills) == sorted(e.exec_id for e in truth)
+    assert all(f.fee is not None for f in fills)
+    assert resilient.drain_fills() == []
+    assert resilient.reconnects == 1
+
+
+def test_fill_during_the_outage_is_reconciled(resilient: Ibkr, gateway: GatewaySimulator) -> None:
+    events = Events()
+    resilient.add_listener(events)
+    oid = resilient.submit(
+        OrderAction(market_id="AAPL", side="buy", quantity=Decimal(3), order_type="limit",
+                    limit_price="150.00")
+    )
+    resilient.wait_for_status(oid, OrderStatus.ACCEPTED, timeout=5)
+    gateway.restart(downtime=1.0)
+    events.wait(ConnectionState.DISCONNECTED)
+    gateway.set_price("AAPL", Decimal("149.00"))  # the resting buy fills while we are away
+    gateway.wait_for(lambda: len(gateway.executions()) == 1, timeout=5)
+    events.wait(ConnectionState.RECONNECTED)
+    assert resilient.wait_for_status(oid, timeout=5) is OrderStatus.FILLED
+    [fill] = resilient.wait_fills(1, timeout=5)
+    assert fill.exec_id == gateway.executions()[0].exec_id
+    assert fill.order_id == oid
+
+
+def test_calls_while_down_raise_after_reconnect_wait(gateway: GatewaySimulator) -> None:
+    venue = Ibkr(port=gateway.port, paper=True, client_id=8, reconnect_wait=0.3,
+                 reconnect_initial_delay=5, connect_timeout=1)
+    venue.connect()
+    try:
+        gateway.restart(downtime=3.0)
+        gateway.wait_for(lambda: 8 not in gateway.connected_client_ids(), timeout=5)
+        started = time.monotonic()
+        with pytest.raises(VenueUnavailable, match="reconnecting"):
+            venue.submit(market())
+        assert time.monotonic() - started < 2
+    finally:
+        venue.close()
+
+
+def test_periodic_health_check_recovers_from_a_freeze(gateway: GatewaySimulator) -> None:
+    venue = Ibkr(port=gateway.port, paper=True, client_id=9, health_check_interval=0.2,
+                 health_timeout=0.3, connect_timeout=0.5, reconnect_initial_delay=0.05,
+                 reconnect_max_delay=0.2)
+    events = Events()
+    venue.add_listener(events)
+    venue.connect()
+    try:
+        gateway.freeze()
+        events.wait(ConnectionState.DISCONNECTED, timeout=3)  # within interval + timeout
+        gateway.thaw()
+        events.wait(ConnectionState.RECONNECTED, timeout=10)
+        assert venue.health_check() is True
+    finally:
+        venue.close()
+
+
+def test_duplicate_execution_is_delivered_once(resilient: Ibkr, gateway: GatewaySimulator) -> None:
+    gateway.duplicate_next_exec()
+    oid = resilient.submit(market())
+    resilient.wait_for_status(oid, OrderStatus.FILLED, timeout=5)
+    fills = resilient.wait_fills(1, timeout=5)
+    assert len(fills) == 1
+    assert resilient.drain_fills() == []
+
+
+def test_commission_before_execution_still_sets_the_fee(
+    resilient: Ibkr, gateway: GatewaySimulator
+) -> None:
+    gateway.commission_before_exec()
+    oid = resilient.submit(market())
+    resilient.wait_for_status(oid, OrderStatus.FILLED, timeout=5)
+    [fill] = resilient.wait_fills(1, timeout=5)
+    truth = gateway.executions()[0]
+    assert fill.fee == gateway.commissions()[truth.exec_id].commission
+
+
+def test_lost_commission_delivers_fill_then_fee_on_replay(
+    resilient: Ibkr, gateway: GatewaySimulator
+) -> None:
+    events = Events()
+    resilient.add_listener(events)
+    gateway.drop_next_commission()
+    oid = resilient.submit(market())
+    resilient.wait_for_status(oid, OrderStatus.FILLED, timeout=5)
+    [fill] = resilient.wait_fills(1, timeout=5)
+    assert fill.fee is None and fill.corrects is None  # handed out after the grace period
+    gateway.restart(downtime=0.2)  # the reconnect replays executions with their commissions
+    events.wait(ConnectionState.RECONNECTED)
+    [late] = resilient.wait_fills(1, timeout=5)
+    assert late.corrects == fill.exec_id and late.exec_id == fill.exec_id
+    assert late.fee == gateway.commissions()[fill.exec_id].commission
+
+
+def test_execution_correction_replaces_the_original(
+    resilient: Ibkr, gateway: GatewaySimulator
+) -> None:
+    gateway.correct_next_exec(price=Decimal("190.50"))
+    oid = resilient.submit(market())
+    resilient.wait_for_status(oid, OrderStatus.FILLED, timeout=5)
+    gateway.wait_for(lambda: len(gateway.executions()) == 2, timeout=5)
+    fills = resilient.wait_fills(1, timeout=5) + resilient.drain_fills()
+    original, corrected = gateway.executions()
+    if len(fills) == 1:  # the original was still held: only the correction comes out
+        assert fills[0].exec_id == corrected.exec_id and fills[0].price == Decimal("190.50")
+    else:
+        assert fills[0].exec_id == original.exec_id
+        assert fills[1].corrects == original.exec_id and fills[1].price == Decimal("190.50")
+
+
+def test_order_lost_before_ack_is_rejected_after_reconnect(
+    resilient: Ibkr, gateway: GatewaySimulator
+) -> None:
+    events = Events()
+    resilient.add_listener(events)
+    gateway.drop_next_order()
+    oid = resilient.submit(market())
+    assert resilient.order_status(oid) is OrderStatus.PENDING_NEW
+    gateway.restart(downtime=0.2)
+    events.wait(ConnectionState.RECONNECTED)
+    assert resilient.wait_for_status(oid, timeout=5) is OrderStatus.REJECTED
+    assert resilient.order(oid).reason == "lost before the gateway acknowledged it"
+
+
+def test_connectivity_lost_and_restored_are_reported(
+    resilient: Ibkr, gateway: GatewaySimulator
+) -> None:
+    events = Events()
+    resilient.add_listener(events)
+    gateway.send_error(1100, "Connectivity between IB and Trader Workstation has been lost.")
+    events.wait(ConnectionState.DEGRADED)
+    gateway.send_error(
+        1102, "Connectivity between IB and Trader Workstation has been restored - data maintained."
+    )
+    events.wait(ConnectionState.RESTORED)
+    assert resilient.is_connected() and resilient.health_check()
+
+
+def test_venue_never_triggers_pacing_errors(gateway: GatewaySimulator) -> None:
+    venue = Ibkr(port=gateway.port, paper=True, client_id=11, rate=45, burst=10)
+    venue.connect()
+    try:
+        ids = [
+            venue.submit(OrderAction(market_id="AAPL", side="buy", quantity=Decimal(1),
+                                     order_type="limit", limit_price="100.00"))
+            for _ in range(70)
+        ]
+        venue.cancel_all()
+        for oid in ids:
+            venue.wait_for_status(oid, OrderStatus.CANCELED, timeout=10)
+        assert gateway.pacing_violations == 0
+        assert gateway.max_msgs_in_window <= 50
+        assert venue.pacing_errors == 0
+    finally:
+        venue.close()
