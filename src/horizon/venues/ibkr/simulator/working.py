@@ -74,6 +74,7 @@ class WorkingOrder:
     triggered: bool = False
     fresh: bool = True  # not yet evaluated since (re)placement: fills take the quote
     trail_stop: Decimal | None = None
+    trail_seen: Decimal | None = None  # last price the trailing stop has followed
     gtd: float | None = None
     gat: float | None = None
     completed_time: float | None = None
@@ -124,6 +125,7 @@ class WorkingOrder:
         one, else the trailing distance from the last price."""
         if self.req.order_type not in ("TRAIL", "TRAIL LIMIT") or self.trail_stop is not None:
             return
+        self.trail_seen = last
         if self.req.trail_stop_price is not None:
             self.trail_stop = self.req.trail_stop_price
         else:
@@ -131,7 +133,7 @@ class WorkingOrder:
 
     def trail_candidate(self, last: Decimal) -> Decimal:
         amount = self.req.aux_price or last * (self.req.trailing_percent or Decimal(0)) / 100
-        return to_grid(last - self.side * amount, self.spec.min_tick)
+        return to_grid(last + self.side * amount, self.spec.min_tick)
 
     def limit(self) -> Decimal | None:
         """The limit price in force (TRAIL LIMIT: the stop moved by the limit offset)."""
@@ -155,10 +157,12 @@ class WorkingOrder:
         if t not in STOP_TYPES or self.triggered:
             return True
         if t in ("TRAIL", "TRAIL LIMIT"):
-            cand = self.trail_candidate(last)
             assert self.trail_stop is not None
-            self.trail_stop = (min(self.trail_stop, cand) if self.side > 0
-                               else max(self.trail_stop, cand))
+            if last != self.trail_seen:  # the stop follows price moves, not the clock
+                self.trail_seen = last
+                cand = self.trail_candidate(last)
+                self.trail_stop = (min(self.trail_stop, cand) if self.side > 0
+                                   else max(self.trail_stop, cand))
             stop = self.trail_stop
         else:
             assert self.req.aux_price is not None
