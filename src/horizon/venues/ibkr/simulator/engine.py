@@ -81,7 +81,7 @@ class Engine:
         accounts: Sequence[str] = ("DU1234567",),
         seed: int = 0,
         clock: Clock = time.time,
-        cash: Decimal = Decimal("1000000"),
+        cash: Decimal | Mapping[str, Decimal] = Decimal("1000000"),
         contracts: Iterable[ContractSpec] | None = None,
         liquidity: Decimal | None = None,
         commission_per_share: Decimal = Decimal("0.005"),
@@ -109,7 +109,7 @@ class Engine:
         self._books: dict[int, Book] = {}
         self._steps = 0
         self.ledger = Ledger(
-            {a: (_ZERO if a in self._masters else cash) for a in self.accounts},
+            {a: self._initial_cash(a, cash) for a in self.accounts},
             self._masters, self._mark, self._usd_rate,
         )
         self.pretrade = PreTrade(self.ledger, self.commissions, self.quote, self._usd_rate)
@@ -119,6 +119,13 @@ class Engine:
         self._perm = 1_000_000_000 + (seed % 100_000) * 10_000
         self.journal = Journal(seed, clock())
         self._pass_keys: set[tuple[int, int]] | None = None
+
+    def _initial_cash(self, account: str, cash: Decimal | Mapping[str, Decimal]) -> Decimal:
+        """USD cash at start: one amount for every account, or per account; an FA master
+        holds none unless the mapping says so."""
+        if isinstance(cash, Mapping):
+            return Decimal(cash.get(account, _ZERO))
+        return _ZERO if account in self._masters else cash
 
     # ---- contracts ----------------------------------------------------------------------
 
