@@ -25,7 +25,7 @@ from horizon.venues.ibkr.simulator.engine import (
 )
 
 AAPL, MSFT, SPY, IBM = 265598, 272093, 756733, 8314
-T0 = 1_795_000_000.0  # 2026-11-18 UTC
+T0 = 1_795_000_000.0  # 2026-11-18 11:06:40 UTC
 
 
 class FakeClock:
@@ -47,9 +47,10 @@ def engine(clock: FakeClock) -> Engine:
 
 
 def order(oid: int, action: str = "BUY", qty: str | int = 100, otype: str = "MKT",
-          con_id: int = AAPL, client_id: int = 1, **kw: Any) -> OrderRequest:
+          con_id: int = AAPL, client_id: int = 1, exchange: str = "", **kw: Any
+          ) -> OrderRequest:
     return OrderRequest(client_id=client_id, order_id=oid,
-                        contract=ContractQuery(con_id=con_id, exchange="SMART"),
+                        contract=ContractQuery(con_id=con_id, exchange=exchange),
                         action=action, quantity=D(qty), order_type=otype, **kw)
 
 
@@ -207,7 +208,7 @@ def test_set_price_rounds_to_grid_and_refuses_non_positive(engine: Engine) -> No
 
 def test_market_buy_fills_at_ask_with_status_sequence(engine: Engine) -> None:
     ask = engine.quote(AAPL).ask
-    events = engine.place(order(1))
+    events = engine.place(order(1, exchange="SMART"))
     assert statuses(events) == ["PreSubmitted", "Submitted", "Filled"]
     assert [type(e).__name__ for e in events] == [
         "OrderUpdated", "OrderUpdated", "ExecutionMade", "OrderUpdated"]
@@ -353,7 +354,7 @@ def test_opg_waits_for_the_next_step(engine: Engine) -> None:
 @pytest.mark.parametrize("gtd", ["20261118 10:00:00 US/Eastern", "20261118-15:00:00",
                                  "20261118 15:00:00 UTC"])
 def test_gtd_expires_at_its_time(engine: Engine, clock: FakeClock, gtd: str) -> None:
-    clock.t = 1_795_000_000.0 - 3600  # 2026-11-18 08:06:40 UTC
+    clock.t = T0 - 3600
     engine.place(order(1, otype="LMT", limit_price=D("100.00"), tif="GTD", good_till_date=gtd))
     clock.t = 1_795_014_000.0 - 1  # 14:59:59 UTC
     assert statuses(engine.step(), 1) == []
