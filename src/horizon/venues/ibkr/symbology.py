@@ -48,7 +48,7 @@ OPTION_MULTIPLIER: Final = "100"
 
 # Letters and digits, with '.', '-', '/' and single interior spaces ("BRK B" is how IB spells
 # Berkshire class B). The separator ':' can never appear.
-_SYMBOL_RE: Final = re.compile(r"[A-Z0-9](?:[A-Z0-9./-]| (?! ))*")
+_SYMBOL_RE: Final = re.compile(r"[A-Z0-9](?:[A-Z0-9./-]| (?=[A-Z0-9]))*")
 _SYMBOL_MAX: Final = 12
 _EXCHANGE_RE: Final = re.compile(r"[A-Z][A-Z0-9._]{0,15}")
 _CURRENCY_RE: Final = re.compile(r"[A-Z]{3}")
