@@ -31,7 +31,7 @@ from horizon.venues.ibkr.simulator.codec import (
     negotiate,
 )
 from horizon.venues.ibkr.simulator.messages import Direction
-from strategies import any_message
+from tests.strategies import any_message
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -436,6 +436,8 @@ C11 = m.Contract11(
 SAMPLES: dict[type, m.Message] = {
     m.TickPrice: m.TickPrice(req_id=1, tick_type=1, price=Decimal("190.01"), size=Decimal(100)),
     m.TickSize: m.TickSize(req_id=1, tick_type=8, size=Decimal(1000)),
+    m.TickGeneric: m.TickGeneric(req_id=1, tick_type=49, value=Decimal(0)),
+    m.TickString: m.TickString(req_id=1, tick_type=45, value="1736933400"),
     m.OrderStatus: m.OrderStatus(
         order_id=5,
         status="Filled",
@@ -601,6 +603,8 @@ class _ApiRecorder(EWrapper):
 EXPECTED_CALLBACK = {
     m.TickPrice: ("priceSizeTick", "tickPrice"),
     m.TickSize: ("tickSize", "tickSize"),
+    m.TickGeneric: ("tickGeneric", "tickGeneric"),
+    m.TickString: ("tickString", "tickString"),
     m.OrderStatus: ("orderStatus", "orderStatus"),
     m.ErrorMsg: ("error", "error"),
     m.OpenOrder: ("openOrder", "openOrder"),

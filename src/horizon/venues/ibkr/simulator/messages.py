@@ -19,7 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, TypeVar, dataclass_transform
+
+_T = TypeVar("_T")
 
 # --------------------------------------------------------------------------------------------
 # The spec language
@@ -150,7 +152,10 @@ def w(
     return field(default=default, metadata={"wire": spec})
 
 
-ROW = dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass_transform(frozen_default=True, kw_only_default=True)
+def ROW(cls: type[_T]) -> type[_T]:
+    """A spec row: frozen, slotted, keyword-only (so field order is free to follow the wire)."""
+    return dataclass(frozen=True, slots=True, kw_only=True)(cls)
 
 STR, INT, OPT_INT, DEC, DEC_MAX = Kind.STR, Kind.INT, Kind.OPT_INT, Kind.DEC, Kind.DEC_MAX
 BOOL, OPT_BOOL = Kind.BOOL, Kind.OPT_BOOL
@@ -292,25 +297,28 @@ class Message:
     MSG_ID: ClassVar[int]
     DIRECTION: ClassVar[Direction]
 
-
-def _in(msg_id: int) -> Any:
-    def deco(cls: type) -> type:
-        cls.MSG_ID, cls.DIRECTION = msg_id, Direction.IN  # type: ignore[attr-defined]
-        return ROW(cls)
-
-    return deco
+    def __init_subclass__(cls, msg_id: int | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if msg_id is not None:
+            cls.MSG_ID = msg_id
 
 
-def _out(msg_id: int) -> Any:
-    def deco(cls: type) -> type:
-        cls.MSG_ID, cls.DIRECTION = msg_id, Direction.OUT  # type: ignore[attr-defined]
-        return ROW(cls)
+class Inbound(Message):
+    """Client -> gateway."""
 
-    return deco
+    __slots__ = ()
+    DIRECTION: ClassVar[Direction] = Direction.IN
 
 
-@_in(1)
-class ReqMktData(Message):
+class Outbound(Message):
+    """Gateway -> client."""
+
+    __slots__ = ()
+    DIRECTION: ClassVar[Direction] = Direction.OUT
+
+
+@ROW
+class ReqMktData(Inbound, msg_id=1):
     version: int = w(INT, 11)
     req_id: int = w(INT)
     contract: Contract12 = w(Kind.STRUCT, item=Contract12)
@@ -324,8 +332,8 @@ class ReqMktData(Message):
     mkt_data_options: str = w(STR)
 
 
-@_in(2)
-class CancelMktData(Message):
+@ROW
+class CancelMktData(Inbound, msg_id=2):
     version: int = w(INT, 2)
     req_id: int = w(INT)
 
@@ -335,8 +343,8 @@ _DN = NonEmpty("delta_neutral_order_type")
 _SCALE = Positive("scale_price_increment")
 
 
-@_in(3)
-class PlaceOrder(Message):
+@ROW
+class PlaceOrder(Inbound, msg_id=3):
     """placeOrder has no version field; its layout follows the negotiated server version."""
 
     order_id: int = w(INT)
@@ -512,27 +520,27 @@ class PlaceOrder(Message):
     )
 
 
-@_in(4)
-class CancelOrder(Message):
+@ROW
+class CancelOrder(Inbound, msg_id=4):
     version: int = w(INT, 1)
     order_id: int = w(INT)
     manual_order_cancel_time: str = w(STR, since=V_MANUAL_ORDER_TIME)
 
 
-@_in(5)
-class ReqOpenOrders(Message):
+@ROW
+class ReqOpenOrders(Inbound, msg_id=5):
     version: int = w(INT, 1)
 
 
-@_in(6)
-class ReqAccountUpdates(Message):
+@ROW
+class ReqAccountUpdates(Inbound, msg_id=6):
     version: int = w(INT, 2)
     subscribe: bool = w(BOOL)
     acct_code: str = w(STR)
 
 
-@_in(7)
-class ReqExecutions(Message):
+@ROW
+class ReqExecutions(Inbound, msg_id=7):
     version: int = w(INT, 3)
     req_id: int = w(INT)
     client_id: int = w(INT)
@@ -544,14 +552,14 @@ class ReqExecutions(Message):
     side: str = w(STR)
 
 
-@_in(8)
-class ReqIds(Message):
+@ROW
+class ReqIds(Inbound, msg_id=8):
     version: int = w(INT, 1)
     num_ids: int = w(INT)
 
 
-@_in(9)
-class ReqContractDetails(Message):
+@ROW
+class ReqContractDetails(Inbound, msg_id=9):
     version: int = w(INT, 8)
     req_id: int = w(INT)
     contract: Contract12 = w(Kind.STRUCT, item=Contract12)
@@ -561,85 +569,85 @@ class ReqContractDetails(Message):
     issuer_id: str = w(STR, since=V_BOND_ISSUERID)
 
 
-@_in(15)
-class ReqAutoOpenOrders(Message):
+@ROW
+class ReqAutoOpenOrders(Inbound, msg_id=15):
     version: int = w(INT, 1)
     auto_bind: bool = w(BOOL)
 
 
-@_in(16)
-class ReqAllOpenOrders(Message):
+@ROW
+class ReqAllOpenOrders(Inbound, msg_id=16):
     version: int = w(INT, 1)
 
 
-@_in(17)
-class ReqManagedAccts(Message):
+@ROW
+class ReqManagedAccts(Inbound, msg_id=17):
     version: int = w(INT, 1)
 
 
-@_in(49)
-class ReqCurrentTime(Message):
+@ROW
+class ReqCurrentTime(Inbound, msg_id=49):
     version: int = w(INT, 1)
 
 
-@_in(58)
-class ReqGlobalCancel(Message):
+@ROW
+class ReqGlobalCancel(Inbound, msg_id=58):
     version: int = w(INT, 1)
 
 
-@_in(59)
-class ReqMarketDataType(Message):
+@ROW
+class ReqMarketDataType(Inbound, msg_id=59):
     version: int = w(INT, 1)
     market_data_type: int = w(INT)
 
 
-@_in(61)
-class ReqPositions(Message):
+@ROW
+class ReqPositions(Inbound, msg_id=61):
     version: int = w(INT, 1)
 
 
-@_in(62)
-class ReqAccountSummary(Message):
+@ROW
+class ReqAccountSummary(Inbound, msg_id=62):
     version: int = w(INT, 1)
     req_id: int = w(INT)
     group: str = w(STR)
     tags: str = w(STR)
 
 
-@_in(63)
-class CancelAccountSummary(Message):
+@ROW
+class CancelAccountSummary(Inbound, msg_id=63):
     version: int = w(INT, 1)
     req_id: int = w(INT)
 
 
-@_in(64)
-class CancelPositions(Message):
+@ROW
+class CancelPositions(Inbound, msg_id=64):
     version: int = w(INT, 1)
 
 
-@_in(71)
-class StartApi(Message):
+@ROW
+class StartApi(Inbound, msg_id=71):
     version: int = w(INT, 2)
     client_id: int = w(INT)
     optional_capabilities: str = w(STR)
 
 
-@_in(74)
-class ReqPositionsMulti(Message):
+@ROW
+class ReqPositionsMulti(Inbound, msg_id=74):
     version: int = w(INT, 1)
     req_id: int = w(INT)
     account: str = w(STR)
     model_code: str = w(STR)
 
 
-@_in(75)
-class CancelPositionsMulti(Message):
+@ROW
+class CancelPositionsMulti(Inbound, msg_id=75):
     version: int = w(INT, 1)
     req_id: int = w(INT)
 
 
-@_in(76)
-class ReqAccountUpdatesMulti(Message):
+@ROW
+class ReqAccountUpdatesMulti(Inbound, msg_id=76):
     version: int = w(INT, 1)
     req_id: int = w(INT)
     account: str = w(STR)
@@ -647,14 +655,14 @@ class ReqAccountUpdatesMulti(Message):
     ledger_and_nlv: bool = w(BOOL)
 
 
-@_in(77)
-class CancelAccountUpdatesMulti(Message):
+@ROW
+class CancelAccountUpdatesMulti(Inbound, msg_id=77):
     version: int = w(INT, 1)
     req_id: int = w(INT)
 
 
-@_in(99)
-class ReqCompletedOrders(Message):
+@ROW
+class ReqCompletedOrders(Inbound, msg_id=99):
     """No version field: the only field is apiOnly."""
 
     api_only: bool = w(BOOL)
@@ -665,8 +673,8 @@ class ReqCompletedOrders(Message):
 # --------------------------------------------------------------------------------------------
 
 
-@_out(1)
-class TickPrice(Message):
+@ROW
+class TickPrice(Outbound, msg_id=1):
     version: int = w(INT, 6)
     req_id: int = w(INT)
     tick_type: int = w(INT)
@@ -675,16 +683,32 @@ class TickPrice(Message):
     attr_mask: int = w(INT)
 
 
-@_out(2)
-class TickSize(Message):
+@ROW
+class TickSize(Outbound, msg_id=2):
     version: int = w(INT, 6)
     req_id: int = w(INT)
     tick_type: int = w(INT)
     size: Decimal | None = w(DEC)
 
 
-@_out(3)
-class OrderStatus(Message):
+@ROW
+class TickGeneric(Outbound, msg_id=45):
+    version: int = w(INT, 6)
+    req_id: int = w(INT)
+    tick_type: int = w(INT)
+    value: Decimal | None = w(DEC)
+
+
+@ROW
+class TickString(Outbound, msg_id=46):
+    version: int = w(INT, 6)
+    req_id: int = w(INT)
+    tick_type: int = w(INT)
+    value: str = w(STR)
+
+
+@ROW
+class OrderStatus(Outbound, msg_id=3):
     """No version field at these server versions."""
 
     order_id: int = w(INT)
@@ -700,8 +724,8 @@ class OrderStatus(Message):
     mkt_cap_price: Decimal | None = w(DEC, Decimal(0))
 
 
-@_out(4)
-class ErrorMsg(Message):
+@ROW
+class ErrorMsg(Outbound, msg_id=4):
     version: int = w(INT, 2)
     req_id: int = w(INT, -1)
     code: int = w(INT)
@@ -709,8 +733,8 @@ class ErrorMsg(Message):
     advanced_order_reject_json: str = w(STR, since=V_ADVANCED_REJECT)
 
 
-@_out(5)
-class OpenOrder(Message):
+@ROW
+class OpenOrder(Outbound, msg_id=5):
     """127 fields (with the id) for a plain order at 178; no version field."""
 
     order_id: int = w(INT)
@@ -856,8 +880,8 @@ class OpenOrder(Message):
     mid_offset_at_half: Decimal | None = w(DEC, since=V_PEGBEST_PEGMID)
 
 
-@_out(6)
-class UpdateAccountValue(Message):
+@ROW
+class UpdateAccountValue(Outbound, msg_id=6):
     version: int = w(INT, 2)
     key: str = w(STR)
     value: str = w(STR)
@@ -865,8 +889,8 @@ class UpdateAccountValue(Message):
     account: str = w(STR)
 
 
-@_out(7)
-class UpdatePortfolio(Message):
+@ROW
+class UpdatePortfolio(Outbound, msg_id=7):
     version: int = w(INT, 8)
     contract: PortfolioContract = w(Kind.STRUCT, item=PortfolioContract)
     position: Decimal | None = w(DEC, Decimal(0))
@@ -878,20 +902,20 @@ class UpdatePortfolio(Message):
     account: str = w(STR)
 
 
-@_out(8)
-class UpdateAccountTime(Message):
+@ROW
+class UpdateAccountTime(Outbound, msg_id=8):
     version: int = w(INT, 1)
     time_stamp: str = w(STR)
 
 
-@_out(9)
-class NextValidId(Message):
+@ROW
+class NextValidId(Outbound, msg_id=9):
     version: int = w(INT, 1)
     order_id: int = w(INT)
 
 
-@_out(10)
-class ContractData(Message):
+@ROW
+class ContractData(Outbound, msg_id=10):
     """Below 164 a version field leads and two obsolete size fields appear."""
 
     version: int = w(INT, 8, until=V_SIZE_RULES)
@@ -938,8 +962,8 @@ class ContractData(Message):
     suggested_size_increment: Decimal | None = w(DEC, since=V_SIZE_RULES)
 
 
-@_out(11)
-class ExecDetails(Message):
+@ROW
+class ExecDetails(Outbound, msg_id=11):
     """No version field; reqId is -1 for live fills."""
 
     req_id: int = w(INT, -1)
@@ -965,56 +989,56 @@ class ExecDetails(Message):
     pending_price_revision: bool = w(BOOL, since=V_PENDING_PRICE_REVISION)
 
 
-@_out(15)
-class ManagedAccounts(Message):
+@ROW
+class ManagedAccounts(Outbound, msg_id=15):
     version: int = w(INT, 1)
     accounts: str = w(STR)
 
 
-@_out(49)
-class CurrentTime(Message):
+@ROW
+class CurrentTime(Outbound, msg_id=49):
     version: int = w(INT, 1)
     time: int = w(INT)
 
 
-@_out(52)
-class ContractDataEnd(Message):
+@ROW
+class ContractDataEnd(Outbound, msg_id=52):
     version: int = w(INT, 1)
     req_id: int = w(INT)
 
 
-@_out(53)
-class OpenOrderEnd(Message):
+@ROW
+class OpenOrderEnd(Outbound, msg_id=53):
     version: int = w(INT, 1)
 
 
-@_out(54)
-class AccountDownloadEnd(Message):
+@ROW
+class AccountDownloadEnd(Outbound, msg_id=54):
     version: int = w(INT, 1)
     account: str = w(STR)
 
 
-@_out(55)
-class ExecDetailsEnd(Message):
+@ROW
+class ExecDetailsEnd(Outbound, msg_id=55):
     version: int = w(INT, 1)
     req_id: int = w(INT)
 
 
-@_out(57)
-class TickSnapshotEnd(Message):
+@ROW
+class TickSnapshotEnd(Outbound, msg_id=57):
     version: int = w(INT, 1)
     req_id: int = w(INT)
 
 
-@_out(58)
-class MarketDataType(Message):
+@ROW
+class MarketDataType(Outbound, msg_id=58):
     version: int = w(INT, 1)
     req_id: int = w(INT)
     market_data_type: int = w(INT)
 
 
-@_out(59)
-class CommissionReport(Message):
+@ROW
+class CommissionReport(Outbound, msg_id=59):
     version: int = w(INT, 1)
     exec_id: str = w(STR)
     commission: Decimal | None = w(DEC, Decimal(0))
@@ -1024,8 +1048,8 @@ class CommissionReport(Message):
     yield_redemption_date: int | None = w(OPT_INT)
 
 
-@_out(61)
-class Position(Message):
+@ROW
+class Position(Outbound, msg_id=61):
     version: int = w(INT, 3)
     account: str = w(STR)
     contract: Contract11 = w(Kind.STRUCT, item=Contract11)
@@ -1033,13 +1057,13 @@ class Position(Message):
     avg_cost: Decimal | None = w(DEC, Decimal(0))
 
 
-@_out(62)
-class PositionEnd(Message):
+@ROW
+class PositionEnd(Outbound, msg_id=62):
     version: int = w(INT, 1)
 
 
-@_out(63)
-class AccountSummary(Message):
+@ROW
+class AccountSummary(Outbound, msg_id=63):
     version: int = w(INT, 1)
     req_id: int = w(INT)
     account: str = w(STR)
@@ -1048,14 +1072,14 @@ class AccountSummary(Message):
     currency: str = w(STR)
 
 
-@_out(64)
-class AccountSummaryEnd(Message):
+@ROW
+class AccountSummaryEnd(Outbound, msg_id=64):
     version: int = w(INT, 1)
     req_id: int = w(INT)
 
 
-@_out(71)
-class PositionMulti(Message):
+@ROW
+class PositionMulti(Outbound, msg_id=71):
     version: int = w(INT, 1)
     req_id: int = w(INT)
     account: str = w(STR)
@@ -1065,14 +1089,14 @@ class PositionMulti(Message):
     model_code: str = w(STR)
 
 
-@_out(72)
-class PositionMultiEnd(Message):
+@ROW
+class PositionMultiEnd(Outbound, msg_id=72):
     version: int = w(INT, 1)
     req_id: int = w(INT)
 
 
-@_out(73)
-class AccountUpdateMulti(Message):
+@ROW
+class AccountUpdateMulti(Outbound, msg_id=73):
     version: int = w(INT, 1)
     req_id: int = w(INT)
     account: str = w(STR)
@@ -1082,14 +1106,14 @@ class AccountUpdateMulti(Message):
     currency: str = w(STR)
 
 
-@_out(74)
-class AccountUpdateMultiEnd(Message):
+@ROW
+class AccountUpdateMultiEnd(Outbound, msg_id=74):
     version: int = w(INT, 1)
     req_id: int = w(INT)
 
 
-@_out(81)
-class TickReqParams(Message):
+@ROW
+class TickReqParams(Outbound, msg_id=81):
     """No version field."""
 
     req_id: int = w(INT)
@@ -1098,8 +1122,8 @@ class TickReqParams(Message):
     snapshot_permissions: int = w(INT)
 
 
-@_out(101)
-class CompletedOrder(Message):
+@ROW
+class CompletedOrder(Outbound, msg_id=101):
     """Like openOrder without orderId/clientId and several order fields; never unsolicited."""
 
     contract: Contract11 = w(Kind.STRUCT, item=Contract11)
@@ -1210,8 +1234,8 @@ class CompletedOrder(Message):
     mid_offset_at_half: Decimal | None = w(DEC, since=V_PEGBEST_PEGMID)
 
 
-@_out(102)
-class CompletedOrdersEnd(Message):
+@ROW
+class CompletedOrdersEnd(Outbound, msg_id=102):
     """Just the message id."""
 
 
@@ -1223,7 +1247,7 @@ class CompletedOrdersEnd(Message):
 def _collect() -> dict[tuple[Direction, int], type[Message]]:
     table: dict[tuple[Direction, int], type[Message]] = {}
     for obj in list(globals().values()):
-        if isinstance(obj, type) and issubclass(obj, Message) and obj is not Message:
+        if isinstance(obj, type) and issubclass(obj, Message) and hasattr(obj, "MSG_ID"):
             key = (obj.DIRECTION, obj.MSG_ID)
             assert key not in table, f"two rows for {key}"
             assert dataclasses.is_dataclass(obj)

@@ -1,0 +1,1090 @@
+"""The simulator's TCP side: an asyncio server, one session per connection, the clientId
+registry, and the mapping between wire messages and the paper engine. The only socket code.
+
+Bytes go through `codec.GatewayConnection` (handshake, framing, rows); requests become engine
+calls; engine events become messages for the session(s) that own the order. Everything runs on
+one event loop, so engine state needs no locks; control calls from other threads are hopped onto
+that loop (`GatewaySimulator._control`) and take effect in order.
+
+What a real gateway does that shapes this file:
+* after the 2-field version reply nothing is sent until startApi; then managedAccounts,
+  nextValidId and the farm notices; a clientId already in use gets error 326 and a close;
+* order traffic goes only to the session whose clientId owns the order (TWS-entered orders:
+  to clientId 0 sessions);
+* a live fill is execDetails(reqId -1), then the order's status, then its commissionReport;
+* bad input costs only the connection that sent it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+from horizon.venues.ibkr.simulator import messages as m
+from horizon.venues.ibkr.simulator.codec import (
+    MAX_VERSION,
+    MIN_VERSION,
+    BadMessage,
+    ConnState,
+    GatewayConnection,
+    Hello,
+    ProtocolError,
+    UnknownMessage,
+)
+from horizon.venues.ibkr.simulator.engine import (
+    Commission,
+    ContractQuery,
+    ContractSpec,
+    Engine,
+    Event,
+    ExecFilter,
+    Execution,
+    ExecutionMade,
+    OrderError,
+    OrderRequest,
+    OrderState,
+    OrderUpdated,
+    PositionRow,
+)
+from horizon.venues.ibkr.simulator.faults import Correction, FaultPlan, OneShot
+from horizon.venues.ibkr.simulator.mapping import (
+    DELAYED,
+    LAST_TIMESTAMP,
+    LEDGER_KEYS,
+    Clock,
+    commission_report,
+    completed_order,
+    contract11,
+    contract_data,
+    contract_query,
+    exec_details,
+    open_order,
+    order_request,
+    order_status,
+    portfolio_row,
+    position_row,
+    quote_ticks,
+    summary_rows,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+FARM_NOTICES: Final = (
+    (2104, "Market data farm connection is OK:usfarm"),
+    (2106, "HMDS data farm connection is OK:ushmds"),
+    (2158, "Sec-def data farm connection is OK:secdefnj"),
+)
+CLIENT_ID_IN_USE: Final = 326
+TEXT_CLIENT_ID_IN_USE: Final = (
+    "Unable to connect as the client id is already in use. Retry with a unique client id."
+)
+PACING: Final = 100
+READ_ERROR: Final = 320
+TEXT_READ_ERROR: Final = "Server error when reading an API client request."
+NO_SECURITY: Final = 200
+TEXT_NO_SECURITY: Final = "No security definition has been found for the request"
+
+
+# --------------------------------------------------------------------------------------------
+# Sessions
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class MarketData:
+    req_id: int
+    con_id: int
+    delayed: bool
+    frozen: bool
+    sent: dict[int, tuple[Decimal, Decimal | None]] = field(default_factory=dict)
+
+
+class Session(asyncio.Protocol):
+    """One client connection: codec state, clientId, subscriptions, pacing window."""
+
+    def __init__(self, sim: GatewaySimulator) -> None:
+        self.sim = sim
+        self.conn = GatewayConnection(sim.min_version, sim.max_version)
+        self.transport: asyncio.Transport | None = None
+        self.peer = ""
+        self.client_id: int | None = None
+        self.started = False
+        self.closed = False
+        self.out: list[bytes] = []
+        self.held: list[bytes] = []
+        self.send_after = 0.0
+        self.window: deque[float] = deque()
+        self.md_type = 1
+        self.market: dict[int, MarketData] = {}
+        self.positions_sub = False
+        self.account_sub: str | None = None
+        self.account_sent: dict[tuple[str, str], str] = {}
+        self.multi_subs: dict[int, tuple[str, bool]] = {}
+        self.multi_sent: dict[int, dict[tuple[str, str], str]] = {}
+        self.auto_open = False
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        self.sim._attach(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.conn.receive_data(data)
+        if not self.sim.faults.frozen:
+            self.sim._pump(self)
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.sim._detach(self)
+
+    # output
+    def send(self, msg: m.Message) -> None:
+        if not self.closed:
+            self.out.append(self.conn.send(msg))
+
+    def send_error(self, req_id: int, code: int, text: str) -> None:
+        self.send(m.ErrorMsg(req_id=req_id, code=code, text=text))
+
+    def flush(self) -> None:
+        if not self.out or self.transport is None:
+            return
+        data = b"".join(self.out)
+        self.out.clear()
+        faults = self.sim.faults
+        if faults.frozen:
+            self.held.append(data)
+        elif faults.delay > 0:
+            loop = asyncio.get_running_loop()
+            when = max(loop.time() + faults.delay, self.send_after)
+            self.send_after = when
+            loop.call_at(when, self._write, data)
+        else:
+            self.transport.write(data)
+
+    def release(self) -> None:
+        """After a thaw: what was held goes out, then anything new."""
+        if self.held and self.transport is not None:
+            self.out[:0] = self.held
+            self.held.clear()
+        self.flush()
+
+    def _write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def close(self, *, abort: bool = False) -> None:
+        if self.transport is None or self.closed:
+            return
+        self.flush()
+        if abort:
+            self.transport.abort()
+        else:
+            self.transport.close()
+        self.closed = True
+
+
+# --------------------------------------------------------------------------------------------
+# The simulator
+# --------------------------------------------------------------------------------------------
+
+
+class GatewaySimulator:
+    """A TWS / IB Gateway on a TCP port, backed by the paper `Engine`.
+
+    Run it in a background thread (`start()`/`stop()`) or inside the current event loop
+    (`async with`). Every control method may be called from any thread; it is applied on the
+    simulator's loop, in call order, and returns when it has taken effect.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        accounts: Sequence[str] = ("DU1234567",),
+        seed: int = 0,
+        timezone: str = "UTC",
+        pacing_limit: int | None = 50,
+        liquidity: Decimal | None = None,
+        read_only: bool = False,
+        fa_groups: dict[str, Sequence[str]] | None = None,
+        step_interval: float | None = 0.25,
+        contracts: Iterable[ContractSpec] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        min_version: int = MIN_VERSION,
+        max_version: int = MAX_VERSION,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.timezone = timezone
+        self.pacing_limit = pacing_limit
+        self.step_interval = step_interval
+        self.min_version, self.max_version = min_version, max_version
+        self._clock = clock
+        self._fmt = Clock(timezone)
+        self.engine = Engine(
+            accounts=tuple(accounts),
+            seed=seed,
+            clock=clock,
+            contracts=contracts,
+            liquidity=liquidity,
+            fa_groups=fa_groups,
+            read_only=read_only,
+            timezone=timezone,
+        )
+        self.faults = FaultPlan()
+        self.pacing_violations = 0
+        self.max_msgs_in_window = 0
+        self.listening = False
+        self._sessions: set[Session] = set()
+        self._clients: dict[int, Session] = {}
+        self._manual_ids = 0
+        self._server: asyncio.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._thread: threading.Thread | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._reopen: asyncio.TimerHandle | None = None
+        self._cond = threading.Condition()
+        self._changed_event: asyncio.Event | None = None
+        self._handlers: dict[type, Callable[[Session, Any], None]] = {
+            m.ReqCurrentTime: self._on_current_time,
+            m.ReqIds: self._on_ids,
+            m.ReqManagedAccts: self._on_managed_accounts,
+            m.ReqPositions: self._on_positions,
+            m.CancelPositions: self._on_cancel_positions,
+            m.ReqPositionsMulti: self._on_positions_multi,
+            m.CancelPositionsMulti: lambda s, msg: None,
+            m.ReqAccountUpdates: self._on_account_updates,
+            m.ReqAccountUpdatesMulti: self._on_account_updates_multi,
+            m.CancelAccountUpdatesMulti: self._on_cancel_account_updates_multi,
+            m.ReqAccountSummary: self._on_account_summary,
+            m.CancelAccountSummary: lambda s, msg: None,
+            m.ReqContractDetails: self._on_contract_details,
+            m.ReqMarketDataType: self._on_market_data_type,
+            m.ReqMktData: self._on_mkt_data,
+            m.CancelMktData: self._on_cancel_mkt_data,
+            m.PlaceOrder: self._on_place_order,
+            m.CancelOrder: self._on_cancel_order,
+            m.ReqGlobalCancel: self._on_global_cancel,
+            m.ReqOpenOrders: self._on_open_orders,
+            m.ReqAllOpenOrders: self._on_all_open_orders,
+            m.ReqAutoOpenOrders: self._on_auto_open_orders,
+            m.ReqCompletedOrders: self._on_completed_orders,
+            m.ReqExecutions: self._on_executions,
+            m.StartApi: self._on_duplicate_start_api,
+        }
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run in a background thread with its own loop; returns once the port is bound."""
+        if self._thread is not None or self._loop is not None:
+            raise RuntimeError("the simulator is already running")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self._open())
+            except BaseException as exc:
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="ibkr-gateway-sim", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            self._thread = None
+            raise failure[0]
+
+    def stop(self) -> None:
+        """Close every connection and the listener; join the thread in `start()` mode."""
+        loop, thread = self._loop, self._thread
+        if loop is None:
+            return
+        if thread is None:  # async mode, called from the loop
+            self._shutdown()
+            return
+        if not loop.is_closed():
+            fut = asyncio.run_coroutine_threadsafe(self._close(), loop)
+            fut.result(timeout=10)
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        self._thread = None
+
+    async def __aenter__(self) -> GatewaySimulator:
+        await self._open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._close()
+
+    async def _open(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._changed_event = asyncio.Event()
+        await self._listen()
+        self._schedule_step()
+        log.info("gateway simulator listening", extra={"host": self.host, "port": self.port})
+
+    async def _listen(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: Session(self), self.host, self.port, reuse_address=True
+        )
+        sockets = self._server.sockets
+        if sockets and self.port == 0:
+            self.port = sockets[0].getsockname()[1]
+        self.listening = True
+        self._changed()
+
+    def _shutdown(self) -> None:
+        for handle in (self._timer, self._reopen):
+            if handle is not None:
+                handle.cancel()
+        self._timer = self._reopen = None
+        if self._server is not None:
+            self._server.close()
+        self.listening = False
+        for s in list(self._sessions):
+            s.close(abort=True)
+        self._sessions.clear()
+        self._clients.clear()
+        self._changed()
+
+    async def _close(self) -> None:
+        server = self._server
+        self._shutdown()
+        if server is not None:
+            await server.wait_closed()
+        self._server = None
+        self._loop = None
+        self._loop_thread = None
+
+    # ---- threading and change notification ------------------------------------------------
+
+    def _in_loop(self) -> bool:
+        return self._loop_thread == threading.get_ident()
+
+    def _control(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn` on the simulator's loop (directly if we are on it) and return its result."""
+        loop = self._loop
+        if loop is None or self._in_loop():
+            result = fn(*args)
+            if loop is not None:
+                self._flush_all()
+                self._changed()
+            return result
+        fut: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                fut.set_result(fn(*args))
+            except BaseException as exc:
+                fut.set_exception(exc)
+            self._flush_all()
+            self._changed()
+
+        loop.call_soon_threadsafe(run)
+        return fut.result(timeout=30)
+
+    def _changed(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+        event = self._changed_event
+        if event is not None:
+            event.set()
+            self._changed_event = asyncio.Event()
+
+    def wait_for(self, pred: Callable[[], bool], timeout: float = 5) -> None:
+        """Block until `pred()` is true (re-checked on every state change) or raise
+        TimeoutError. For `start()` mode; inside the simulator's loop use wait_for_async."""
+        if self._in_loop():
+            raise RuntimeError("wait_for would block the simulator's loop; await wait_for_async")
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not pred():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"condition not met within {timeout} s")
+                self._cond.wait(remaining)
+
+    async def wait_for_async(self, pred: Callable[[], bool], timeout: float = 5) -> None:
+        """Await `pred()` becoming true, re-checked on every state change; TimeoutError after
+        `timeout`. Must run on the simulator's loop (`async with` mode)."""
+        if not self._in_loop():
+            raise RuntimeError("wait_for_async must run on the simulator's own loop")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not pred():
+            event = self._changed_event
+            assert event is not None
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except TimeoutError:
+                if not pred():
+                    raise TimeoutError(f"condition not met within {timeout} s") from None
+
+    # ---- sessions -----------------------------------------------------------------------
+
+    def _attach(self, s: Session) -> None:
+        self._sessions.add(s)
+        log.info("client connected", extra={"peer": s.peer})
+        self._changed()
+
+    def _detach(self, s: Session) -> None:
+        self._sessions.discard(s)
+        if s.client_id is not None and self._clients.get(s.client_id) is s:
+            del self._clients[s.client_id]
+        log.info("client disconnected", extra={"peer": s.peer, "client_id": s.client_id})
+        self._changed()
+
+    def _pump(self, s: Session) -> None:
+        """Handle every complete event buffered on `s`, then flush its replies."""
+        now = self._loop.time() if self._loop is not None else time.monotonic()
+        while not s.closed:
+            try:
+                event = s.conn.next_event()
+            except ProtocolError as exc:
+                log.warning(
+                    "protocol error, closing the connection",
+                    extra={"peer": s.peer, "reason": str(exc)},
+                )
+                s.close(abort=True)
+                break
+            if event is None:
+                break
+            if isinstance(event, Hello):
+                self._on_hello(s, event)
+            elif s.conn.state is ConnState.OPEN:
+                self._on_event(s, event, now)
+        s.flush()
+        self._flush_all()
+        self._changed()
+
+    def _on_hello(self, s: Session, hello: Hello) -> None:
+        version = s.conn.negotiate()
+        if version is None:
+            log.warning(
+                "no common API version, closing the connection",
+                extra={
+                    "peer": s.peer,
+                    "client_min": hello.min_version,
+                    "client_max": hello.max_version,
+                },
+            )
+            s.conn.refuse()
+            s.close()
+            return
+        reply = s.conn.accept(version, self._fmt.connection_time(self._clock()))
+        s.out.append(reply)
+        log.info("handshake", extra={"peer": s.peer, "version": version})
+
+    def _on_event(self, s: Session, event: Any, now: float) -> None:
+        window = s.window
+        window.append(now)
+        while now - window[0] >= 1.0:
+            window.popleft()
+        n = len(window)
+        self.max_msgs_in_window = max(self.max_msgs_in_window, n)
+        if self.pacing_limit is not None and n > self.pacing_limit:
+            self.pacing_violations += 1
+            log.warning("pacing violation", extra={"client_id": s.client_id, "count": n})
+            s.send_error(
+                -1,
+                PACING,
+                f"Max rate of messages per second has been exceeded:"
+                f"max={self.pacing_limit} rec={n} (1)",
+            )
+            return
+        if isinstance(event, BadMessage):
+            log.warning(
+                "malformed message",
+                extra={"peer": s.peer, "msg_id": event.msg_id, "reason": event.reason},
+            )
+            s.send_error(-1, READ_ERROR, TEXT_READ_ERROR)
+            return
+        if isinstance(event, UnknownMessage):
+            log.warning("unsupported message id", extra={"peer": s.peer, "msg_id": event.msg_id})
+            s.send_error(-1, READ_ERROR, TEXT_READ_ERROR)
+            return
+        if not s.started:
+            if isinstance(event, m.StartApi):
+                self._on_start_api(s, event)
+            else:
+                log.warning(
+                    "request before startApi ignored",
+                    extra={"peer": s.peer, "msg": type(event).__name__},
+                )
+            return
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            log.warning("request not handled", extra={"msg": type(event).__name__})
+            return
+        handler(s, event)
+
+    def _on_start_api(self, s: Session, msg: m.StartApi) -> None:
+        cid = msg.client_id
+        if cid in self._clients:
+            log.warning("client id already in use", extra={"peer": s.peer, "client_id": cid})
+            s.send_error(-1, CLIENT_ID_IN_USE, TEXT_CLIENT_ID_IN_USE)
+            s.close()
+            return
+        s.client_id, s.started = cid, True
+        self._clients[cid] = s
+        s.send(m.ManagedAccounts(accounts=",".join(self.engine.accounts)))
+        s.send(m.NextValidId(order_id=self.engine.next_order_id_hint()))
+        for code, text in FARM_NOTICES:
+            s.send_error(-1, code, text)
+        log.info("api started", extra={"peer": s.peer, "client_id": cid})
+
+    def _on_duplicate_start_api(self, s: Session, msg: m.StartApi) -> None:
+        log.warning("second startApi ignored", extra={"client_id": s.client_id})
+
+    def _flush_all(self) -> None:
+        for s in list(self._sessions):
+            s.flush()
+
+    # ---- requests -----------------------------------------------------------------------
+
+    def _on_current_time(self, s: Session, msg: m.ReqCurrentTime) -> None:
+        s.send(m.CurrentTime(time=int(self._clock())))
+
+    def _on_ids(self, s: Session, msg: m.ReqIds) -> None:
+        s.send(m.NextValidId(order_id=self.engine.next_order_id_hint()))
+
+    def _on_managed_accounts(self, s: Session, msg: m.ReqManagedAccts) -> None:
+        s.send(m.ManagedAccounts(accounts=",".join(self.engine.accounts)))
+
+    def _on_positions(self, s: Session, msg: m.ReqPositions) -> None:
+        s.positions_sub = True
+        for row in self.engine.positions():
+            s.send(position_row(row))
+        s.send(m.PositionEnd())
+
+    def _on_cancel_positions(self, s: Session, msg: m.CancelPositions) -> None:
+        s.positions_sub = False
+
+    def _on_positions_multi(self, s: Session, msg: m.ReqPositionsMulti) -> None:
+        for row in self._positions_of(msg.account):
+            s.send(
+                m.PositionMulti(
+                    req_id=msg.req_id,
+                    account=row.account,
+                    contract=contract11(row.contract),
+                    position=row.position,
+                    avg_cost=row.avg_cost,
+                    model_code=msg.model_code,
+                )
+            )
+        s.send(m.PositionMultiEnd(req_id=msg.req_id))
+
+    def _positions_of(self, account: str) -> list[PositionRow]:
+        if account and account not in self.engine.accounts:
+            return []
+        return self.engine.positions(account or None)
+
+    def _account_for(self, account: str) -> str | None:
+        if account in self.engine.accounts:
+            return account
+        if not account and len(self.engine.accounts) == 1:
+            return self.engine.accounts[0]
+        return None
+
+    def _on_account_updates(self, s: Session, msg: m.ReqAccountUpdates) -> None:
+        account = self._account_for(msg.acct_code)
+        if not msg.subscribe:
+            s.account_sub = None
+            return
+        if account is None:
+            log.warning(
+                "account updates for an unknown account",
+                extra={"client_id": s.client_id, "account": msg.acct_code},
+            )
+            return
+        s.account_sub, s.account_sent = account, {}
+        self._send_account_values(s, account)
+        for row in self.engine.positions(account):
+            s.send(portfolio_row(row))
+        s.send(m.UpdateAccountTime(time_stamp=self._fmt.hhmm(self._clock())))
+        s.send(m.AccountDownloadEnd(account=account))
+
+    def _send_account_values(self, s: Session, account: str) -> None:
+        for v in self.engine.account_values(account):
+            key = (v.key, v.currency)
+            if s.account_sent.get(key) != v.value:
+                s.account_sent[key] = v.value
+                s.send(
+                    m.UpdateAccountValue(
+                        key=v.key, value=v.value, currency=v.currency, account=v.account
+                    )
+                )
+
+    def _on_account_updates_multi(self, s: Session, msg: m.ReqAccountUpdatesMulti) -> None:
+        account = self._account_for(msg.account)
+        if account is not None:
+            s.multi_subs[msg.req_id] = (account, msg.ledger_and_nlv)
+            s.multi_sent[msg.req_id] = {}
+            self._send_multi(s, msg.req_id)
+        s.send(m.AccountUpdateMultiEnd(req_id=msg.req_id))
+
+    def _send_multi(self, s: Session, req_id: int) -> None:
+        account, ledger_only = s.multi_subs[req_id]
+        sent = s.multi_sent[req_id]
+        for v in self.engine.account_values(account):
+            if ledger_only and v.key not in LEDGER_KEYS and v.key != "NetLiquidation":
+                continue
+            key = (v.key, v.currency)
+            if sent.get(key) != v.value:
+                sent[key] = v.value
+                s.send(
+                    m.AccountUpdateMulti(
+                        req_id=req_id,
+                        account=account,
+                        key=v.key,
+                        value=v.value,
+                        currency=v.currency,
+                    )
+                )
+
+    def _on_cancel_account_updates_multi(
+        self, s: Session, msg: m.CancelAccountUpdatesMulti
+    ) -> None:
+        s.multi_subs.pop(msg.req_id, None)
+        s.multi_sent.pop(msg.req_id, None)
+
+    def _on_account_summary(self, s: Session, msg: m.ReqAccountSummary) -> None:
+        for account in self.engine.accounts:
+            for tag, value, currency in summary_rows(self.engine.account_values(account), msg.tags):
+                s.send(
+                    m.AccountSummary(
+                        req_id=msg.req_id, account=account, tag=tag, value=value, currency=currency
+                    )
+                )
+        s.send(m.AccountSummaryEnd(req_id=msg.req_id))
+
+    def _on_contract_details(self, s: Session, msg: m.ReqContractDetails) -> None:
+        specs = self.engine.match_contracts(contract_query(msg.contract))
+        if not specs:
+            s.send_error(msg.req_id, NO_SECURITY, TEXT_NO_SECURITY)
+            return
+        now = self._clock()
+        for spec in specs:
+            s.send(contract_data(spec, msg.req_id, now))
+        s.send(m.ContractDataEnd(req_id=msg.req_id))
+
+    def _on_market_data_type(self, s: Session, msg: m.ReqMarketDataType) -> None:
+        if 1 <= msg.market_data_type <= 4:
+            s.md_type = msg.market_data_type
+
+    def _on_mkt_data(self, s: Session, msg: m.ReqMktData) -> None:
+        specs = self.engine.match_contracts(contract_query(msg.contract))
+        if len(specs) != 1:
+            s.send_error(msg.req_id, NO_SECURITY, TEXT_NO_SECURITY)
+            return
+        spec = specs[0]
+        sub = MarketData(
+            msg.req_id, spec.con_id, delayed=s.md_type in (3, 4), frozen=s.md_type in (2, 4)
+        )
+        s.send(
+            m.TickReqParams(
+                req_id=msg.req_id,
+                min_tick=spec.min_tick,
+                bbo_exchange="9c0001",
+                snapshot_permissions=3,
+            )
+        )
+        s.send(m.MarketDataType(req_id=msg.req_id, market_data_type=s.md_type))
+        self._send_ticks(s, sub)
+        if msg.snapshot or msg.regulatory_snapshot:
+            s.send(m.TickSnapshotEnd(req_id=msg.req_id))
+        elif not sub.frozen:
+            s.market[msg.req_id] = sub
+
+    def _send_ticks(self, s: Session, sub: MarketData) -> None:
+        quote = self.engine.quote(sub.con_id)
+        ticks = quote_ticks(quote)
+        changed = False
+        for tick_type, (value, size) in ticks.items():
+            if sub.sent.get(tick_type) == (value, size):
+                continue
+            sub.sent[tick_type] = (value, size)
+            changed = True
+            wire_type = DELAYED[tick_type] if sub.delayed else tick_type
+            if size is None:
+                s.send(m.TickSize(req_id=sub.req_id, tick_type=wire_type, size=value))
+            else:
+                s.send(m.TickPrice(req_id=sub.req_id, tick_type=wire_type, price=value, size=size))
+        if changed and not sub.delayed:
+            s.send(
+                m.TickString(
+                    req_id=sub.req_id, tick_type=LAST_TIMESTAMP, value=str(int(quote.time))
+                )
+            )
+
+    def _on_cancel_mkt_data(self, s: Session, msg: m.CancelMktData) -> None:
+        s.market.pop(msg.req_id, None)
+
+    def _refresh_market_data(self, con_id: int | None = None) -> None:
+        for s in self._sessions:
+            for sub in s.market.values():
+                if con_id is None or sub.con_id == con_id:
+                    self._send_ticks(s, sub)
+
+    def _on_place_order(self, s: Session, msg: m.PlaceOrder) -> None:
+        assert s.client_id is not None
+        if self.faults.take(OneShot.DROP_ORDER):
+            log.warning(
+                "fault: placeOrder dropped",
+                extra={"client_id": s.client_id, "order_id": msg.order_id},
+            )
+            return
+        self._dispatch(self.engine.place(order_request(msg, s.client_id)))
+
+    def _on_cancel_order(self, s: Session, msg: m.CancelOrder) -> None:
+        assert s.client_id is not None
+        self._dispatch(self.engine.cancel(s.client_id, msg.order_id))
+
+    def _on_global_cancel(self, s: Session, msg: m.ReqGlobalCancel) -> None:
+        self._dispatch(self.engine.global_cancel())
+
+    def _send_open_orders(self, s: Session, orders: Iterable[OrderState]) -> None:
+        for st in orders:
+            s.send(open_order(st))
+            s.send(order_status(st))
+        s.send(m.OpenOrderEnd())
+
+    def _on_open_orders(self, s: Session, msg: m.ReqOpenOrders) -> None:
+        self._send_open_orders(s, self.engine.open_orders(s.client_id))
+
+    def _on_all_open_orders(self, s: Session, msg: m.ReqAllOpenOrders) -> None:
+        self._send_open_orders(s, self.engine.open_orders(None))
+
+    def _on_auto_open_orders(self, s: Session, msg: m.ReqAutoOpenOrders) -> None:
+        s.auto_open = msg.auto_bind and s.client_id == 0
+
+    def _on_completed_orders(self, s: Session, msg: m.ReqCompletedOrders) -> None:
+        for st in self.engine.completed_orders():
+            if msg.api_only and st.client_id == 0:
+                continue
+            s.send(completed_order(st, self._fmt, self._clock()))
+        s.send(m.CompletedOrdersEnd())
+
+    def _on_executions(self, s: Session, msg: m.ReqExecutions) -> None:
+        flt = ExecFilter(
+            client_id=msg.client_id,
+            account=msg.acct_code,
+            time=msg.time,
+            symbol=msg.symbol,
+            sec_type=msg.sec_type,
+            exchange=msg.exchange,
+            side=msg.side,
+        )
+        try:
+            rows = self.engine.executions(flt)
+        except ValueError as exc:  # an unreadable filter time
+            log.warning("bad execution filter", extra={"reason": str(exc)})
+            rows = []
+        for ex, cr in rows:
+            s.send(exec_details(ex, msg.req_id, self._fmt))
+            s.send(commission_report(cr))
+        s.send(m.ExecDetailsEnd(req_id=msg.req_id))
+
+    # ---- engine events -> sessions --------------------------------------------------------
+
+    def _audience(self, client_id: int) -> list[Session]:
+        """Who hears about an order: its own client; TWS-entered (clientId 0) orders also go
+        to clientId-0 sessions that asked for them with reqAutoOpenOrders."""
+        out = []
+        for s in self._sessions:
+            if not s.started or s.closed:
+                continue
+            if s.client_id == client_id or (client_id == 0 and s.auto_open):
+                out.append(s)
+        return out
+
+    def _dispatch(self, events: Sequence[Event]) -> None:
+        """Turn engine events into messages, in order; commission reports follow the order
+        status of their execution, as TWS sends them."""
+        queue: deque[Event] = deque(events)
+        later: list[tuple[list[Session], m.CommissionReport]] = []
+        touched: set[tuple[str, int]] = set()
+        while queue:
+            ev = queue.popleft()
+            if isinstance(ev, OrderUpdated):
+                st = ev.order
+                for s in self._audience(st.client_id):
+                    s.send(open_order(st))
+                    if st.margin is None:
+                        s.send(order_status(st))
+            elif isinstance(ev, ExecutionMade):
+                ex, cr = ev.execution, ev.commission
+                touched.add((ex.account, ex.contract.con_id))
+                audience = self._audience(ex.client_id)
+                details = exec_details(ex, -1, self._fmt)
+                report = commission_report(cr)
+                first = self.faults.take(OneShot.COMMISSION_FIRST)
+                twice = self.faults.take(OneShot.DUPLICATE_EXEC)
+                drop = self.faults.take(OneShot.DROP_COMMISSION)
+                for s in audience:
+                    if first and not drop:
+                        s.send(report)
+                    s.send(details)
+                    if twice:
+                        s.send(details)
+                if not (first or drop):
+                    later.append((audience, report))
+                correction = self.faults.take_correction()
+                if correction is not None:
+                    queue.extend(
+                        self.engine.correct_execution(
+                            ex.exec_id, shares=correction.shares, price=correction.price
+                        )
+                    )
+            elif isinstance(ev, OrderError):
+                for s in self._audience(ev.client_id):
+                    s.send_error(ev.order_id, ev.code, ev.text)
+        for audience, report in later:
+            for s in audience:
+                s.send(report)
+        if touched:
+            self._push_account_changes(touched)
+
+    def _push_account_changes(self, touched: set[tuple[str, int]]) -> None:
+        """After fills: position, portfolio and account-value updates to subscribers."""
+        accounts = {a for a, _ in touched}
+        rows = {(r.account, r.contract.con_id): r for r in self.engine.positions()}
+        for s in self._sessions:
+            if not s.started:
+                continue
+            if s.positions_sub:
+                for key in sorted(touched):
+                    row = rows.get(key) or self._flat_row(*key)
+                    s.send(position_row(row))
+            if s.account_sub in accounts:
+                for key in sorted(touched):
+                    if key[0] == s.account_sub:
+                        s.send(portfolio_row(rows.get(key) or self._flat_row(*key)))
+                self._send_account_values(s, s.account_sub)
+                s.send(m.UpdateAccountTime(time_stamp=self._fmt.hhmm(self._clock())))
+            for req_id, (account, _) in s.multi_subs.items():
+                if account in accounts:
+                    self._send_multi(s, req_id)
+
+    def _flat_row(self, account: str, con_id: int) -> PositionRow:
+        zero = Decimal(0)
+        return PositionRow(
+            account=account,
+            contract=self.engine.contract(con_id),
+            position=zero,
+            avg_cost=zero,
+            market_price=zero,
+            market_value=zero,
+            unrealized_pnl=zero,
+            realized_pnl=zero,
+        )
+
+    # ---- the clock ----------------------------------------------------------------------
+
+    def _schedule_step(self) -> None:
+        if self.step_interval and self._loop is not None:
+            self._timer = self._loop.call_later(self.step_interval, self._on_step)
+
+    def _on_step(self) -> None:
+        try:
+            self._dispatch(self.engine.step())
+            self._refresh_market_data()
+            self._flush_all()
+            self._changed()
+        finally:
+            self._schedule_step()
+
+    # ---- ground truth -------------------------------------------------------------------
+
+    def executions(self) -> list[Execution]:
+        """Every execution the engine made so far, corrections included, in order."""
+        return [ex for ex, _ in self.engine.executions()]
+
+    def commissions(self) -> dict[str, Commission]:
+        return {cr.exec_id: cr for _, cr in self.engine.executions()}
+
+    def connected_client_ids(self) -> set[int]:
+        return set(self._clients)
+
+    # ---- control ------------------------------------------------------------------------
+
+    def resolve(self, instrument: str | int) -> int:
+        """A conId from a conId, a stock symbol, or an exact local symbol ("EUR.USD")."""
+        if isinstance(instrument, int):
+            self.engine.contract(instrument)
+            return instrument
+        for query in (
+            ContractQuery(symbol=instrument, sec_type="STK"),
+            ContractQuery(local_symbol=instrument),
+        ):
+            specs = self.engine.match_contracts(query)
+            if len(specs) == 1:
+                return specs[0].con_id
+        raise ValueError(f"{instrument!r} names no single instrument; pass a conId")
+
+    def set_price(self, instrument: str | int, price: Decimal) -> None:
+        """Make `price` the last trade of `instrument` and match its resting orders now."""
+
+        def apply() -> None:
+            con_id = self.resolve(instrument)
+            self._dispatch(self.engine.set_price(con_id, Decimal(price)))
+            self._refresh_market_data(con_id)
+
+        self._control(apply)
+
+    def restart(self, downtime: float = 1.0) -> None:
+        """Every socket drops and connects are refused for `downtime` seconds; then the
+        gateway listens again on the same port with orders and executions intact."""
+
+        def apply() -> None:
+            log.warning("fault: restart", extra={"downtime": downtime})
+            if self._server is not None:
+                self._server.close()
+                self._server = None
+            self.listening = False
+            for s in list(self._sessions):
+                s.close(abort=True)
+            self._clients.clear()
+            assert self._loop is not None
+            loop = self._loop
+            self._reopen = loop.call_later(downtime, lambda: loop.create_task(self._listen()))
+
+        self._control(apply)
+
+    def freeze(self) -> None:
+        """Half-open: sockets (and new connections) stay open, nothing is answered."""
+
+        def apply() -> None:
+            log.warning("fault: freeze")
+            self.faults.frozen = True
+
+        self._control(apply)
+
+    def thaw(self) -> None:
+        def apply() -> None:
+            log.warning("fault: thaw")
+            self.faults.frozen = False
+            for s in list(self._sessions):
+                s.release()
+                self._pump(s)
+
+        self._control(apply)
+
+    def delay(self, seconds: float) -> None:
+        """Delay every reply by `seconds` (0 clears)."""
+
+        def apply() -> None:
+            self.faults.delay = max(0.0, float(seconds))
+
+        self._control(apply)
+
+    def duplicate_next_exec(self) -> None:
+        self._control(self.faults.arm, OneShot.DUPLICATE_EXEC)
+
+    def commission_before_exec(self) -> None:
+        self._control(self.faults.arm, OneShot.COMMISSION_FIRST)
+
+    def drop_next_commission(self) -> None:
+        self._control(self.faults.arm, OneShot.DROP_COMMISSION)
+
+    def drop_next_order(self) -> None:
+        self._control(self.faults.arm, OneShot.DROP_ORDER)
+
+    def correct_next_exec(
+        self, shares: Decimal | None = None, price: Decimal | None = None
+    ) -> None:
+        """After the next execution, correct it (IB's execution correction)."""
+        self._control(self.faults.corrections.append, Correction(shares, price))
+
+    def inject_manual_order(
+        self,
+        symbol: str = "AAPL",
+        action: str = "BUY",
+        quantity: Decimal = Decimal(1),
+        order_type: str = "LMT",
+        limit_price: Decimal | None = None,
+        *,
+        aux_price: Decimal | None = None,
+        tif: str = "DAY",
+        account: str = "",
+    ) -> int:
+        """An order entered in TWS itself: clientId 0 and a negative order id (the id TWS
+        gives a manual order when it binds it to API client 0). Returns that order id."""
+
+        def apply() -> int:
+            con_id = self.resolve(symbol)
+            subs = [a for a in self.engine.accounts if not a.startswith("DF")]
+            self._manual_ids -= 1
+            spec = self.engine.contract(con_id)
+            req = OrderRequest(
+                client_id=0,
+                order_id=self._manual_ids,
+                contract=ContractQuery(con_id=con_id, exchange=spec.exchange),
+                action=action,
+                quantity=Decimal(quantity),
+                order_type=order_type,
+                limit_price=limit_price,
+                aux_price=aux_price,
+                tif=tif,
+                account=account or (subs[0] if subs else self.engine.accounts[0]),
+            )
+            self._dispatch(self.engine.place(req))
+            return self._manual_ids
+
+        return self._control(apply)
+
+    def send_error(self, code: int, text: str, req_id: int = -1) -> None:
+        """Broadcast an error or notice (e.g. the 1100/1101/1102 connectivity sequence)."""
+
+        def apply() -> None:
+            for s in self._sessions:
+                if s.started:
+                    s.send_error(req_id, code, text)
+
+        self._control(apply)
