@@ -44,7 +44,13 @@ from horizon.venues.ibkr.accounts import (
 )
 from horizon.venues.ibkr.capture import install_taps
 from horizon.venues.ibkr.config import IbkrConfig
-from horizon.venues.ibkr.fills import ExecutionRecord, FillBook, parse_exec_time, side_from_exec
+from horizon.venues.ibkr.fills import (
+    ExecutionRecord,
+    FillBook,
+    liquidity_from_ib,
+    parse_exec_time,
+    side_from_exec,
+)
 from horizon.venues.ibkr.journal import FillJournal
 from horizon.venues.ibkr.orders import amend_order, check_tick, order_type_of, side_of, to_ib_order
 from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState, backoff_delays
@@ -58,7 +64,12 @@ T = TypeVar("T")
 Listener = Callable[[ConnectionEvent], None]
 
 _UNSET_DOUBLE = 1.7976931348623157e308
-_LIQUIDITY = {1: "added", 2: "removed", 3: "routed"}
+
+
+# errors after which the order is still live at IB (a refused cancel or modify, a warning)
+_ORDER_STAYS_LIVE = frozenset(
+    {ErrorKind.CANCEL_REJECTED, ErrorKind.AMEND_REJECTED, ErrorKind.WARNING, ErrorKind.INFO}
+)
 
 
 def _now() -> datetime:
@@ -564,17 +575,23 @@ class Ibkr:
     def _on_order_error(self, record: OrderRecord, code: int, kind: ErrorKind, text: str) -> None:
         record.error_codes.append(code)
         fields = {"order_id": record.order_id, "code": code, "client_id": self._client_id}
+        now = _now()
         if kind in (ErrorKind.ORDER_REJECTED, ErrorKind.UNKNOWN_CONTRACT) or (
-            code == 110 and not record.acknowledged
+            not record.acknowledged and (kind not in _ORDER_STAYS_LIVE or code == 110)
         ):
-            record.reject(f"IB error {code}: {text}", _now())
+            record.reject(f"IB error {code}: {text}", now)
             log.warning("order rejected: %s", text, extra=fields)
         elif kind is ErrorKind.ORDER_CANCELLED:
             record.reason = record.reason or text
             log.info("order cancelled: %s", text, extra=fields)
-        else:
+        elif kind in _ORDER_STAYS_LIVE:
+            # the order lives on at IB whatever ib_async concluded locally
+            record.undo_local_cancel(now)
             record.reason = f"IB {code}: {text}"
             log.warning("order message %s: %s", code, text, extra=fields)
+        else:
+            record.reason = f"IB {code}: {text}"
+            log.error("order error %s: %s", code, text, extra=fields)
         self._notify()
 
     def _on_trade_update(self, trade: Trade) -> None:
@@ -631,7 +648,7 @@ class Ibkr:
             price=_dec(execution.price),
             time=when,
             exchange=execution.exchange,
-            liquidity=None,
+            liquidity=liquidity_from_ib(execution.lastLiquidity),
             order_ref=execution.orderRef or "",
         )
         if not live and self._replaying_history:
