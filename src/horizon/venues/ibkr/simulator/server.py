@@ -978,6 +978,17 @@ class GatewaySimulator:
 
         self._control(apply)
 
+    def step(self, n: int = 1) -> None:
+        """Advance the price paths `n` steps now (what the `step_interval` timer does), match
+        resting orders (OPG orders get their opening) and push the ticks."""
+
+        def apply() -> None:
+            for _ in range(n):
+                self._dispatch(self.engine.step())
+            self._refresh_market_data()
+
+        self._control(apply)
+
     def restart(self, downtime: float = 1.0) -> None:
         """Every socket drops and connects are refused for `downtime` seconds; then the
         gateway listens again on the same port with orders and executions intact."""
