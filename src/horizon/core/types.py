@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import TypeVar
 
 from horizon.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from horizon.errors import InvalidOrder
@@ -40,7 +42,12 @@ def require_utc(field_name: str, value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _enum(field_name: str, enum: type, value: object) -> object:
+E = TypeVar("E", bound=StrEnum)
+
+
+def _enum(field_name: str, enum: type[E], value: object) -> E:
+    if not isinstance(value, str):
+        raise InvalidOrder(field_name, f"expected a string or {enum.__name__}, got {value!r}")
     try:
         return enum(value)
     except ValueError as exc:
@@ -70,48 +77,76 @@ _PRICE_RULES: dict[OrderType, tuple[frozenset[str], frozenset[str]]] = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, init=False)
 class OrderAction:
     """What a strategy wants done: one order, venue-neutral, refused at once if incoherent.
 
-    `side`, `order_type` and `tif` accept their plain string values ("buy", "limit", "GTC").
-    For a trailing stop give exactly one of `trail_percent` (e.g. Decimal("1.5") = 1.5 %) or
-    `trail_amount` (a price distance); `stop_price` may seed the initial trigger level.
+    `side`, `order_type` and `tif` accept their plain string values ("buy", "limit", "GTC");
+    numbers accept Decimal, int or str (never float). For a trailing stop give exactly one of
+    `trail_percent` (Decimal("1.5") = 1.5 %) or `trail_amount` (a price distance); `stop_price`
+    may seed the initial trigger level.
     """
 
     market_id: str
     side: Side
     quantity: Decimal
-    order_type: OrderType = OrderType.MARKET
-    limit_price: Decimal | None = None
-    stop_price: Decimal | None = None
-    trail_percent: Decimal | None = None
-    trail_amount: Decimal | None = None
-    tif: TimeInForce = TimeInForce.DAY
-    good_till: datetime | None = None
-    account: str | None = None
-    client_order_id: str | None = None
-    outside_rth: bool = False
+    order_type: OrderType
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    trail_percent: Decimal | None
+    trail_amount: Decimal | None
+    tif: TimeInForce
+    good_till: datetime | None
+    account: str | None
+    client_order_id: str | None
+    outside_rth: bool
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        market_id: str,
+        side: Side | str,
+        quantity: Number,
+        order_type: OrderType | str = OrderType.MARKET,
+        limit_price: Number | None = None,
+        stop_price: Number | None = None,
+        trail_percent: Number | None = None,
+        trail_amount: Number | None = None,
+        tif: TimeInForce | str = TimeInForce.DAY,
+        good_till: datetime | None = None,
+        account: str | None = None,
+        client_order_id: str | None = None,
+        outside_rth: bool = False,
+    ) -> None:
         s = object.__setattr__
-        if not isinstance(self.market_id, str) or not self.market_id.strip():
+        if not isinstance(market_id, str) or not market_id.strip():
             raise InvalidOrder("market_id", "must be a non-empty string such as 'AAPL'")
-        s(self, "side", _enum("side", Side, self.side))
-        s(self, "order_type", _enum("order_type", OrderType, self.order_type))
-        s(self, "tif", _enum("tif", TimeInForce, self.tif))
-        qty = to_decimal("quantity", self.quantity)
+        s(self, "market_id", market_id)
+        s(self, "side", _enum("side", Side, side))
+        s(self, "order_type", _enum("order_type", OrderType, order_type))
+        s(self, "tif", _enum("tif", TimeInForce, tif))
+        qty = to_decimal("quantity", quantity)
         if qty <= 0:
             raise InvalidOrder("quantity", f"must be positive, got {qty}")
         s(self, "quantity", qty)
-        for name in ("limit_price", "stop_price", "trail_percent", "trail_amount"):
-            value = _optional_decimal(name, getattr(self, name))
+        prices = {
+            "limit_price": limit_price,
+            "stop_price": stop_price,
+            "trail_percent": trail_percent,
+            "trail_amount": trail_amount,
+        }
+        for name, raw in prices.items():
+            value = _optional_decimal(name, raw)
             if value is not None and value <= 0:
                 raise InvalidOrder(name, f"must be positive, got {value}")
             s(self, name, value)
+        s(self, "good_till", good_till)
+        s(self, "account", account)
+        s(self, "client_order_id", client_order_id)
+        s(self, "outside_rth", bool(outside_rth))
         self._check_prices()
         self._check_tif()
-        if self.account is not None and not self.account.strip():
+        if account is not None and not account.strip():
             raise InvalidOrder("account", "must be None or a non-empty account id")
 
     def _check_prices(self) -> None:

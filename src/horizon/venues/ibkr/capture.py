@@ -56,6 +56,6 @@ def install_taps(ib: IB, on_execution: ExecutionTap, on_commission: CommissionTa
         on_commission(report)
         original_commission(report)
 
-    wrapper.execDetails = exec_details  # type: ignore[method-assign]
-    wrapper.commissionReport = commission_report  # type: ignore[method-assign]
+    wrapper.execDetails = exec_details  # type: ignore[method-assign,assignment]
+    wrapper.commissionReport = commission_report  # type: ignore[method-assign,assignment]
     wrapper._horizon_tapped = True  # type: ignore[attr-defined]

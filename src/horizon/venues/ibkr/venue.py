@@ -22,7 +22,7 @@ from typing import Any, ClassVar, TypeVar
 
 from ib_async import IB, CommissionReport, Contract, Execution, Trade
 
-from horizon.core.enums import OrderStatus
+from horizon.core.enums import OrderStatus, TimeInForce
 from horizon.core.ratelimit import TokenBucket
 from horizon.core.sync import LoopThread, run_sync
 from horizon.core.types import Balance, OrderAction, Position, VenueFill, VenueOrder
@@ -753,6 +753,39 @@ class Ibkr:
         except (HorizonError, TimeoutError, ConnectionError) as exc:
             log.warning("resync after connectivity restore failed", extra={"error": str(exc)})
 
+    async def _query(self, request: Callable[[IB], Awaitable[T]], what: str) -> T:
+        """A paced, idempotent request: retried once if the socket drops under it.
+
+        Only for reads. Orders are never retried: a placeOrder that may have reached the
+        gateway is reconciled after the reconnect instead of being sent twice.
+        """
+        cfg = self._config
+        for attempt in (1, 2):
+            ib = await self._ready()
+            await self._bucket.acquire_async()
+            try:
+                return await asyncio.wait_for(request(ib), cfg.request_timeout)
+            except TimeoutError as exc:
+                raise RequestTimeout(what, cfg.request_timeout) from exc
+            except ConnectionError as exc:
+                log.warning(
+                    "connection lost during a request",
+                    extra={"what": what, "attempt": attempt, "client_id": self._client_id},
+                )
+                if attempt == 2 or not cfg.reconnect:
+                    raise VenueUnavailable(cfg.host, cfg.port, f"{what}: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    def _send(self, what: str, send: Callable[[IB], T], ib: IB) -> T:
+        """A fire-and-forget send (placeOrder, cancelOrder): a dead socket is a typed error."""
+        cfg = self._config
+        if not ib.isConnected():
+            raise VenueUnavailable(cfg.host, cfg.port, f"{what}: the connection dropped")
+        try:
+            return send(ib)
+        except ConnectionError as exc:
+            raise VenueUnavailable(cfg.host, cfg.port, f"{what}: {exc}") from exc
+
     # ------------------------------------------------------------------ instruments
     async def qualify_async(self, market_id: str) -> Contract:
         """The qualified contract of a market id (conId resolved once, then cached)."""
@@ -761,16 +794,9 @@ class Ibkr:
         if cached is not None:
             return cached
         contract = parse_market_id(market_id)
-        ib = await self._ready()
-        await self._bucket.acquire_async()
-        try:
-            details = await asyncio.wait_for(
-                ib.reqContractDetailsAsync(contract), self._config.request_timeout
-            )
-        except TimeoutError as exc:
-            raise RequestTimeout(
-                f"contract details for {key}", self._config.request_timeout
-            ) from exc
+        details = await self._query(
+            lambda ib: ib.reqContractDetailsAsync(contract), f"contract details for {key}"
+        )
         if not details:
             raise UnknownInstrument(key, "IB has no security definition for it (error 200)")
         if len(details) > 1:
@@ -820,7 +846,7 @@ class Ibkr:
         order = to_ib_order(action, account=account)
         await self._bucket.acquire_async()
         ib = await self._ready()
-        trade = ib.placeOrder(contract, order)
+        trade = self._send("placeOrder", lambda ib: ib.placeOrder(contract, order), ib)
         record = OrderRecord(
             order_id=trade.order.orderId,
             market_id=canonical_market_id(action.market_id),
@@ -866,7 +892,9 @@ class Ibkr:
             return
         ib = await self._ready()
         await self._bucket.acquire_async()
-        ib.cancelOrder(record.ib_order)  # type: ignore[arg-type]
+        self._send(
+            "cancelOrder", lambda ib: ib.cancelOrder(record.ib_order), ib  # type: ignore[arg-type]
+        )
         log.info("cancel sent", extra={"order_id": record.order_id, "client_id": self._client_id})
 
     def cancel(self, order_id: str) -> None:
@@ -917,7 +945,9 @@ class Ibkr:
                     check_tick(price, tick, field)
         ib = await self._ready()
         await self._bucket.acquire_async()
-        ib.placeOrder(record.contract, new)  # type: ignore[arg-type]
+        self._send(
+            "modify", lambda ib: ib.placeOrder(record.contract, new), ib  # type: ignore[arg-type]
+        )
         record.ib_order = new
         log.info("amend sent", extra={"order_id": record.order_id, "client_id": self._client_id})
 
@@ -991,7 +1021,7 @@ class Ibkr:
             avg_fill_price=record.avg_fill_price,
             limit_price=decimal_from_float(order.lmtPrice, lambda v: v >= _UNSET_DOUBLE),
             stop_price=decimal_from_float(order.auxPrice, lambda v: v >= _UNSET_DOUBLE),
-            tif=order.tif or "DAY",
+            tif=TimeInForce(order.tif or "DAY"),
             account=record.account,
             client_order_id=order.orderRef or None,
             reason=record.reason,
@@ -1015,14 +1045,9 @@ class Ibkr:
     # ------------------------------------------------------------------ account
     async def balance_async(self, account: str | None = None) -> list[Balance]:
         """Cash and equity per account and currency, from IB's account summary."""
-        ib = await self._ready()
-        await self._bucket.acquire_async()
-        try:
-            rows = await asyncio.wait_for(
-                ib.accountSummaryAsync(account or ""), self._config.request_timeout
-            )
-        except TimeoutError as exc:
-            raise RequestTimeout("account summary", self._config.request_timeout) from exc
+        rows = await self._query(
+            lambda ib: ib.accountSummaryAsync(account or ""), "account summary"
+        )
         return balances_from_summary(rows, venue=self.name, account=account)
 
     def balance(self, account: str | None = None) -> list[Balance]:
@@ -1077,9 +1102,13 @@ class Ibkr:
             if left <= 0:
                 raise RequestTimeout(f"{count} fill(s) (got {len(got)})", timeout)
             seen = self._fills_version
+
+            def changed(seen: int = seen) -> bool:
+                return self._fills_version != seen
+
             nap = min(left, self._config.commission_grace + 0.01) if self.pending_fills() else left
             with contextlib.suppress(RequestTimeout):
-                await self._wait(lambda seen=seen: self._fills_version != seen, nap, "fills")
+                await self._wait(changed, nap, "fills")
 
     def wait_fills(self, count: int, timeout: float = 10.0) -> list[VenueFill]:
         """Blocking twin of `wait_fills_async`."""
