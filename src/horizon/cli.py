@@ -7,7 +7,10 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from horizon.venues.ibkr.doctor import DoctorReport
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
@@ -58,6 +61,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from horizon.venues.ibkr import Ibkr
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # ib_async logs IB's routine "202 Order Canceled" as ERROR; the venue reports it itself
+    logging.getLogger("ib_async").setLevel(logging.CRITICAL)
     sim: Any = _start_demo_gateway(7497)
     line = "-" * 72
     try:
@@ -71,8 +76,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                   f"rtt {1000 * (ibkr._last_health_rtt_s or 0):.2f} ms")
             print(">>> print(ibkr.balance())")
             for b in ibkr.balance():
-                print(f"  {b.account} {b.currency}: cash {b.cash:,.2f}  net liq "
-                      f"{(b.net_liquidation or 0):,.2f}  buying power {(b.buying_power or 0):,.2f}")
+                extra = "".join(
+                    f"  {name} {value:,.2f}"
+                    for name, value in (("net liq", b.net_liquidation),
+                                        ("buying power", b.buying_power))
+                    if value is not None
+                )
+                print(f"  {b.account} {b.currency:<4}: cash {b.cash:,.2f}{extra}")
             print(line)
             orders = [
                 ("market buy 10 AAPL", OrderAction(market_id="AAPL", side="buy", quantity=10)),
@@ -125,6 +135,107 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# doctor
+
+_ANSI = {"ok": "\x1b[32m", "warn": "\x1b[33m", "fail": "\x1b[1;31m", "skip": "\x1b[2m"}
+_BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
+
+
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"{style}{text}{_RESET}" if color else text
+
+
+def render_doctor(report: DoctorReport, *, color: bool = False, width: int | None = None) -> str:
+    """The doctor's table for people: a row per check, its fix under it. Pure.
+
+    `color` adds ANSI colours (the caller decides: a TTY and no NO_COLOR); `width` wraps
+    details and fixes to a terminal (None never wraps, so log lines stay greppable)."""
+    import textwrap
+
+    from horizon.venues.ibkr.doctor import CHECK_NAMES
+
+    o = report.options
+    name_w = max(len(n) for n in CHECK_NAMES)
+    indent = " " * (2 + 4 + 2 + name_w + 2)
+    room = None if width is None else max(20, width - len(indent))
+
+    def lines(text: str) -> list[str]:
+        return [text] if room is None else textwrap.wrap(text, room) or [""]
+
+    out = [
+        f"horizon-ibkr doctor: {o.host}:{o.port}, {o.mode}, clientId {o.client_id}, "
+        f"timeout {o.timeout:g} s",
+        "",
+        _paint(f"  {'':4}  {'CHECK':<{name_w}}  DETAIL", _DIM, color),
+    ]
+    counts = dict.fromkeys(_ANSI, 0)
+    for c in report.checks:
+        counts[c.status.value] += 1
+        label = _paint(f"{c.status.value.upper():<4}", _ANSI[c.status.value], color)
+        detail = lines(c.detail)
+        out.append(f"  {label}  {c.name:<{name_w}}  {detail[0]}")
+        out.extend(indent + rest for rest in detail[1:])
+        if c.fix and c.status.value != "ok":
+            out.extend(indent + _paint(part, _BOLD, color) for part in lines(f"fix: {c.fix}"))
+    failed = [c.name for c in report.checks if c.status.value == "fail"]
+    verdict = _paint("OK", _ANSI["ok"], color) if report.ok else _paint("FAIL", _ANSI["fail"], color)
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items()).replace("skip", "skipped")
+    tail = f" (failed: {', '.join(failed)})" if failed else ""
+    out += ["", f"{verdict}: {summary}{tail} in {report.elapsed_s:.2f} s"]
+    return "\n".join(out)
+
+
+def _wants_color(stream: Any) -> bool:
+    """https://no-color.org: NO_COLOR set and non-empty turns colour off; so do pipes and
+    TERM=dumb."""
+    import os
+
+    isatty = getattr(stream, "isatty", None)
+    return bool(
+        isatty
+        and isatty()
+        and not os.environ.get("NO_COLOR")
+        and os.environ.get("TERM", "") != "dumb"
+    )
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+    import logging
+    import shutil
+
+    from horizon.errors import ConfigurationError
+    from horizon.venues.ibkr.doctor import DoctorOptions, report_to_dict, run_doctor
+
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        # the doctor reports what ib_async would log (326, timeouts); keep stderr quiet
+        logging.getLogger("ib_async").addHandler(logging.NullHandler())
+    try:
+        options = DoctorOptions(
+            host=args.host,
+            port=args.port,
+            paper=not args.live,
+            client_id=args.client_id,
+            timeout=args.timeout,
+            probe_symbol=args.probe_symbol or None,
+        )
+    except ConfigurationError as exc:
+        print(f"horizon-ibkr doctor: error: {exc}", file=sys.stderr)
+        return 2
+    report = asyncio.run(run_doctor(options))
+    if args.json:
+        print(json.dumps(report_to_dict(report), indent=2))
+    else:
+        color = _wants_color(sys.stdout)
+        width = shutil.get_terminal_size().columns if color else None
+        print(render_doctor(report, color=color, width=width))
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="horizon-ibkr",
@@ -142,6 +253,36 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--pacing-limit", type=int, default=50, help="messages/s before error 100")
     sim.add_argument("--no-pacing", action="store_true", help="do not enforce pacing")
     sim.set_defaults(func=_cmd_sim)
+
+    doc = sub.add_parser(
+        "doctor",
+        help="check a TWS / IB Gateway (or simulator) before Horizon uses it",
+        description="Checks TCP, the API handshake, the port vs --paper/--live, the clientId, "
+        "the managed accounts, the clock, the market-data farms and data permissions; each "
+        "OK / WARN / FAIL with a fix. Exit code 0 only when no check FAILs.",
+    )
+    doc.add_argument("--host", default="127.0.0.1", help="gateway host (default 127.0.0.1)")
+    doc.add_argument("--port", type=int, default=4002, help="API socket port (default 4002)")
+    mode = doc.add_mutually_exclusive_group()
+    mode.add_argument("--paper", action="store_true", help="expect a paper gateway (default)")
+    mode.add_argument("--live", action="store_true", help="expect a live gateway")
+    doc.add_argument(
+        "--client-id",
+        type=int,
+        default=99,
+        help="clientId of the probe; use one no other process uses (default 99)",
+    )
+    doc.add_argument(
+        "--timeout", type=float, default=4.0, help="seconds each step may wait (default 4)"
+    )
+    doc.add_argument(
+        "--probe-symbol",
+        default="AAPL",
+        help="US stock whose market-data permission to check; '' skips (default AAPL)",
+    )
+    doc.add_argument("--json", action="store_true", help="print one JSON object instead")
+    doc.add_argument("-v", "--verbose", action="store_true", help="log the probe to stderr")
+    doc.set_defaults(func=_cmd_doctor)
 
     demo = sub.add_parser("demo", help="run the quickstart against the embedded simulator")
     demo.set_defaults(func=_cmd_demo)

@@ -90,8 +90,8 @@ def position_from_ib(
         venue=venue,
         account=row.account,
         market_id=market_id,
-        quantity=Decimal(repr(row.position)),
-        avg_cost=Decimal(repr(row.avgCost)),
+        quantity=decimal_from_float(row.position) or Decimal(0),
+        avg_cost=decimal_from_float(row.avgCost) or Decimal(0),
         currency=currency,
     )
 
@@ -104,4 +104,6 @@ def decimal_from_float(
         return None
     if math.isnan(value) or math.isinf(value):
         return None
+    if value.is_integer():
+        return Decimal(int(value))  # 10.0 -> Decimal("10"), not Decimal("10.0")
     return Decimal(repr(value))
