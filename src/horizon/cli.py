@@ -138,7 +138,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------
 # doctor
 
-_ANSI = {"ok": "\x1b[32m", "warn": "\x1b[33m", "fail": "\x1b[1;31m", "skip": "\x1b[2m"}
 _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 
 
@@ -153,8 +152,14 @@ def render_doctor(report: DoctorReport, *, color: bool = False, width: int | Non
     details and fixes to a terminal (None never wraps, so log lines stay greppable)."""
     import textwrap
 
-    from horizon.venues.ibkr.doctor import CHECK_NAMES
+    from horizon.venues.ibkr.doctor import CHECK_NAMES, CheckStatus
 
+    ansi = {
+        CheckStatus.OK: "\x1b[32m",
+        CheckStatus.WARN: "\x1b[33m",
+        CheckStatus.FAIL: "\x1b[1;31m",
+        CheckStatus.SKIP: _DIM,
+    }
     o = report.options
     name_w = max(len(n) for n in CHECK_NAMES)
     indent = " " * (2 + 4 + 2 + name_w + 2)
@@ -169,20 +174,23 @@ def render_doctor(report: DoctorReport, *, color: bool = False, width: int | Non
         "",
         _paint(f"  {'':4}  {'CHECK':<{name_w}}  DETAIL", _DIM, color),
     ]
-    counts = dict.fromkeys(_ANSI, 0)
     for c in report.checks:
-        counts[c.status.value] += 1
-        label = _paint(f"{c.status.value.upper():<4}", _ANSI[c.status.value], color)
+        label = _paint(f"{c.status.value.upper():<4}", ansi[c.status], color)
         detail = lines(c.detail)
         out.append(f"  {label}  {c.name:<{name_w}}  {detail[0]}")
         out.extend(indent + rest for rest in detail[1:])
-        if c.fix and c.status.value != "ok":
+        if c.fix and c.status is not CheckStatus.OK:
             out.extend(indent + _paint(part, _BOLD, color) for part in lines(f"fix: {c.fix}"))
-    failed = [c.name for c in report.checks if c.status.value == "fail"]
-    verdict = _paint("OK", _ANSI["ok"], color) if report.ok else _paint("FAIL", _ANSI["fail"], color)
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items()).replace("skip", "skipped")
+    count = {s: sum(c.status is s for c in report.checks) for s in CheckStatus}
+    summary = (
+        f"{count[CheckStatus.OK]} ok, {count[CheckStatus.WARN]} warn, "
+        f"{count[CheckStatus.FAIL]} fail, {count[CheckStatus.SKIP]} skipped"
+    )
+    failed = [c.name for c in report.checks if c.status is CheckStatus.FAIL]
     tail = f" (failed: {', '.join(failed)})" if failed else ""
-    out += ["", f"{verdict}: {summary}{tail} in {report.elapsed_s:.2f} s"]
+    verdict = CheckStatus.OK if report.ok else CheckStatus.FAIL
+    end = f"{summary}{tail} in {report.elapsed_s:.2f} s"
+    out += ["", f"{_paint(verdict.name, ansi[verdict], color)}: {end}"]
     return "\n".join(out)
 
 
