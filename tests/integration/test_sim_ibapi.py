@@ -1,0 +1,193 @@
+"""The core cycle with IB's official `ibapi` client (EClient + EWrapper, reader thread), so
+the simulator is not tuned to ib_async's leniency. ibapi asks for v100..226; the simulator
+keeps it at 178, i.e. on the text protocol."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from ibapi.client import EClient
+from ibapi.contract import Contract
+from ibapi.execution import ExecutionFilter
+from ibapi.order import Order
+from ibapi.order_cancel import OrderCancel
+from ibapi.wrapper import EWrapper
+
+from horizon.venues.ibkr.simulator import GatewaySimulator
+
+
+class App(EWrapper, EClient):
+    """Records callbacks; `wait(pred)` blocks on a condition the callbacks notify."""
+
+    def __init__(self) -> None:
+        EWrapper.__init__(self)
+        EClient.__init__(self, self)
+        self.cond = threading.Condition()
+        self.next_id: int | None = None
+        self.accounts = ""
+        self.statuses: list[tuple[int, str, Decimal]] = []
+        self.open_orders: list[tuple[int, str]] = []
+        self.execs: list[tuple[int, Any]] = []
+        self.exec_ends: list[int] = []
+        self.reports: list[Any] = []
+        self.errors: list[tuple[int, int]] = []
+        self.times: list[int] = []
+        self.positions: list[tuple[str, int, Decimal]] = []
+        self.position_end = False
+        self.details: list[Any] = []
+        self.details_end: list[int] = []
+
+    def _note(self, fn: Callable[[], None]) -> None:
+        with self.cond:
+            fn()
+            self.cond.notify_all()
+
+    def wait(self, pred: Callable[[], bool], timeout: float = 5) -> None:
+        with self.cond:
+            assert self.cond.wait_for(pred, timeout), "condition not met"
+
+    # EWrapper
+    def nextValidId(self, orderId: int) -> None:
+        self._note(lambda: setattr(self, "next_id", orderId))
+
+    def managedAccounts(self, accountsList: str) -> None:
+        self._note(lambda: setattr(self, "accounts", accountsList))
+
+    def orderStatus(self, orderId: int, status: str, filled: Decimal, *args: Any) -> None:
+        self._note(lambda: self.statuses.append((orderId, status, filled)))
+
+    def openOrder(self, orderId: int, contract: Contract, order: Order, state: Any) -> None:
+        self._note(lambda: self.open_orders.append((orderId, state.status)))
+
+    def execDetails(self, reqId: int, contract: Contract, execution: Any) -> None:
+        self._note(lambda: self.execs.append((reqId, execution)))
+
+    def execDetailsEnd(self, reqId: int) -> None:
+        self._note(lambda: self.exec_ends.append(reqId))
+
+    def commissionAndFeesReport(self, report: Any) -> None:
+        self._note(lambda: self.reports.append(report))
+
+    def error(self, reqId: int, errorTime: int, errorCode: int, errorString: str,
+              advancedOrderRejectJson: str = "") -> None:
+        self._note(lambda: self.errors.append((reqId, errorCode)))
+
+    def currentTime(self, time: int) -> None:
+        self._note(lambda: self.times.append(time))
+
+    def position(self, account: str, contract: Contract, position: Decimal,
+                 avgCost: float) -> None:
+        self._note(lambda: self.positions.append((account, contract.conId, position)))
+
+    def positionEnd(self) -> None:
+        self._note(lambda: setattr(self, "position_end", True))
+
+    def contractDetails(self, reqId: int, contractDetails: Any) -> None:
+        self._note(lambda: self.details.append(contractDetails))
+
+    def contractDetailsEnd(self, reqId: int) -> None:
+        self._note(lambda: self.details_end.append(reqId))
+
+
+@pytest.fixture
+def gateway_thread() -> Iterator[GatewaySimulator]:
+    sim = GatewaySimulator(port=0, accounts=["DU1234567"], seed=7, step_interval=None)
+    sim.start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+def connect(sim: GatewaySimulator, client_id: int) -> tuple[App, threading.Thread]:
+    app = App()
+    app.connect("127.0.0.1", sim.port, client_id)
+    thread = threading.Thread(target=app.run, daemon=True)
+    thread.start()
+    app.wait(lambda: app.next_id is not None and bool(app.accounts))
+    return app, thread
+
+
+def stock(symbol: str) -> Contract:
+    c = Contract()
+    c.symbol, c.secType, c.exchange, c.currency = symbol, "STK", "SMART", "USD"
+    return c
+
+
+def market(action: str, qty: str) -> Order:
+    o = Order()
+    o.action, o.orderType, o.totalQuantity = action, "MKT", Decimal(qty)
+    return o
+
+
+def test_ibapi_connect_place_fill_commission_executions(gateway_thread: GatewaySimulator) -> None:
+    sim = gateway_thread
+    app, thread = connect(sim, client_id=11)
+    try:
+        assert app.serverVersion() == 178
+        assert app.accounts == "DU1234567"
+        assert {code for _, code in app.errors} == {2104, 2106, 2158}
+
+        app.reqCurrentTime()
+        app.wait(lambda: bool(app.times))
+
+        app.reqContractDetails(1, stock("AAPL"))
+        app.wait(lambda: app.details_end == [1])
+        assert app.details[0].contract.conId == 265598
+
+        assert app.next_id is not None
+        order_id = app.next_id
+        app.placeOrder(order_id, stock("AAPL"), market("BUY", "10"))
+        app.wait(lambda: (order_id, "Filled", Decimal(10)) in app.statuses and bool(app.reports))
+        assert app.open_orders[0] == (order_id, "PreSubmitted")
+        ((req_id, execution),) = app.execs
+        assert req_id == -1 and execution.shares == Decimal(10) and execution.orderId == order_id
+        (report,) = app.reports
+        assert report.execId == execution.execId and report.commissionAndFees > 0
+
+        app.reqPositions()
+        app.wait(lambda: app.position_end)
+        assert ("DU1234567", 265598, Decimal(10)) in app.positions
+    finally:
+        app.disconnect()
+        thread.join(timeout=5)
+
+    # a new connection (same clientId) recovers the fill through reqExecutions
+    sim.wait_for(lambda: 11 not in sim.connected_client_ids())
+    again, thread = connect(sim, client_id=11)
+    try:
+        again.reqExecutions(42, ExecutionFilter())
+        again.wait(lambda: again.exec_ends == [42] and bool(again.reports))
+        ((req_id, replayed),) = again.execs
+        assert req_id == 42 and replayed.execId == execution.execId
+        assert replayed.time.endswith(" UTC")
+        assert again.reports[0].commissionAndFees == report.commissionAndFees
+    finally:
+        again.disconnect()
+        thread.join(timeout=5)
+
+
+def test_ibapi_limit_order_rests_modifies_and_cancels(gateway_thread: GatewaySimulator) -> None:
+    sim = gateway_thread
+    app, thread = connect(sim, client_id=12)
+    try:
+        assert app.next_id is not None
+        order_id = app.next_id
+        order = Order()
+        order.action, order.orderType, order.totalQuantity = "BUY", "LMT", Decimal(5)
+        order.lmtPrice = 170.0
+        app.placeOrder(order_id, stock("AAPL"), order)
+        app.wait(lambda: (order_id, "Submitted", Decimal(0)) in app.statuses)
+        order.lmtPrice = 171.0
+        app.placeOrder(order_id, stock("AAPL"), order)
+        sim.wait_for(lambda: sim.engine.open_orders(12)[0].request.limit_price == 171)
+        app.cancelOrder(order_id, OrderCancel())
+        app.wait(lambda: (order_id, "Cancelled", Decimal(0)) in app.statuses
+                 and (order_id, 202) in app.errors)
+    finally:
+        app.disconnect()
+        thread.join(timeout=5)
