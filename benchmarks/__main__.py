@@ -1,0 +1,162 @@
+"""`python -m benchmarks [--quick] [--only a,b] [--profile NAME]`: run every figure, each in a
+fresh child process (so no figure inherits another's heap, threads or sockets), print a table and
+write results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import importlib
+import json
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from benchmarks._harness import LOGS, REPO, RESULTS, machine, now_iso, quiet_logging
+
+FIGURES = (
+    "submit_latency",
+    "pacing",
+    "fill_ingestion",
+    "connect_time",
+    "memory",
+    "soak",
+    "sim_ceiling",
+)
+
+
+def _child(name: str, quick: bool, out: Path, profile: bool) -> int:
+    """Run one figure in this process and write its result to `out`."""
+    quiet_logging(name)
+    module = importlib.import_module(f"benchmarks.{name}")
+    started = time.perf_counter()
+    prof = cProfile.Profile() if profile else None
+    try:
+        if prof is not None:
+            prof.enable()
+        result: dict[str, Any] = module.run(quick)
+    except Exception as exc:  # a broken figure is reported, not fatal
+        result = {"pass": False, "error": f"{type(exc).__name__}: {exc}",
+                  "traceback": traceback.format_exc()}
+    finally:
+        if prof is not None:
+            prof.disable()
+            path = RESULTS / f"{name}.prof"
+            prof.dump_stats(path)
+            stats = pstats.Stats(prof)
+            stats.sort_stats("tottime").print_stats(30)
+    result = {"title": module.TITLE, **result, "seconds": round(time.perf_counter() - started, 1)}
+    out.write_text(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def _run_figure(name: str, quick: bool, profile: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [sys.executable, "-m", "benchmarks", "--child", name, "--out", str(out)]
+        if quick:
+            cmd.append("--quick")
+        if profile:
+            cmd.append("--profile-child")
+        proc = subprocess.run(cmd, cwd=str(REPO), timeout=3600, check=False)
+        if not out.exists():
+            return {"pass": False, "error": f"figure process ended with rc={proc.returncode}; "
+                                            f"see {LOGS.name}/{name}.log"}
+        result: dict[str, Any] = json.loads(out.read_text())
+        return result
+
+
+def _headline(name: str, fig: dict[str, Any]) -> str:
+    if "error" in fig:
+        return fig["error"][:90]
+    pick = {
+        "submit_latency": lambda f: (
+            f"p50 {f['horizon']['p50']:.3f} vs {f['raw_ib_async']['p50']:.3f} ms "
+            f"(x{f['ratio_p50']:.2f}), p99 {f['horizon']['p99']:.3f} vs "
+            f"{f['raw_ib_async']['p99']:.3f} ms"),
+        "pacing": lambda f: (
+            f"defaults: max {f['defaults']['max_msgs_in_any_1s']}/s, "
+            f"{f['defaults']['pacing_violations']} violations, rate x"
+            f"{f['defaults']['achieved_over_configured']:.3f}; burst=5: max "
+            f"{f['burst5']['max_msgs_in_any_1s']}/s, {f['burst5']['pacing_violations']} viol."),
+        "fill_ingestion": lambda f: (
+            f"{f['horizon_cpu_us_per_fill']:.0f} vs {f['raw_cpu_us_per_fill']:.0f} us CPU/fill "
+            f"(x{f['ratio']:.2f})"),
+        "connect_time": lambda f: (
+            f"p50 {f['horizon']['p50']:.0f} vs {f['raw_ib_async']['p50']:.0f} ms "
+            f"(x{f['ratio_p50']:.2f})"),
+        "memory": lambda f: (
+            f"FillBook +{f['fillbook']['growth_mb_after_cap']:.1f} MB 100k->200k; venue "
+            f"{f['venue']['horizon_bytes_per_fill']:.0f} vs "
+            f"{f['venue']['raw_bytes_per_fill']:.0f} B/fill"),
+        "soak": lambda f: (
+            f"{f['restarts_survived']}/{f['restarts']} restarts, {f['freezes_recovered']}/"
+            f"{f['freezes']} freezes, reconnect {f['reconnect_s']['mean']:.2f} s, "
+            f"{f['fills_reconciled']}/{f['ledger_fills']} fills, dup {f['duplicates']}, "
+            f"lost {f['lost']}"),
+        "sim_ceiling": lambda f: (
+            f"{f['req_current_time_msgs_per_s']:.0f} msg/s reqCurrentTime, "
+            f"{f['place_order_msgs_per_s']:.0f} msg/s placeOrder"),
+    }.get(name)
+    try:
+        return pick(fig) if pick else ""
+    except (KeyError, TypeError, ZeroDivisionError) as exc:
+        return f"(incomplete: {exc})"
+
+
+def _table(figures: dict[str, dict[str, Any]]) -> str:
+    lines = [f"{'figure':<16} {'pass':<5} {'secs':>6}  result", "-" * 100]
+    for name, fig in figures.items():
+        ok = {True: "PASS", False: "FAIL"}.get(fig.get("pass"), "-")
+        lines.append(f"{name:<16} {ok:<5} {fig.get('seconds', 0):>6}  {_headline(name, fig)}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--quick", action="store_true", help="smaller runs (< 60 s in all)")
+    parser.add_argument("--only", default="", help="comma-separated figures to run")
+    parser.add_argument("--out", default="", help="result file (default results/latest.json)")
+    parser.add_argument("--profile", default="",
+                        help="run these figures under cProfile (client side); writes .prof")
+    parser.add_argument("--child", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--profile-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return _child(args.child, args.quick, Path(args.out), args.profile_child)
+
+    names = [n for n in args.only.split(",") if n] or list(FIGURES)
+    unknown = sorted(set(names) - set(FIGURES))
+    if unknown:
+        parser.error(f"unknown figure(s) {unknown}; known: {', '.join(FIGURES)}")
+    profiled = {n for n in args.profile.split(",") if n}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "generated_at": now_iso(),
+        "mode": "quick" if args.quick else "full",
+        "figures": {},
+    }
+    started = time.perf_counter()
+    for name in names:
+        print(f"running {name} ...", flush=True)
+        report["figures"][name] = _run_figure(name, args.quick, name in profiled)
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    report["all_pass"] = all(f.get("pass") for f in report["figures"].values())
+    out = Path(args.out) if args.out else RESULTS / "latest.json"
+    out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(_table(report["figures"]))
+    shown = out.relative_to(REPO) if out.is_relative_to(REPO) else out
+    verdict = "all pass" if report["all_pass"] else "SOME FIGURES FAIL"
+    print(f"{verdict} in {report['seconds']} s; wrote {shown}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
