@@ -213,7 +213,9 @@ def test_venue_never_triggers_pacing_errors(gateway: GatewaySimulator) -> None:
         ]
         venue.cancel_all()
         for oid in ids:
-            venue.wait_for_status(oid, OrderStatus.CANCELED, timeout=10)
+            status = venue.wait_for_status(oid, timeout=10)
+            engine_order = gateway.engine.order(11, int(oid))
+            assert status is OrderStatus.CANCELED, (oid, venue.order(oid), engine_order)
         assert gateway.pacing_violations == 0
         assert gateway.max_msgs_in_window <= 50
         assert venue.pacing_errors == 0
