@@ -75,6 +75,8 @@ class IbkrConfig:
     replay_fills_on_first_connect: bool = False
     fill_journal: str | Path | None = None
     gateway_timezone: str | None = None
+    # market data: 1 real-time, 2 frozen, 3 delayed (free), 4 delayed-frozen
+    market_data_type: int = 1
     # safety
     verify_account_mode: bool = True
     # resilience
@@ -104,6 +106,11 @@ class IbkrConfig:
         for name in ("connect_timeout", "request_timeout", "health_timeout", "rate"):
             if not getattr(self, name) > 0:
                 raise ConfigurationError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if self.market_data_type not in (1, 2, 3, 4):
+            raise ConfigurationError(
+                f"market_data_type must be 1 (real-time), 2 (frozen), 3 (delayed) or "
+                f"4 (delayed-frozen), got {self.market_data_type!r}"
+            )
         if self.burst < 1:
             raise ConfigurationError(f"burst must be at least 1, got {self.burst!r}")
         if self.health_check_interval is not None and self.health_check_interval <= 0:
