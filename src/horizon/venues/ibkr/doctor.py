@@ -24,7 +24,7 @@ import logging
 import socket
 import struct
 import time
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -512,18 +512,6 @@ async def _probe_handshake(o: DoctorOptions) -> tuple[Check, Check, int | None]:
     return tcp, hs, version
 
 
-async def _first(*aws: Awaitable[Any], timeout: float) -> None:
-    """Wait until the first of `aws` finishes (or `timeout`); cancel the rest."""
-    tasks = [asyncio.ensure_future(a) for a in aws]
-    try:
-        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for t in tasks:
-            if not t.done():
-                t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
 async def _probe_market_data(
     ib: Any, contract: Any, md_type: int, errors: list[tuple[int, int, str, Any]], wait: float
 ) -> MarketDataProbe:
@@ -574,10 +562,17 @@ async def _probe_session(o: DoctorOptions, deadline: _Deadline) -> tuple[list[Ch
     ib.client.apiError += lambda _msg: closed.set()
     n = o.client_id
     connect = asyncio.ensure_future(ib.client.connectAsync(o.host, o.port, n, o.timeout))
+    waiters = [asyncio.ensure_future(e.wait()) for e in (refused, closed)]
     try:
-        await _first(connect, refused.wait(), closed.wait(), timeout=deadline.wait(o.timeout))
+        await asyncio.wait(
+            [connect, *waiters],
+            timeout=deadline.wait(o.timeout),
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        # read the flags before cancelling: a cancelled connect closes the socket itself
+        why = refused.is_set(), closed.is_set()
         if not (connect.done() and not connect.cancelled() and connect.exception() is None):
-            return [_client_id_failure(o, refused.is_set(), closed.is_set())], []
+            return [_client_id_failure(o, *why)], []
         accounts = list(ib.client.getAccounts())
         rows = [
             _ok("client_id", f"startApi with clientId {n} accepted"),
@@ -602,9 +597,9 @@ async def _probe_session(o: DoctorOptions, deadline: _Deadline) -> tuple[list[Ch
         rows.append(await _market_data(ib, o, errors, deadline))
         return rows, accounts
     finally:
-        if not connect.done():
-            connect.cancel()
-        await asyncio.gather(connect, return_exceptions=True)
+        for task in (connect, *waiters):
+            task.cancel()
+        await asyncio.gather(connect, *waiters, return_exceptions=True)
         ib.disconnect()
 
 
