@@ -555,14 +555,21 @@ class GatewaySimulator:
             else:
                 log.warning(
                     "request before startApi ignored",
-                    extra={"peer": s.peer, "msg": type(event).__name__},
+                    extra={"peer": s.peer, "request": type(event).__name__},
                 )
             return
         handler = self._handlers.get(type(event))
         if handler is None:
-            log.warning("request not handled", extra={"msg": type(event).__name__})
+            log.warning("request not handled", extra={"request": type(event).__name__})
             return
-        handler(s, event)
+        try:
+            handler(s, event)
+        except Exception:
+            # A bug answering one request must not take the connection (or the gateway)
+            # down; it is logged loudly and the client hears what TWS says for a bad request.
+            log.exception("request handler failed",
+                          extra={"request": type(event).__name__, "client_id": s.client_id})
+            s.send_error(-1, READ_ERROR, TEXT_READ_ERROR)
 
     def _on_start_api(self, s: Session, msg: m.StartApi) -> None:
         cid = msg.client_id
