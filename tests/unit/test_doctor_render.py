@@ -140,6 +140,12 @@ def test_farms_last_notice_wins() -> None:
             WARN,
             "neither real-time (error 354) nor delayed data (error 10168)",
         ),
+        (
+            MarketDataProbe(errors=(10197,)),
+            MarketDataProbe(errors=(10197,)),
+            WARN,
+            "competing live session",
+        ),
         (MarketDataProbe(errors=(200,)), None, WARN, "no such US stock"),
         (MarketDataProbe(), None, WARN, "no market data answer"),
     ],

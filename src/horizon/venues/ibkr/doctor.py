@@ -382,6 +382,13 @@ def market_data_check(
             "subscribe on IBKR's Market Data Subscriptions page, or use delayed data "
             "(free): reqMarketDataType(3)",
         )
+    if 10197 in live.errors:
+        return _warn(
+            "market_data",
+            f"{symbol}: no market data (error 10197: a competing live session)",
+            "this username is logged in elsewhere (TWS, Client Portal, mobile) and that "
+            "session holds the market data; use a dedicated API username",
+        )
     more = ", ".join(str(c) for c in delayed.errors) if delayed is not None else ""
     return _warn(
         "market_data",
@@ -578,29 +585,35 @@ async def _probe_session(o: DoctorOptions, deadline: _Deadline) -> tuple[list[Ch
             _ok("client_id", f"startApi with clientId {n} accepted"),
             accounts_check(accounts, o.paper),
         ]
-        try:
-            sent = time.time()
-            server = await asyncio.wait_for(ib.reqCurrentTimeAsync(), deadline.wait(o.timeout))
-            received = time.time()
-            rows.append(clock_check(int(server.timestamp()), sent, received))
-        except TimeoutError:
-            rows.append(
-                _fail(
-                    "clock",
-                    f"reqCurrentTime not answered within {o.timeout:g} s",
-                    "the API session is up but requests go unanswered: restart the gateway",
-                )
-            )
+        rows.append(await _clock(ib, o, deadline))
         # The reqCurrentTime round trip (or its timeout) is behind every notice the gateway
         # sent on connect, so the farm list is complete here.
         rows.append(farms_check((code, text) for req_id, code, text, _ in errors if req_id == -1))
-        rows.append(await _market_data(ib, o, errors, deadline))
+        try:
+            rows.append(await _market_data(ib, o, errors, deadline))
+        except ConnectionError:  # ib_async raises it for a send on a dropped socket
+            rows.append(_skip("market_data", "the API connection dropped"))
         return rows, accounts
     finally:
         for task in (connect, *waiters):
             task.cancel()
         await asyncio.gather(connect, *waiters, return_exceptions=True)
         ib.disconnect()
+
+
+async def _clock(ib: Any, o: DoctorOptions, deadline: _Deadline) -> Check:
+    try:
+        sent = time.time()
+        server = await asyncio.wait_for(ib.reqCurrentTimeAsync(), deadline.wait(o.timeout))
+        return clock_check(int(server.timestamp()), sent, time.time())
+    except (TimeoutError, ConnectionError) as exc:
+        return _fail(
+            "clock",
+            f"reqCurrentTime not answered within {o.timeout:g} s"
+            if isinstance(exc, TimeoutError)
+            else "the API connection dropped before reqCurrentTime was answered",
+            "the API session is up but requests go unanswered: restart the gateway",
+        )
 
 
 async def _market_data(
