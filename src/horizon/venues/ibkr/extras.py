@@ -1,0 +1,670 @@
+"""Bracket / OCO tickets, quotes and FA block allocation: the I/O half, mixed into `Ibkr`.
+
+The mapping is in `tickets.py`, `quotes.py` and `allocation.py`; this module only places,
+cancels and subscribes, through the venue's pacing bucket (every outbound request takes a
+token), its order ledger and its reconnect events. Each public `x_async` has a blocking twin
+`x` with the same parameters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ib_async import IB, Contract, Ticker
+
+from horizon.core.types import OrderAction
+from horizon.errors import HorizonError, InvalidOrder, RequestTimeout, VenueRejected
+from horizon.venues.ibkr.allocation import (
+    Allocation,
+    apply_allocation,
+    block_actions,
+    split_block,
+)
+from horizon.venues.ibkr.orders import check_tick, to_ib_order
+from horizon.venues.ibkr.quotes import (
+    DELAYED_NOTICE,
+    DELAYED_TICK_TYPES,
+    FALLBACK_CODES,
+    MarketDataType,
+    Quote,
+    QuoteCallback,
+    Subscription,
+    check_market_data_type,
+    fallback_type,
+    quote_from_ticker,
+)
+from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
+from horizon.venues.ibkr.status import is_paper_account, needs_resubscribe
+from horizon.venues.ibkr.symbology import canonical_market_id
+from horizon.venues.ibkr.tickets import (
+    Leg,
+    LegRole,
+    Ticket,
+    TicketKind,
+    bracket_legs,
+    check_oca_type,
+    oco_legs,
+)
+from horizon.venues.ibkr.tracking import OrderRecord
+
+if TYPE_CHECKING:
+    from horizon.core.ratelimit import TokenBucket
+    from horizon.venues.ibkr.config import IbkrConfig
+
+log = logging.getLogger("horizon.venues.ibkr")
+
+T = TypeVar("T")
+
+# IB's snapshot ends after at most 11 s when some ticks never come
+_SNAPSHOT_FLOOR_S = 12.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True, eq=False)
+class _Stream:
+    """One market's reqMktData, shared by every Subscription to that market."""
+
+    market_id: str
+    contract: Contract
+    subscriptions: list[Subscription] = field(default_factory=list)
+    ticker: Ticker | None = None
+    handler: Callable[[Ticker], None] | None = None
+    requested_type: int = 1  # the market data type the current request was made under
+    delayed_seen: bool = False  # sticky until re-requested: a delayed tick or a 10167 came
+    last: Quote | None = None
+    failed: str | None = None
+
+
+@dataclass(slots=True, eq=False)
+class _QuoteState:
+    streams: dict[str, _Stream] = field(default_factory=dict)
+    sent_type: int | None = None  # what this connection was last told (None: nothing yet)
+    fallen_back: bool = False  # no real-time permission seen: delayed from now on
+    hooked: IB | None = None
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    snapshot_codes: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+
+
+class TicketsQuotesMixin:
+    """Brackets, OCO sets, quotes and FA allocation for `Ibkr` (which provides the plumbing)."""
+
+    if TYPE_CHECKING:  # provided by Ibkr; declared so the type checker knows the mixin's needs
+        _config: IbkrConfig
+        _bucket: TokenBucket
+        _orders: dict[int, OrderRecord]
+        _min_ticks: dict[int, Decimal]
+        _accounts: list[str]
+        _default_account: str | None
+        _client_id: int
+        _loop: asyncio.AbstractEventLoop | None
+
+        async def _ready(self) -> IB: ...
+        async def qualify_async(self, market_id: str) -> Contract: ...
+        async def cancel_async(self, order_id: str) -> None: ...
+        async def submit_async(self, action: OrderAction) -> str: ...
+        def _account_for(self, requested: str | None) -> str: ...
+        def _sync(self, coro: Awaitable[T], what: str, timeout: float | None = None) -> T: ...
+        def add_listener(self, listener: Callable[[ConnectionEvent], None]) -> None: ...
+        def is_connected(self) -> bool: ...
+
+    # ================================================================== tickets
+    def _tickets(self) -> dict[str, Ticket]:
+        book: dict[str, Ticket] | None = getattr(self, "_hz_tickets", None)
+        if book is None:
+            book = {}
+            self._hz_tickets = book
+        return book
+
+    def ticket(self, ticket_id: str) -> Ticket:
+        """The ticket (kind, legs' order ids and roles) of a bracket or OCO submission."""
+        try:
+            return self._tickets()[ticket_id]
+        except KeyError:
+            raise KeyError(
+                f"ticket {ticket_id!r} is not known to this venue; use an id returned by "
+                "submit_bracket() or submit_oco()"
+            ) from None
+
+    def ticket_legs(self, ticket_id: str) -> list[str]:
+        """Order ids of a ticket's legs: (entry, take_profit, stop_loss) for a bracket, the
+        given order for an OCO set. Their statuses come from `order_status(order_id)`."""
+        return list(self.ticket(ticket_id).order_ids)
+
+    async def _check_ticks(self, contract: Contract, legs: Sequence[Leg]) -> None:
+        tick = self._min_ticks.get(contract.conId)
+        if not tick:
+            return
+        for leg in legs:
+            for name in ("limit_price", "stop_price"):
+                price = getattr(leg.action, name)
+                if price is not None:
+                    where = name if leg.role in (LegRole.ENTRY, LegRole.OCO) else leg.role.value
+                    check_tick(price, tick, where)
+
+    async def _place(
+        self, contract: Contract, leg: Leg, *, account: str, remaining: Decimal | None = None
+    ) -> OrderRecord:
+        """placeOrder one prepared Order (one bucket token) and track it like `submit`."""
+        await self._bucket.acquire_async()
+        ib = await self._ready()
+        trade = ib.placeOrder(contract, leg.order)
+        record = OrderRecord(
+            order_id=trade.order.orderId,
+            market_id=canonical_market_id(leg.action.market_id),
+            action=leg.action,
+            ib_order=trade.order,
+            contract=contract,
+            account=account,
+            remaining=leg.action.quantity if remaining is None else remaining,
+            updated_at=_now(),
+        )
+        self._orders[record.order_id] = record
+        log.info(
+            "order submitted",
+            extra={"order_id": record.order_id, "market_id": record.market_id,
+                   "side": leg.action.side.value, "quantity": str(leg.action.quantity),
+                   "order_type": leg.action.order_type.value, "account": account,
+                   "role": leg.role.value, "parent_id": leg.order.parentId,
+                   "oca_group": leg.order.ocaGroup, "transmit": leg.order.transmit,
+                   "client_id": self._client_id},
+        )
+        return record
+
+    async def submit_bracket_async(
+        self, entry: OrderAction, take_profit: Decimal, stop_loss: Decimal
+    ) -> str:
+        """Place entry + take-profit (limit) + stop-loss (stop) as one ticket; its id.
+
+        Everything is checked (prices in order, tick grid, account, contract) before the first
+        order goes out. The entry and take-profit are sent with transmit=False and the
+        stop-loss with transmit=True, so the gateway releases the three together. The legs'
+        order ids are `ticket_legs(ticket_id)` (entry, take_profit, stop_loss).
+        """
+        account = self._account_for(entry.account)
+        contract = await self.qualify_async(entry.market_id)
+        ib = await self._ready()
+        ids = [ib.client.getReqId() for _ in range(3)]  # local counter, not a request
+        legs = bracket_legs(entry, take_profit, stop_loss, account=account, order_ids=ids)
+        await self._check_ticks(contract, legs)
+        records = [await self._place(contract, leg, account=account) for leg in legs]
+        ticket = Ticket(
+            ticket_id=f"bracket-{records[0].order_id}",
+            kind=TicketKind.BRACKET,
+            order_ids=tuple(str(r.order_id) for r in records),
+            roles=tuple(leg.role for leg in legs),
+            market_ids=(records[0].market_id,),
+        )
+        self._tickets()[ticket.ticket_id] = ticket
+        log.info("bracket submitted", extra={"ticket_id": ticket.ticket_id,
+                                             "order_ids": ticket.order_ids})
+        return ticket.ticket_id
+
+    def submit_bracket(
+        self, entry: OrderAction, take_profit: Decimal, stop_loss: Decimal
+    ) -> str:
+        """Blocking twin of `submit_bracket_async`."""
+        return self._sync(
+            self.submit_bracket_async(entry, take_profit, stop_loss), "submit_bracket"
+        )
+
+    async def submit_oco_async(
+        self, actions: Sequence[OrderAction], *, oca_type: int = 1
+    ) -> str:
+        """Place `actions` in one OCA group as one ticket; its id.
+
+        oca_type 1: the first fill cancels the others; 2 / 3: the others shrink by each fill
+        (with / without block). The group name is unique per ticket.
+        """
+        check_oca_type(oca_type)
+        actions = list(actions)
+        accounts = [self._account_for(a.account) for a in actions]
+        contracts = [await self.qualify_async(a.market_id) for a in actions]
+        ib = await self._ready()
+        ids = [ib.client.getReqId() for _ in actions]
+        group = f"hz-{self._client_id}-{ids[0] if ids else 0}-{secrets.token_hex(3)}"
+        legs = oco_legs(actions, account=accounts[0] if accounts else "", order_ids=ids,
+                        oca_group=group, oca_type=oca_type)
+        for contract, leg, account in zip(contracts, legs, accounts, strict=True):
+            leg.order.account = account
+            await self._check_ticks(contract, [leg])
+        records = [
+            await self._place(contract, leg, account=account)
+            for contract, leg, account in zip(contracts, legs, accounts, strict=True)
+        ]
+        ticket = Ticket(
+            ticket_id=f"oco-{records[0].order_id}",
+            kind=TicketKind.OCO,
+            order_ids=tuple(str(r.order_id) for r in records),
+            roles=tuple(leg.role for leg in legs),
+            market_ids=tuple(dict.fromkeys(r.market_id for r in records)),
+            oca_group=group,
+        )
+        self._tickets()[ticket.ticket_id] = ticket
+        log.info("oco submitted", extra={"ticket_id": ticket.ticket_id, "oca_group": group,
+                                         "oca_type": oca_type, "order_ids": ticket.order_ids})
+        return ticket.ticket_id
+
+    def submit_oco(self, actions: Sequence[OrderAction], *, oca_type: int = 1) -> str:
+        """Blocking twin of `submit_oco_async`."""
+        return self._sync(self.submit_oco_async(actions, oca_type=oca_type), "submit_oco")
+
+    async def cancel_ticket_async(self, ticket_id: str) -> list[str]:
+        """Cancel every open leg of a ticket; returns the ids of the legs that were open.
+
+        A bracket whose entry is still open is cancelled through the entry alone: the gateway
+        cancels the children with it, and a second cancel for a child it already cancelled
+        would only earn a "cannot cancel" error. Legs already finished are left alone.
+        """
+        ticket = self.ticket(ticket_id)
+        records = [self._orders[int(i)] for i in ticket.order_ids]
+        open_ids = [str(r.order_id) for r in records if not r.status.is_terminal]
+        if ticket.kind is TicketKind.BRACKET and not records[0].status.is_terminal:
+            targets = [str(records[0].order_id)]
+        else:
+            targets = open_ids
+        for order_id in targets:
+            await self.cancel_async(order_id)
+        log.info("ticket cancel sent", extra={"ticket_id": ticket_id, "order_ids": targets})
+        return open_ids
+
+    def cancel_ticket(self, ticket_id: str) -> list[str]:
+        """Blocking twin of `cancel_ticket_async`."""
+        return self._sync(self.cancel_ticket_async(ticket_id), "cancel_ticket")
+
+    # ================================================================== FA allocation
+    async def allocate_block_async(
+        self, action: OrderAction, allocation: Allocation | Mapping[str, Decimal]
+    ) -> list[str] | str:
+        """Trade one block for several sub-accounts.
+
+        With an `Allocation` (FA group + method, or profile): one order, split by IB; returns
+        its order id. With a mapping ``{account: weight}``: one child order per account, the
+        block split by weight (largest remainder, parts summing exactly to the block); returns
+        their order ids in mapping order. Either way each fill names its sub-account
+        (`VenueFill.account`). Everything is checked before the first order is sent.
+        """
+        if isinstance(allocation, Allocation):
+            return await self._submit_allocated(action, allocation)
+        if not isinstance(allocation, Mapping):
+            raise InvalidOrder(
+                "allocation", f"expected an Allocation or a mapping, got {type(allocation)!r}"
+            )
+        parts = split_block(action.quantity, allocation)
+        children = block_actions(action, parts)
+        for child in children:
+            self._account_for(child.account)
+            if child.account in self._masters():
+                raise InvalidOrder(
+                    "allocation", f"{child.account} is an FA master account and holds no "
+                    "positions; allocate to its sub-accounts"
+                )
+        await self.qualify_async(action.market_id)
+        order_ids = [await self.submit_async(child) for child in children]
+        log.info("block allocated", extra={"order_ids": order_ids, "market_id": action.market_id,
+                                          "parts": {a: str(q) for a, q in parts.items()}})
+        return order_ids
+
+    def allocate_block(
+        self, action: OrderAction, allocation: Allocation | Mapping[str, Decimal]
+    ) -> list[str] | str:
+        """Blocking twin of `allocate_block_async`."""
+        return self._sync(self.allocate_block_async(action, allocation), "allocate_block")
+
+    def _masters(self) -> set[str]:
+        """FA master (advisor) accounts of this login: DF... paper, F + digits live."""
+        return {
+            a for a in self._accounts
+            if (a.startswith("DF") if is_paper_account(a) else a[:1] == "F" and a[1:].isdigit())
+        }
+
+    async def _submit_allocated(self, action: OrderAction, allocation: Allocation) -> str:
+        if action.account is not None:
+            raise InvalidOrder(
+                "account", "an FA allocation order goes to the advisor login; leave "
+                "OrderAction.account unset"
+            )
+        contract = await self.qualify_async(action.market_id)
+        ib = await self._ready()
+        base = to_ib_order(action, account="")
+        order = apply_allocation(base, allocation, server_version=ib.client.serverVersion())
+        order.orderId = ib.client.getReqId()
+        leg = Leg(role=LegRole.ENTRY, action=action, order=order)
+        await self._check_ticks(contract, [leg])
+        masters = sorted(self._masters())
+        owner = masters[0] if masters else (self._default_account or "")
+        by_ib = allocation.ib_quantity_from_positions
+        record = await self._place(contract, leg, account=owner,
+                                   remaining=Decimal(0) if by_ib else None)
+        if by_ib:
+            record.remaining = None
+        log.info("allocation order submitted",
+                 extra={"order_id": record.order_id, "fa_group": order.faGroup,
+                        "fa_method": order.faMethod, "fa_profile": allocation.fa_profile})
+        return str(record.order_id)
+
+    # ================================================================== quotes
+    def _quotes(self) -> _QuoteState:
+        state: _QuoteState | None = getattr(self, "_hz_quotes", None)
+        if state is None:
+            state = _QuoteState()
+            self._hz_quotes = state
+            self.add_listener(self._quotes_on_connection)
+        return state
+
+    def _wanted_type(self) -> MarketDataType:
+        configured = check_market_data_type(getattr(self._config, "market_data_type", 1))
+        if self._quotes().fallen_back:
+            return fallback_type(configured) or configured
+        return configured
+
+    def _hook(self, ib: IB) -> None:
+        state = self._quotes()
+        if state.hooked is not ib:
+            ib.errorEvent += self._quotes_on_error
+            state.hooked = ib
+
+    async def _ensure_type(self, ib: IB) -> int:
+        """Tell this connection the market data type (once per connection and change)."""
+        state = self._quotes()
+        wanted = int(self._wanted_type())
+        if state.sent_type != wanted:
+            await self._bucket.acquire_async()
+            ib.reqMarketDataType(wanted)
+            state.sent_type = wanted
+            log.info("market data type set", extra={"market_data_type": wanted,
+                                                    "client_id": self._client_id})
+        return wanted
+
+    def _fall_back(self, code: int, text: str, market_id: str, requested: int) -> bool:
+        """After a no-permission error on a request made with type `requested`: switch to
+        delayed data for good and return True, or False if the request was delayed already
+        (then there is nothing left to fall back to)."""
+        if fallback_type(requested) is None:
+            return False
+        state = self._quotes()
+        if not state.fallen_back:
+            state.fallen_back = True
+            log.warning(
+                "no real-time market data permission; falling back to delayed data",
+                extra={"code": code, "error": text, "market_id": market_id,
+                       "market_data_type": int(self._wanted_type()),
+                       "client_id": self._client_id},
+            )
+        return True
+
+    async def quote_async(self, market_id: str) -> Quote:
+        """A snapshot of `market_id`'s top of book (one request; IB answers within ~11 s).
+
+        Without a real-time subscription (IB 354 / 10168) the venue falls back to delayed data
+        for the rest of its life and says so: the quote comes back with delayed=True.
+        """
+        key = canonical_market_id(market_id)
+        contract = await self.qualify_async(key)
+        while True:
+            ib = await self._ready()
+            self._hook(ib)
+            requested = await self._ensure_type(ib)
+            codes, ticker, delayed_ticks = await self._snapshot(ib, contract)
+            refused = [(c, t) for c, t in codes if c in FALLBACK_CODES]
+            if not refused:
+                notice = delayed_ticks or any(c == DELAYED_NOTICE for c, _ in codes)
+                return quote_from_ticker(ticker, market_id=key, now=_now(), delayed=notice)
+            code, text = refused[0]
+            if not self._fall_back(code, text, key, requested):
+                raise VenueRejected(code, f"no market data for {key}: {text}")
+
+    def quote(self, market_id: str) -> Quote:
+        """Blocking twin of `quote_async`."""
+        timeout = max(self._config.request_timeout, _SNAPSHOT_FLOOR_S) * 2 + 5
+        return self._sync(self.quote_async(market_id), "quote", timeout=timeout)
+
+    async def _snapshot(
+        self, ib: IB, contract: Contract
+    ) -> tuple[list[tuple[int, str]], Ticker, bool]:
+        """reqMktData(snapshot=True): the IB codes it drew, its ticker, any delayed tick seen."""
+        state = self._quotes()
+        codes: list[tuple[int, str]] = []
+        state.snapshot_codes[contract.conId] = codes
+        seen_delayed = False
+
+        def on_pending(tickers: set[Ticker]) -> None:
+            nonlocal seen_delayed
+            for t in tickers:
+                if t.contract is not None and t.contract.conId == contract.conId:
+                    seen_delayed = seen_delayed or any(
+                        x.tickType in DELAYED_TICK_TYPES for x in t.ticks
+                    )
+
+        await self._bucket.acquire_async()
+        timeout = max(self._config.request_timeout, _SNAPSHOT_FLOOR_S)
+        ib.pendingTickersEvent += on_pending
+        try:
+            (ticker,) = await asyncio.wait_for(ib.reqTickersAsync(contract), timeout)
+        except TimeoutError as exc:
+            raise RequestTimeout(f"quote snapshot of {contract.symbol}", timeout) from exc
+        finally:
+            ib.pendingTickersEvent -= on_pending
+            state.snapshot_codes.pop(contract.conId, None)
+        return codes, ticker, seen_delayed
+
+    async def subscribe_quotes_async(
+        self, market_ids: Sequence[str], callback: QuoteCallback | None = None
+    ) -> Subscription:
+        """Stream quotes of `market_ids`: iterate the Subscription and/or get `callback(q)`.
+
+        One reqMktData per market, shared between subscriptions (each takes a bucket token);
+        restored after a reconnect or a 1101. Callbacks run on the venue's loop and must not
+        block. A quote is delivered when the book (prices, sizes, delayed flag) changes; a new
+        subscriber to a market already streaming gets its latest quote at once.
+        """
+        if isinstance(market_ids, str):
+            market_ids = [market_ids]
+        keys = list(dict.fromkeys(canonical_market_id(m) for m in market_ids))
+        if not keys:
+            raise InvalidOrder("market_ids", "subscribe to at least one market id")
+        contracts = [await self.qualify_async(k) for k in keys]
+        ib = await self._ready()
+        self._hook(ib)
+        state = self._quotes()
+        sub = Subscription(keys, callback=callback, loop=asyncio.get_running_loop())
+        await self._ensure_type(ib)
+        for key, contract in zip(keys, contracts, strict=True):
+            stream = state.streams.get(key)
+            if stream is None:
+                stream = _Stream(market_id=key, contract=contract)
+                state.streams[key] = stream
+                stream.subscriptions.append(sub)
+                await self._request(ib, stream)
+            else:
+                stream.subscriptions.append(sub)
+                if stream.last is not None:
+                    self._deliver(sub, stream.last)
+                if stream.failed is not None:
+                    sub.fail(key, stream.failed)
+        log.info("quotes subscribed", extra={"market_ids": keys, "client_id": self._client_id})
+        return sub
+
+    def subscribe_quotes(
+        self, market_ids: Sequence[str], callback: QuoteCallback | None = None
+    ) -> Subscription:
+        """Blocking twin of `subscribe_quotes_async` (the callback runs on the venue's loop
+        thread; from plain threads, read the subscription with `get(timeout)`)."""
+        return self._sync(self.subscribe_quotes_async(market_ids, callback), "subscribe_quotes")
+
+    async def unsubscribe_async(self, subscription: Subscription) -> None:
+        """End a subscription (idempotent); a market nobody else follows is cancelled at IB."""
+        state = self._quotes()
+        subscription.close()
+        for key in subscription.market_ids:
+            stream = state.streams.get(key)
+            if stream is None or subscription not in stream.subscriptions:
+                continue
+            stream.subscriptions.remove(subscription)
+            if stream.subscriptions:
+                continue
+            del state.streams[key]
+            await self._cancel_stream(stream)
+        log.info("quotes unsubscribed", extra={"market_ids": list(subscription.market_ids)})
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        """Blocking twin of `unsubscribe_async`."""
+        self._sync(self.unsubscribe_async(subscription), "unsubscribe")
+
+    def subscribed_markets(self) -> list[str]:
+        """Markets with a live reqMktData (one per market, however many subscribers)."""
+        return sorted(self._quotes().streams)
+
+    async def _request(self, ib: IB, stream: _Stream) -> None:
+        await self._bucket.acquire_async()
+        stream.delayed_seen = False
+        stream.failed = None
+        stream.requested_type = self._quotes().sent_type or int(MarketDataType.REALTIME)
+        ticker = ib.reqMktData(stream.contract)
+
+        def on_update(t: Ticker, stream: _Stream = stream) -> None:
+            self._on_ticker(stream, t)
+
+        ticker.updateEvent += on_update
+        stream.ticker, stream.handler = ticker, on_update
+
+    def _detach(self, stream: _Stream) -> Ticker | None:
+        ticker, handler = stream.ticker, stream.handler
+        stream.ticker = stream.handler = None
+        if ticker is not None and handler is not None:
+            ticker.updateEvent -= handler
+        return ticker
+
+    async def _cancel_stream(self, stream: _Stream) -> None:
+        ticker = self._detach(stream)
+        if ticker is None or not self.is_connected():
+            return  # the connection that held it is gone; nothing to cancel at IB
+        await self._bucket.acquire_async()
+        ib = await self._ready()
+        ib.cancelMktData(stream.contract)
+
+    def _on_ticker(self, stream: _Stream, ticker: Ticker) -> None:
+        if ticker is not stream.ticker:
+            return
+        if any(t.tickType in DELAYED_TICK_TYPES for t in ticker.ticks):
+            stream.delayed_seen = True
+        quote = quote_from_ticker(
+            ticker, market_id=stream.market_id, now=_now(), delayed=stream.delayed_seen
+        )
+        if quote.bid is None and quote.ask is None and quote.last is None:
+            return  # nothing priced yet (a size or a notice came first)
+        if quote.same_book(stream.last):
+            return
+        stream.last = quote
+        for sub in list(stream.subscriptions):
+            self._deliver(sub, quote)
+
+    def _deliver(self, sub: Subscription, quote: Quote) -> None:
+        sub.push(quote)
+        if sub.callback is None:
+            return
+        try:
+            sub.callback(quote)
+        except Exception:
+            log.exception("quote callback failed", extra={"market_id": quote.market_id})
+
+    def _stream_of(self, contract: object) -> _Stream | None:
+        con_id = getattr(contract, "conId", 0)
+        if not con_id:
+            return None
+        return next(
+            (s for s in self._quotes().streams.values() if s.contract.conId == con_id), None
+        )
+
+    def _quotes_on_error(self, req_id: int, code: int, text: str, contract: Any) -> None:
+        state = self._quotes()
+        if needs_resubscribe(code):
+            self._spawn(self._restore_streams(cancel_first=True), "resubscribe after 1101")
+            return
+        if code not in FALLBACK_CODES and code != DELAYED_NOTICE:
+            return
+        con_id = getattr(contract, "conId", 0)
+        if con_id in state.snapshot_codes:
+            state.snapshot_codes[con_id].append((code, text))
+        stream = self._stream_of(contract)
+        if stream is None or stream.ticker is None:
+            return
+        if code == DELAYED_NOTICE:
+            if not stream.delayed_seen:
+                log.warning("market data is delayed (no real-time subscription)",
+                            extra={"market_id": stream.market_id, "code": code})
+            stream.delayed_seen = True
+            return
+        if self._fall_back(code, text, stream.market_id, stream.requested_type):
+            self._spawn(self._rerequest(stream), "fall back to delayed")
+            return
+        stream.failed = f"IB error {code}: {text}"
+        log.error("no market data for %s", stream.market_id,
+                  extra={"market_id": stream.market_id, "code": code, "error": text})
+        for sub in stream.subscriptions:
+            sub.fail(stream.market_id, stream.failed)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            coro.close()
+            return
+        state = self._quotes()
+        task = loop.create_task(self._guarded(coro, what))
+        state.tasks.add(task)
+        task.add_done_callback(state.tasks.discard)
+
+    async def _guarded(self, coro: Awaitable[None], what: str) -> None:
+        try:
+            await coro
+        except (HorizonError, ConnectionError, TimeoutError) as exc:
+            log.warning("quote stream restore failed", extra={"what": what, "error": str(exc)})
+
+    async def _rerequest(self, stream: _Stream) -> None:
+        """Cancel and request one stream again, under the (now delayed) market data type."""
+        ib = await self._ready()
+        await self._ensure_type(ib)
+        if self._quotes().streams.get(stream.market_id) is not stream:
+            return  # unsubscribed meanwhile
+        await self._cancel_stream(stream)
+        await self._request(ib, stream)
+
+    async def _restore_streams(self, *, cancel_first: bool) -> None:
+        """Request every stream again: after a reconnect (ib_async dropped every ticker, and
+        the new session starts at real-time) or after a 1101 (IB lost the subscriptions)."""
+        state = self._quotes()
+        ib = await self._ready()
+        self._hook(ib)
+        await self._ensure_type(ib)
+        for stream in list(state.streams.values()):
+            if cancel_first:
+                await self._cancel_stream(stream)
+            else:
+                self._detach(stream)
+            if state.streams.get(stream.market_id) is stream:
+                await self._request(ib, stream)
+        log.info("quote streams restored", extra={"market_ids": list(state.streams),
+                                                  "client_id": self._client_id})
+
+    def _quotes_on_connection(self, event: ConnectionEvent) -> None:
+        state = self._quotes()
+        if event.state in (ConnectionState.DISCONNECTED, ConnectionState.CLOSED,
+                           ConnectionState.RECONNECTED):
+            state.sent_type = None  # a new session starts at real-time
+        if event.state is ConnectionState.RECONNECTED and state.streams:
+            self._spawn(self._restore_streams(cancel_first=False), "restore after reconnect")
+        elif event.state is ConnectionState.CLOSED:
+            for stream in state.streams.values():
+                self._detach(stream)
+                for sub in stream.subscriptions:
+                    sub.close()
+            state.streams.clear()
