@@ -34,7 +34,7 @@ class Book:
     """Mutable top of book for one instrument; owned by the engine."""
 
     __slots__ = ("_rng", "ask", "ask_size", "bid", "bid_size", "close", "high", "last",
-                 "last_size", "low", "spec", "steps", "time", "volume")
+                 "last_size", "low", "spec", "steps", "time", "version", "volume")
 
     def __init__(self, spec: ContractSpec, seed: int, now: float, steps: int) -> None:
         self.spec = spec
@@ -51,6 +51,7 @@ class Book:
         self.last_size = Decimal(0)
         self.bid_size = self.ask_size = Decimal(0)
         self.steps = steps  # global step count this book has caught up to
+        self.version = 0  # bumped on every price change; lets idle orders skip a pass
         self.time = now
         self._sizes()
 
@@ -65,6 +66,7 @@ class Book:
     def set_last(self, price: Decimal, now: float) -> None:
         """Make `price` (on the grid, > 0) the last trade and centre the book on it."""
         tick = self.spec.min_tick
+        self.version += 1
         self.last = price
         self.bid = max(price - tick, Decimal(0))
         self.ask = price + tick

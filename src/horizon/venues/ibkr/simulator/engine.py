@@ -104,6 +104,7 @@ class Engine:
         self.commissions = CommissionSchedule(per_share=commission_per_share,
                                               min_stock=min_commission)
         self._specs: dict[int, ContractSpec] = {}
+        self._fx_pairs: dict[str, tuple[int, bool] | None] = {}  # ccy -> (conId, USD first)
         for spec in builtin_universe() if contracts is None else contracts:
             self.add_contract(spec)
         self._books: dict[int, Book] = {}
@@ -113,7 +114,12 @@ class Engine:
             self._masters, self._mark, self._usd_rate,
         )
         self.pretrade = PreTrade(self.ledger, self.commissions, self.quote, self._usd_rate)
+        # every order by key, in placement order; the open ones; and indexes for linked orders
         self._orders: dict[tuple[int, int], WorkingOrder] = {}
+        self._live: dict[tuple[int, int], WorkingOrder] = {}
+        self._timed: set[tuple[int, int]] = set()  # open orders with a GTD or good-after time
+        self._kids: dict[tuple[int, int], list[tuple[int, int]]] = {}  # parent -> children
+        self._oca: dict[str, list[tuple[int, int]]] = {}  # group -> members
         self._seq = 0
         self._max_order_id = 0
         self._perm = 1_000_000_000 + (seed % 100_000) * 10_000
@@ -138,10 +144,14 @@ class Engine:
         if spec.min_tick <= 0 or spec.initial_price <= 0:
             raise EngineError(0, f"conId {spec.con_id}: min_tick and initial_price must be > 0")
         self._specs[spec.con_id] = spec
+        self._fx_pairs.clear()
 
     def match_contracts(self, query: ContractQuery) -> list[ContractSpec]:
         """Every instrument the query matches, in conId order ([] = unknown, several =
         ambiguous; the server returns them all and the client decides)."""
+        if query.con_id:  # the common case for orders: one lookup, then the other fields
+            spec = self._specs.get(query.con_id)
+            return match_all(query, [spec]) if spec is not None else []
         return sorted(match_all(query, self._specs.values()), key=lambda s: s.con_id)
 
     def contract(self, con_id: int) -> ContractSpec:
@@ -168,14 +178,16 @@ class Engine:
         """USD per unit of `ccy`, from the FX books (1 for USD or an unknown currency)."""
         if ccy == "USD":
             return Decimal(1)
-        for spec in self._specs.values():
-            if spec.sec_type != "CASH":
-                continue
-            if spec.symbol == ccy and spec.currency == "USD":
-                return self._mark(spec.con_id)
-            if spec.symbol == "USD" and spec.currency == ccy:
-                return Decimal(1) / self._mark(spec.con_id)
-        return Decimal(1)
+        if ccy not in self._fx_pairs:
+            self._fx_pairs[ccy] = next(
+                ((spec.con_id, spec.symbol == "USD") for spec in self._specs.values()
+                 if spec.sec_type == "CASH" and {spec.symbol, spec.currency} == {ccy, "USD"}),
+                None)
+        pair = self._fx_pairs[ccy]
+        if pair is None:
+            return Decimal(1)
+        con_id, inverted = pair
+        return Decimal(1) / self._mark(con_id) if inverted else self._mark(con_id)
 
     def quote(self, con_id: int) -> Quote:
         return self._book(con_id).quote()
@@ -196,7 +208,7 @@ class Engine:
         """Advance every price path one step and match; OPG orders get their opening."""
         self._steps += 1
         out: list[Event] = []
-        for con_id in sorted({o.spec.con_id for o in self._orders.values() if not o.done}):
+        for con_id in sorted({o.spec.con_id for o in self._live.values()}):
             self._book(con_id)
         self._housekeeping(out)
         self._match(out, opening=True)
@@ -212,16 +224,33 @@ class Engine:
         return o.snapshot() if o else None
 
     def open_orders(self, client_id: int | None = None) -> list[OrderState]:
-        return [o.snapshot() for o in self._by_seq()
-                if not o.done and (client_id is None or o.req.client_id == client_id)]
+        return [o.snapshot() for o in self._live.values()
+                if (client_id is None or o.req.client_id == client_id)]
 
     def completed_orders(self) -> list[OrderState]:
-        done = [o for o in self._by_seq() if o.done]
+        done = [o for o in self._orders.values() if o.done]
         done.sort(key=lambda o: (o.completed_time or 0.0, o.seq))
         return [o.snapshot() for o in done]
 
-    def _by_seq(self) -> list[WorkingOrder]:
-        return sorted(self._orders.values(), key=lambda o: o.seq)
+    def _track(self, o: WorkingOrder) -> None:
+        """Register a new order (dict order is placement order: no sorting needed)."""
+        self._orders[o.key] = o
+        if o.done:
+            return
+        self._live[o.key] = o
+        self._index(o)
+        if o.req.parent_id:
+            self._kids.setdefault((o.req.client_id, o.req.parent_id), []).append(o.key)
+
+    def _index(self, o: WorkingOrder) -> None:
+        if o.gtd is not None or o.gat is not None:
+            self._timed.add(o.key)
+        else:
+            self._timed.discard(o.key)
+        if o.req.oca_group:
+            members = self._oca.setdefault(o.req.oca_group, [])
+            if o.key not in members:
+                members.append(o.key)
 
     def place(self, req: OrderRequest) -> list[Event]:
         """A new order, or a modification of an open one (same client_id and order_id)."""
@@ -259,7 +288,7 @@ class Engine:
         o = WorkingOrder(seq=self._seq, req=req, spec=spec, perm_id=self._perm,
                          account=account, total=total, gtd=gtd, gat=gat,
                          allocation=targets, transmitted=req.transmit)
-        self._orders[o.key] = o
+        self._track(o)
         parent = self._orders.get((req.client_id, req.parent_id)) if req.parent_id else None
         if parent is not None:
             o.parent_perm_id = parent.perm_id
@@ -292,9 +321,9 @@ class Engine:
         out.append(OrderUpdated(o.snapshot()))
 
     def _children(self, parent: WorkingOrder) -> list[WorkingOrder]:
-        return [c for c in self._by_seq()
-                if c.req.parent_id == parent.req.order_id
-                and c.req.client_id == parent.req.client_id and c is not parent]
+        """The parent's open children, in placement order."""
+        keys = self._kids.get(parent.key, ())
+        return [self._live[k] for k in keys if k in self._live and k != parent.key]
 
     def _modify(self, out: list[Event], o: WorkingOrder, req: OrderRequest,
                 spec: ContractSpec) -> list[Event]:
@@ -319,6 +348,7 @@ class Engine:
                         or req.trail_stop_price != o.req.trail_stop_price
                         or req.order_type != o.req.order_type)
         o.req, o.gtd, o.gat = req, gtd, gat
+        self._index(o)
         if not o.allocation:
             o.total = req.quantity
         if stop_changed:
@@ -359,7 +389,7 @@ class Engine:
         o = WorkingOrder(seq=self._seq, req=req, spec=spec, perm_id=self._perm,
                          account=req.account, total=req.quantity, status=status,
                          completed_time=self._clock(), completed_status="Rejected")
-        self._orders[o.key] = o
+        self._track(o)
         if inactive:
             out.append(OrderUpdated(o.snapshot()))
         out.append(OrderError(req.client_id, req.order_id, code, text))
@@ -384,7 +414,7 @@ class Engine:
     def global_cancel(self) -> list[Event]:
         out: list[Event] = []
         self._housekeeping(out)
-        for o in self._by_seq():
+        for o in list(self._live.values()):
             if not o.done:
                 self._cancel(o, out, by_trader=True)
         return out
@@ -392,7 +422,7 @@ class Engine:
     def expire_day_orders(self) -> list[Event]:
         """End of the trading day: DAY (and unopened OPG) orders are cancelled."""
         out: list[Event] = []
-        for o in self._by_seq():
+        for o in list(self._live.values()):
             if not o.done and o.req.tif in ("DAY", "OPG", ""):
                 self._finish(o, "Cancelled", out)
         return out
@@ -408,6 +438,8 @@ class Engine:
         if o.done:
             return
         o.status = status
+        self._live.pop(o.key, None)
+        self._timed.discard(o.key)
         o.completed_time = self._clock()
         o.completed_status = completed or status
         out.append(OrderUpdated(o.snapshot()))
@@ -441,14 +473,17 @@ class Engine:
 
     def _housekeeping(self, out: list[Event]) -> None:
         """Time-driven changes: GTD expiry and good-after-time activation."""
+        if not self._timed:
+            return
         now = self._clock()
-        for o in self._by_seq():
-            if o.done:
-                continue
+        for key in sorted(self._timed, key=lambda k: self._orders[k].seq):
+            o = self._orders[key]
             if o.gtd is not None and o.gtd <= now:
                 self._finish(o, "Cancelled", out)
             elif o.gat is not None and o.gat <= now:
                 o.gat = None
+                if o.gtd is None:
+                    self._timed.discard(key)
                 if o.working:
                     self._submit(o, out)
 
@@ -460,8 +495,12 @@ class Engine:
         seen: set[tuple[int, int]] = set()
         try:
             while True:
-                pending = [o for o in self._by_seq() if o.working and o.key not in seen
-                           and (self._pass_keys is None or o.key in self._pass_keys)
+                if self._pass_keys is None:
+                    candidates = list(self._live.values())
+                else:
+                    candidates = sorted((self._live[k] for k in self._pass_keys
+                                         if k in self._live), key=lambda o: o.seq)
+                pending = [o for o in candidates if o.working and o.key not in seen
                            and (con_id is None or o.spec.con_id == con_id)]
                 if not pending:
                     return
@@ -477,6 +516,8 @@ class Engine:
         if tif == "OPG" and not opening:
             return  # waits for the next step (the "open")
         book = self._book(o.spec.con_id)
+        if not o.fresh and o.idle_at == book.version and tif != "OPG":
+            return  # nothing moved since it last could not fill
         fill_price: Decimal | None = None
         liquidity_flag = 2
         if o.check_trigger(book.last):
@@ -496,6 +537,8 @@ class Engine:
             return
         if fill_price is not None and qty > 0:
             self._fill(o, qty, fill_price, liquidity_flag, out)
+        else:
+            o.idle_at = book.version
         if not o.done and (tif in ("IOC", "FOK") or tif == "OPG"):
             self._finish(o, "Cancelled", out)
 
@@ -555,15 +598,16 @@ class Engine:
     def _after_fill(self, o: WorkingOrder, qty: Decimal, out: list[Event]) -> None:
         """OCA groups, bracket siblings and child activation."""
         if o.req.oca_group:
-            members = [m for m in self._by_seq() if m is not o and not m.done
+            members = [m for k in self._oca.get(o.req.oca_group, ())
+                       if (m := self._live.get(k)) is not None and m is not o
                        and m.req.oca_group == o.req.oca_group]
-            self._oca(members, o.req.oca_type in (2, 3), qty, o.remaining == 0, out)
+            self._cancel_or_reduce(members, o.req.oca_type in (2, 3), qty, o.remaining == 0, out)
         if o.req.parent_id:
-            siblings = [s for s in self._by_seq() if s is not o and not s.done
+            siblings = [s for k in self._kids.get((o.req.client_id, o.req.parent_id), ())
+                        if (s := self._live.get(k)) is not None and s is not o
                         and s.req.parent_id == o.req.parent_id
-                        and s.req.client_id == o.req.client_id
                         and not (o.req.oca_group and s.req.oca_group == o.req.oca_group)]
-            self._oca(siblings, True, qty, o.remaining == 0, out)
+            self._cancel_or_reduce(siblings, True, qty, o.remaining == 0, out)
         if o.status == "Filled":
             for child in self._children(o):
                 if child.done or not child.held_by_parent:
@@ -574,7 +618,7 @@ class Engine:
                     if self._pass_keys is not None:
                         self._pass_keys.add(child.key)
 
-    def _oca(self, members: list[WorkingOrder], reduce: bool, qty: Decimal,
+    def _cancel_or_reduce(self, members: list[WorkingOrder], reduce: bool, qty: Decimal,
              complete: bool, out: list[Event]) -> None:
         """Type 1: the others are cancelled at the first fill. Types 2/3 (and bracket
         children): the others shrink by the filled quantity and go when nothing is left."""

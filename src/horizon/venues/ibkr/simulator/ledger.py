@@ -19,7 +19,7 @@ Choices where IB's exact behaviour is not published or not worth modelling:
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -274,7 +274,10 @@ class Ledger:
         """Totals before and after hypothetically applying `entries` (not recorded)."""
         acct = self.accounts[account]
         before = summarize(acct, self._mark, self._rate)
-        trial = copy.deepcopy(acct)
+        trial = Account(code=acct.code, initial_cash=acct.initial_cash, cash=dict(acct.cash),
+                        realized=dict(acct.realized),
+                        positions={k: (spec, dataclasses.replace(pos))
+                                   for k, (spec, pos) in acct.positions.items()})
         for e in entries:
             apply(trial, e)
         return before, summarize(trial, self._mark, self._rate)

@@ -73,6 +73,7 @@ class WorkingOrder:
     held_by_parent: bool = False
     triggered: bool = False
     fresh: bool = True  # not yet evaluated since (re)placement: fills take the quote
+    idle_at: int = -1  # book version at which the order last could not fill
     trail_stop: Decimal | None = None
     trail_seen: Decimal | None = None  # last price the trailing stop has followed
     gtd: float | None = None
