@@ -107,6 +107,13 @@ def test_partial_child_fill_reduces_the_sibling(clock: FakeClock) -> None:
     assert statuses(events, 12) == ["Cancelled"]
 
 
+def test_trailing_child_trails_from_the_activation_price(engine: Engine) -> None:
+    engine.place(order(10, otype="LMT", limit_price=D("180.00")))
+    engine.place(order(11, "SELL", otype="TRAIL", aux_price=D("2.00"), parent_id=10))
+    engine.set_price(AAPL, D("179.50"))
+    assert engine.order(1, 11).trail_stop_price == D("177.50")  # type: ignore[union-attr]
+
+
 def test_child_of_an_already_filled_parent_is_live(engine: Engine) -> None:
     engine.place(order(10))
     events = engine.place(order(11, "SELL", otype="LMT", limit_price=D("184.00"), parent_id=10))

@@ -55,6 +55,7 @@ from .working import (
     TEXT_CANCELLED,
     TEXT_NO_SECURITY,
     TEXT_READ_ONLY,
+    Registry,
     WorkingOrder,
     text_ambiguous,
     text_cancel_unknown,
@@ -114,12 +115,8 @@ class Engine:
             self._masters, self._mark, self._usd_rate,
         )
         self.pretrade = PreTrade(self.ledger, self.commissions, self.quote, self._usd_rate)
-        # every order by key, in placement order; the open ones; and indexes for linked orders
-        self._orders: dict[tuple[int, int], WorkingOrder] = {}
-        self._live: dict[tuple[int, int], WorkingOrder] = {}
-        self._timed: set[tuple[int, int]] = set()  # open orders with a GTD or good-after time
-        self._kids: dict[tuple[int, int], list[tuple[int, int]]] = {}  # parent -> children
-        self._oca: dict[str, list[tuple[int, int]]] = {}  # group -> members
+        self._reg = Registry()
+        self._orders, self._live = self._reg.all, self._reg.live
         self._seq = 0
         self._max_order_id = 0
         self._perm = 1_000_000_000 + (seed % 100_000) * 10_000
@@ -232,26 +229,6 @@ class Engine:
         done.sort(key=lambda o: (o.completed_time or 0.0, o.seq))
         return [o.snapshot() for o in done]
 
-    def _track(self, o: WorkingOrder) -> None:
-        """Register a new order (dict order is placement order: no sorting needed)."""
-        self._orders[o.key] = o
-        if o.done:
-            return
-        self._live[o.key] = o
-        self._index(o)
-        if o.req.parent_id:
-            self._kids.setdefault((o.req.client_id, o.req.parent_id), []).append(o.key)
-
-    def _index(self, o: WorkingOrder) -> None:
-        if o.gtd is not None or o.gat is not None:
-            self._timed.add(o.key)
-        else:
-            self._timed.discard(o.key)
-        if o.req.oca_group:
-            members = self._oca.setdefault(o.req.oca_group, [])
-            if o.key not in members:
-                members.append(o.key)
-
     def place(self, req: OrderRequest) -> list[Event]:
         """A new order, or a modification of an open one (same client_id and order_id)."""
         out: list[Event] = []
@@ -288,7 +265,7 @@ class Engine:
         o = WorkingOrder(seq=self._seq, req=req, spec=spec, perm_id=self._perm,
                          account=account, total=total, gtd=gtd, gat=gat,
                          allocation=targets, transmitted=req.transmit)
-        self._track(o)
+        self._reg.add(o)
         parent = self._orders.get((req.client_id, req.parent_id)) if req.parent_id else None
         if parent is not None:
             o.parent_perm_id = parent.perm_id
@@ -310,7 +287,7 @@ class Engine:
     def _transmit_group(self, parent: WorkingOrder, out: list[Event]) -> set[tuple[int, int]]:
         """A transmitting child releases its parent and the parent's other children."""
         parent.transmitted = True
-        for child in self._children(parent):
+        for child in self._reg.children(parent):
             child.transmitted = True
         if parent.working:
             self._submit(parent, out)
@@ -319,11 +296,6 @@ class Engine:
     def _submit(self, o: WorkingOrder, out: list[Event]) -> None:
         o.status, o.why_held, o.fresh = "Submitted", "", True
         out.append(OrderUpdated(o.snapshot()))
-
-    def _children(self, parent: WorkingOrder) -> list[WorkingOrder]:
-        """The parent's open children, in placement order."""
-        keys = self._kids.get(parent.key, ())
-        return [self._live[k] for k in keys if k in self._live and k != parent.key]
 
     def _modify(self, out: list[Event], o: WorkingOrder, req: OrderRequest,
                 spec: ContractSpec) -> list[Event]:
@@ -348,7 +320,7 @@ class Engine:
                         or req.trail_stop_price != o.req.trail_stop_price
                         or req.order_type != o.req.order_type)
         o.req, o.gtd, o.gat = req, gtd, gat
-        self._index(o)
+        self._reg.reindex(o)
         if not o.allocation:
             o.total = req.quantity
         if stop_changed:
@@ -389,7 +361,7 @@ class Engine:
         o = WorkingOrder(seq=self._seq, req=req, spec=spec, perm_id=self._perm,
                          account=req.account, total=req.quantity, status=status,
                          completed_time=self._clock(), completed_status="Rejected")
-        self._track(o)
+        self._reg.add(o)
         if inactive:
             out.append(OrderUpdated(o.snapshot()))
         out.append(OrderError(req.client_id, req.order_id, code, text))
@@ -438,13 +410,12 @@ class Engine:
         if o.done:
             return
         o.status = status
-        self._live.pop(o.key, None)
-        self._timed.discard(o.key)
+        self._reg.close(o)
         o.completed_time = self._clock()
         o.completed_status = completed or status
         out.append(OrderUpdated(o.snapshot()))
         if status != "Filled":
-            for child in self._children(o):
+            for child in self._reg.children(o):
                 self._finish(child, "Cancelled", out)
 
     # ---- validation ---------------------------------------------------------------------
@@ -473,17 +444,15 @@ class Engine:
 
     def _housekeeping(self, out: list[Event]) -> None:
         """Time-driven changes: GTD expiry and good-after-time activation."""
-        if not self._timed:
+        if not self._reg.timed:
             return
         now = self._clock()
-        for key in sorted(self._timed, key=lambda k: self._orders[k].seq):
-            o = self._orders[key]
+        for o in self._reg.timed_in_order():
             if o.gtd is not None and o.gtd <= now:
                 self._finish(o, "Cancelled", out)
             elif o.gat is not None and o.gat <= now:
                 o.gat = None
-                if o.gtd is None:
-                    self._timed.discard(key)
+                self._reg.reindex(o)
                 if o.working:
                     self._submit(o, out)
 
@@ -597,29 +566,28 @@ class Engine:
 
     def _after_fill(self, o: WorkingOrder, qty: Decimal, out: list[Event]) -> None:
         """OCA groups, bracket siblings and child activation."""
+        complete = o.remaining == 0
         if o.req.oca_group:
-            members = [m for k in self._oca.get(o.req.oca_group, ())
-                       if (m := self._live.get(k)) is not None and m is not o
-                       and m.req.oca_group == o.req.oca_group]
-            self._cancel_or_reduce(members, o.req.oca_type in (2, 3), qty, o.remaining == 0, out)
+            self._cancel_or_reduce(self._reg.oca_members(o), o.req.oca_type in (2, 3), qty,
+                                   complete, out)
         if o.req.parent_id:
-            siblings = [s for k in self._kids.get((o.req.client_id, o.req.parent_id), ())
-                        if (s := self._live.get(k)) is not None and s is not o
-                        and s.req.parent_id == o.req.parent_id
-                        and not (o.req.oca_group and s.req.oca_group == o.req.oca_group)]
-            self._cancel_or_reduce(siblings, True, qty, o.remaining == 0, out)
+            self._cancel_or_reduce(self._reg.siblings(o), True, qty, complete, out)
         if o.status == "Filled":
-            for child in self._children(o):
+            for child in self._reg.children(o):
                 if child.done or not child.held_by_parent:
                     continue
                 child.held_by_parent = False
+                if child.req.trail_stop_price is None and child.trail_stop is not None:
+                    # a trailing child starts trailing from the price at activation
+                    child.trail_stop = None
+                    child.init_trail(self._book(child.spec.con_id).last)
                 if child.working:
                     self._submit(child, out)
                     if self._pass_keys is not None:
                         self._pass_keys.add(child.key)
 
     def _cancel_or_reduce(self, members: list[WorkingOrder], reduce: bool, qty: Decimal,
-             complete: bool, out: list[Event]) -> None:
+                          complete: bool, out: list[Event]) -> None:
         """Type 1: the others are cancelled at the first fill. Types 2/3 (and bracket
         children): the others shrink by the filled quantity and go when nothing is left."""
         for m in members:

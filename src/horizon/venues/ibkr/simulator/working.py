@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -175,3 +176,67 @@ class WorkingOrder:
         if hit:
             self.triggered, self.fresh = True, True
         return hit
+
+
+Key = tuple[int, int]  # (client_id, order_id): IB order ids are only unique per client
+
+
+class Registry:
+    """Every order by key in placement order, the open ones, and the indexes linked orders
+    need (children by parent, members by OCA group, orders with a time condition).
+
+    Dicts keep insertion order, which is placement order, so nothing is ever sorted on the
+    hot path; a modify keeps the order's place."""
+
+    def __init__(self) -> None:
+        self.all: dict[Key, WorkingOrder] = {}
+        self.live: dict[Key, WorkingOrder] = {}
+        self.timed: set[Key] = set()
+        self._kids: dict[Key, list[Key]] = {}
+        self._oca: dict[str, list[Key]] = {}
+
+    def add(self, o: WorkingOrder) -> None:
+        self.all[o.key] = o
+        if o.done:
+            return
+        self.live[o.key] = o
+        self.reindex(o)
+        if o.req.parent_id:
+            self._kids.setdefault((o.req.client_id, o.req.parent_id), []).append(o.key)
+
+    def reindex(self, o: WorkingOrder) -> None:
+        """After a change of the order's times or OCA group."""
+        if o.gtd is not None or o.gat is not None:
+            self.timed.add(o.key)
+        else:
+            self.timed.discard(o.key)
+        if o.req.oca_group:
+            members = self._oca.setdefault(o.req.oca_group, [])
+            if o.key not in members:
+                members.append(o.key)
+
+    def close(self, o: WorkingOrder) -> None:
+        self.live.pop(o.key, None)
+        self.timed.discard(o.key)
+
+    def _open(self, keys: Iterable[Key], but: WorkingOrder) -> list[WorkingOrder]:
+        return [o for k in keys if (o := self.live.get(k)) is not None and o is not but]
+
+    def children(self, parent: WorkingOrder) -> list[WorkingOrder]:
+        """The parent's open children."""
+        return self._open(self._kids.get(parent.key, ()), parent)
+
+    def oca_members(self, o: WorkingOrder) -> list[WorkingOrder]:
+        """The other open orders of o's OCA group."""
+        group = o.req.oca_group
+        return [m for m in self._open(self._oca.get(group, ()), o) if m.req.oca_group == group]
+
+    def siblings(self, o: WorkingOrder) -> list[WorkingOrder]:
+        """The other open children of o's parent (a bracket's legs), minus those already
+        linked to o by an explicit OCA group."""
+        kin = self._open(self._kids.get((o.req.client_id, o.req.parent_id), ()), o)
+        return [s for s in kin if s.req.parent_id == o.req.parent_id
+                and not (o.req.oca_group and s.req.oca_group == o.req.oca_group)]
+
+    def timed_in_order(self) -> list[WorkingOrder]:
+        return sorted((self.all[k] for k in self.timed), key=lambda o: o.seq)
