@@ -1,0 +1,87 @@
+"""The pure mapping between engine values and wire rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from horizon.venues.ibkr.simulator import mapping
+from horizon.venues.ibkr.simulator import messages as m
+from horizon.venues.ibkr.simulator.codec import encode_fields
+from horizon.venues.ibkr.simulator.engine import AccountValue, Engine, OrderRequest
+
+JAN_15_1430_UTC = dt.datetime(2025, 1, 15, 14, 30, 1, tzinfo=dt.UTC).timestamp()
+
+
+def test_times_are_formatted_as_tws_sends_them() -> None:
+    utc, eastern = mapping.Clock("UTC"), mapping.Clock("US/Eastern")
+    assert utc.stamp(JAN_15_1430_UTC) == "20250115 14:30:01 UTC"
+    assert eastern.stamp(JAN_15_1430_UTC) == "20250115 09:30:01 US/Eastern"
+    assert eastern.connection_time(JAN_15_1430_UTC) == "20250115 09:30:01 EST"
+    assert eastern.hhmm(JAN_15_1430_UTC) == "09:30"
+
+
+def test_zero_strike_means_not_given() -> None:
+    assert mapping.contract_query(m.Contract12(symbol="AAPL", strike=Decimal("0.0"))).strike is None
+    assert mapping.contract_query(m.Contract12(strike=Decimal(180))).strike == 180
+
+
+def test_place_order_fields_reach_the_engine_request() -> None:
+    msg = m.PlaceOrder(order_id=9, action="SELL", total_quantity=Decimal(3), order_type="TRAIL",
+                       aux_price=Decimal(2), trailing_percent=None, tif="GTD",
+                       good_till_date="20991231 16:00:00 US/Eastern", oca_group="G", oca_type=2,
+                       parent_id=4, transmit=False, fa_group="All", what_if=True,
+                       lmt_price_offset=Decimal("0.1"))
+    req = mapping.order_request(msg, client_id=3)
+    assert (req.client_id, req.order_id, req.action, req.quantity) == (3, 9, "SELL", 3)
+    assert (req.aux_price, req.tif, req.good_till_date) == (2, "GTD", msg.good_till_date)
+    assert (req.oca_group, req.oca_type, req.parent_id, req.transmit) == ("G", 2, 4, False)
+    assert (req.fa_group, req.what_if, req.limit_price_offset) == ("All", True, Decimal("0.1"))
+
+
+def test_summary_selects_plain_tags_in_base_and_the_ledger_on_request() -> None:
+    values = [AccountValue("DU1", "NetLiquidation", "100.00", "USD"),
+              AccountValue("DU1", "AccountType", "INDIVIDUAL", ""),
+              AccountValue("DU1", "CashBalance", "100.00", "BASE"),
+              AccountValue("DU1", "CashBalance", "90.00", "USD"),
+              AccountValue("DU1", "CashBalance", "10.00", "EUR")]
+    assert mapping.summary_rows(values, "NetLiquidation,AccountType") == [
+        ("NetLiquidation", "100.00", "USD"), ("AccountType", "INDIVIDUAL", "")]
+    assert mapping.summary_rows(values, "$LEDGER") == [("CashBalance", "100.00", "BASE")]
+    assert mapping.summary_rows(values, "$LEDGER:EUR") == [("CashBalance", "10.00", "EUR")]
+    assert len(mapping.summary_rows(values, "$LEDGER:ALL")) == 3
+
+
+def test_engine_states_become_well_formed_rows() -> None:
+    engine = Engine(seed=1, clock=lambda: JAN_15_1430_UTC)
+    query = mapping.contract_query(m.Contract12(symbol="AAPL", sec_type="STK",
+                                                exchange="SMART", currency="USD"))
+    events = engine.place(OrderRequest(client_id=1, order_id=5, contract=query, action="BUY",
+                                       quantity=Decimal(10), order_type="MKT"))
+    states = [e.order for e in events if hasattr(e, "order")]
+    (execution, commission) = engine.executions()[0]
+    rows: list[m.Message] = [mapping.open_order(states[-1]), mapping.order_status(states[-1]),
+                             mapping.exec_details(execution, -1, mapping.Clock("UTC")),
+                             mapping.commission_report(commission),
+                             mapping.completed_order(states[-1], mapping.Clock("UTC"), 0.0)]
+    for row in rows:
+        assert encode_fields(row)  # encodable at the top version
+    open_order, status, details, report, completed = rows
+    assert isinstance(open_order, m.OpenOrder) and open_order.status == "Filled"
+    assert open_order.contract.exchange == "SMART" and open_order.delta_neutral_order_type == ""
+    assert isinstance(status, m.OrderStatus) and status.filled == 10 and status.remaining == 0
+    assert isinstance(details, m.ExecDetails) and details.time == "20250115 14:30:01 UTC"
+    assert details.contract.exchange == "ISLAND" and details.perm_id == status.perm_id
+    assert isinstance(report, m.CommissionReport) and report.realized_pnl is None
+    assert isinstance(completed, m.CompletedOrder)
+    assert completed.completed_time == "20250115 14:30:01 UTC"
+
+
+def test_what_if_answer_carries_numeric_margins() -> None:
+    engine = Engine(seed=1)
+    query = mapping.contract_query(m.Contract12(symbol="AAPL", sec_type="STK",
+                                                exchange="SMART", currency="USD"))
+    (event,) = engine.place(OrderRequest(client_id=1, order_id=5, contract=query, action="BUY",
+                                         quantity=Decimal(10), order_type="MKT", what_if=True))
+    row = mapping.open_order(event.order)  # type: ignore[union-attr]
+    assert row.what_if and float(row.init_margin_change) > 0  # ib_async calls float() on it
