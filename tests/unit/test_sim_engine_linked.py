@@ -120,6 +120,13 @@ def test_child_of_an_already_filled_parent_is_live(engine: Engine) -> None:
     assert statuses(events) == ["PreSubmitted", "Submitted", "Filled"]
 
 
+def test_child_of_a_cancelled_parent_is_rejected(engine: Engine) -> None:
+    engine.place(order(10, otype="LMT", limit_price=D("100.00")))
+    engine.cancel(1, 10)
+    events = engine.place(order(11, "SELL", otype="LMT", limit_price=D("190.00"), parent_id=10))
+    assert errors(events) == [(11, 201)] and statuses(events) == ["Inactive"]
+
+
 def test_transmit_false_order_transmits_on_modify(engine: Engine) -> None:
     assert statuses(engine.place(order(1, transmit=False))) == ["PreSubmitted"]
     assert fills(engine.step()) == []
@@ -246,6 +253,14 @@ def test_order_needs_an_allocation_in_an_fa_setup(fa: Engine) -> None:
     assert errors(fa.place(order(4, account="DU9999999"))) == [(4, 201)]
     # a single sub-account is a normal order
     assert _alloc(fa.place(order(5, qty=7, account=A3))) == [(A3, D(7))]
+
+
+def test_allocated_order_keeps_its_quantity_on_modify(fa: Engine) -> None:
+    fa.place(order(1, qty=30, otype="LMT", limit_price=D("100.00"), fa_group="All"))
+    events = fa.place(order(1, qty=60, otype="LMT", limit_price=D("100.00"), fa_group="All"))
+    assert errors(events) == [(1, 201)] and statuses(events) == ["Submitted"]
+    events = fa.place(order(1, qty=30, otype="LMT", limit_price=D("186.00"), fa_group="All"))
+    assert _alloc(events) == [(A1, D(10)), (A2, D(10)), (A3, D(10))]
 
 
 def test_allocated_partial_fills_keep_the_split(clock: FakeClock) -> None:

@@ -249,9 +249,12 @@ class Engine:
         spec = specs[0]
         if existing is not None:
             return self._modify(out, existing, req, spec)
+        parent = self._orders.get((req.client_id, req.parent_id)) if req.parent_id else None
         try:
             account, targets = self._validate(req, spec)
             gtd, gat = parse_times(req, self._clock(), self.timezone)
+            if parent is not None and parent.done and parent.status != "Filled":
+                raise reject(f"The parent order {req.parent_id} is no longer active")
             if not req.parent_id and not req.what_if:
                 self.pretrade.check(req, spec, account, targets)
         except Rejection as r:
@@ -266,7 +269,6 @@ class Engine:
                          account=account, total=total, gtd=gtd, gat=gat,
                          allocation=targets, transmitted=req.transmit)
         self._reg.add(o)
-        parent = self._orders.get((req.client_id, req.parent_id)) if req.parent_id else None
         if parent is not None:
             o.parent_perm_id = parent.perm_id
             o.held_by_parent = parent.status != "Filled"
@@ -306,6 +308,9 @@ class Engine:
         try:
             self._validate(req, spec, modify=True)
             gtd, gat = parse_times(req, self._clock(), self.timezone)
+            if o.allocation and req.quantity != o.req.quantity:
+                raise reject("The quantity of an allocated order cannot be changed; cancel "
+                             "it and place a new one")
             if req.quantity < o.filled:
                 raise reject(
                     f"The new quantity {req.quantity} is below the filled quantity {o.filled}")
