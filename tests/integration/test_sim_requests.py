@@ -104,7 +104,8 @@ async def test_positions_multi_and_account_updates_follow_fills(
     (position,) = await raw.expect(m.Position, lambda p: p.position == 7)
     assert position.contract.con_id == 265598
     (portfolio,) = await raw.expect(m.UpdatePortfolio, lambda p: p.position == 7)
-    assert portfolio.account == "DU1234567" and portfolio.market_value and portfolio.market_value > 0
+    assert portfolio.account == "DU1234567"
+    assert portfolio.market_value is not None and portfolio.market_value > 0
     cash = [v for v in raw.of(m.UpdateAccountValue) if v.key == "TotalCashValue"]
     assert len(cash) >= 2 and cash[-1].value != cash[0].value  # the fill moved the cash
 
