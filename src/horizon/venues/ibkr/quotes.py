@@ -186,14 +186,15 @@ def quote_from_ticker(
     The timestamp is the ticker's receive time (ib_async stamps it per packet), else `now`.
     """
     bid_size, ask_size = ticker.bidSize, ticker.askSize
+    bid, ask = _price(ticker.bid, bid_size), _price(ticker.ask, ask_size)
     when = ticker.time if ticker.time is not None and ticker.time.tzinfo is not None else now
     return Quote(
         market_id=market_id,
-        bid=_price(ticker.bid, bid_size),
-        ask=_price(ticker.ask, ask_size),
+        bid=bid,
+        ask=ask,
         last=_price(ticker.last),
-        bid_size=_size(bid_size),
-        ask_size=_size(ask_size),
+        bid_size=None if bid is None else _size(bid_size),  # IB's "no bid" comes with size 0
+        ask_size=None if ask is None else _size(ask_size),
         last_size=_size(ticker.lastSize),
         timestamp=when.astimezone(UTC),
         delayed=is_delayed(ticker.marketDataType, notice=delayed),
