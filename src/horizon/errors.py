@@ -96,7 +96,7 @@ class VenueRejected(HorizonError):
 class UnknownOrder(HorizonError, LookupError):
     """An order id this venue never placed and the gateway does not report."""
 
-    def __init__(self, order_id: int) -> None:
+    def __init__(self, order_id: int | str) -> None:
         super().__init__(
             f"order {order_id} is not known to this venue; use an id returned by submit()"
         )

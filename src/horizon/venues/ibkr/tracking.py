@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from ib_async import Contract, Order
+
 from horizon.core.enums import OrderStatus
 from horizon.core.types import OrderAction
 from horizon.venues.ibkr.status import order_status_from_ib
@@ -28,8 +30,8 @@ class OrderRecord:
     order_id: int
     market_id: str
     action: OrderAction | None
-    ib_order: object  # ib_async Order, as last sent
-    contract: object  # ib_async Contract, qualified
+    ib_order: Order  # as last sent
+    contract: Contract  # qualified
     account: str
     ib_status: str = "PendingSubmit"
     filled: Decimal = Decimal(0)

@@ -1,0 +1,258 @@
+"""Gateway events -> the venue's state: errors, order statuses, executions, commissions.
+
+Also the reconciliation run after every (re)connect, which brings each order record to the
+gateway's truth, and the waiter plumbing (`_wait` / `_notify`) that lets callers await a
+state change instead of polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC
+
+from ib_async import CommissionReport, Contract, Execution, Trade
+
+from horizon.errors import HorizonError, RequestTimeout
+from horizon.venues.ibkr.accounts import decimal_from_float
+from horizon.venues.ibkr.fills import (
+    ExecutionRecord,
+    liquidity_from_ib,
+    parse_exec_time,
+    side_from_exec,
+)
+from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
+from horizon.venues.ibkr.state import VenueState, ib_decimal, log, utc_now
+from horizon.venues.ibkr.status import ErrorKind, classify_error
+from horizon.venues.ibkr.symbology import market_id_of
+from horizon.venues.ibkr.tracking import LOST_BEFORE_ACK, OrderRecord
+
+# errors after which the order is still live at IB (a refused cancel or modify, a warning)
+_ORDER_STAYS_LIVE = frozenset(
+    {ErrorKind.CANCEL_REJECTED, ErrorKind.AMEND_REJECTED, ErrorKind.WARNING, ErrorKind.INFO}
+)
+
+
+class GatewayEvents(VenueState):
+    """ib_async callbacks and reconciliation; no public API."""
+
+    def _emit(self, state: ConnectionState, detail: str = "", attempt: int = 0) -> None:
+        event = ConnectionEvent(state=state, at=utc_now(), detail=detail, attempt=attempt)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("connection listener failed", extra={"state": state.value})
+
+    def _on_error(self, req_id: int, code: int, text: str, contract: object) -> None:
+        kind = classify_error(code)
+        fields = {"req_id": req_id, "code": code, "client_id": self._client_id, "kind": kind.value}
+        record = self._orders.get(req_id)
+        if kind is ErrorKind.INFO:
+            log.info("IB notice %s: %s", code, text, extra=fields)
+        elif kind is ErrorKind.PACING:
+            self.pacing_errors += 1
+            log.error("IB pacing violation (error 100): %s", text, extra=fields)
+        elif kind is ErrorKind.CONNECTIVITY_LOST:
+            log.warning("IB connectivity lost (1100)", extra=fields)
+            self._emit(ConnectionState.DEGRADED, text)
+        elif kind is ErrorKind.CONNECTIVITY_RESTORED:
+            log.warning("IB connectivity restored (%s)", code, extra=fields)
+            self._emit(ConnectionState.RESTORED, text)
+            if self._loop is not None:
+                self._loop.create_task(self._resync())
+        elif record is not None:
+            self._on_order_error(record, code, kind, text)
+        elif kind is ErrorKind.WARNING:
+            log.warning("IB warning %s: %s", code, text, extra=fields)
+        else:
+            log.error("IB error %s: %s", code, text, extra=fields)
+
+    def _on_order_error(self, record: OrderRecord, code: int, kind: ErrorKind, text: str) -> None:
+        record.error_codes.append(code)
+        fields = {"order_id": record.order_id, "code": code, "client_id": self._client_id}
+        now = utc_now()
+        if kind in (ErrorKind.ORDER_REJECTED, ErrorKind.UNKNOWN_CONTRACT) or (
+            not record.acknowledged and (kind not in _ORDER_STAYS_LIVE or code == 110)
+        ):
+            record.reject(f"IB error {code}: {text}", now)
+            log.warning("order rejected: %s", text, extra=fields)
+        elif kind is ErrorKind.ORDER_CANCELLED:
+            record.reason = record.reason or text
+            log.info("order cancelled: %s", text, extra=fields)
+        elif kind in _ORDER_STAYS_LIVE:
+            # the order lives on at IB whatever ib_async concluded locally
+            record.undo_local_cancel(now)
+            record.reason = f"IB {code}: {text}"
+            log.warning("order message %s: %s", code, text, extra=fields)
+        else:
+            record.reason = f"IB {code}: {text}"
+            log.error("order error %s: %s", code, text, extra=fields)
+        self._notify()
+
+    def _on_trade_update(self, trade: Trade) -> None:
+        order, st = trade.order, trade.orderStatus
+        if order.clientId not in (self._client_id, 0) and self._client_id != 0:
+            return
+        record = self._orders.get(order.orderId)
+        if record is None and order.permId:
+            record = self._record_by_perm(order.permId)
+        if record is None:
+            return
+        changed = record.apply_status(
+            ib_status=st.status,
+            filled=ib_decimal(st.filled),
+            remaining=ib_decimal(st.remaining),
+            avg_fill_price=decimal_from_float(st.avgFillPrice),
+            perm_id=order.permId or st.permId,
+            at=utc_now(),
+        )
+        if changed:
+            log.debug(
+                "order status",
+                extra={
+                    "order_id": record.order_id,
+                    "status": record.status.value,
+                    "ib_status": st.status,
+                    "filled": str(record.filled),
+                },
+            )
+            self._notify()
+
+    def _record_by_perm(self, perm_id: int) -> OrderRecord | None:
+        return next((r for r in self._orders.values() if r.perm_id == perm_id), None)
+
+    def _on_execution(
+        self, req_id: int, live: bool, contract: Contract, execution: Execution, raw_time: str
+    ) -> None:
+        if self._client_id != 0 and execution.clientId not in (self._client_id, 0):
+            return
+        try:
+            when = parse_exec_time(raw_time, gateway_tz=self._config.gateway_timezone)
+        except ValueError:
+            log.warning(
+                "unparseable execution time; using ib_async's",
+                extra={"exec_id": execution.execId, "raw_time": raw_time},
+            )
+            when = execution.time if execution.time.tzinfo else execution.time.replace(tzinfo=UTC)
+            when = when.astimezone(UTC)
+        record = ExecutionRecord(
+            exec_id=execution.execId,
+            order_id=execution.orderId,
+            perm_id=execution.permId,
+            client_id=execution.clientId,
+            account=execution.acctNumber,
+            market_id=self._market_id_for(contract),
+            side=side_from_exec(execution.side),
+            quantity=ib_decimal(execution.shares),
+            price=ib_decimal(execution.price),
+            time=when,
+            exchange=execution.exchange,
+            liquidity=liquidity_from_ib(execution.lastLiquidity),
+            order_ref=execution.orderRef or "",
+        )
+        if not live and self._replaying_history:
+            # the day's executions from before this process existed: history, not new fills
+            self._fills.mark_drained([record.exec_id])
+            return
+        if self._fills.add_execution(record, time.monotonic()):
+            self._fills_changed()
+            if self._journal is not None:
+                self._journal.captured(record)
+            log.debug("fill captured", extra={"exec_id": record.exec_id, "live": live})
+        else:
+            log.info(
+                "duplicate execution dropped",
+                extra={
+                    "exec_id": record.exec_id,
+                    "order_id": record.order_id,
+                    "client_id": self._client_id,
+                },
+            )
+
+    def _on_commission(self, report: CommissionReport) -> None:
+        fee = ib_decimal(report.commission)
+        if self._fills.add_commission(report.execId, fee, report.currency, time.monotonic()):
+            self._fills_changed()
+            if self._journal is not None:
+                self._journal.commission(report.execId, fee, report.currency)
+
+    def _fills_changed(self) -> None:
+        self._fills_version += 1
+        self._notify()
+
+    def _market_id_for(self, contract: Contract) -> str:
+        known = self._market_ids.get(contract.conId)
+        if known is not None:
+            return known
+        market_id = market_id_of(contract)
+        if contract.conId:
+            self._market_ids[contract.conId] = market_id
+        return market_id
+
+    def _notify(self) -> None:
+        still = []
+        for predicate, fut in self._waiters:
+            if fut.done():
+                continue
+            if predicate():
+                fut.set_result(None)
+            else:
+                still.append((predicate, fut))
+        self._waiters = still
+
+    async def _wait(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
+        if predicate():
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((predicate, fut))
+        try:
+            await asyncio.wait_for(fut, timeout)
+        except TimeoutError as exc:
+            raise RequestTimeout(what, timeout) from exc
+
+    # ------------------------------------------------------------------ reconciliation
+    def _reconcile_orders(self) -> None:
+        """After a (re)connect, bring every non-final order record to the gateway's truth."""
+        assert self._ib is not None
+        trades = self._ib.trades()
+        by_id = {t.order.orderId: t for t in trades if t.order.orderId}
+        by_perm = {t.order.permId: t for t in trades if t.order.permId}
+        executed = {f.execution.orderId for f in self._ib.fills()}
+        for record in self._orders.values():
+            if record.status.is_terminal:
+                continue
+            trade = by_id.get(record.order_id) or by_perm.get(record.perm_id)
+            if trade is not None:
+                self._on_trade_update_for(record, trade)
+            elif not record.acknowledged and record.order_id not in executed:
+                record.reject(LOST_BEFORE_ACK, utc_now())
+                log.error(
+                    "order lost before the gateway acknowledged it",
+                    extra={"order_id": record.order_id, "client_id": self._client_id},
+                )
+        self._notify()
+
+    def _on_trade_update_for(self, record: OrderRecord, trade: Trade) -> None:
+        st = trade.orderStatus
+        record.apply_status(
+            ib_status=st.status,
+            filled=ib_decimal(st.filled),
+            remaining=ib_decimal(st.remaining),
+            avg_fill_price=decimal_from_float(st.avgFillPrice),
+            perm_id=trade.order.permId or st.permId,
+            at=utc_now(),
+        )
+
+    async def _resync(self) -> None:
+        """After 1101/1102: re-request open orders and executions on the live socket."""
+        try:
+            ib = await self._ready()
+            await self._bucket.acquire_async()
+            await asyncio.wait_for(ib.reqOpenOrdersAsync(), self._config.request_timeout)
+            await self._bucket.acquire_async()
+            await asyncio.wait_for(ib.reqExecutionsAsync(), self._config.request_timeout)
+            self._reconcile_orders()
+        except (HorizonError, TimeoutError, ConnectionError) as exc:
+            log.warning("resync after connectivity restore failed", extra={"error": str(exc)})

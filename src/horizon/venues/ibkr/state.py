@@ -1,0 +1,96 @@
+"""The venue's shared state and the blocking-call bridge, split out of `venue.py`.
+
+`Ibkr` is assembled from three layers that share this state: gateway events and
+reconciliation (`ingest.py`), the connection session (`session.py`) and the public API
+(`venue.py`). Each layer's methods are in its own module; the state they share is declared
+here once, so every layer type-checks on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+from ib_async import IB, Contract
+
+from horizon.core.ratelimit import TokenBucket
+from horizon.core.sync import LoopThread, run_sync
+from horizon.venues.ibkr.accounts import decimal_from_float
+from horizon.venues.ibkr.config import IbkrConfig
+from horizon.venues.ibkr.fills import FillBook
+from horizon.venues.ibkr.resilience import ConnectionEvent
+from horizon.venues.ibkr.tracking import OrderRecord
+
+if TYPE_CHECKING:
+    from horizon.venues.ibkr.journal import FillJournal
+
+log = logging.getLogger("horizon.venues.ibkr")
+
+T = TypeVar("T")
+Listener = Callable[[ConnectionEvent], None]
+
+UNSET_DOUBLE = 1.7976931348623157e308
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def ib_decimal(value: float) -> Decimal:
+    """Decimal of an ib_async float; IB's UNSET (max double) and NaN read as 0."""
+    return decimal_from_float(value, lambda v: v >= UNSET_DOUBLE) or Decimal(0)
+
+
+class VenueState:
+    """Attributes every layer of `Ibkr` reads and writes (set in `Ibkr.__init__`)."""
+
+    name: ClassVar[str] = "ibkr"
+    _config: IbkrConfig
+    _bucket: TokenBucket
+    _fills: FillBook
+    _journal: FillJournal | None
+    _runner: LoopThread
+    _loop: asyncio.AbstractEventLoop | None
+    _ib: IB | None
+    _client_id: int
+    _accounts: list[str]
+    _default_account: str | None
+    _contracts: dict[str, Contract]
+    _min_ticks: dict[int, Decimal]
+    _market_ids: dict[int, str]
+    _orders: dict[int, OrderRecord]
+    _waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]]
+    _listeners: list[Listener]
+    _up: asyncio.Event | None
+    _closing: bool
+    _connected_once: bool
+    _marked_down: bool
+    _supervisor: asyncio.Task[None] | None
+    _health_task: asyncio.Task[None] | None
+    _replaying_history: bool
+    _fills_version: int
+    _last_health_rtt_s: float | None
+    _last_health_at: datetime | None
+    reconnects: int
+    pacing_errors: int
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop the venue's I/O runs on."""
+        return self._loop or self._runner.loop
+
+    def _sync(self, coro: Awaitable[T], what: str, timeout: float | None = None) -> T:
+        return run_sync(
+            coro,  # type: ignore[arg-type]
+            loop=self.loop,
+            timeout=timeout if timeout is not None else self._config.request_timeout + 5,
+            what=what,
+        )
+
+    async def _ready(self) -> IB:
+        """The connected IB (the session layer implements the waiting)."""
+        raise NotImplementedError
