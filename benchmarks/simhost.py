@@ -22,8 +22,8 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
+from horizon.venues.ibkr.simulator import GatewaySimulator
 from horizon.venues.ibkr.simulator.engine import ContractQuery, ContractSpec, Engine, OrderRequest
-from horizon.venues.ibkr.simulator.server import GatewaySimulator
 
 SYNTH_CON_ID = 990_000_000
 
