@@ -1,0 +1,246 @@
+"""Bracket and OCO tickets over TCP: real ib_async -> GatewaySimulator, prices moved by hand."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from horizon.core import OrderAction, OrderStatus
+from horizon.errors import InvalidOrder
+from horizon.venues.ibkr.extras import TicketsQuotesMixin
+from horizon.venues.ibkr.simulator import GatewaySimulator
+from horizon.venues.ibkr.tickets import bracket_legs
+from horizon.venues.ibkr.venue import Ibkr
+
+# the venue with the mixin, whether or not Ibkr already includes it
+Venue: Any = (
+    Ibkr if issubclass(Ibkr, TicketsQuotesMixin) else type("Venue", (TicketsQuotesMixin, Ibkr), {})
+)
+CID = 5
+
+
+@pytest.fixture
+def gw(request: pytest.FixtureRequest) -> Iterator[GatewaySimulator]:
+    """A simulator in its own thread whose prices move only when a test moves them
+    (parametrize it indirectly to pass other simulator options)."""
+    options = getattr(request, "param", {})
+    sim = GatewaySimulator(host="127.0.0.1", port=0, accounts=["DU1234567"], seed=7,
+                           step_interval=None, **options)
+    sim.start()
+    sim.set_price("AAPL", Decimal("190.00"))
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.fixture
+def venue(gw: GatewaySimulator) -> Iterator[Any]:
+    v = Venue(port=gw.port, paper=True, client_id=CID, commission_grace=0.5)
+    v.connect()
+    try:
+        yield v
+    finally:
+        v.close()
+
+
+@pytest.fixture
+async def asim(sim_factory: Any) -> AsyncIterator[GatewaySimulator]:
+    async with sim_factory() as sim:
+        sim.set_price("AAPL", Decimal("190.00"))
+        yield sim
+
+
+@pytest.fixture
+async def avenue(asim: GatewaySimulator) -> AsyncIterator[Any]:
+    v = Venue(port=asim.port, paper=True, client_id=CID, commission_grace=0.5)
+    await v.connect_async()
+    try:
+        yield v
+    finally:
+        await v.close_async()
+
+
+def action(**kw: object) -> OrderAction:
+    base: dict[str, object] = {"market_id": "AAPL", "side": "buy", "quantity": Decimal(10)}
+    base.update(kw)
+    return OrderAction(**base)  # type: ignore[arg-type]
+
+
+def engine_status(sim: GatewaySimulator, order_id: str) -> str | None:
+    st = sim.engine.order(CID, int(order_id))
+    return None if st is None else st.status
+
+
+def test_bracket_entry_fill_releases_children_then_take_profit_cancels_stop(
+    venue: Any, gw: GatewaySimulator
+) -> None:
+    venue.qualify("AAPL")
+    granted = venue._bucket.granted
+    ticket = venue.submit_bracket(
+        action(order_type="limit", limit_price="189.00", client_order_id="b1"),
+        Decimal("195.00"), Decimal("185.00"),
+    )
+    assert venue._bucket.granted - granted == 3  # one token per leg
+    entry, take, stop = venue.ticket_legs(ticket)
+    assert venue.ticket(ticket).leg("stop_loss") == stop
+    assert venue.wait_for_status(entry, OrderStatus.ACCEPTED, timeout=5) is OrderStatus.ACCEPTED
+    gw.wait_for(lambda: engine_status(gw, stop) == "PreSubmitted", timeout=5)
+    # the children are held by the gateway until the parent fills
+    assert engine_status(gw, take) == "PreSubmitted"
+    assert {venue.order_status(take), venue.order_status(stop)} == {OrderStatus.PENDING_NEW}
+
+    gw.set_price("AAPL", Decimal("188.50"))  # the ask crosses the entry limit
+    assert venue.wait_for_status(entry, OrderStatus.FILLED, timeout=5) is OrderStatus.FILLED
+    venue.wait_for_status(take, OrderStatus.ACCEPTED, timeout=5)
+    venue.wait_for_status(stop, OrderStatus.ACCEPTED, timeout=5)
+
+    gw.set_price("AAPL", Decimal("196.00"))  # through the take profit
+    assert venue.wait_for_status(take, OrderStatus.FILLED, timeout=5) is OrderStatus.FILLED
+    assert venue.wait_for_status(stop, OrderStatus.CANCELED, timeout=5) is OrderStatus.CANCELED
+    fills = venue.wait_fills(2, timeout=5)
+    assert sum(f.quantity for f in fills if f.order_id == entry) == Decimal(10)
+    assert sum(f.quantity for f in fills if f.order_id == take) == Decimal(10)
+    assert {f.client_order_id for f in fills} == {"b1", "b1:tp"}
+    assert not [f for f in fills if f.order_id == stop]
+    assert venue.cancel_ticket(ticket) == []  # nothing left open
+
+
+async def test_sell_bracket_stop_loss_cancels_take_profit(
+    avenue: Any, asim: GatewaySimulator
+) -> None:
+    ticket = await avenue.submit_bracket_async(
+        action(side="sell", quantity=Decimal(5)), Decimal("180.00"), Decimal("195.00")
+    )
+    entry, take, stop = avenue.ticket_legs(ticket)
+    await avenue.wait_for_status_async(entry, OrderStatus.FILLED, timeout=5)
+    await avenue.wait_for_status_async(stop, OrderStatus.ACCEPTED, timeout=5)
+    asim.set_price("AAPL", Decimal("195.50"))
+    assert await avenue.wait_for_status_async(stop, OrderStatus.FILLED, timeout=5) == "filled"
+    assert await avenue.wait_for_status_async(take, OrderStatus.CANCELED, timeout=5) == "canceled"
+    [truth_entry, truth_stop] = asim.executions()
+    assert (truth_entry.side, truth_stop.side) == ("SLD", "BOT")
+    assert await avenue.positions_async() == []
+
+
+@pytest.mark.parametrize(
+    ("tp", "sl", "leg"),
+    [
+        ("185.00", "195.00", "stop_loss"),  # inverted for a buy
+        ("195.005", "185.00", "take_profit"),  # off the 0.01 tick grid
+        ("195.00", "185.001", "stop_loss"),
+    ],
+)
+def test_invalid_bracket_sends_nothing(
+    venue: Any, gw: GatewaySimulator, tp: str, sl: str, leg: str
+) -> None:
+    venue.qualify("AAPL")
+    granted = venue._bucket.granted
+    with pytest.raises(InvalidOrder) as err:
+        venue.submit_bracket(action(order_type="limit", limit_price="190.00"), Decimal(tp),
+                             Decimal(sl))
+    assert err.value.field == leg
+    assert venue._bucket.granted == granted
+    assert gw.engine.open_orders() == [] and gw.engine.completed_orders() == []
+    assert venue.open_orders() == []
+
+
+async def test_the_gateway_never_works_a_parent_before_its_last_child(
+    avenue: Any, asim: GatewaySimulator
+) -> None:
+    """The transmit pattern of `bracket_legs` against the simulator, one leg at a time."""
+    ib = avenue.ib
+    contract = await avenue.qualify_async("AAPL")
+    ids = [ib.client.getReqId() for _ in range(3)]
+    legs = bracket_legs(action(), Decimal("195.00"), Decimal("185.00"), account="DU1234567",
+                        order_ids=ids)
+    ib.placeOrder(contract, legs[0].order)  # a marketable parent, not transmitted
+    ib.placeOrder(contract, legs[1].order)
+    await asim.wait_for_async(lambda: asim.engine.order(CID, ids[1]) is not None, timeout=5)
+    assert asim.engine.order(CID, ids[0]).status == "PreSubmitted"  # type: ignore[union-attr]
+    assert asim.executions() == []
+    ib.placeOrder(contract, legs[2].order)  # the last child transmits the whole bracket
+    await asim.wait_for_async(lambda: len(asim.executions()) == 1, timeout=5)
+    assert asim.executions()[0].order_id == ids[0]
+    await asim.wait_for_async(
+        lambda: all(asim.engine.order(CID, i).status == "Submitted"  # type: ignore[union-attr]
+                    for i in ids[1:]), timeout=5)
+
+
+def test_cancel_ticket_with_the_entry_open_cancels_all_three(
+    venue: Any, gw: GatewaySimulator
+) -> None:
+    ticket = venue.submit_bracket(action(order_type="limit", limit_price="180.00"),
+                                  Decimal("195.00"), Decimal("175.00"))
+    legs = venue.ticket_legs(ticket)
+    venue.wait_for_status(legs[0], OrderStatus.ACCEPTED, timeout=5)
+    assert venue.cancel_ticket(ticket) == legs
+    for leg in legs:
+        assert venue.wait_for_status(leg, OrderStatus.CANCELED, timeout=5) is OrderStatus.CANCELED
+    assert gw.engine.open_orders() == [] and gw.executions() == []
+
+
+async def test_cancel_ticket_after_the_entry_filled_cancels_the_children(
+    avenue: Any, asim: GatewaySimulator
+) -> None:
+    ticket = await avenue.submit_bracket_async(action(), Decimal("195.00"), Decimal("185.00"))
+    entry, take, stop = avenue.ticket_legs(ticket)
+    await avenue.wait_for_status_async(entry, OrderStatus.FILLED, timeout=5)
+    await avenue.wait_for_status_async(stop, OrderStatus.ACCEPTED, timeout=5)
+    assert await avenue.cancel_ticket_async(ticket) == [take, stop]
+    for leg in (take, stop):
+        await avenue.wait_for_status_async(leg, OrderStatus.CANCELED, timeout=5)
+    assert await avenue.order_status_async(entry) is OrderStatus.FILLED
+    assert asim.engine.open_orders() == []
+
+
+async def test_oco_fill_of_one_cancels_the_other(avenue: Any, asim: GatewaySimulator) -> None:
+    ticket = await avenue.submit_oco_async([
+        action(order_type="limit", limit_price="185.00"),  # buy the dip ...
+        action(order_type="stop", stop_price="195.00"),  # ... or the breakout
+    ])
+    dip, breakout = avenue.ticket_legs(ticket)
+    await avenue.wait_for_status_async(breakout, OrderStatus.ACCEPTED, timeout=5)
+    requests = [asim.engine.order(CID, int(i)).request for i in (dip, breakout)]  # type: ignore[union-attr]
+    assert requests[0].oca_group == requests[1].oca_group == avenue.ticket(ticket).oca_group
+    assert {r.oca_type for r in requests} == {1}
+    asim.set_price("AAPL", Decimal("195.50"))
+    assert await avenue.wait_for_status_async(breakout, OrderStatus.FILLED, timeout=5) == "filled"
+    assert await avenue.wait_for_status_async(dip, OrderStatus.CANCELED, timeout=5) == "canceled"
+    assert [e.order_id for e in asim.executions()] == [int(breakout)]
+
+
+@pytest.mark.parametrize("gw", [{"liquidity": Decimal(4)}], indirect=True)
+def test_oco_type_2_reduces_the_others_by_each_partial_fill(
+    venue: Any, gw: GatewaySimulator
+) -> None:
+    ticket = venue.submit_oco([
+        action(side="sell", order_type="limit", limit_price="200.00"),
+        action(side="sell", order_type="stop", stop_price="180.00"),
+    ], oca_type=2)
+    take, stop = venue.ticket_legs(ticket)
+    venue.wait_for_status(stop, OrderStatus.ACCEPTED, timeout=5)
+    gw.set_price("AAPL", Decimal("201.00"))  # liquidity 4: fills 4 of 10 per pass
+    gw.wait_for(lambda: gw.engine.order(CID, int(stop)).remaining == 6,  # type: ignore[union-attr]
+                timeout=5)
+    partial = venue.wait_for_status(take, OrderStatus.PARTIALLY_FILLED, timeout=5)
+    assert partial is OrderStatus.PARTIALLY_FILLED
+    assert venue.order_status(stop) is OrderStatus.ACCEPTED  # reduced, not cancelled
+    assert venue.cancel_ticket(ticket) == [take, stop]
+    for leg in (take, stop):
+        venue.wait_for_status(leg, OrderStatus.CANCELED, timeout=5)
+    assert gw.engine.open_orders() == []
+
+
+def test_oco_refuses_bad_input_and_unknown_tickets(venue: Any, gw: GatewaySimulator) -> None:
+    with pytest.raises(InvalidOrder) as err:
+        venue.submit_oco([action(), action()], oca_type=4)
+    assert err.value.field == "oca_type"
+    with pytest.raises(InvalidOrder):
+        venue.submit_oco([action()])
+    with pytest.raises(KeyError, match="not known"):
+        venue.cancel_ticket("bracket-999")
+    assert gw.engine.open_orders() == [] and gw.engine.completed_orders() == []
