@@ -16,6 +16,7 @@ a generic decoder fast enough for tens of thousands of messages per second.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -169,21 +170,39 @@ _SCALAR_CODECS: Final[dict[Kind, tuple[Callable[[Any], str], Callable[[str], Any
 
 @dataclass(frozen=True, slots=True)
 class _Step:
+    """One field that is more than a scalar: a sub-row, a group, a flagged or tagged row."""
+
     name: str
     kind: Kind
-    when: Pred | None
-    enc: Callable[[Any], str] | None
-    dec: Callable[[str], Any] | None
     sub: _Plan | None
     wire: Wire
 
 
 @dataclass(frozen=True, slots=True)
+class _Run:
+    """Consecutive plain scalar fields, converted in one sweep (the bulk of every row)."""
+
+    names: tuple[str, ...]
+    encs: tuple[Callable[[Any], str], ...]
+    decs: tuple[Callable[[str], Any], ...]
+    get: Callable[[Any], tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """Consecutive fields sharing one presence condition, which is evaluated once."""
+
+    when: Pred
+    parts: tuple[_Run | _Step | _Block, ...]
+
+
+_Part = _Run | _Step | _Block
+
+
+@dataclass(frozen=True, slots=True)
 class _Plan:
     cls: type
-    steps: tuple[_Step, ...]
-    defaults: dict[str, Any]
-    simple: bool  # only scalar steps without predicates: the fast path
+    parts: tuple[_Part, ...]
 
 
 _PLANS: dict[tuple[type, int], _Plan] = {}
@@ -193,72 +212,107 @@ def _wire_fields(cls: type) -> list[tuple[dataclasses.Field[Any], Wire]]:
     return [(f, f.metadata["wire"]) for f in dataclasses.fields(cls) if "wire" in f.metadata]
 
 
-def plan(cls: type, version: int) -> _Plan:
-    """The flat walk of `cls` at `version` (cached)."""
-    key = (cls, version)
-    cached = _PLANS.get(key)
-    if cached is not None:
-        return cached
-    steps: list[_Step] = []
-    defaults: dict[str, Any] = {}
-    for f, spec in _wire_fields(cls):
-        if f.default is not dataclasses.MISSING:
-            defaults[f.name] = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            defaults[f.name] = f.default_factory()
-        if not spec.since <= version < spec.until:
+def _run(fields: list[tuple[str, Kind]]) -> _Run:
+    names = tuple(n for n, _ in fields)
+    getter = operator.attrgetter(*names)
+    get = getter if len(names) > 1 else (lambda obj: (getter(obj),))
+    return _Run(names, tuple(_SCALAR_CODECS[k][0] for _, k in fields),
+                tuple(_SCALAR_CODECS[k][1] for _, k in fields), get)
+
+
+def _compile(fields: Sequence[tuple[str, Wire]], version: int) -> tuple[_Part, ...]:
+    parts: list[_Part] = []
+    pending: list[tuple[str, Kind]] = []
+
+    def flush() -> None:
+        if pending:
+            parts.append(_run(pending))
+            pending.clear()
+
+    i = 0
+    while i < len(fields):
+        name, spec = fields[i]
+        if spec.when is not None:
+            j = i
+            while j < len(fields) and fields[j][1].when == spec.when:
+                j += 1
+            inner = [(n, dataclasses.replace(w, when=None)) for n, w in fields[i:j]]
+            flush()
+            parts.append(_Block(spec.when, _compile(inner, version)))
+            i = j
             continue
         codec = _SCALAR_CODECS.get(spec.kind)
-        sub = plan(spec.item, version) if spec.item is not None else None
-        steps.append(
-            _Step(
-                f.name,
-                spec.kind,
-                spec.when,
-                codec[0] if codec else None,
-                codec[1] if codec else None,
-                sub,
-                spec,
-            )
-        )
-    simple = all(s.when is None and s.enc is not None for s in steps)
-    result = _Plan(cls, tuple(steps), defaults, simple)
-    _PLANS[key] = result
-    return result
+        if codec is not None:
+            pending.append((name, spec.kind))
+        else:
+            flush()
+            sub = plan(spec.item, version) if spec.item is not None else None
+            parts.append(_Step(name, spec.kind, sub, spec))
+        i += 1
+    flush()
+    return tuple(parts)
+
+
+def plan(cls: type, version: int) -> _Plan:
+    """The walk of `cls` at `version`, compiled once: runs of plain scalars (converted in one
+    sweep), sub-rows, and blocks of fields that share a presence condition."""
+    key = (cls, version)
+    cached = _PLANS.get(key)
+    if cached is None:
+        present = [(f.name, spec) for f, spec in _wire_fields(cls)
+                   if spec.since <= version < spec.until]
+        cached = _PLANS[key] = _Plan(cls, _compile(present, version))
+    return cached
+
+
+class _Fields:
+    """Read-only mapping view of a row, so predicates see an object's fields on encode."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def get(self, name: str) -> Any:
+        return getattr(self.obj, name, None)
 
 
 def _encode_into(p: _Plan, obj: Any, out: list[str]) -> None:
-    if p.simple:
-        out.extend(s.enc(getattr(obj, s.name)) for s in p.steps)  # type: ignore[misc]
-        return
-    values: dict[str, Any] = {}
-    for s in p.steps:
-        value = getattr(obj, s.name)
-        values[s.name] = value
-        if s.when is not None and not s.when(values):
-            continue
-        if s.enc is not None:
-            out.append(s.enc(value))
-        elif s.kind is Kind.STRUCT:
+    _encode_parts(p.parts, obj, out)
+
+
+def _encode_parts(parts: tuple[_Part, ...], obj: Any, out: list[str]) -> None:
+    for part in parts:
+        if type(part) is _Run:
+            out.extend([enc(v) for enc, v in zip(part.encs, part.get(obj), strict=True)])
+        elif type(part) is _Block:
+            if part.when(_Fields(obj)):
+                _encode_parts(part.parts, obj, out)
+        else:
+            _encode_step(part, getattr(obj, part.name), out)  # type: ignore[union-attr, arg-type]
+
+
+def _encode_step(s: _Step, value: Any, out: list[str]) -> None:
+    if s.kind is Kind.STRUCT:
+        _encode_into(s.sub, value, out)  # type: ignore[arg-type]
+    elif s.kind is Kind.GROUP:
+        out.append(str(len(value)))
+        for item in value:
+            _encode_into(s.sub, item, out)  # type: ignore[arg-type]
+    elif s.kind is Kind.FLAGGED:
+        if value is None:
+            out.append("0")
+        else:
+            out.append("1")
             _encode_into(s.sub, value, out)  # type: ignore[arg-type]
-        elif s.kind is Kind.GROUP:
-            out.append(str(len(value)))
-            for item in value:
-                _encode_into(s.sub, item, out)  # type: ignore[arg-type]
-        elif s.kind is Kind.FLAGGED:
-            if value is None:
-                out.append("0")
-            else:
-                out.append("1")
-                _encode_into(s.sub, value, out)  # type: ignore[arg-type]
-        elif s.kind is Kind.TAGGED:
-            out.append(str(len(value)))
-            arity = s.wire.arity or {}
-            for item in value:
-                if arity.get(item.cond_type) != len(item.values):
-                    raise EncodeError(f"condition type {item.cond_type} with {item.values!r}")
-                out.append(str(item.cond_type))
-                out.extend(_enc_str(v) for v in item.values)
+    elif s.kind is Kind.TAGGED:
+        out.append(str(len(value)))
+        arity = s.wire.arity or {}
+        for item in value:
+            if arity.get(item.cond_type) != len(item.values):
+                raise EncodeError(f"condition type {item.cond_type} with {item.values!r}")
+            out.append(str(item.cond_type))
+            out.extend(_enc_str(v) for v in item.values)
 
 
 class _Reader:
@@ -276,6 +330,14 @@ class _Reader:
         self.pos += 1
         return value
 
+    def take_run(self, run: _Run) -> list[Any]:
+        start, n = self.pos, len(run.names)
+        chunk = self.fields[start : start + n]
+        if len(chunk) < n:
+            raise DecodeError(f"message ends before field {run.names[len(chunk)]!r}")
+        self.pos = start + n
+        return [dec(text) for dec, text in zip(run.decs, chunk, strict=True)]
+
 
 def _count(text: str, name: str) -> int:
     try:
@@ -288,39 +350,42 @@ def _count(text: str, name: str) -> int:
 
 
 def _decode_from(p: _Plan, r: _Reader) -> Any:
-    if p.simple:
-        kwargs = {s.name: s.dec(r.take(s.name)) for s in p.steps}  # type: ignore[misc]
-        return p.cls(**kwargs)
-    values: dict[str, Any] = dict(p.defaults)
-    for s in p.steps:
-        if s.when is not None and not s.when(values):
-            continue
-        if s.dec is not None:
-            values[s.name] = s.dec(r.take(s.name))
-        elif s.kind is Kind.STRUCT:
-            values[s.name] = _decode_from(s.sub, r)  # type: ignore[arg-type]
-        elif s.kind is Kind.GROUP:
-            n = _count(r.take(s.name), s.name)
-            values[s.name] = tuple(_decode_from(s.sub, r) for _ in range(n))  # type: ignore[arg-type]
-        elif s.kind is Kind.FLAGGED:
-            present = _dec_bool(r.take(s.name))
-            values[s.name] = _decode_from(s.sub, r) if present else None  # type: ignore[arg-type]
-        elif s.kind is Kind.TAGGED:
-            n = _count(r.take(s.name), s.name)
-            arity = s.wire.arity or {}
-            items = []
-            for _ in range(n):
-                tag = _dec_int(r.take(s.name))
-                if tag not in arity:
-                    raise DecodeError(f"unknown {s.name} type {tag}")
-                items.append(
-                    OrderCondition(
-                        cond_type=tag, values=tuple(r.take(s.name) for _ in range(arity[tag]))
-                    )
-                )
-            values[s.name] = tuple(items)
-    names = {s.name for s in p.steps} | set(p.defaults)
-    return p.cls(**{k: v for k, v in values.items() if k in names})
+    values: dict[str, Any] = {}
+    _decode_parts(p.parts, r, values)
+    return p.cls(**values)
+
+
+def _decode_parts(parts: tuple[_Part, ...], r: _Reader, values: dict[str, Any]) -> None:
+    for part in parts:
+        if type(part) is _Run:
+            values.update(zip(part.names, r.take_run(part), strict=True))
+        elif type(part) is _Block:
+            if part.when(values):
+                _decode_parts(part.parts, r, values)
+        else:
+            s: _Step = part  # type: ignore[assignment]
+            values[s.name] = _decode_step(s, r)
+
+
+def _decode_step(s: _Step, r: _Reader) -> Any:
+    if s.kind is Kind.STRUCT:
+        return _decode_from(s.sub, r)  # type: ignore[arg-type]
+    if s.kind is Kind.GROUP:
+        n = _count(r.take(s.name), s.name)
+        return tuple(_decode_from(s.sub, r) for _ in range(n))  # type: ignore[arg-type]
+    if s.kind is Kind.FLAGGED:
+        present = _dec_bool(r.take(s.name))
+        return _decode_from(s.sub, r) if present else None  # type: ignore[arg-type]
+    n = _count(r.take(s.name), s.name)  # TAGGED
+    arity = s.wire.arity or {}
+    items = []
+    for _ in range(n):
+        tag = _dec_int(r.take(s.name))
+        if tag not in arity:
+            raise DecodeError(f"unknown {s.name} type {tag}")
+        items.append(OrderCondition(cond_type=tag,
+                                    values=tuple(r.take(s.name) for _ in range(arity[tag]))))
+    return tuple(items)
 
 
 # --------------------------------------------------------------------------------------------

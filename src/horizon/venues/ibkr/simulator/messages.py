@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
-from typing import Any, ClassVar, Final, TypeVar, dataclass_transform
+from typing import Any, ClassVar, Final, Protocol, TypeVar, dataclass_transform
 
 _T = TypeVar("_T")
 
@@ -55,14 +55,20 @@ class Kind(Enum):
     TAGGED = "tagged"  # tuple of variant rows, preceded by their count (order conditions)
 
 
+class Values(Protocol):
+    """The fields read or written so far: a dict on decode, a view of the row on encode."""
+
+    def get(self, name: str, /) -> Any: ...
+
+
 class Pred:
     """A presence condition for a field, evaluated on the fields already read or written."""
 
-    def __call__(self, values: Mapping[str, Any]) -> bool:
+    def __call__(self, values: Values) -> bool:
         raise NotImplementedError
 
 
-def _lookup(values: Mapping[str, Any], path: str) -> Any:
+def _lookup(values: Values, path: str) -> Any:
     head, _, rest = path.partition(".")
     value = values.get(head)
     for part in rest.split(".") if rest else ():
@@ -74,7 +80,7 @@ def _lookup(values: Mapping[str, Any], path: str) -> Any:
 class NonEmpty(Pred):
     path: str
 
-    def __call__(self, values: Mapping[str, Any]) -> bool:
+    def __call__(self, values: Values) -> bool:
         return bool(_lookup(values, self.path))
 
 
@@ -83,7 +89,7 @@ class OneOf(Pred):
     path: str
     options: frozenset[Any]
 
-    def __call__(self, values: Mapping[str, Any]) -> bool:
+    def __call__(self, values: Values) -> bool:
         return _lookup(values, self.path) in self.options
 
 
@@ -93,7 +99,7 @@ class Positive(Pred):
 
     path: str
 
-    def __call__(self, values: Mapping[str, Any]) -> bool:
+    def __call__(self, values: Values) -> bool:
         value = _lookup(values, self.path)
         return value is not None and value > 0
 
@@ -102,7 +108,7 @@ class Positive(Pred):
 class AllOf(Pred):
     preds: tuple[Pred, ...]
 
-    def __call__(self, values: Mapping[str, Any]) -> bool:
+    def __call__(self, values: Values) -> bool:
         return all(p(values) for p in self.preds)
 
 
@@ -110,7 +116,7 @@ class AllOf(Pred):
 class AnyOf(Pred):
     preds: tuple[Pred, ...]
 
-    def __call__(self, values: Mapping[str, Any]) -> bool:
+    def __call__(self, values: Values) -> bool:
         return any(p(values) for p in self.preds)
 
 
