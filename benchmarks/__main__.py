@@ -92,7 +92,9 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
             f"p50 {f['horizon']['p50']:.0f} vs {f['raw_ib_async']['p50']:.0f} ms "
             f"(x{f['ratio_p50']:.2f})"),
         "memory": lambda f: (
-            f"FillBook +{f['fillbook']['growth_mb_after_cap']:.1f} MB 100k->200k; venue "
+            f"FillBook {f['fillbook']['rss_mb_after_1k']:.0f} MB @1k, "
+            f"{f['fillbook']['rss_mb_after_200k']:.0f} MB @200k, "
+            f"+{f['fillbook']['growth_mb_second_half']:.1f} MB 200k->400k; venue "
             f"{f['venue']['horizon_bytes_per_fill']:.0f} vs "
             f"{f['venue']['raw_bytes_per_fill']:.0f} B/fill"),
         "soak": lambda f: (

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +186,15 @@ class SimHost:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+async def wait_until(pred: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `pred` every 10 ms (for state that has no event to wait on, e.g. many trades)."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not reached within {timeout} s")
+        await asyncio.sleep(0.01)
 
 
 def interleaved(n: int, pair: Iterable[str] = ("A", "B")) -> list[tuple[str, str]]:

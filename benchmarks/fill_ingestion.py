@@ -24,7 +24,7 @@ from typing import Any
 
 from ib_async import IB, CommissionReport, Fill, LimitOrder, Stock, Trade
 
-from benchmarks._harness import Figure, SimHost, verdict
+from benchmarks._harness import Figure, SimHost, verdict, wait_until
 from horizon.core import OrderAction, OrderStatus
 from horizon.venues.ibkr import Ibkr
 
@@ -33,14 +33,6 @@ TITLE = "CPU per fill: ib_async + Horizon pipeline vs ib_async alone"
 GOAL_RATIO = 1.25
 # side -> (resting limit, marketable pass price)
 PRICES = {"buy": ("180.00", "179.00"), "sell": ("190.00", "191.00")}
-
-
-async def _wait_until(pred: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not reached within {timeout} s")
-        await asyncio.sleep(0.01)
 
 
 async def _raw_phase(host: SimHost, side: str, orders: int, qty: int) -> dict[str, Any]:
@@ -55,7 +47,7 @@ async def _raw_phase(host: SimHost, side: str, orders: int, qty: int) -> dict[st
                                                account="DU1234567"))
             for _ in range(orders)
         ]
-        await _wait_until(lambda: all(t.orderStatus.status == "Submitted" for t in trades),
+        await wait_until(lambda: all(t.orderStatus.status == "Submitted" for t in trades),
                           60, "raw orders resting")
         want = orders * qty
         got: list[tuple[Fill, CommissionReport]] = []
