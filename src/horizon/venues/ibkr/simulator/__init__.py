@@ -9,7 +9,7 @@ corrected executions, lost orders). Standard library only.
     sim.stop()
 """
 
+from horizon.venues.ibkr.simulator.control import GatewaySimulator
 from horizon.venues.ibkr.simulator.faults import FaultPlan, OneShot
-from horizon.venues.ibkr.simulator.server import GatewaySimulator
 
 __all__ = ["FaultPlan", "GatewaySimulator", "OneShot"]

@@ -1,10 +1,10 @@
 """The simulator's TCP side: an asyncio server, one session per connection, the clientId
-registry, and the mapping between wire messages and the paper engine. The only socket code.
+registry, request handlers and engine-event dispatch. The only socket code.
 
 Bytes go through `codec.GatewayConnection` (handshake, framing, rows); requests become engine
-calls; engine events become messages for the session(s) that own the order. Everything runs on
-one event loop, so engine state needs no locks; control calls from other threads are hopped onto
-that loop (`GatewaySimulator._control`) and take effect in order.
+calls; engine events become messages (built by `mapping.py`) for the session(s) that own the
+order. Everything runs on one event loop, so engine state needs no locks; `control.py` hops
+calls from other threads onto that loop, in order.
 
 What a real gateway does that shapes this file:
 * after the 2-field version reply nothing is sent until startApi; then managedAccounts,
@@ -18,7 +18,6 @@ What a real gateway does that shapes this file:
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 import socket
 import threading
@@ -27,8 +26,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from horizon.venues.ibkr.simulator import messages as m
 from horizon.venues.ibkr.simulator.codec import (
@@ -43,7 +41,6 @@ from horizon.venues.ibkr.simulator.codec import (
 )
 from horizon.venues.ibkr.simulator.engine import (
     Commission,
-    ContractQuery,
     ContractSpec,
     Engine,
     Event,
@@ -51,12 +48,11 @@ from horizon.venues.ibkr.simulator.engine import (
     Execution,
     ExecutionMade,
     OrderError,
-    OrderRequest,
     OrderState,
     OrderUpdated,
     PositionRow,
 )
-from horizon.venues.ibkr.simulator.faults import Correction, FaultPlan, OneShot
+from horizon.venues.ibkr.simulator.faults import FaultPlan, OneShot
 from horizon.venues.ibkr.simulator.mapping import (
     DELAYED,
     LAST_TIMESTAMP,
@@ -79,7 +75,6 @@ from horizon.venues.ibkr.simulator.mapping import (
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 FARM_NOTICES: Final = (
     (2104, "Market data farm connection is OK:usfarm"),
@@ -114,7 +109,7 @@ class MarketData:
 class Session(asyncio.Protocol):
     """One client connection: codec state, clientId, subscriptions, pacing window."""
 
-    def __init__(self, sim: GatewaySimulator) -> None:
+    def __init__(self, sim: Gateway) -> None:
         self.sim = sim
         self.conn = GatewayConnection(sim.min_version, sim.max_version)
         self.transport: asyncio.Transport | None = None
@@ -209,13 +204,10 @@ class Session(asyncio.Protocol):
 # --------------------------------------------------------------------------------------------
 
 
-class GatewaySimulator:
-    """A TWS / IB Gateway on a TCP port, backed by the paper `Engine`.
-
-    Run it in a background thread (`start()`/`stop()`) or inside the current event loop
-    (`async with`). Every control method may be called from any thread; it is applied on the
-    simulator's loop, in call order, and returns when it has taken effect.
-    """
+class Gateway:
+    """The in-loop core: listener, sessions, clientId registry, request handlers, engine event
+    dispatch, price timer. Everything here runs on one event loop; `GatewaySimulator` adds
+    the threads, waits and the control API on top."""
 
     def __init__(
         self,
@@ -296,67 +288,6 @@ class GatewaySimulator:
             m.StartApi: self._on_duplicate_start_api,
         }
 
-    # ---- lifecycle ----------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Run in a background thread with its own loop; returns once the port is bound."""
-        if self._thread is not None or self._loop is not None:
-            raise RuntimeError("the simulator is already running")
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._open())
-            except BaseException as exc:
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.close()
-
-        self._thread = threading.Thread(target=run, name="ibkr-gateway-sim", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            self._thread.join()
-            self._thread = None
-            raise failure[0]
-
-    def stop(self) -> None:
-        """Close every connection and the listener; join the thread in `start()` mode."""
-        loop, thread = self._loop, self._thread
-        if loop is None:
-            return
-        if thread is None:  # async mode, called from the loop
-            self._shutdown()
-            return
-        if not loop.is_closed():
-            fut = asyncio.run_coroutine_threadsafe(self._close(), loop)
-            fut.result(timeout=10)
-            loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        self._thread = None
-
-    async def __aenter__(self) -> GatewaySimulator:
-        await self._open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._close()
-
     async def _open(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
@@ -399,32 +330,7 @@ class GatewaySimulator:
         self._loop = None
         self._loop_thread = None
 
-    # ---- threading and change notification ------------------------------------------------
-
-    def _in_loop(self) -> bool:
-        return self._loop_thread == threading.get_ident()
-
-    def _control(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn` on the simulator's loop (directly if we are on it) and return its result."""
-        loop = self._loop
-        if loop is None or self._in_loop():
-            result = fn(*args)
-            if loop is not None:
-                self._flush_all()
-                self._changed()
-            return result
-        fut: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                fut.set_result(fn(*args))
-            except BaseException as exc:
-                fut.set_exception(exc)
-            self._flush_all()
-            self._changed()
-
-        loop.call_soon_threadsafe(run)
-        return fut.result(timeout=30)
+    # ---- change notification --------------------------------------------------------------
 
     def _changed(self) -> None:
         with self._cond:
@@ -433,38 +339,6 @@ class GatewaySimulator:
         if event is not None:
             event.set()
             self._changed_event = asyncio.Event()
-
-    def wait_for(self, pred: Callable[[], bool], timeout: float = 5) -> None:
-        """Block until `pred()` is true (re-checked on every state change) or raise
-        TimeoutError. For `start()` mode; inside the simulator's loop use wait_for_async."""
-        if self._in_loop():
-            raise RuntimeError("wait_for would block the simulator's loop; await wait_for_async")
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not pred():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"condition not met within {timeout} s")
-                self._cond.wait(remaining)
-
-    async def wait_for_async(self, pred: Callable[[], bool], timeout: float = 5) -> None:
-        """Await `pred()` becoming true, re-checked on every state change; TimeoutError after
-        `timeout`. Must run on the simulator's loop (`async with` mode)."""
-        if not self._in_loop():
-            raise RuntimeError("wait_for_async must run on the simulator's own loop")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not pred():
-            event = self._changed_event
-            assert event is not None
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise TimeoutError(f"condition not met within {timeout} s")
-            try:
-                await asyncio.wait_for(event.wait(), remaining)
-            except TimeoutError:
-                if not pred():
-                    raise TimeoutError(f"condition not met within {timeout} s") from None
 
     # ---- sessions -----------------------------------------------------------------------
 
@@ -567,8 +441,10 @@ class GatewaySimulator:
         except Exception:
             # A bug answering one request must not take the connection (or the gateway)
             # down; it is logged loudly and the client hears what TWS says for a bad request.
-            log.exception("request handler failed",
-                          extra={"request": type(event).__name__, "client_id": s.client_id})
+            log.exception(
+                "request handler failed",
+                extra={"request": type(event).__name__, "client_id": s.client_id},
+            )
             s.send_error(-1, READ_ERROR, TEXT_READ_ERROR)
 
     def _on_start_api(self, s: Session, msg: m.StartApi) -> None:
@@ -958,151 +834,3 @@ class GatewaySimulator:
 
     def connected_client_ids(self) -> set[int]:
         return set(self._clients)
-
-    # ---- control ------------------------------------------------------------------------
-
-    def resolve(self, instrument: str | int) -> int:
-        """A conId from a conId, a stock symbol, or an exact local symbol ("EUR.USD")."""
-        if isinstance(instrument, int):
-            self.engine.contract(instrument)
-            return instrument
-        for query in (
-            ContractQuery(symbol=instrument, sec_type="STK"),
-            ContractQuery(local_symbol=instrument),
-        ):
-            specs = self.engine.match_contracts(query)
-            if len(specs) == 1:
-                return specs[0].con_id
-        raise ValueError(f"{instrument!r} names no single instrument; pass a conId")
-
-    def set_price(self, instrument: str | int, price: Decimal) -> None:
-        """Make `price` the last trade of `instrument` and match its resting orders now."""
-
-        def apply() -> None:
-            con_id = self.resolve(instrument)
-            self._dispatch(self.engine.set_price(con_id, Decimal(price)))
-            self._refresh_market_data(con_id)
-
-        self._control(apply)
-
-    def step(self, n: int = 1) -> None:
-        """Advance the price paths `n` steps now (what the `step_interval` timer does), match
-        resting orders (OPG orders get their opening) and push the ticks."""
-
-        def apply() -> None:
-            for _ in range(n):
-                self._dispatch(self.engine.step())
-            self._refresh_market_data()
-
-        self._control(apply)
-
-    def restart(self, downtime: float = 1.0) -> None:
-        """Every socket drops and connects are refused for `downtime` seconds; then the
-        gateway listens again on the same port with orders and executions intact."""
-
-        def apply() -> None:
-            log.warning("fault: restart", extra={"downtime": downtime})
-            if self._server is not None:
-                self._server.close()
-                self._server = None
-            self.listening = False
-            for s in list(self._sessions):
-                s.close(abort=True)
-            self._clients.clear()
-            assert self._loop is not None
-            loop = self._loop
-            self._reopen = loop.call_later(downtime, lambda: loop.create_task(self._listen()))
-
-        self._control(apply)
-
-    def freeze(self) -> None:
-        """Half-open: sockets (and new connections) stay open, nothing is answered."""
-
-        def apply() -> None:
-            log.warning("fault: freeze")
-            self.faults.frozen = True
-
-        self._control(apply)
-
-    def thaw(self) -> None:
-        def apply() -> None:
-            log.warning("fault: thaw")
-            self.faults.frozen = False
-            for s in list(self._sessions):
-                s.release()
-                self._pump(s)
-
-        self._control(apply)
-
-    def delay(self, seconds: float) -> None:
-        """Delay every reply by `seconds` (0 clears)."""
-
-        def apply() -> None:
-            self.faults.delay = max(0.0, float(seconds))
-
-        self._control(apply)
-
-    def duplicate_next_exec(self) -> None:
-        self._control(self.faults.arm, OneShot.DUPLICATE_EXEC)
-
-    def commission_before_exec(self) -> None:
-        self._control(self.faults.arm, OneShot.COMMISSION_FIRST)
-
-    def drop_next_commission(self) -> None:
-        self._control(self.faults.arm, OneShot.DROP_COMMISSION)
-
-    def drop_next_order(self) -> None:
-        self._control(self.faults.arm, OneShot.DROP_ORDER)
-
-    def correct_next_exec(
-        self, shares: Decimal | None = None, price: Decimal | None = None
-    ) -> None:
-        """After the next execution, correct it (IB's execution correction)."""
-        self._control(self.faults.corrections.append, Correction(shares, price))
-
-    def inject_manual_order(
-        self,
-        symbol: str = "AAPL",
-        action: str = "BUY",
-        quantity: Decimal = Decimal(1),
-        order_type: str = "LMT",
-        limit_price: Decimal | None = None,
-        *,
-        aux_price: Decimal | None = None,
-        tif: str = "DAY",
-        account: str = "",
-    ) -> int:
-        """An order entered in TWS itself: clientId 0 and a negative order id (the id TWS
-        gives a manual order when it binds it to API client 0). Returns that order id."""
-
-        def apply() -> int:
-            con_id = self.resolve(symbol)
-            subs = [a for a in self.engine.accounts if not a.startswith("DF")]
-            self._manual_ids -= 1
-            spec = self.engine.contract(con_id)
-            req = OrderRequest(
-                client_id=0,
-                order_id=self._manual_ids,
-                contract=ContractQuery(con_id=con_id, exchange=spec.exchange),
-                action=action,
-                quantity=Decimal(quantity),
-                order_type=order_type,
-                limit_price=limit_price,
-                aux_price=aux_price,
-                tif=tif,
-                account=account or (subs[0] if subs else self.engine.accounts[0]),
-            )
-            self._dispatch(self.engine.place(req))
-            return self._manual_ids
-
-        return self._control(apply)
-
-    def send_error(self, code: int, text: str, req_id: int = -1) -> None:
-        """Broadcast an error or notice (e.g. the 1100/1101/1102 connectivity sequence)."""
-
-        def apply() -> None:
-            for s in self._sessions:
-                if s.started:
-                    s.send_error(req_id, code, text)
-
-        self._control(apply)

@@ -1,0 +1,301 @@
+"""`GatewaySimulator`: the simulator's public face. Runs the `Gateway` core in a background
+thread or in the caller's loop, hops control calls from any thread onto that loop (in call
+order), offers event-driven waits, and arms the faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, TypeVar
+
+from horizon.venues.ibkr.simulator.engine import ContractQuery, OrderRequest
+from horizon.venues.ibkr.simulator.faults import Correction, OneShot
+from horizon.venues.ibkr.simulator.server import Gateway
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class GatewaySimulator(Gateway):
+    """A TWS / IB Gateway on a TCP port, backed by the paper `Engine`.
+
+    Run it in a background thread (`start()`/`stop()`) or inside the current event loop
+    (`async with`). Every control method may be called from any thread; it is applied on the
+    simulator's loop, in call order, and returns when it has taken effect.
+    """
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run in a background thread with its own loop; returns once the port is bound."""
+        if self._thread is not None or self._loop is not None:
+            raise RuntimeError("the simulator is already running")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self._open())
+            except BaseException as exc:
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="ibkr-gateway-sim", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            self._thread = None
+            raise failure[0]
+
+    def stop(self) -> None:
+        """Close every connection and the listener; join the thread in `start()` mode."""
+        loop, thread = self._loop, self._thread
+        if loop is None:
+            return
+        if thread is None:  # async mode, called from the loop
+            self._shutdown()
+            return
+        if not loop.is_closed():
+            fut = asyncio.run_coroutine_threadsafe(self._close(), loop)
+            fut.result(timeout=10)
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        self._thread = None
+
+    async def __aenter__(self) -> GatewaySimulator:
+        await self._open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._close()
+
+    # ---- threading and change notification ------------------------------------------------
+
+    def _in_loop(self) -> bool:
+        return self._loop_thread == threading.get_ident()
+
+    def _control(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn` on the simulator's loop (directly if we are on it) and return its result."""
+        loop = self._loop
+        if loop is None or self._in_loop():
+            result = fn(*args)
+            if loop is not None:
+                self._flush_all()
+                self._changed()
+            return result
+        fut: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                fut.set_result(fn(*args))
+            except BaseException as exc:
+                fut.set_exception(exc)
+            self._flush_all()
+            self._changed()
+
+        loop.call_soon_threadsafe(run)
+        return fut.result(timeout=30)
+
+    def wait_for(self, pred: Callable[[], bool], timeout: float = 5) -> None:
+        """Block until `pred()` is true (re-checked on every state change) or raise
+        TimeoutError. For `start()` mode; inside the simulator's loop use wait_for_async."""
+        if self._in_loop():
+            raise RuntimeError("wait_for would block the simulator's loop; await wait_for_async")
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not pred():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"condition not met within {timeout} s")
+                self._cond.wait(remaining)
+
+    async def wait_for_async(self, pred: Callable[[], bool], timeout: float = 5) -> None:
+        """Await `pred()` becoming true, re-checked on every state change; TimeoutError after
+        `timeout`. Must run on the simulator's loop (`async with` mode)."""
+        if not self._in_loop():
+            raise RuntimeError("wait_for_async must run on the simulator's own loop")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not pred():
+            event = self._changed_event
+            assert event is not None
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except TimeoutError:
+                if not pred():
+                    raise TimeoutError(f"condition not met within {timeout} s") from None
+
+    # ---- control ------------------------------------------------------------------------
+
+    def resolve(self, instrument: str | int) -> int:
+        """A conId from a conId, a stock symbol, or an exact local symbol ("EUR.USD")."""
+        if isinstance(instrument, int):
+            self.engine.contract(instrument)
+            return instrument
+        for query in (
+            ContractQuery(symbol=instrument, sec_type="STK"),
+            ContractQuery(local_symbol=instrument),
+        ):
+            specs = self.engine.match_contracts(query)
+            if len(specs) == 1:
+                return specs[0].con_id
+        raise ValueError(f"{instrument!r} names no single instrument; pass a conId")
+
+    def set_price(self, instrument: str | int, price: Decimal) -> None:
+        """Make `price` the last trade of `instrument` and match its resting orders now."""
+
+        def apply() -> None:
+            con_id = self.resolve(instrument)
+            self._dispatch(self.engine.set_price(con_id, Decimal(price)))
+            self._refresh_market_data(con_id)
+
+        self._control(apply)
+
+    def step(self, n: int = 1) -> None:
+        """Advance the price paths `n` steps now (what the `step_interval` timer does), match
+        resting orders (OPG orders get their opening) and push the ticks."""
+
+        def apply() -> None:
+            for _ in range(n):
+                self._dispatch(self.engine.step())
+            self._refresh_market_data()
+
+        self._control(apply)
+
+    def restart(self, downtime: float = 1.0) -> None:
+        """Every socket drops and connects are refused for `downtime` seconds; then the
+        gateway listens again on the same port with orders and executions intact."""
+
+        def apply() -> None:
+            log.warning("fault: restart", extra={"downtime": downtime})
+            if self._server is not None:
+                self._server.close()
+                self._server = None
+            self.listening = False
+            for s in list(self._sessions):
+                s.close(abort=True)
+            self._clients.clear()
+            assert self._loop is not None
+            loop = self._loop
+            self._reopen = loop.call_later(downtime, lambda: loop.create_task(self._listen()))
+
+        self._control(apply)
+
+    def freeze(self) -> None:
+        """Half-open: sockets (and new connections) stay open, nothing is answered."""
+
+        def apply() -> None:
+            log.warning("fault: freeze")
+            self.faults.frozen = True
+
+        self._control(apply)
+
+    def thaw(self) -> None:
+        def apply() -> None:
+            log.warning("fault: thaw")
+            self.faults.frozen = False
+            for s in list(self._sessions):
+                s.release()
+                self._pump(s)
+
+        self._control(apply)
+
+    def delay(self, seconds: float) -> None:
+        """Delay every reply by `seconds` (0 clears)."""
+
+        def apply() -> None:
+            self.faults.delay = max(0.0, float(seconds))
+
+        self._control(apply)
+
+    def duplicate_next_exec(self) -> None:
+        self._control(self.faults.arm, OneShot.DUPLICATE_EXEC)
+
+    def commission_before_exec(self) -> None:
+        self._control(self.faults.arm, OneShot.COMMISSION_FIRST)
+
+    def drop_next_commission(self) -> None:
+        self._control(self.faults.arm, OneShot.DROP_COMMISSION)
+
+    def drop_next_order(self) -> None:
+        self._control(self.faults.arm, OneShot.DROP_ORDER)
+
+    def correct_next_exec(
+        self, shares: Decimal | None = None, price: Decimal | None = None
+    ) -> None:
+        """After the next execution, correct it (IB's execution correction)."""
+        self._control(self.faults.corrections.append, Correction(shares, price))
+
+    def inject_manual_order(
+        self,
+        symbol: str = "AAPL",
+        action: str = "BUY",
+        quantity: Decimal = Decimal(1),
+        order_type: str = "LMT",
+        limit_price: Decimal | None = None,
+        *,
+        aux_price: Decimal | None = None,
+        tif: str = "DAY",
+        account: str = "",
+    ) -> int:
+        """An order entered in TWS itself: clientId 0 and a negative order id (the id TWS
+        gives a manual order when it binds it to API client 0). Returns that order id."""
+
+        def apply() -> int:
+            con_id = self.resolve(symbol)
+            subs = [a for a in self.engine.accounts if not a.startswith("DF")]
+            self._manual_ids -= 1
+            spec = self.engine.contract(con_id)
+            req = OrderRequest(
+                client_id=0,
+                order_id=self._manual_ids,
+                contract=ContractQuery(con_id=con_id, exchange=spec.exchange),
+                action=action,
+                quantity=Decimal(quantity),
+                order_type=order_type,
+                limit_price=limit_price,
+                aux_price=aux_price,
+                tif=tif,
+                account=account or (subs[0] if subs else self.engine.accounts[0]),
+            )
+            self._dispatch(self.engine.place(req))
+            return self._manual_ids
+
+        return self._control(apply)
+
+    def send_error(self, code: int, text: str, req_id: int = -1) -> None:
+        """Broadcast an error or notice (e.g. the 1100/1101/1102 connectivity sequence)."""
+
+        def apply() -> None:
+            for s in self._sessions:
+                if s.started:
+                    s.send_error(req_id, code, text)
+
+        self._control(apply)
