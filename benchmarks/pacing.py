@@ -98,7 +98,7 @@ async def _burst(orders: int, *, rate: float, burst: int, ib_queue: bool) -> dic
 
 
 async def _run(quick: bool) -> Figure:
-    orders = 150 if quick else 1000
+    orders = 120 if quick else 1000
     defaults = await _burst(orders, rate=45, burst=10, ib_queue=True)
     bucket_only = await _burst(orders, rate=45, burst=10, ib_queue=False)
     burst5 = await _burst(orders, rate=45, burst=5, ib_queue=True)
