@@ -92,7 +92,8 @@ class _QuoteState:
     fallen_back: bool = False  # no real-time permission seen: delayed from now on
     hooked: IB | None = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    snapshot_codes: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+    # conId -> the code lists of the snapshots in flight for it
+    snapshot_codes: dict[int, list[list[tuple[int, str]]]] = field(default_factory=dict)
 
 
 class TicketsQuotesMixin:
@@ -434,7 +435,7 @@ class TicketsQuotesMixin:
         """reqMktData(snapshot=True): the IB codes it drew, its ticker, any delayed tick seen."""
         state = self._quotes()
         codes: list[tuple[int, str]] = []
-        state.snapshot_codes[contract.conId] = codes
+        state.snapshot_codes.setdefault(contract.conId, []).append(codes)
         seen_delayed = False
 
         def on_pending(tickers: set[Ticker]) -> None:
@@ -454,7 +455,10 @@ class TicketsQuotesMixin:
             raise RequestTimeout(f"quote snapshot of {contract.symbol}", timeout) from exc
         finally:
             ib.pendingTickersEvent -= on_pending
-            state.snapshot_codes.pop(contract.conId, None)
+            in_flight = state.snapshot_codes.get(contract.conId, [])
+            in_flight.remove(codes)
+            if not in_flight:
+                del state.snapshot_codes[contract.conId]
         return codes, ticker, seen_delayed
 
     async def subscribe_quotes_async(
@@ -593,8 +597,8 @@ class TicketsQuotesMixin:
         if code not in FALLBACK_CODES and code != DELAYED_NOTICE:
             return
         con_id = getattr(contract, "conId", 0)
-        if con_id in state.snapshot_codes:
-            state.snapshot_codes[con_id].append((code, text))
+        for codes in state.snapshot_codes.get(con_id, []):
+            codes.append((code, text))
         stream = self._stream_of(contract)
         if stream is None or stream.ticker is None:
             return
@@ -608,7 +612,7 @@ class TicketsQuotesMixin:
             self._spawn(self._rerequest(stream), "fall back to delayed")
             return
         stream.failed = f"IB error {code}: {text}"
-        log.error("no market data for %s", stream.market_id,
+        log.error("no market data for a subscribed market",
                   extra={"market_id": stream.market_id, "code": code, "error": text})
         for sub in stream.subscriptions:
             sub.fail(stream.market_id, stream.failed)
