@@ -74,7 +74,7 @@ def _run_figure(name: str, quick: bool, profile: bool) -> dict[str, Any]:
 
 def _headline(name: str, fig: dict[str, Any]) -> str:
     if "error" in fig:
-        return fig["error"][:90]
+        return str(fig["error"])[:90]
     pick = {
         "submit_latency": lambda f: (
             f"p50 {f['horizon']['p50']:.3f} vs {f['raw_ib_async']['p50']:.3f} ms "
@@ -107,7 +107,7 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
             f"{f['place_order_msgs_per_s']:.0f} msg/s placeOrder"),
     }.get(name)
     try:
-        return pick(fig) if pick else ""
+        return str(pick(fig)) if pick else ""
     except (KeyError, TypeError, ZeroDivisionError) as exc:
         return f"(incomplete: {exc})"
 
@@ -115,7 +115,7 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
 def _table(figures: dict[str, dict[str, Any]]) -> str:
     lines = [f"{'figure':<16} {'pass':<5} {'secs':>6}  result", "-" * 100]
     for name, fig in figures.items():
-        ok = {True: "PASS", False: "FAIL"}.get(fig.get("pass"), "-")
+        ok = "PASS" if fig.get("pass") is True else "FAIL" if fig.get("pass") is False else "-"
         lines.append(f"{name:<16} {ok:<5} {fig.get('seconds', 0):>6}  {_headline(name, fig)}")
     return "\n".join(lines)
 

@@ -197,6 +197,16 @@ async def wait_until(pred: Callable[[], bool], timeout: float, what: str) -> Non
         await asyncio.sleep(0.01)
 
 
+async def qualify_stock(ib: Any, symbol: str) -> Any:
+    """The qualified ib_async Contract of a US stock (raw clients' one-time set-up)."""
+    from ib_async import Contract, Stock
+
+    [contract] = await ib.qualifyContractsAsync(Stock(symbol, "SMART", "USD"))
+    if not isinstance(contract, Contract):
+        raise SimHostError(f"could not qualify {symbol}: {contract!r}")
+    return contract
+
+
 def interleaved(n: int, pair: Iterable[str] = ("A", "B")) -> list[tuple[str, str]]:
     """A/B, B/A, A/B ...: each client goes first half the time, cancelling order effects."""
     a, b = tuple(pair)

@@ -22,9 +22,9 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from ib_async import IB, CommissionReport, Fill, LimitOrder, Stock, Trade
+from ib_async import IB, CommissionReport, Fill, LimitOrder, Trade
 
-from benchmarks._harness import Figure, SimHost, verdict, wait_until
+from benchmarks._harness import Figure, SimHost, qualify_stock, verdict, wait_until
 from horizon.core import OrderAction, OrderStatus
 from horizon.venues.ibkr import Ibkr
 
@@ -41,7 +41,7 @@ async def _raw_phase(host: SimHost, side: str, orders: int, qty: int) -> dict[st
     await ib.connectAsync("127.0.0.1", host.port, clientId=11)
     ib.client.MaxRequests = 0
     try:
-        [contract] = await ib.qualifyContractsAsync(Stock("AAPL", "SMART", "USD"))
+        contract = await qualify_stock(ib, "AAPL")
         trades = [
             ib.placeOrder(contract, LimitOrder(side.upper(), qty, float(limit),
                                                account="DU1234567"))
@@ -80,7 +80,7 @@ async def _horizon_phase(host: SimHost, side: str, orders: int, qty: int) -> dic
     await venue.connect_async()
     venue.ib.client.MaxRequests = 0
     try:
-        action = OrderAction(market_id="AAPL", side=side, quantity=Decimal(qty),  # type: ignore[arg-type]
+        action = OrderAction(market_id="AAPL", side=side, quantity=Decimal(qty),
                              order_type="limit", limit_price=limit)
         oids = [await venue.submit_async(action) for _ in range(orders)]
         for oid in oids:
@@ -114,7 +114,7 @@ async def _run(quick: bool) -> Figure:
 
     def per_fill(who: str) -> float:
         rows = [p for p in phases if p["client"] == who]
-        return 1e6 * sum(p["cpu_s"] for p in rows) / sum(p["fills"] for p in rows)
+        return float(1e6 * sum(p["cpu_s"] for p in rows) / sum(p["fills"] for p in rows))
 
     raw, hz = per_fill("raw"), per_fill("horizon")
     complete = all(p["fills"] == want and p["unique"] == want and p["with_fee"] == want

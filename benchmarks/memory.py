@@ -25,7 +25,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from benchmarks._harness import REPO, Figure, SimHost, rss_bytes, verdict, wait_until
+from benchmarks._harness import (
+    REPO,
+    Figure,
+    SimHost,
+    qualify_stock,
+    rss_bytes,
+    verdict,
+    wait_until,
+)
 
 NAME = "memory"
 TITLE = "RSS after many fills: bounded dedup memory"
@@ -99,7 +107,7 @@ async def _venue_child(kind: str, port: int, orders: int, qty: int) -> None:
     """Rest `orders` buys of `qty`, then on each "ingest N" line wait for N fills in total and
     answer with RSS. Drained fills are counted and dropped, as a host that stores them
     elsewhere would."""
-    from ib_async import IB, LimitOrder, Stock
+    from ib_async import IB, LimitOrder
 
     from horizon.core import OrderAction, OrderStatus
     from horizon.venues.ibkr import Ibkr
@@ -110,7 +118,7 @@ async def _venue_child(kind: str, port: int, orders: int, qty: int) -> None:
         ib = IB()
         await ib.connectAsync("127.0.0.1", port, clientId=41)
         ib.client.MaxRequests = 0
-        [contract] = await ib.qualifyContractsAsync(Stock("AAPL", "SMART", "USD"))
+        contract = await qualify_stock(ib, "AAPL")
         trades = [ib.placeOrder(contract, LimitOrder("BUY", qty, 180.0, account="DU1234567"))
                   for _ in range(orders)]
         await wait_until(lambda: all(t.orderStatus.status == "Submitted" for t in trades),

@@ -53,9 +53,9 @@ async def _burst(orders: int, *, rate: float, burst: int, ib_queue: bool) -> dic
 
             def timed_send(msg: bytes) -> None:
                 wire.append(time.perf_counter())
-                send(msg)
+                send(msg)  # type: ignore[no-untyped-call]
 
-            conn.sendMsg = timed_send
+            conn.sendMsg = timed_send  # type: ignore[method-assign]
             await venue.qualify_async("AAPL")
             action = OrderAction(market_id="AAPL", side="buy", quantity=Decimal(1),
                                  order_type="limit", limit_price="100.00")

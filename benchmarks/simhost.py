@@ -18,7 +18,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from typing import Any
 
@@ -72,7 +72,7 @@ def seed_large(engine: Engine, client_id: int, positions: int, open_orders: int,
 class Host:
     def __init__(self, sim: GatewaySimulator) -> None:
         self.sim = sim
-        self.ops: dict[str, Callable[..., Awaitable[Any]]] = {
+        self.ops: dict[str, Callable[..., Coroutine[Any, Any, Any]]] = {
             "stats": self.stats,
             "reset_window": self.reset_window,
             "ledger": self.ledger,
@@ -154,7 +154,7 @@ def serve_requests(host: Host, loop: asyncio.AbstractEventLoop, done: asyncio.Ev
             break
         try:
             fn = host.ops[op]
-            result = asyncio.run_coroutine_threadsafe(fn(**req), loop).result()
+            result: Any = asyncio.run_coroutine_threadsafe(fn(**req), loop).result()
             reply = {"ok": True, "result": result}
         except Exception as exc:  # reported to the driver, which raises
             reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}

@@ -148,7 +148,7 @@ class Trader:
                     self.order_ids.append(self.resting)
                 side = "buy" if i % 2 else "sell"
                 oid = await self.venue.submit_async(OrderAction(
-                    market_id="AAPL", side=side, quantity=Decimal(1 + i % 3)))  # type: ignore[arg-type]
+                    market_id="AAPL", side=side, quantity=Decimal(1 + i % 3)))
                 self.order_ids.append(oid)
                 self.submitted += 1
             except HorizonError:
@@ -289,7 +289,7 @@ async def _child(port: int, journal: str) -> None:
             i += 1
             side = "buy" if i % 2 else "sell"
             order_ids.append(await venue.submit_async(OrderAction(
-                market_id="AAPL", side=side, quantity=Decimal(1))))  # type: ignore[arg-type]
+                market_id="AAPL", side=side, quantity=Decimal(1))))
             await asyncio.sleep(0.05)
 
     async def drain() -> None:

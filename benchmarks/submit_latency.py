@@ -14,9 +14,9 @@ import asyncio
 import time
 from decimal import Decimal
 
-from ib_async import IB, LimitOrder, Stock, Trade
+from ib_async import IB, Contract, LimitOrder, Trade
 
-from benchmarks._harness import Figure, SimHost, interleaved, summary, verdict
+from benchmarks._harness import Figure, SimHost, interleaved, qualify_stock, summary, verdict
 from horizon.core import OrderAction, OrderStatus
 from horizon.venues.ibkr import Ibkr
 
@@ -25,7 +25,7 @@ TITLE = "submit -> accepted: Horizon vs raw ib_async"
 GOAL_RATIO = 1.10
 
 
-async def _raw_once(ib: IB, contract: Stock) -> float:
+async def _raw_once(ib: IB, contract: Contract) -> float:
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
 
@@ -63,7 +63,7 @@ async def _block(pairs: int, warmup: int) -> tuple[list[float], list[float], flo
             ib.client.MaxRequests = 0
             venue.ib.client.MaxRequests = 0
             await venue.qualify_async("AAPL")
-            [contract] = await ib.qualifyContractsAsync(Stock("AAPL", "SMART", "USD"))
+            contract = await qualify_stock(ib, "AAPL")
             runs = {"A": lambda: _horizon_once(venue), "B": lambda: _raw_once(ib, contract)}
             for first, second in interleaved(warmup):
                 await runs[first]()
