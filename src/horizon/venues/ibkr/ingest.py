@@ -34,6 +34,20 @@ _ORDER_STAYS_LIVE = frozenset(
 )
 
 
+def _concluded_locally(trade: Trade) -> bool:
+    """True when ib_async itself wrote this status, not the gateway.
+
+    ib_async marks a trade Cancelled for *any* non-warning error on its order id, including a
+    refused cancel (161, 10147) or modify, after which the order is in fact still live (or
+    filled) at IB. Such an update carries the error code in its log entry; the gateway's own
+    orderStatus messages carry none. The error itself reaches `_on_order_error`.
+    """
+    if trade.orderStatus.status in ("Cancelled", "ApiCancelled") and trade.log:
+        code = trade.log[-1].errorCode
+        return bool(code) and classify_error(code) in _ORDER_STAYS_LIVE
+    return False
+
+
 class GatewayEvents(VenueState):
     """ib_async callbacks and reconciliation; no public API."""
 
@@ -64,7 +78,7 @@ class GatewayEvents(VenueState):
                 self._loop.create_task(self._resync())
         elif record is not None:
             self._on_order_error(record, code, kind, text)
-        elif kind is ErrorKind.WARNING:
+        elif kind in (ErrorKind.WARNING, ErrorKind.NO_MARKET_DATA, ErrorKind.DELAYED_DATA):
             log.warning("IB warning %s: %s", code, text, extra=fields)
         else:
             log.error("IB error %s: %s", code, text, extra=fields)
@@ -83,7 +97,6 @@ class GatewayEvents(VenueState):
             log.info("order cancelled: %s", text, extra=fields)
         elif kind in _ORDER_STAYS_LIVE:
             # the order lives on at IB whatever ib_async concluded locally
-            record.undo_local_cancel(now)
             record.reason = f"IB {code}: {text}"
             log.warning("order message %s: %s", code, text, extra=fields)
         else:
@@ -93,6 +106,8 @@ class GatewayEvents(VenueState):
 
     def _on_trade_update(self, trade: Trade) -> None:
         order, st = trade.order, trade.orderStatus
+        if _concluded_locally(trade):
+            return
         if order.clientId not in (self._client_id, 0) and self._client_id != 0:
             return
         record = self._orders.get(order.orderId)

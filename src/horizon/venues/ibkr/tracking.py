@@ -43,7 +43,6 @@ class OrderRecord:
     acknowledged: bool = False
     updated_at: datetime | None = None
     error_codes: list[int] = field(default_factory=list)
-    _previous: tuple[str, Decimal, Decimal | None] | None = None
 
     @property
     def status(self) -> OrderStatus:
@@ -67,7 +66,6 @@ class OrderRecord:
         if self.status.is_terminal and ib_status not in ("Filled", "Cancelled", "ApiCancelled"):
             return False
         before = (self.ib_status, self.filled, self.remaining, self.perm_id)
-        self._previous = (self.ib_status, self.filled, self.remaining)
         self.ib_status = ib_status
         self.filled = max(self.filled, filled)
         self.remaining = remaining
@@ -79,20 +77,6 @@ class OrderRecord:
             self.acknowledged = True
         self.updated_at = at
         return before != (self.ib_status, self.filled, self.remaining, self.perm_id)
-
-    def undo_local_cancel(self, at: datetime) -> bool:
-        """Revert the Cancelled that ib_async writes locally on *any* order error.
-
-        ib_async marks a trade Cancelled for every non-warning error on its order id, including
-        "cancel rejected" (161, 10147) and failed modifies, after which the order is in fact
-        still live (or filled) at IB. Only the previous, gateway-reported state is true.
-        """
-        if self.ib_status not in ("Cancelled", "ApiCancelled") or self._previous is None:
-            return False
-        self.ib_status, self.filled, self.remaining = self._previous
-        self._previous = None
-        self.updated_at = at
-        return True
 
     def reject(self, reason: str, at: datetime) -> None:
         self.rejected = True

@@ -37,6 +37,7 @@ from horizon.errors import (
 )
 from horizon.venues.ibkr.accounts import balances_from_summary, decimal_from_float, position_from_ib
 from horizon.venues.ibkr.config import IbkrConfig
+from horizon.venues.ibkr.extras import TicketsQuotesMixin
 from horizon.venues.ibkr.fills import FillBook
 from horizon.venues.ibkr.journal import FillJournal
 from horizon.venues.ibkr.orders import amend_order, check_tick, order_type_of, side_of, to_ib_order
@@ -46,7 +47,7 @@ from horizon.venues.ibkr.symbology import canonical_market_id, parse_market_id
 from horizon.venues.ibkr.tracking import OrderRecord
 
 
-class Ibkr(Session):
+class Ibkr(TicketsQuotesMixin, Session):
     """Interactive Brokers through a locally running TWS or IB Gateway.
 
     `paper` must agree with `port` (7497/4002 paper, 7496/4001 live): a mismatch is refused
