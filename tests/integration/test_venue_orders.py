@@ -193,3 +193,19 @@ async def test_async_submit_and_fill(aibkr: Ibkr, gateway: GatewaySimulator) -> 
     assert fill.side == "sell" and fill.quantity == Decimal(5)
     [pos] = await aibkr.positions_async()
     assert pos.quantity == Decimal(-5)
+
+
+def test_a_refused_cancel_does_not_revive_a_cancelled_order(
+    ibkr: Ibkr, gateway: GatewaySimulator
+) -> None:
+    oid = ibkr.submit(buy(order_type="limit", limit_price="150.00"))
+    ibkr.wait_for_status(oid, OrderStatus.ACCEPTED, timeout=5)
+    ibkr.cancel(oid)
+    ibkr.wait_for_status(oid, OrderStatus.CANCELED, timeout=5)
+    record = ibkr._orders[int(oid)]
+    # a second cancel straight through ib_async: the gateway refuses it (161 / 10147)
+    ibkr.loop.call_soon_threadsafe(ibkr.ib.cancelOrder, record.ib_order)
+    ibkr._sync(
+        ibkr._wait(lambda: bool({161, 10147} & set(record.error_codes)), 5, "refusal"), "wait"
+    )
+    assert ibkr.order_status(oid) is OrderStatus.CANCELED
