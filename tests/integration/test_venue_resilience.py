@@ -253,3 +253,30 @@ def test_venue_never_triggers_pacing_errors(gateway_process: int) -> None:
         assert venue.pacing_errors == 0
     finally:
         venue.close()
+
+
+def test_restart_with_a_partial_fill_in_flight() -> None:
+    sim = GatewaySimulator(host="127.0.0.1", port=0, accounts=["DU1234567"], seed=9,
+                           liquidity=Decimal(3), step_interval=0.05)
+    sim.start()
+    venue = Ibkr(port=sim.port, paper=True, client_id=12, commission_grace=0.3,
+                 reconnect_initial_delay=0.05, reconnect_max_delay=0.3, connect_timeout=1.0)
+    events = Events()
+    venue.add_listener(events)
+    try:
+        venue.connect()
+        oid = venue.submit(market(10))
+        sim.wait_for(lambda: len(sim.executions()) >= 1, timeout=5)
+        sim.restart(downtime=0.5)  # the rest keeps filling while the client is away
+        events.wait(ConnectionState.RECONNECTED)
+        assert venue.wait_for_status(oid, OrderStatus.FILLED, timeout=10) is OrderStatus.FILLED
+        truth = sim.executions()
+        assert sum(e.shares for e in truth) == 10 and len(truth) >= 4
+        fills = venue.wait_fills(len(truth), timeout=10)
+        assert sorted(f.exec_id for f in fills) == sorted(e.exec_id for e in truth)
+        assert sum(f.quantity for f in fills) == Decimal(10)
+        assert venue.drain_fills() == []
+        assert venue.order(oid).filled == Decimal(10)
+    finally:
+        venue.close()
+        sim.stop()

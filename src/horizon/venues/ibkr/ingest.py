@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC
+from decimal import Decimal
 
 from ib_async import CommissionReport, Contract, Execution, Trade
 
@@ -46,6 +47,28 @@ def _concluded_locally(trade: Trade) -> bool:
         code = trade.log[-1].errorCode
         return bool(code) and classify_error(code) in _ORDER_STAYS_LIVE
     return False
+
+
+def _apply_trade(record: OrderRecord, trade: Trade) -> bool:
+    """Bring a record to what ib_async's trade says; True if anything changed.
+
+    A trade rebuilt from a completedOrder (an order that finished while we were away) has
+    no fill counts in its orderStatus, so a Filled order's filled quantity is its total.
+    """
+    order, st = trade.order, trade.orderStatus
+    filled = ib_decimal(st.filled)
+    remaining = ib_decimal(st.remaining)
+    if st.status == "Filled":
+        filled = max(filled, ib_decimal(order.totalQuantity))
+        remaining = Decimal(0)
+    return record.apply_status(
+        ib_status=st.status,
+        filled=filled,
+        remaining=remaining,
+        avg_fill_price=decimal_from_float(st.avgFillPrice),
+        perm_id=order.permId or st.permId,
+        at=utc_now(),
+    )
 
 
 class GatewayEvents(VenueState):
@@ -115,15 +138,7 @@ class GatewayEvents(VenueState):
             record = self._record_by_perm(order.permId)
         if record is None:
             return
-        changed = record.apply_status(
-            ib_status=st.status,
-            filled=ib_decimal(st.filled),
-            remaining=ib_decimal(st.remaining),
-            avg_fill_price=decimal_from_float(st.avgFillPrice),
-            perm_id=order.permId or st.permId,
-            at=utc_now(),
-        )
-        if changed:
+        if _apply_trade(record, trade):
             log.debug(
                 "order status",
                 extra={
@@ -240,7 +255,7 @@ class GatewayEvents(VenueState):
                 continue
             trade = by_id.get(record.order_id) or by_perm.get(record.perm_id)
             if trade is not None:
-                self._on_trade_update_for(record, trade)
+                _apply_trade(record, trade)
             elif not record.acknowledged and record.order_id not in executed:
                 record.reject(LOST_BEFORE_ACK, utc_now())
                 log.error(
@@ -248,17 +263,6 @@ class GatewayEvents(VenueState):
                     extra={"order_id": record.order_id, "client_id": self._client_id},
                 )
         self._notify()
-
-    def _on_trade_update_for(self, record: OrderRecord, trade: Trade) -> None:
-        st = trade.orderStatus
-        record.apply_status(
-            ib_status=st.status,
-            filled=ib_decimal(st.filled),
-            remaining=ib_decimal(st.remaining),
-            avg_fill_price=decimal_from_float(st.avgFillPrice),
-            perm_id=trade.order.permId or st.permId,
-            at=utc_now(),
-        )
 
     async def _resync(self) -> None:
         """After 1101/1102: re-request open orders and executions on the live socket."""
