@@ -69,8 +69,9 @@ LEDGER_KEYS: Final = frozenset(
 class Clock:
     """Formats epoch seconds the way TWS does, in the gateway's configured zone."""
 
-    def __init__(self, timezone: str) -> None:
+    def __init__(self, timezone: str, exec_time_format: str = "zone") -> None:
         self.name = timezone
+        self.exec_time_format = exec_time_format
         self.zone: dt.tzinfo = dt.UTC if timezone.upper() == "UTC" else ZoneInfo(timezone)
 
     def local(self, t: float) -> dt.datetime:
@@ -79,6 +80,13 @@ class Clock:
     def stamp(self, t: float) -> str:
         """ "YYYYMMDD HH:MM:SS <zone>": one space, so ib_async parses it tz-aware."""
         return f"{self.local(t):%Y%m%d %H:%M:%S} {self.name}"
+
+    def exec_stamp(self, t: float) -> str:
+        """Execution times: "zone" (the default, as current TWS sends them) or "utc", the
+        "YYYYMMDD-HH:MM:SS" form some TWS versions send, which is UTC by IB's definition."""
+        if self.exec_time_format == "utc":
+            return f"{dt.datetime.fromtimestamp(t, dt.UTC):%Y%m%d-%H:%M:%S}"
+        return self.stamp(t)
 
     def connection_time(self, t: float) -> str:
         local = self.local(t)
@@ -265,7 +273,7 @@ def exec_details(ex: Execution, req_id: int, clock: Clock) -> m.ExecDetails:
         order_id=ex.order_id,
         contract=contract11(ex.contract, ex.exchange),
         exec_id=ex.exec_id,
-        time=clock.stamp(ex.time),
+        time=clock.exec_stamp(ex.time),
         acct_number=ex.account,
         exchange=ex.exchange,
         side=ex.side,

@@ -86,6 +86,16 @@ TEXT_CLIENT_ID_IN_USE: Final = (
     "Unable to connect as the client id is already in use. Retry with a unique client id."
 )
 PACING: Final = 100
+NOT_SUBSCRIBED: Final = 354
+TEXT_NOT_SUBSCRIBED: Final = "Requested market data is not subscribed."
+DELAYED_SHOWN: Final = 10167
+TEXT_DELAYED_SHOWN: Final = (
+    "Requested market data is not subscribed. Displaying delayed market data."
+)
+DELAYED_DISABLED: Final = 10168
+TEXT_DELAYED_DISABLED: Final = (
+    "Requested market data is not subscribed. Delayed market data is not enabled."
+)
 READ_ERROR: Final = 320
 TEXT_READ_ERROR: Final = "Server error when reading an API client request."
 NO_SECURITY: Final = 200
@@ -121,6 +131,9 @@ class Session(asyncio.Protocol):
         self.held: list[bytes] = []
         self.send_after = 0.0
         self.window: deque[float] = deque()
+        self.paced = False  # the client asked for +PACEAPI: excess is queued, not refused
+        self.backlog: deque[Any] = deque()
+        self.backlog_timer: asyncio.TimerHandle | None = None
         self.md_type = 1
         self.market: dict[int, MarketData] = {}
         self.positions_sub = False
@@ -226,6 +239,10 @@ class Gateway:
         clock: Callable[[], float] = time.time,
         min_version: int = MIN_VERSION,
         max_version: int = MAX_VERSION,
+        realtime_data: bool | Iterable[str] = True,
+        delayed_data: bool = True,
+        exec_time_format: str = "zone",
+        fa_profiles: dict[str, dict[str, Decimal]] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -234,7 +251,14 @@ class Gateway:
         self.step_interval = step_interval
         self.min_version, self.max_version = min_version, max_version
         self._clock = clock
-        self._fmt = Clock(timezone)
+        if exec_time_format not in ("zone", "utc"):
+            raise ValueError(f"exec_time_format must be 'zone' or 'utc', got {exec_time_format!r}")
+        # market-data entitlements: True = every symbol real-time, False = none, or symbols
+        self.realtime_data: bool | frozenset[str] = (
+            realtime_data if isinstance(realtime_data, bool) else frozenset(realtime_data)
+        )
+        self.delayed_data = delayed_data
+        self._fmt = Clock(timezone, exec_time_format)
         self.engine = Engine(
             accounts=tuple(accounts),
             seed=seed,
@@ -244,6 +268,7 @@ class Gateway:
             fa_groups=fa_groups,
             read_only=read_only,
             timezone=timezone,
+            fa_profiles=fa_profiles,
         )
         self.faults = FaultPlan()
         self.pacing_violations = 0
@@ -392,17 +417,27 @@ class Gateway:
             s.close()
             return
         reply = s.conn.accept(version, self._fmt.connection_time(self._clock()))
+        s.paced = "+PACEAPI" in hello.options.split()
         s.out.append(reply)
         log.info("handshake", extra={"peer": s.peer, "version": version})
 
     def _on_event(self, s: Session, event: Any, now: float) -> None:
+        if s.backlog:  # a paced (+PACEAPI) client: keep its order, queue behind the backlog
+            s.backlog.append(event)
+            return
         window = s.window
         window.append(now)
         while now - window[0] >= 1.0:
             window.popleft()
         n = len(window)
-        self.max_msgs_in_window = max(self.max_msgs_in_window, n)
         if self.pacing_limit is not None and n > self.pacing_limit:
+            if s.paced:
+                # TWS with +PACEAPI holds the excess and works it off at the limit
+                window.pop()
+                s.backlog.append(event)
+                self._schedule_backlog(s)
+                return
+            self.max_msgs_in_window = max(self.max_msgs_in_window, n)
             self.pacing_violations += 1
             log.warning("pacing violation", extra={"client_id": s.client_id, "count": n})
             s.send_error(
@@ -412,6 +447,37 @@ class Gateway:
                 f"max={self.pacing_limit} rec={n} (1)",
             )
             return
+        self.max_msgs_in_window = max(self.max_msgs_in_window, n)
+        self._handle(s, event)
+
+    def _schedule_backlog(self, s: Session) -> None:
+        if self._loop is None or s.backlog_timer is not None:
+            return
+        at = s.window[0] + 1.0 if s.window else self._loop.time()
+        s.backlog_timer = self._loop.call_at(at, self._drain_backlog, s)
+
+    def _drain_backlog(self, s: Session) -> None:
+        """Work off a paced client's queued requests as its 1-s window frees up."""
+        assert self._loop is not None
+        s.backlog_timer = None
+        now = self._loop.time()
+        window = s.window
+        limit = self.pacing_limit
+        while s.backlog and not s.closed:
+            while window and now - window[0] >= 1.0:
+                window.popleft()
+            if limit is not None and len(window) >= limit:
+                self._schedule_backlog(s)
+                break
+            window.append(now)
+            self.max_msgs_in_window = max(self.max_msgs_in_window, len(window))
+            self._handle(s, s.backlog.popleft())
+        s.flush()
+        self._flush_all()
+        self._changed()
+
+    def _handle(self, s: Session, event: Any) -> None:
+        """Answer one admitted request."""
         if isinstance(event, BadMessage):
             log.warning(
                 "malformed message",
@@ -601,14 +667,30 @@ class Gateway:
         if 1 <= msg.market_data_type <= 4:
             s.md_type = msg.market_data_type
 
+    def _has_realtime(self, spec: ContractSpec) -> bool:
+        if isinstance(self.realtime_data, bool):
+            return self.realtime_data
+        return spec.symbol in self.realtime_data
+
     def _on_mkt_data(self, s: Session, msg: m.ReqMktData) -> None:
         specs = self.engine.match_contracts(contract_query(msg.contract))
         if len(specs) != 1:
             s.send_error(msg.req_id, NO_SECURITY, TEXT_NO_SECURITY)
             return
         spec = specs[0]
+        md_type = s.md_type
+        if md_type in (1, 2) and not self._has_realtime(spec):
+            if not self.delayed_data:
+                s.send_error(msg.req_id, NOT_SUBSCRIBED, TEXT_NOT_SUBSCRIBED)
+                return
+            # TWS falls back to delayed data for an account without the subscription
+            s.send_error(msg.req_id, DELAYED_SHOWN, TEXT_DELAYED_SHOWN)
+            md_type += 2
+        elif md_type in (3, 4) and not self.delayed_data and not self._has_realtime(spec):
+            s.send_error(msg.req_id, DELAYED_DISABLED, TEXT_DELAYED_DISABLED)
+            return
         sub = MarketData(
-            msg.req_id, spec.con_id, delayed=s.md_type in (3, 4), frozen=s.md_type in (2, 4)
+            msg.req_id, spec.con_id, delayed=md_type in (3, 4), frozen=md_type in (2, 4)
         )
         s.send(
             m.TickReqParams(
@@ -618,7 +700,7 @@ class Gateway:
                 snapshot_permissions=3,
             )
         )
-        s.send(m.MarketDataType(req_id=msg.req_id, market_data_type=s.md_type))
+        s.send(m.MarketDataType(req_id=msg.req_id, market_data_type=md_type))
         self._send_ticks(s, sub)
         if msg.snapshot or msg.regulatory_snapshot:
             s.send(m.TickSnapshotEnd(req_id=msg.req_id))
