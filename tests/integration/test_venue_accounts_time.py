@@ -74,10 +74,16 @@ with Ibkr(port=int(sys.argv[1]), paper=True, client_id=5, commission_grace=0.3) 
 """
 
 
-@pytest.mark.parametrize("gateway_zone", ["US/Eastern", "UTC"])
-def test_fill_time_is_utc_whatever_the_host_and_gateway_zones(gateway_zone: str) -> None:
+@pytest.mark.parametrize(
+    ("gateway_zone", "exec_format"),
+    [("US/Eastern", "zone"), ("UTC", "zone"), ("US/Eastern", "utc")],
+)
+def test_fill_time_is_utc_whatever_the_host_and_gateway_zones(
+    gateway_zone: str, exec_format: str
+) -> None:
+    """ "utc" sends YYYYMMDD-HH:MM:SS, which ib_async alone reads in the host's zone (#230)."""
     sim = GatewaySimulator(host="127.0.0.1", port=0, accounts=["DU1234567"], seed=5,
-                           timezone=gateway_zone)
+                           timezone=gateway_zone, exec_time_format=exec_format)
     sim.start()
     try:
         env = {**os.environ, "TZ": "Asia/Tokyo"}  # the host's zone must not matter

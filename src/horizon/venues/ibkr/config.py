@@ -66,6 +66,9 @@ class IbkrConfig:
     # pacing: every outbound request takes a token
     rate: float = 45.0
     burst: int = 10
+    # ask TWS to pace our requests itself (+PACEAPI) rather than answer error 100 when host
+    # load bunches them up on the wire: a second safety net under the venue's own bucket
+    gateway_pacing: bool = True
     # health
     health_timeout: float = 2.0
     health_check_interval: float | None = None

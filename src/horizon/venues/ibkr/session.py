@@ -127,6 +127,7 @@ class Session(GatewayEvents):
             ib.openOrderEvent += self._on_trade_update
             self._ib = ib
         install_taps(ib, self._on_execution, self._on_commission)
+        ib.client.setConnectOptions("+PACEAPI" if cfg.gateway_pacing else "")
         self._client_id = client_id
         self._replaying_history = (
             first and self._journal is None and not (cfg.replay_fills_on_first_connect)
