@@ -20,7 +20,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "ibkr_gateway(**kwargs): options for the ibkr_gateway fixture's GatewaySimulator "
-        "(accounts=[...], seed=N, timezone=..., pacing_limit=..., liquidity=...)",
+        "(accounts=[...], seed=N, timezone=..., pacing_limit=..., liquidity=..., "
+        "step_interval=None)",
     )
 
 
@@ -33,6 +34,9 @@ def ibkr_gateway(request: pytest.FixtureRequest) -> Iterator[GatewaySimulator]:
     options = dict(marker.kwargs) if marker else {}
     options.setdefault("accounts", ["DU1234567"])
     options.setdefault("seed", 7)
+    # a still market: prices move only when the test says so (set_price / step), so a test
+    # never races the seeded random walk; pass step_interval=0.25 for a moving one
+    options.setdefault("step_interval", None)
     sim = GatewaySimulator(host="127.0.0.1", port=0, **options)
     sim.start()
     try:
