@@ -11,8 +11,12 @@ from horizon.venues.ibkr.simulator import GatewaySimulator
 
 @pytest.fixture
 def gateway() -> Iterator[GatewaySimulator]:
-    """A simulator on 127.0.0.1:<free port> in a background thread (one paper account)."""
-    sim = GatewaySimulator(host="127.0.0.1", port=0, accounts=["DU1234567"], seed=7)
+    """A simulator on 127.0.0.1:<free port> in a background thread (one paper account).
+
+    Its market stands still: prices move only through `set_price` / `step`."""
+    sim = GatewaySimulator(
+        host="127.0.0.1", port=0, accounts=["DU1234567"], seed=7, step_interval=None
+    )
     sim.start()
     try:
         yield sim
