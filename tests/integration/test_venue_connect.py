@@ -139,3 +139,15 @@ async def test_blocking_call_inside_the_venue_loop_is_refused(aibkr: Ibkr) -> No
 
     with pytest.raises(HorizonError, match="_async"):
         aibkr.balance()
+
+
+def test_close_then_connect_again(gateway: GatewaySimulator) -> None:
+    venue = Ibkr(port=gateway.port, paper=True, client_id=6)
+    venue.connect()
+    venue.close()
+    assert not venue.is_connected()
+    venue.connect()
+    try:
+        assert venue.is_connected() and venue.health_check()
+    finally:
+        venue.close()

@@ -46,6 +46,10 @@ class LoopThread:
                 self._loop, self._thread = loop, thread
             return self._loop
 
+    def owns(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Whether `loop` is this thread's loop (as opposed to a caller's own loop)."""
+        return loop is self._loop
+
     def stop(self) -> None:
         with self._lock:
             loop, thread = self._loop, self._thread

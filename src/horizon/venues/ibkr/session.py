@@ -71,7 +71,11 @@ class Session(GatewayEvents):
         if self._loop.is_running() and not self._loop.is_closed():
             with contextlib.suppress(RequestTimeout):
                 self._sync(self.close_async(), "close", timeout=10)
-        self._runner.stop()
+        if self._runner.owns(self._loop):
+            # the private loop is gone with its thread: a later connect() starts afresh
+            self._runner.stop()
+            self._loop = None
+            self._up = None
 
     async def close_async(self) -> None:
         self._closing = True
@@ -86,7 +90,7 @@ class Session(GatewayEvents):
         if self._up is not None:
             self._up.clear()
         if self._journal is not None:
-            self._journal.close()
+            self._journal.checkpoint()
         self._emit(ConnectionState.CLOSED, "closed by the application")
 
     def _candidate_client_ids(self) -> list[int]:
