@@ -156,8 +156,8 @@ class GatewayEvents(VenueState):
     def _on_execution(
         self, req_id: int, live: bool, contract: Contract, execution: Execution, raw_time: str
     ) -> None:
-        if self._client_id != 0 and execution.clientId not in (self._client_id, 0):
-            return
+        if self._client_id != 0 and execution.clientId != self._client_id:
+            return  # another process's fill (replays cover every client); client 0 sees all
         try:
             when = parse_exec_time(raw_time, gateway_tz=self._config.gateway_timezone)
         except ValueError:
