@@ -27,7 +27,7 @@ from horizon.venues.ibkr.allocation import (
     block_actions,
     split_block,
 )
-from horizon.venues.ibkr.orders import check_tick, to_ib_order
+from horizon.venues.ibkr.orders import to_ib_order
 from horizon.venues.ibkr.quotes import (
     DELAYED_NOTICE,
     DELAYED_TICK_TYPES,
@@ -114,6 +114,7 @@ class TicketsQuotesMixin:
         async def cancel_async(self, order_id: str) -> None: ...
         async def submit_async(self, action: OrderAction) -> str: ...
         def _account_for(self, requested: str | None) -> str: ...
+        def _check_ticks(self, con_id: int, prices: Mapping[str, Decimal | None]) -> None: ...
         def _sync(self, coro: Awaitable[T], what: str, timeout: float | None = None) -> T: ...
         def add_listener(self, listener: Callable[[ConnectionEvent], None]) -> None: ...
         def is_connected(self) -> bool: ...
@@ -141,16 +142,17 @@ class TicketsQuotesMixin:
         given order for an OCO set. Their statuses come from `order_status(order_id)`."""
         return list(self.ticket(ticket_id).order_ids)
 
-    async def _check_ticks(self, contract: Contract, legs: Sequence[Leg]) -> None:
-        tick = self._min_ticks.get(contract.conId)
-        if not tick:
-            return
+    async def _check_leg_ticks(self, contract: Contract, legs: Sequence[Leg]) -> None:
         for leg in legs:
-            for name in ("limit_price", "stop_price"):
-                price = getattr(leg.action, name)
-                if price is not None:
-                    where = name if leg.role in (LegRole.ENTRY, LegRole.OCO) else leg.role.value
-                    check_tick(price, tick, where)
+            own = leg.role in (LegRole.ENTRY, LegRole.OCO)
+            self._check_ticks(
+                contract.conId,
+                {
+                    (name if own else leg.role.value): getattr(leg.action, name)
+                    for name in ("limit_price", "stop_price")
+                    if getattr(leg.action, name) is not None
+                },
+            )
 
     async def _place(
         self, contract: Contract, leg: Leg, *, account: str, remaining: Decimal | None = None
@@ -196,7 +198,7 @@ class TicketsQuotesMixin:
         ib = await self._ready()
         ids = [ib.client.getReqId() for _ in range(3)]  # local counter, not a request
         legs = bracket_legs(entry, take_profit, stop_loss, account=account, order_ids=ids)
-        await self._check_ticks(contract, legs)
+        await self._check_leg_ticks(contract, legs)
         records = [await self._place(contract, leg, account=account) for leg in legs]
         ticket = Ticket(
             ticket_id=f"bracket-{records[0].order_id}",
@@ -237,7 +239,7 @@ class TicketsQuotesMixin:
                         oca_group=group, oca_type=oca_type)
         for contract, leg, account in zip(contracts, legs, accounts, strict=True):
             leg.order.account = account
-            await self._check_ticks(contract, [leg])
+            await self._check_leg_ticks(contract, [leg])
         records = [
             await self._place(contract, leg, account=account)
             for contract, leg, account in zip(contracts, legs, accounts, strict=True)
@@ -340,7 +342,7 @@ class TicketsQuotesMixin:
         order = apply_allocation(base, allocation, server_version=ib.client.serverVersion())
         order.orderId = ib.client.getReqId()
         leg = Leg(role=LegRole.ENTRY, action=action, order=order)
-        await self._check_ticks(contract, [leg])
+        await self._check_leg_ticks(contract, [leg])
         masters = sorted(self._masters())
         owner = masters[0] if masters else (self._default_account or "")
         by_ib = allocation.ib_quantity_from_positions

@@ -156,7 +156,7 @@ class GatewayEvents(VenueState):
     def _on_execution(
         self, req_id: int, live: bool, contract: Contract, execution: Execution, raw_time: str
     ) -> None:
-        if self._client_id != 0 and execution.clientId != self._client_id:
+        if self._client_id not in (0, execution.clientId):
             return  # another process's fill (replays cover every client); client 0 sees all
         try:
             when = parse_exec_time(raw_time, gateway_tz=self._config.gateway_timezone)

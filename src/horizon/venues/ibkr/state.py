@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar, TypeVar
@@ -22,6 +22,7 @@ from horizon.core.sync import LoopThread, run_sync
 from horizon.venues.ibkr.accounts import decimal_from_float
 from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.fills import FillBook
+from horizon.venues.ibkr.orders import check_tick
 from horizon.venues.ibkr.resilience import ConnectionEvent
 from horizon.venues.ibkr.tracking import OrderRecord
 
@@ -90,6 +91,15 @@ class VenueState:
             timeout=timeout if timeout is not None else self._config.request_timeout + 5,
             what=what,
         )
+
+    def _check_ticks(self, con_id: int, prices: Mapping[str, Decimal | None]) -> None:
+        """Refuse prices off the contract's tick grid before sending (IB would answer 110)."""
+        tick = self._min_ticks.get(con_id)
+        if not tick:
+            return
+        for field, price in prices.items():
+            if price is not None:
+                check_tick(price, tick, field)
 
     async def _ready(self) -> IB:
         """The connected IB (the session layer implements the waiting)."""

@@ -40,7 +40,7 @@ from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.extras import TicketsQuotesMixin
 from horizon.venues.ibkr.fills import FillBook
 from horizon.venues.ibkr.journal import FillJournal
-from horizon.venues.ibkr.orders import amend_order, check_tick, order_type_of, side_of, to_ib_order
+from horizon.venues.ibkr.orders import amend_order, order_type_of, side_of, to_ib_order
 from horizon.venues.ibkr.session import Session
 from horizon.venues.ibkr.state import UNSET_DOUBLE, Listener, ib_decimal, log, utc_now
 from horizon.venues.ibkr.symbology import canonical_market_id, parse_market_id
@@ -219,12 +219,9 @@ class Ibkr(TicketsQuotesMixin, Session):
         ib = await self._ready()
         account = self._account_for(action.account)
         contract = await self.qualify_async(action.market_id)
-        tick = self._min_ticks.get(contract.conId)
-        if tick:
-            for field in ("limit_price", "stop_price"):
-                price = getattr(action, field)
-                if price is not None:
-                    check_tick(price, tick, field)
+        self._check_ticks(
+            contract.conId, {"limit_price": action.limit_price, "stop_price": action.stop_price}
+        )
         order = to_ib_order(action, account=account)
         await self._bucket.acquire_async()
         ib = await self._ready()
@@ -325,11 +322,9 @@ class Ibkr(TicketsQuotesMixin, Session):
             raise InvalidOrder(
                 "quantity", f"{quantity} is not above the {record.filled} already filled"
             )
-        tick = self._min_ticks.get(record.contract.conId)
-        if tick:
-            for field, price in (("limit_price", limit_price), ("stop_price", stop_price)):
-                if price is not None:
-                    check_tick(price, tick, field)
+        self._check_ticks(
+            record.contract.conId, {"limit_price": limit_price, "stop_price": stop_price}
+        )
         ib = await self._ready()
         await self._bucket.acquire_async()
         self._send("modify", lambda ib: ib.placeOrder(record.contract, new), ib)
