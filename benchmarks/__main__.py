@@ -83,8 +83,10 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
         "pacing": lambda f: (
             f"defaults: max {f['defaults']['max_msgs_in_any_1s']}/s, "
             f"{f['defaults']['pacing_violations']} violations, rate x"
-            f"{f['defaults']['achieved_over_configured']:.3f}; burst=5: max "
-            f"{f['burst5']['max_msgs_in_any_1s']}/s, {f['burst5']['pacing_violations']} viol."),
+            f"{f['defaults']['achieved_over_configured']:.3f}; without +PACEAPI: "
+            f"{f['no_gateway_pacing']['pacing_violations']} viol.; 40/s burst 5 alone: max "
+            f"{f['single_40_5']['max_msgs_in_any_1s']}/s, "
+            f"{f['single_40_5']['pacing_violations']} viol."),
         "fill_ingestion": lambda f: (
             f"{f['horizon_cpu_us_per_fill']:.0f} vs {f['raw_cpu_us_per_fill']:.0f} us CPU/fill "
             f"(x{f['ratio']:.2f})"),

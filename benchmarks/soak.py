@@ -186,7 +186,8 @@ async def _phase1(restarts: int, freezes: int, downtime: float, gap: float) -> d
         await host.acall("set_price", symbol="AAPL", price=PRICE)
         venue = Ibkr(port=host.port, paper=True, client_id=CLIENT, health_check_interval=0.5,
                      health_timeout=0.5, connect_timeout=1.0, reconnect_initial_delay=0.05,
-                     reconnect_max_delay=0.5, reconnect_wait=10, commission_grace=0.5)
+                     reconnect_max_delay=0.5, reconnect_wait=10, commission_grace=0.5,
+                     gateway_pacing=False)  # the venue's own pacing must hold, unaided
         events = Events()
         venue.add_listener(events)
         await venue.connect_async()
