@@ -154,11 +154,15 @@ async def _venue_child(kind: str, port: int, orders: int, qty: int) -> None:
     while True:
         line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
         if not line or line == "quit":
-            return
+            break
         _, n = line.split()
         await wait_for(int(n))
         gc.collect()
         print(json.dumps({"fills": got, "rss": rss_bytes()}), flush=True)
+    if kind == "raw":
+        ib.disconnect()
+    else:
+        await venue.close_async()
 
 
 def _venue_run(kind: str, orders: int, qty: int) -> dict[str, Any]:
