@@ -8,9 +8,11 @@ state change instead of polling.
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import time
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from ib_async import CommissionReport, Contract, Execution, Trade
@@ -49,6 +51,12 @@ def _concluded_locally(trade: Trade) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)
+def _exec_time(raw: str, gateway_tz: str | None) -> datetime:
+    """parse_exec_time, cached: a busy second's fills share their timestamp text."""
+    return parse_exec_time(raw, gateway_tz=gateway_tz)
+
+
 def _apply_trade(record: OrderRecord, trade: Trade) -> bool:
     """Bring a record to what ib_async's trade says; True if anything changed.
 
@@ -56,6 +64,10 @@ def _apply_trade(record: OrderRecord, trade: Trade) -> bool:
     no fill counts in its orderStatus, so a Filled order's filled quantity is its total.
     """
     order, st = trade.order, trade.orderStatus
+    raw = (st.status, st.filled, st.remaining, st.avgFillPrice, order.permId or st.permId)
+    if raw == record.last_raw:
+        return False  # openOrder and orderStatus often repeat each other: skip the Decimal work
+    record.last_raw = raw
     filled = ib_decimal(st.filled)
     remaining = ib_decimal(st.remaining)
     if st.status == "Filled":
@@ -139,27 +151,34 @@ class GatewayEvents(VenueState):
         if record is None:
             return
         if _apply_trade(record, trade):
-            log.debug(
-                "order status",
-                extra={
-                    "order_id": record.order_id,
-                    "status": record.status.value,
-                    "ib_status": st.status,
-                    "filled": str(record.filled),
-                },
-            )
+            if record.perm_id:
+                self._by_perm[record.perm_id] = record
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "order status",
+                    extra={
+                        "order_id": record.order_id,
+                        "status": record.status.value,
+                        "ib_status": st.status,
+                        "filled": str(record.filled),
+                    },
+                )
             self._notify()
 
     def _record_by_perm(self, perm_id: int) -> OrderRecord | None:
-        return next((r for r in self._orders.values() if r.perm_id == perm_id), None)
+        return self._by_perm.get(perm_id)
 
     def _on_execution(
         self, req_id: int, live: bool, contract: Contract, execution: Execution, raw_time: str
     ) -> None:
         if self._client_id not in (0, execution.clientId):
             return  # another process's fill (replays cover every client); client 0 sees all
+        if not live and self._replaying_history:
+            # the day's executions from before this process existed: history, not new fills
+            self._fills.mark_drained([execution.execId])
+            return
         try:
-            when = parse_exec_time(raw_time, gateway_tz=self._config.gateway_timezone)
+            when = _exec_time(raw_time, self._config.gateway_timezone)
         except ValueError:
             log.warning(
                 "unparseable execution time; using ib_async's",
@@ -182,10 +201,6 @@ class GatewayEvents(VenueState):
             liquidity=liquidity_from_ib(execution.lastLiquidity),
             order_ref=execution.orderRef or "",
         )
-        if not live and self._replaying_history:
-            # the day's executions from before this process existed: history, not new fills
-            self._fills.mark_drained([record.exec_id])
-            return
         if self._fills.add_execution(record, time.monotonic()):
             self._fills_changed()
             if self._journal is not None:

@@ -64,6 +64,7 @@ class VenueState:
     _min_ticks: dict[int, Decimal]
     _market_ids: dict[int, str]
     _orders: dict[int, OrderRecord]
+    _by_perm: dict[int, OrderRecord]
     _waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]]
     _listeners: list[Listener]
     _up: asyncio.Event | None

@@ -43,6 +43,8 @@ class OrderRecord:
     acknowledged: bool = False
     updated_at: datetime | None = None
     error_codes: list[int] = field(default_factory=list)
+    # ib_async's raw (status, filled, remaining, avgFillPrice, permId) last applied
+    last_raw: tuple[object, ...] | None = None
 
     @property
     def status(self) -> OrderStatus:

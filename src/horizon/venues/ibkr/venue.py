@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -86,6 +87,7 @@ class Ibkr(TicketsQuotesMixin, Session):
         self._min_ticks: dict[int, Decimal] = {}
         self._market_ids: dict[int, str] = {}
         self._orders: dict[int, OrderRecord] = {}
+        self._by_perm: dict[int, OrderRecord] = {}
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._listeners: list[Listener] = []
         self._up: asyncio.Event | None = None
@@ -237,18 +239,19 @@ class Ibkr(TicketsQuotesMixin, Session):
             updated_at=utc_now(),
         )
         self._orders[record.order_id] = record
-        log.info(
-            "order submitted",
-            extra={
-                "order_id": record.order_id,
-                "market_id": record.market_id,
-                "side": action.side.value,
-                "quantity": str(action.quantity),
-                "order_type": action.order_type.value,
-                "account": account,
-                "client_id": self._client_id,
-            },
-        )
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "order submitted",
+                extra={
+                    "order_id": record.order_id,
+                    "market_id": record.market_id,
+                    "side": action.side.value,
+                    "quantity": str(action.quantity),
+                    "order_type": action.order_type.value,
+                    "account": account,
+                    "client_id": self._client_id,
+                },
+            )
         return str(record.order_id)
 
     def submit(self, action: OrderAction) -> str:
