@@ -57,6 +57,11 @@ def _exec_time(raw: str, gateway_tz: str | None) -> datetime:
     return parse_exec_time(raw, gateway_tz=gateway_tz)
 
 
+def _expire(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_exception(TimeoutError())
+
+
 def _apply_trade(record: OrderRecord, trade: Trade) -> bool:
     """Bring a record to what ib_async's trade says; True if anything changed.
 
@@ -250,12 +255,17 @@ class GatewayEvents(VenueState):
     async def _wait(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
         if predicate():
             return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
         self._waiters.append((predicate, fut))
+        # a plain timer rather than asyncio.wait_for: this sits on the submit -> ack path
+        timer = loop.call_later(timeout, _expire, fut)
         try:
-            await asyncio.wait_for(fut, timeout)
+            await fut
         except TimeoutError as exc:
             raise RequestTimeout(what, timeout) from exc
+        finally:
+            timer.cancel()
 
     # ------------------------------------------------------------------ reconciliation
     def _reconcile_orders(self) -> None:

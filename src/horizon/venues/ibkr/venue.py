@@ -218,7 +218,7 @@ class Ibkr(TicketsQuotesMixin, Session):
 
     async def submit_async(self, action: OrderAction) -> str:
         """Place an order; returns its IB order id (as a string) once it is on the wire."""
-        ib = await self._ready()
+        await self._ready()
         account = self._account_for(action.account)
         contract = await self.qualify_async(action.market_id)
         self._check_ticks(
@@ -230,7 +230,7 @@ class Ibkr(TicketsQuotesMixin, Session):
         trade = self._send("placeOrder", lambda ib: ib.placeOrder(contract, order), ib)
         record = OrderRecord(
             order_id=trade.order.orderId,
-            market_id=canonical_market_id(action.market_id),
+            market_id=self._market_ids.get(contract.conId) or canonical_market_id(action.market_id),
             action=action,
             ib_order=trade.order,
             contract=contract,
