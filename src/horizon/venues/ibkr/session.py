@@ -128,7 +128,6 @@ class Session(GatewayEvents):
             ib.errorEvent += self._on_error
             ib.disconnectedEvent += self._on_disconnected
             ib.orderStatusEvent += self._on_trade_update
-            ib.openOrderEvent += self._on_trade_update
             self._ib = ib
         install_taps(ib, self._on_execution, self._on_commission)
         ib.client.setConnectOptions("+PACEAPI" if cfg.gateway_pacing else "")

@@ -45,12 +45,7 @@ class OrderRecord:
     error_codes: list[int] = field(default_factory=list)
     # ib_async's raw (status, filled, remaining, avgFillPrice, permId) last applied
     last_raw: tuple[object, ...] | None = None
-
-    @property
-    def status(self) -> OrderStatus:
-        if self.rejected:
-            return OrderStatus.REJECTED
-        return order_status_from_ib(self.ib_status, self.filled, self.remaining)
+    status: OrderStatus = OrderStatus.PENDING_NEW  # derived; kept current by the methods below
 
     def apply_status(
         self,
@@ -67,6 +62,8 @@ class OrderRecord:
             return False
         if self.status.is_terminal and ib_status not in ("Filled", "Cancelled", "ApiCancelled"):
             return False
+        if self.rejected:
+            return False
         before = (self.ib_status, self.filled, self.remaining, self.perm_id)
         self.ib_status = ib_status
         self.filled = max(self.filled, filled)
@@ -78,9 +75,11 @@ class OrderRecord:
         if ib_status != "PendingSubmit":
             self.acknowledged = True
         self.updated_at = at
+        self.status = order_status_from_ib(self.ib_status, self.filled, self.remaining)
         return before != (self.ib_status, self.filled, self.remaining, self.perm_id)
 
     def reject(self, reason: str, at: datetime) -> None:
         self.rejected = True
         self.reason = reason
         self.updated_at = at
+        self.status = OrderStatus.REJECTED
