@@ -55,25 +55,13 @@ def _enum(field_name: str, enum: type[E], value: object) -> E:
         raise InvalidOrder(field_name, f"{value!r} is not one of {allowed}") from exc
 
 
-_PRICE_RULES: dict[OrderType, tuple[frozenset[str], frozenset[str]]] = {
-    # order type: (prices required, prices forbidden)
-    OrderType.MARKET: (
-        frozenset(),
-        frozenset({"limit_price", "stop_price", "trail_percent", "trail_amount"}),
-    ),
-    OrderType.LIMIT: (
-        frozenset({"limit_price"}),
-        frozenset({"stop_price", "trail_percent", "trail_amount"}),
-    ),
-    OrderType.STOP: (
-        frozenset({"stop_price"}),
-        frozenset({"limit_price", "trail_percent", "trail_amount"}),
-    ),
-    OrderType.STOP_LIMIT: (
-        frozenset({"limit_price", "stop_price"}),
-        frozenset({"trail_percent", "trail_amount"}),
-    ),
-    OrderType.TRAILING_STOP: (frozenset(), frozenset({"limit_price"})),
+_PRICE_RULES: dict[OrderType, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # order type: (prices required, prices forbidden), each sorted so errors are stable
+    OrderType.MARKET: ((), ("limit_price", "stop_price", "trail_amount", "trail_percent")),
+    OrderType.LIMIT: (("limit_price",), ("stop_price", "trail_amount", "trail_percent")),
+    OrderType.STOP: (("stop_price",), ("limit_price", "trail_amount", "trail_percent")),
+    OrderType.STOP_LIMIT: (("limit_price", "stop_price"), ("trail_amount", "trail_percent")),
+    OrderType.TRAILING_STOP: ((), ("limit_price",)),
 }
 
 
@@ -151,10 +139,10 @@ class OrderAction:
 
     def _check_prices(self) -> None:
         required, forbidden = _PRICE_RULES[self.order_type]
-        for name in sorted(required):
+        for name in required:
             if getattr(self, name) is None:
                 raise InvalidOrder(name, f"required for a {self.order_type.value} order")
-        for name in sorted(forbidden):
+        for name in forbidden:
             if getattr(self, name) is not None:
                 raise InvalidOrder(name, f"not allowed on a {self.order_type.value} order")
         if self.order_type is OrderType.TRAILING_STOP:

@@ -8,6 +8,7 @@ refuses a value the wire would carry differently from what the user wrote.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation, localcontext
@@ -67,11 +68,22 @@ def to_ib_float(field: str, value: Decimal) -> float:
     inf, underflow to 0, absurd digit counts) is refused rather than silently traded.
     """
     d = to_decimal(field, value)
+    f = _exact_float(d)
+    if f is None:
+        if not math.isfinite(float(str(d))):
+            raise InvalidOrder(field, f"{d} is too large to send to IB")
+        raise InvalidOrder(field, f"{d} cannot be sent to IB without changing it")
+    return f
+
+
+@functools.lru_cache(maxsize=16384)
+def _exact_float(d: Decimal) -> float | None:
+    """The float of `d`, or None if it would change it (cached: prices repeat all day)."""
     f = float(str(d))
     if not math.isfinite(f):
-        raise InvalidOrder(field, f"{d} is too large to send to IB")
+        return None
     if d != 0 and abs(Decimal(repr(f)) - d) > abs(d) * _MAX_RELATIVE_ERROR:
-        raise InvalidOrder(field, f"{d} cannot be sent to IB without changing it (as {f!r})")
+        return None
     return f
 
 
