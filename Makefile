@@ -5,12 +5,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stamp-install
 
-.PHONY: help install demo test lint typecheck unit integration bench sim doctor clean
+.PHONY: help install demo test lint typecheck unit integration bench bench-quick sim clean
 
 help:
 	@echo "make demo   - run the quickstart against the embedded IB Gateway simulator"
 	@echo "make test   - ruff, mypy and the whole pytest suite"
 	@echo "make bench  - benchmarks vs raw ib_async; writes benchmarks/results/latest.json"
+	@echo "make bench-quick - the same, smaller (about a minute)"
 	@echo "make sim    - run the simulator on 127.0.0.1:4002 until Ctrl-C"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -42,6 +43,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks --quick
 
 sim: $(STAMP)
 	$(BIN)/horizon-ibkr sim --host 127.0.0.1 --port 4002
