@@ -280,3 +280,35 @@ def test_restart_with_a_partial_fill_in_flight() -> None:
     finally:
         venue.close()
         sim.stop()
+
+
+async def test_orders_dropped_by_gateway_pacing_are_reported_rejected() -> None:
+    """Without +PACEAPI and with every client-side limit off, a flood draws error 100; the
+    orders the gateway dropped come out REJECTED, never pending forever."""
+    from horizon.venues.ibkr.tracking import REFUSED_BY_PACING
+
+    async with GatewaySimulator(host="127.0.0.1", port=0, accounts=["DU1234567"], seed=4,
+                                step_interval=None, pacing_limit=50) as sim:
+        venue = Ibkr(port=sim.port, paper=True, client_id=13, gateway_pacing=False,
+                     rate=1e6, burst=1_000_000)
+        await venue.connect_async()
+        venue.ib.client.MaxRequests = 0  # ib_async's own queue off too: a true flood
+        try:
+            ids = [
+                await venue.submit_async(
+                    OrderAction(market_id="AAPL", side="buy", quantity=Decimal(1),
+                                order_type="limit", limit_price="100.00")
+                )
+                for _ in range(90)
+            ]
+            statuses = {OrderStatus.ACCEPTED, OrderStatus.REJECTED}
+            for oid in ids:
+                await venue.wait_for_status_async(oid, *statuses, timeout=10)
+            rejected = [oid for oid in ids if venue._orders[int(oid)].rejected]
+            accepted = [oid for oid in ids if oid not in rejected]
+            assert sim.pacing_violations > 0 and rejected
+            assert all(venue._orders[int(o)].reason == REFUSED_BY_PACING for o in rejected)
+            live = {o.order_id for o in sim.engine.open_orders(13)}
+            assert live == {int(o) for o in accepted}
+        finally:
+            await venue.close_async()

@@ -29,7 +29,7 @@ from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
 from horizon.venues.ibkr.state import VenueState, ib_decimal, log, utc_now
 from horizon.venues.ibkr.status import ErrorKind, classify_error
 from horizon.venues.ibkr.symbology import market_id_of
-from horizon.venues.ibkr.tracking import LOST_BEFORE_ACK, OrderRecord
+from horizon.venues.ibkr.tracking import LOST_BEFORE_ACK, REFUSED_BY_PACING, OrderRecord
 
 # errors after which the order is still live at IB (a refused cancel or modify, a warning)
 _ORDER_STAYS_LIVE = frozenset(
@@ -107,7 +107,11 @@ class GatewayEvents(VenueState):
             log.info("IB notice %s: %s", code, text, extra=fields)
         elif kind is ErrorKind.PACING:
             self.pacing_errors += 1
+            self._last_pacing_error = time.monotonic()
             log.error("IB pacing violation (error 100): %s", text, extra=fields)
+            if self._loop is not None and not self._pacing_recovery:
+                self._pacing_recovery = True
+                self._loop.create_task(self._recover_refused())
         elif kind is ErrorKind.CONNECTIVITY_LOST:
             log.warning("IB connectivity lost (1100)", extra=fields)
             self._emit(ConnectionState.DEGRADED, text)
@@ -288,6 +292,42 @@ class GatewayEvents(VenueState):
                     extra={"order_id": record.order_id, "client_id": self._client_id},
                 )
         self._notify()
+
+    async def _recover_refused(self) -> None:
+        """After error 100: find the orders the gateway dropped instead of leaving them pending.
+
+        Error 100 names no request. The gateway answers in order, so once a reqOpenOrders sent
+        *after* the refusals is answered, every earlier order it accepted has been
+        acknowledged; an earlier order still unacknowledged was dropped: REJECTED. The probe
+        waits for a quiet second first (else it is refused too) and is retried if it was.
+        """
+        try:
+            for _ in range(5):
+                # a debounce: sleep until one full second has passed without a refusal
+                while (quiet := time.monotonic() - self._last_pacing_error) < 1.0:  # noqa: ASYNC110
+                    await asyncio.sleep(1.0 - quiet)
+                suspects = [r for r in self._orders.values() if not r.acknowledged]
+                ib = await self._ready()
+                await self._bucket.acquire_async()
+                try:
+                    await asyncio.wait_for(ib.reqOpenOrdersAsync(), 2.0)
+                except TimeoutError:
+                    continue  # the probe itself was refused: wait for quiet again
+                now = utc_now()
+                for record in suspects:
+                    if not record.acknowledged and not record.status.is_terminal:
+                        record.reject(REFUSED_BY_PACING, now)
+                        log.error(
+                            "order refused by the gateway's pacing (error 100)",
+                            extra={"order_id": record.order_id, "client_id": self._client_id},
+                        )
+                self._notify()
+                return
+            log.warning("could not confirm orders after error 100", extra={"attempts": 5})
+        except (HorizonError, ConnectionError) as exc:
+            log.warning("recovery after error 100 failed", extra={"error": str(exc)})
+        finally:
+            self._pacing_recovery = False
 
     async def _resync(self) -> None:
         """After 1101/1102: re-request open orders and executions on the live socket."""

@@ -74,6 +74,8 @@ class VenueState:
     _supervisor: asyncio.Task[None] | None
     _health_task: asyncio.Task[None] | None
     _replaying_history: bool
+    _pacing_recovery: bool
+    _last_pacing_error: float
     _fills_version: int
     _last_health_rtt_s: float | None
     _last_health_at: datetime | None

@@ -23,6 +23,7 @@ from horizon.venues.ibkr.status import order_status_from_ib
 IB_VALIDATION_WARNING = "ValidationError"
 
 LOST_BEFORE_ACK = "lost before the gateway acknowledged it"
+REFUSED_BY_PACING = "refused by the gateway's pacing (IB error 100); not placed"
 
 
 @dataclass(slots=True, kw_only=True)

@@ -97,6 +97,8 @@ class Ibkr(TicketsQuotesMixin, Session):
         self._supervisor: asyncio.Task[None] | None = None
         self._health_task: asyncio.Task[None] | None = None
         self._replaying_history = False
+        self._pacing_recovery = False
+        self._last_pacing_error = 0.0
         self._fills_version = 0
         self._last_health_rtt_s: float | None = None
         self._last_health_at: datetime | None = None
