@@ -1,0 +1,412 @@
+"""Quotes: snapshots and shared streaming subscriptions, the I/O half, mixed into `Ibkr`.
+
+The mapping is in `quotes.py`; this module only requests and cancels market data, through the
+venue's pacing bucket (every outbound request takes a token), and restores the streams after a
+reconnect or a 1101 (it listens to the venue's connection events). Each public `x_async` has a
+blocking twin `x` with the same parameters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ib_async import IB, Contract, Ticker
+
+from horizon.errors import HorizonError, InvalidOrder, RequestTimeout, VenueRejected
+from horizon.venues.ibkr.quotes import (
+    DELAYED_NOTICE,
+    DELAYED_TICK_TYPES,
+    FALLBACK_CODES,
+    MarketDataType,
+    Quote,
+    QuoteCallback,
+    Subscription,
+    check_market_data_type,
+    fallback_type,
+    quote_from_ticker,
+)
+from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
+from horizon.venues.ibkr.status import needs_resubscribe
+from horizon.venues.ibkr.symbology import canonical_market_id
+
+if TYPE_CHECKING:
+    from horizon.core.ratelimit import TokenBucket
+    from horizon.venues.ibkr.config import IbkrConfig
+
+log = logging.getLogger("horizon.venues.ibkr")
+
+T = TypeVar("T")
+
+# IB's snapshot ends after at most 11 s when some ticks never come
+_SNAPSHOT_FLOOR_S = 12.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True, eq=False)
+class _Stream:
+    """One market's reqMktData, shared by every Subscription to that market."""
+
+    market_id: str
+    contract: Contract
+    subscriptions: list[Subscription] = field(default_factory=list)
+    ticker: Ticker | None = None
+    handler: Callable[[Ticker], None] | None = None
+    requested_type: int = 1  # the market data type the current request was made under
+    delayed_seen: bool = False  # sticky until re-requested: a delayed tick or a 10167 came
+    last: Quote | None = None
+    failed: str | None = None
+
+
+@dataclass(slots=True, eq=False)
+class _QuoteState:
+    streams: dict[str, _Stream] = field(default_factory=dict)
+    sent_type: int | None = None  # what this connection was last told (None: nothing yet)
+    fallen_back: bool = False  # no real-time permission seen: delayed from now on
+    hooked: IB | None = None
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    # conId -> the code lists of the snapshots in flight for it
+    snapshot_codes: dict[int, list[list[tuple[int, str]]]] = field(default_factory=dict)
+
+
+class QuotesMixin:
+    """Quote snapshots and streams for `Ibkr` (which provides the plumbing)."""
+
+    if TYPE_CHECKING:  # provided by Ibkr; declared so the type checker knows the mixin's needs
+        _config: IbkrConfig
+        _bucket: TokenBucket
+        _client_id: int
+        _loop: asyncio.AbstractEventLoop | None
+
+        async def _ready(self) -> IB: ...
+        async def qualify_async(self, market_id: str) -> Contract: ...
+        def _sync(self, coro: Awaitable[T], what: str, timeout: float | None = None) -> T: ...
+        def add_listener(self, listener: Callable[[ConnectionEvent], None]) -> None: ...
+        def is_connected(self) -> bool: ...
+
+    # ================================================================== quotes
+    def _quotes(self) -> _QuoteState:
+        state: _QuoteState | None = getattr(self, "_hz_quotes", None)
+        if state is None:
+            state = _QuoteState()
+            self._hz_quotes = state
+            self.add_listener(self._quotes_on_connection)
+        return state
+
+    def _wanted_type(self) -> MarketDataType:
+        configured = check_market_data_type(getattr(self._config, "market_data_type", 1))
+        if self._quotes().fallen_back:
+            return fallback_type(configured) or configured
+        return configured
+
+    def _hook(self, ib: IB) -> None:
+        state = self._quotes()
+        if state.hooked is not ib:
+            ib.errorEvent += self._quotes_on_error
+            state.hooked = ib
+
+    async def _ensure_type(self, ib: IB) -> int:
+        """Tell this connection the market data type (once per connection and change)."""
+        state = self._quotes()
+        wanted = int(self._wanted_type())
+        if state.sent_type != wanted:
+            await self._bucket.acquire_async()
+            ib.reqMarketDataType(wanted)
+            state.sent_type = wanted
+            log.info("market data type set", extra={"market_data_type": wanted,
+                                                    "client_id": self._client_id})
+        return wanted
+
+    def _fall_back(self, code: int, text: str, market_id: str, requested: int) -> bool:
+        """After a no-permission error on a request made with type `requested`: switch to
+        delayed data for good and return True, or False if the request was delayed already
+        (then there is nothing left to fall back to)."""
+        if fallback_type(requested) is None:
+            return False
+        state = self._quotes()
+        if not state.fallen_back:
+            state.fallen_back = True
+            log.warning(
+                "no real-time market data permission; falling back to delayed data",
+                extra={"code": code, "error": text, "market_id": market_id,
+                       "market_data_type": int(self._wanted_type()),
+                       "client_id": self._client_id},
+            )
+        return True
+
+    async def quote_async(self, market_id: str) -> Quote:
+        """A snapshot of `market_id`'s top of book (one request; IB answers within ~11 s).
+
+        Without a real-time subscription (IB 354 / 10168) the venue falls back to delayed data
+        for the rest of its life and says so: the quote comes back with delayed=True.
+        """
+        key = canonical_market_id(market_id)
+        contract = await self.qualify_async(key)
+        while True:
+            ib = await self._ready()
+            self._hook(ib)
+            requested = await self._ensure_type(ib)
+            codes, ticker, delayed_ticks = await self._snapshot(ib, contract)
+            refused = [(c, t) for c, t in codes if c in FALLBACK_CODES]
+            if not refused:
+                notice = delayed_ticks or any(c == DELAYED_NOTICE for c, _ in codes)
+                return quote_from_ticker(ticker, market_id=key, now=_now(), delayed=notice)
+            code, text = refused[0]
+            if not self._fall_back(code, text, key, requested):
+                raise VenueRejected(code, f"no market data for {key}: {text}")
+
+    def quote(self, market_id: str) -> Quote:
+        """Blocking twin of `quote_async`."""
+        timeout = max(self._config.request_timeout, _SNAPSHOT_FLOOR_S) * 2 + 5
+        return self._sync(self.quote_async(market_id), "quote", timeout=timeout)
+
+    async def _snapshot(
+        self, ib: IB, contract: Contract
+    ) -> tuple[list[tuple[int, str]], Ticker, bool]:
+        """reqMktData(snapshot=True): the IB codes it drew, its ticker, any delayed tick seen."""
+        state = self._quotes()
+        codes: list[tuple[int, str]] = []
+        state.snapshot_codes.setdefault(contract.conId, []).append(codes)
+        seen_delayed = False
+
+        def on_pending(tickers: set[Ticker]) -> None:
+            nonlocal seen_delayed
+            for t in tickers:
+                if t.contract is not None and t.contract.conId == contract.conId:
+                    seen_delayed = seen_delayed or any(
+                        x.tickType in DELAYED_TICK_TYPES for x in t.ticks
+                    )
+
+        await self._bucket.acquire_async()
+        timeout = max(self._config.request_timeout, _SNAPSHOT_FLOOR_S)
+        ib.pendingTickersEvent += on_pending
+        try:
+            (ticker,) = await asyncio.wait_for(ib.reqTickersAsync(contract), timeout)
+        except TimeoutError as exc:
+            raise RequestTimeout(f"quote snapshot of {contract.symbol}", timeout) from exc
+        finally:
+            ib.pendingTickersEvent -= on_pending
+            in_flight = state.snapshot_codes.get(contract.conId, [])
+            in_flight.remove(codes)
+            if not in_flight:
+                del state.snapshot_codes[contract.conId]
+        return codes, ticker, seen_delayed
+
+    async def subscribe_quotes_async(
+        self, market_ids: Sequence[str], callback: QuoteCallback | None = None
+    ) -> Subscription:
+        """Stream quotes of `market_ids`: iterate the Subscription and/or get `callback(q)`.
+
+        One reqMktData per market, shared between subscriptions (each takes a bucket token);
+        restored after a reconnect or a 1101. Callbacks run on the venue's loop and must not
+        block. A quote is delivered when the book (prices, sizes, delayed flag) changes; a new
+        subscriber to a market already streaming gets its latest quote at once.
+        """
+        if isinstance(market_ids, str):
+            market_ids = [market_ids]
+        keys = list(dict.fromkeys(canonical_market_id(m) for m in market_ids))
+        if not keys:
+            raise InvalidOrder("market_ids", "subscribe to at least one market id")
+        contracts = [await self.qualify_async(k) for k in keys]
+        ib = await self._ready()
+        self._hook(ib)
+        state = self._quotes()
+        sub = Subscription(keys, callback=callback, loop=asyncio.get_running_loop())
+        await self._ensure_type(ib)
+        for key, contract in zip(keys, contracts, strict=True):
+            stream = state.streams.get(key)
+            if stream is None:
+                stream = _Stream(market_id=key, contract=contract)
+                state.streams[key] = stream
+                stream.subscriptions.append(sub)
+                await self._request(ib, stream)
+            else:
+                stream.subscriptions.append(sub)
+                if stream.last is not None:
+                    self._deliver(sub, stream.last)
+                if stream.failed is not None:
+                    sub.fail(key, stream.failed)
+        log.info("quotes subscribed", extra={"market_ids": keys, "client_id": self._client_id})
+        return sub
+
+    def subscribe_quotes(
+        self, market_ids: Sequence[str], callback: QuoteCallback | None = None
+    ) -> Subscription:
+        """Blocking twin of `subscribe_quotes_async` (the callback runs on the venue's loop
+        thread; from plain threads, read the subscription with `get(timeout)`)."""
+        return self._sync(self.subscribe_quotes_async(market_ids, callback), "subscribe_quotes")
+
+    async def unsubscribe_async(self, subscription: Subscription) -> None:
+        """End a subscription (idempotent); a market nobody else follows is cancelled at IB."""
+        state = self._quotes()
+        subscription.close()
+        for key in subscription.market_ids:
+            stream = state.streams.get(key)
+            if stream is None or subscription not in stream.subscriptions:
+                continue
+            stream.subscriptions.remove(subscription)
+            if stream.subscriptions:
+                continue
+            del state.streams[key]
+            await self._cancel_stream(stream)
+        log.info("quotes unsubscribed", extra={"market_ids": list(subscription.market_ids)})
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        """Blocking twin of `unsubscribe_async`."""
+        self._sync(self.unsubscribe_async(subscription), "unsubscribe")
+
+    def subscribed_markets(self) -> list[str]:
+        """Markets with a live reqMktData (one per market, however many subscribers)."""
+        return sorted(self._quotes().streams)
+
+    async def _request(self, ib: IB, stream: _Stream) -> None:
+        await self._bucket.acquire_async()
+        stream.delayed_seen = False
+        stream.failed = None
+        stream.requested_type = self._quotes().sent_type or int(MarketDataType.REALTIME)
+        ticker = ib.reqMktData(stream.contract)
+
+        def on_update(t: Ticker, stream: _Stream = stream) -> None:
+            self._on_ticker(stream, t)
+
+        ticker.updateEvent += on_update
+        stream.ticker, stream.handler = ticker, on_update
+
+    def _detach(self, stream: _Stream) -> Ticker | None:
+        ticker, handler = stream.ticker, stream.handler
+        stream.ticker = stream.handler = None
+        if ticker is not None and handler is not None:
+            ticker.updateEvent -= handler
+        return ticker
+
+    async def _cancel_stream(self, stream: _Stream) -> None:
+        ticker = self._detach(stream)
+        if ticker is None or not self.is_connected():
+            return  # the connection that held it is gone; nothing to cancel at IB
+        await self._bucket.acquire_async()
+        ib = await self._ready()
+        ib.cancelMktData(stream.contract)
+
+    def _on_ticker(self, stream: _Stream, ticker: Ticker) -> None:
+        if ticker is not stream.ticker:
+            return
+        if any(t.tickType in DELAYED_TICK_TYPES for t in ticker.ticks):
+            stream.delayed_seen = True
+        quote = quote_from_ticker(
+            ticker, market_id=stream.market_id, now=_now(), delayed=stream.delayed_seen
+        )
+        if quote.bid is None and quote.ask is None and quote.last is None:
+            return  # nothing priced yet (a size or a notice came first)
+        if quote.same_book(stream.last):
+            return
+        stream.last = quote
+        for sub in list(stream.subscriptions):
+            self._deliver(sub, quote)
+
+    def _deliver(self, sub: Subscription, quote: Quote) -> None:
+        sub.push(quote)
+        if sub.callback is None:
+            return
+        try:
+            sub.callback(quote)
+        except Exception:
+            log.exception("quote callback failed", extra={"market_id": quote.market_id})
+
+    def _stream_of(self, contract: object) -> _Stream | None:
+        con_id = getattr(contract, "conId", 0)
+        if not con_id:
+            return None
+        return next(
+            (s for s in self._quotes().streams.values() if s.contract.conId == con_id), None
+        )
+
+    def _quotes_on_error(self, req_id: int, code: int, text: str, contract: Any) -> None:
+        state = self._quotes()
+        if needs_resubscribe(code):
+            self._spawn(self._restore_streams(cancel_first=True), "resubscribe after 1101")
+            return
+        if code not in FALLBACK_CODES and code != DELAYED_NOTICE:
+            return
+        con_id = getattr(contract, "conId", 0)
+        for codes in state.snapshot_codes.get(con_id, []):
+            codes.append((code, text))
+        stream = self._stream_of(contract)
+        if stream is None or stream.ticker is None:
+            return
+        if code == DELAYED_NOTICE:
+            if not stream.delayed_seen:
+                log.warning("market data is delayed (no real-time subscription)",
+                            extra={"market_id": stream.market_id, "code": code})
+            stream.delayed_seen = True
+            return
+        if self._fall_back(code, text, stream.market_id, stream.requested_type):
+            self._spawn(self._rerequest(stream), "fall back to delayed")
+            return
+        stream.failed = f"IB error {code}: {text}"
+        log.error("no market data for a subscribed market",
+                  extra={"market_id": stream.market_id, "code": code, "error": text})
+        for sub in stream.subscriptions:
+            sub.fail(stream.market_id, stream.failed)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            coro.close()
+            return
+        state = self._quotes()
+        task = loop.create_task(self._guarded(coro, what))
+        state.tasks.add(task)
+        task.add_done_callback(state.tasks.discard)
+
+    async def _guarded(self, coro: Awaitable[None], what: str) -> None:
+        try:
+            await coro
+        except (HorizonError, ConnectionError, TimeoutError) as exc:
+            log.warning("quote stream restore failed", extra={"what": what, "error": str(exc)})
+
+    async def _rerequest(self, stream: _Stream) -> None:
+        """Cancel and request one stream again, under the (now delayed) market data type."""
+        ib = await self._ready()
+        await self._ensure_type(ib)
+        if self._quotes().streams.get(stream.market_id) is not stream:
+            return  # unsubscribed meanwhile
+        await self._cancel_stream(stream)
+        await self._request(ib, stream)
+
+    async def _restore_streams(self, *, cancel_first: bool) -> None:
+        """Request every stream again: after a reconnect (ib_async dropped every ticker, and
+        the new session starts at real-time) or after a 1101 (IB lost the subscriptions)."""
+        state = self._quotes()
+        ib = await self._ready()
+        self._hook(ib)
+        await self._ensure_type(ib)
+        for stream in list(state.streams.values()):
+            if cancel_first:
+                await self._cancel_stream(stream)
+            else:
+                self._detach(stream)
+            if state.streams.get(stream.market_id) is stream:
+                await self._request(ib, stream)
+        log.info("quote streams restored", extra={"market_ids": list(state.streams),
+                                                  "client_id": self._client_id})
+
+    def _quotes_on_connection(self, event: ConnectionEvent) -> None:
+        state = self._quotes()
+        if event.state in (ConnectionState.DISCONNECTED, ConnectionState.CLOSED,
+                           ConnectionState.RECONNECTED):
+            state.sent_type = None  # a new session starts at real-time
+        if event.state is ConnectionState.RECONNECTED and state.streams:
+            self._spawn(self._restore_streams(cancel_first=False), "restore after reconnect")
+        elif event.state is ConnectionState.CLOSED:
+            for stream in state.streams.values():
+                self._detach(stream)
+                for sub in stream.subscriptions:
+                    sub.close()
+            state.streams.clear()
