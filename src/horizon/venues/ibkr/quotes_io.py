@@ -12,7 +12,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ib_async import IB, Contract, Ticker
@@ -31,6 +30,7 @@ from horizon.venues.ibkr.quotes import (
     quote_from_ticker,
 )
 from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
+from horizon.venues.ibkr.state import utc_now
 from horizon.venues.ibkr.status import needs_resubscribe
 from horizon.venues.ibkr.symbology import canonical_market_id
 
@@ -45,9 +45,6 @@ T = TypeVar("T")
 # IB's snapshot ends after at most 11 s when some ticks never come
 _SNAPSHOT_FLOOR_S = 12.0
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(slots=True, eq=False)
@@ -157,7 +154,7 @@ class QuotesMixin:
             refused = [(c, t) for c, t in codes if c in FALLBACK_CODES]
             if not refused:
                 notice = delayed_ticks or any(c == DELAYED_NOTICE for c, _ in codes)
-                return quote_from_ticker(ticker, market_id=key, now=_now(), delayed=notice)
+                return quote_from_ticker(ticker, market_id=key, now=utc_now(), delayed=notice)
             code, text = refused[0]
             if not self._fall_back(code, text, key, requested):
                 raise VenueRejected(code, f"no market data for {key}: {text}")
@@ -300,7 +297,7 @@ class QuotesMixin:
         if any(t.tickType in DELAYED_TICK_TYPES for t in ticker.ticks):
             stream.delayed_seen = True
         quote = quote_from_ticker(
-            ticker, market_id=stream.market_id, now=_now(), delayed=stream.delayed_seen
+            ticker, market_id=stream.market_id, now=utc_now(), delayed=stream.delayed_seen
         )
         if quote.bid is None and quote.ask is None and quote.last is None:
             return  # nothing priced yet (a size or a notice came first)

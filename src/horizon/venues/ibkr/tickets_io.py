@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Mapping, Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
 
@@ -25,6 +24,7 @@ from horizon.venues.ibkr.allocation import (
     split_block,
 )
 from horizon.venues.ibkr.orders import to_ib_order
+from horizon.venues.ibkr.state import utc_now
 from horizon.venues.ibkr.status import is_paper_account
 from horizon.venues.ibkr.symbology import canonical_market_id
 from horizon.venues.ibkr.tickets import (
@@ -45,9 +45,6 @@ log = logging.getLogger("horizon.venues.ibkr")
 
 T = TypeVar("T")
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class TicketsMixin:
@@ -118,7 +115,7 @@ class TicketsMixin:
             contract=contract,
             account=account,
             remaining=leg.action.quantity if remaining is None else remaining,
-            updated_at=_now(),
+            updated_at=utc_now(),
         )
         self._orders[record.order_id] = record
         log.info(
