@@ -154,6 +154,25 @@ async def test_unknown_probe_symbol_only_warns(sim_factory: SimFactory) -> None:
     assert report.ok
 
 
+@pytest.mark.parametrize(
+    ("entitlements", "status", "words"),
+    [
+        ({}, "ok", "real-time"),
+        ({"realtime_data": False}, "warn", "delayed"),
+        ({"realtime_data": False, "delayed_data": False}, "warn", "354"),
+    ],
+)
+async def test_market_data_permission_over_tcp(
+    sim_factory: SimFactory, entitlements: dict[str, Any], status: str, words: str
+) -> None:
+    async with sim_factory(**entitlements) as sim:
+        report = await doctor(sim.port, timeout=2, probe_symbol="AAPL")
+    check = report.check("market_data")
+    assert check.status.value == status, check
+    assert words in (check.detail + " " + check.fix), check
+    assert report.ok  # market data is advisory: it warns, never fails the run
+
+
 # ---- stub servers ------------------------------------------------------------------------
 
 
