@@ -151,3 +151,21 @@ def test_close_then_connect_again(gateway: GatewaySimulator) -> None:
         assert venue.is_connected() and venue.health_check()
     finally:
         venue.close()
+
+
+def test_a_leased_client_id_is_kept_across_a_restart(gateway: GatewaySimulator) -> None:
+    squatter = Ibkr(port=gateway.port, paper=True, client_id=20)
+    squatter.connect()
+    leased = Ibkr(port=gateway.port, paper=True, client_id=20, client_id_range=(20, 22),
+                  reconnect_initial_delay=0.05, reconnect_max_delay=0.2)
+    leased.connect()
+    try:
+        assert leased.client_id == 21
+        squatter.close()  # 20 is free now; the restart must not move us onto it
+        gateway.wait_for(lambda: 20 not in gateway.connected_client_ids(), timeout=5)
+        gateway.restart(downtime=0.2)
+        gateway.wait_for(lambda: 21 in gateway.connected_client_ids(), timeout=10)
+        assert leased.client_id == 21
+        assert leased.health_check()
+    finally:
+        leased.close()

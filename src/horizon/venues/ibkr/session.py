@@ -94,11 +94,17 @@ class Session(GatewayEvents):
         self._emit(ConnectionState.CLOSED, "closed by the application")
 
     def _candidate_client_ids(self) -> list[int]:
+        """The ids to try, in order. A reconnect tries its leased id first: order ids and
+        executions belong to a client id, so changing it would orphan the day's orders."""
         rng = self._config.client_id_range
         if rng is None:
             return [self._client_id]
         lo, hi = rng
-        return list(range(lo, hi + 1))
+        ids = list(range(lo, hi + 1))
+        if self._connected_once and self._client_id in ids:
+            ids.remove(self._client_id)
+            ids.insert(0, self._client_id)
+        return ids
 
     async def _open_session(self, *, first: bool) -> None:
         """Connect (leasing a client id if a range is set), verify, and reconcile."""
