@@ -169,3 +169,17 @@ def test_a_leased_client_id_is_kept_across_a_restart(gateway: GatewaySimulator) 
         assert leased.health_check()
     finally:
         leased.close()
+
+
+def test_a_wedged_gateway_is_named_as_such(gateway: GatewaySimulator) -> None:
+    """TCP accepts, no handshake comes (socat in front of a dead gateway)."""
+    gateway.freeze()
+    venue = Ibkr(port=gateway.port, paper=True, client_id=30, connect_timeout=0.5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(VenueUnavailable, match=r"no API handshake within 0\.5 s"):
+            venue.connect()
+        assert time.monotonic() - started < 3
+    finally:
+        gateway.thaw()
+        venue.close()

@@ -171,8 +171,7 @@ class Session(GatewayEvents):
             await connect
         except ClientIdInUse:
             raise
-        except (ConnectionRefusedError, OSError) as exc:
-            raise VenueUnavailable(cfg.host, cfg.port, f"connection refused: {exc}") from exc
+        # TimeoutError and ConnectionError are both OSErrors: the order of these matters
         except TimeoutError as exc:
             ib.disconnect()
             if clash.done():
@@ -183,9 +182,11 @@ class Session(GatewayEvents):
                 f"TCP connected but no API handshake within {cfg.connect_timeout:g} s: the "
                 "gateway is wedged, still starting, or 'Enable ActiveX and Socket Clients' is off",
             ) from exc
-        except ConnectionError as exc:
+        except ConnectionRefusedError as exc:
+            raise VenueUnavailable(cfg.host, cfg.port, f"connection refused: {exc}") from exc
+        except OSError as exc:  # ConnectionError and the rest of the socket errors
             ib.disconnect()
-            raise VenueUnavailable(cfg.host, cfg.port, str(exc)) from exc
+            raise VenueUnavailable(cfg.host, cfg.port, str(exc) or type(exc).__name__) from exc
         finally:
             ib.errorEvent -= watch_326
             if not clash.done():
