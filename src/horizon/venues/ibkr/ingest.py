@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from ib_async import CommissionReport, Contract, Execution, Trade
 
+from horizon.core.enums import OrderStatus
 from horizon.errors import HorizonError, RequestTimeout
 from horizon.venues.ibkr.accounts import decimal_from_float
 from horizon.venues.ibkr.fills import (
@@ -131,8 +132,12 @@ class GatewayEvents(VenueState):
         record.error_codes.append(code)
         fields = {"order_id": record.order_id, "code": code, "client_id": self._client_id}
         now = utc_now()
-        if kind in (ErrorKind.ORDER_REJECTED, ErrorKind.UNKNOWN_CONTRACT) or (
-            not record.acknowledged and (kind not in _ORDER_STAYS_LIVE or code == 110)
+        if record.status is OrderStatus.FILLED:
+            log.warning("message for a filled order %s: %s", code, text, extra=fields)
+        elif kind in (ErrorKind.ORDER_REJECTED, ErrorKind.UNKNOWN_CONTRACT) or (
+            not record.acknowledged
+            and kind is not ErrorKind.ORDER_CANCELLED
+            and (kind not in _ORDER_STAYS_LIVE or code == 110)
         ):
             record.reject(f"IB error {code}: {text}", now)
             log.warning("order rejected: %s", text, extra=fields)
