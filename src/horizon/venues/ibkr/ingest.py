@@ -220,13 +220,16 @@ class GatewayEvents(VenueState):
             if self._journal is not None:
                 self._journal.captured(record)
             log.debug("fill captured", extra={"exec_id": record.exec_id, "live": live})
-        else:
-            log.info(
+        elif live or log.isEnabledFor(logging.DEBUG):
+            # a live duplicate is news; the day's replay after every reconnect is routine
+            log.log(
+                logging.INFO if live else logging.DEBUG,
                 "duplicate execution dropped",
                 extra={
                     "exec_id": record.exec_id,
                     "order_id": record.order_id,
                     "client_id": self._client_id,
+                    "live": live,
                 },
             )
 
