@@ -49,3 +49,24 @@ def test_client_zero_receives_orders_entered_in_tws(gateway: GatewaySimulator) -
         [fill] = manual.wait_fills(1, timeout=5)
         [truth] = gateway.executions()
         assert fill.exec_id == truth.exec_id and fill.quantity == Decimal(3)
+
+
+def test_a_new_process_adopts_its_client_ids_open_orders(gateway: GatewaySimulator) -> None:
+    """Open orders of this client id placed by an earlier run are visible and cancellable."""
+    from horizon.core import OrderStatus as S
+
+    first = Ibkr(port=gateway.port, paper=True, client_id=3)
+    first.connect()
+    oid = first.submit(OrderAction(market_id="AAPL", side="buy", quantity=Decimal(2),
+                                   order_type="limit", limit_price="150.00"))
+    first.wait_for_status(oid, S.ACCEPTED, timeout=5)
+    first.close()  # the process goes away; its order stays at the gateway
+    gateway.wait_for(lambda: 3 not in gateway.connected_client_ids(), timeout=5)
+
+    with Ibkr(port=gateway.port, paper=True, client_id=3) as second:
+        [view] = second.open_orders()
+        assert view.order_id == oid and view.market_id == "AAPL"
+        assert view.quantity == Decimal(2) and view.limit_price == Decimal("150.00")
+        assert view.status is S.ACCEPTED
+        second.cancel(oid)
+        assert second.wait_for_status(oid, timeout=5) is S.CANCELED

@@ -97,9 +97,13 @@ def position_from_ib(
 
 
 def decimal_from_float(
-    value: float, unset: Callable[[float], bool] | None = None
+    value: float | Decimal | None, unset: Callable[[float], bool] | None = None
 ) -> Decimal | None:
     """Shortest round-tripping decimal of an ib_async float; None for IB's UNSET sentinels."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
     if unset is not None and unset(value):
         return None
     if math.isnan(value) or math.isinf(value):

@@ -299,7 +299,34 @@ class GatewayEvents(VenueState):
                     "order lost before the gateway acknowledged it",
                     extra={"order_id": record.order_id, "client_id": self._client_id},
                 )
+        self._adopt_open_orders(self._ib.openTrades())
         self._notify()
+
+    def _adopt_open_orders(self, trades: list[Trade]) -> None:
+        """Open orders of this client id that this process did not place (a previous run of
+        it, before a crash or restart): tracked too, so open_orders(), cancel() and amend()
+        see them."""
+        for trade in trades:
+            order = trade.order
+            mine = self._client_id in (0, order.clientId)
+            if not mine or not order.orderId or order.orderId in self._orders:
+                continue
+            record = OrderRecord(
+                order_id=order.orderId,
+                market_id=self._market_id_for(trade.contract),
+                action=None,
+                ib_order=order,
+                contract=trade.contract,
+                account=order.account,
+            )
+            _apply_trade(record, trade)
+            self._orders[record.order_id] = record
+            if record.perm_id:
+                self._by_perm[record.perm_id] = record
+            log.info(
+                "open order adopted from the gateway",
+                extra={"order_id": record.order_id, "client_id": self._client_id},
+            )
 
     async def _recover_refused(self) -> None:
         """After error 100: find the orders the gateway dropped instead of leaving them pending.

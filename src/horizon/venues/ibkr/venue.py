@@ -391,8 +391,9 @@ class Ibkr(TicketsQuotesMixin, Session):
         )
 
     def _view(self, record: OrderRecord) -> VenueOrder:
-        order: Any = record.ib_order
+        order = record.ib_order
         qty = ib_decimal(order.totalQuantity)
+        stop = order.trailStopPrice if order.orderType == "TRAIL" else order.auxPrice
         return VenueOrder(
             venue=self.name,
             order_id=str(record.order_id),
@@ -405,7 +406,7 @@ class Ibkr(TicketsQuotesMixin, Session):
             remaining=record.remaining if record.remaining is not None else qty - record.filled,
             avg_fill_price=record.avg_fill_price,
             limit_price=decimal_from_float(order.lmtPrice, lambda v: v >= UNSET_DOUBLE),
-            stop_price=decimal_from_float(order.auxPrice, lambda v: v >= UNSET_DOUBLE),
+            stop_price=decimal_from_float(stop, lambda v: v >= UNSET_DOUBLE),
             tif=TimeInForce(order.tif or "DAY"),
             account=record.account,
             client_order_id=order.orderRef or None,
