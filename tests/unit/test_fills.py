@@ -509,3 +509,36 @@ def test_law_exactly_once_after_corrections(
     for b, r in latest.items():
         with_fee = [f for f in drained if f.exec_id == eid(b, r) and f.fee is not None]
         assert len(with_fee) == (1 if (b, r) in commissions else 0)
+
+
+def test_a_replay_after_memory_eviction_hands_nothing_out_twice() -> None:
+    """More fills in a day than the dedup memory: the reconnect replay stays silent."""
+    from datetime import timedelta
+
+    book = FillBook(commission_grace=0, memory=1000)
+    day = [
+        rec(f"0000e0d5.{i:08x}.01.01", time=T0 + timedelta(seconds=i)) for i in range(3000)
+    ]
+    for i, r in enumerate(day):
+        book.add_execution(r, float(i))
+    assert len(book.drain(1e9)) == 3000
+    assert book.tracked() <= 1000
+    for r in day:  # the gateway re-sends the whole day after a reconnect
+        book.add_execution(r, 1e9)
+    assert book.drain(2e9) == []
+    late = rec("0000e0d5.ffffffff.01.01", time=T0 + timedelta(seconds=3000))
+    assert book.add_execution(late, 2e9)  # a genuinely new fill still comes out
+    assert [f.exec_id for f in book.drain(3e9)] == [late.exec_id]
+
+
+def test_a_live_fill_in_the_forgotten_second_is_not_lost() -> None:
+    book = FillBook(commission_grace=0, memory=1)
+    first = rec("0000e0d5.00000001.01.01", time=T0)
+    book.add_execution(first, 0.0)
+    book.drain(1.0)
+    book.add_execution(rec("0000e0d5.00000002.01.01", time=T0), 1.0)
+    book.drain(2.0)  # the first is forgotten now, at second T0
+    assert not book.add_execution(first, 3.0)  # its replay stays silent
+    same_second = rec("0000e0d5.00000003.01.01", time=T0)
+    assert book.add_execution(same_second, 3.0)  # a new fill of that second still comes out
+    assert [f.exec_id for f in book.drain(4.0)] == [same_second.exec_id]

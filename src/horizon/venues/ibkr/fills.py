@@ -232,8 +232,11 @@ class FillBook:
     `commission_grace` seconds once `drain` is called regularly). What is remembered after
     that, to recognise re-sent executions, late commissions and corrections, is capped at
     `memory` fills, as are commission reports waiting for their execution; the oldest go
-    first. A fill forgotten that way and re-sent by IB much later would be handed out again:
-    size `memory` above a day's executions (the gateway re-sends at most the current day's).
+    first. To keep a forgotten fill from being handed out again when IB re-sends the day's
+    executions after a reconnect, the book remembers the newest execution time it forgot (and
+    the fills forgotten at that very second): an unknown execution older than that is taken as
+    one handed out long ago. A live fill is never older than fills already forgotten, so none
+    is lost.
     """
 
     def __init__(
@@ -249,6 +252,8 @@ class FillBook:
         self._pending: dict[str, _Slot] = {}  # base -> slot, in hand-out order
         self._settled: OrderedDict[str, _Slot] = OrderedDict()  # base -> slot, oldest first
         self._orphans: OrderedDict[str, tuple[Decimal, str]] = OrderedDict()  # exec id -> fee
+        self._forgotten_until: datetime | None = None  # newest execution time forgotten
+        self._forgotten_at: set[str] = set()  # bases forgotten at exactly that time
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -272,6 +277,11 @@ class FillBook:
         base = exec_base(rec.exec_id)
         slot = self._slot(base)
         if slot is None:
+            horizon = self._forgotten_until
+            if horizon is not None and (
+                rec.time < horizon or (rec.time == horizon and base in self._forgotten_at)
+            ):
+                return False  # handed out long ago, and forgotten since
             slot = _Slot(latest=rec.exec_id, rec=rec, arrived=now)
         elif _revision_key(rec.exec_id) <= _revision_key(slot.latest):
             return False
@@ -370,7 +380,14 @@ class FillBook:
         self._settled[base] = slot
         self._settled.move_to_end(base)
         while len(self._settled) > self._memory:
-            self._settled.popitem(last=False)
+            gone_base, gone = self._settled.popitem(last=False)
+            if gone.rec is None:
+                continue
+            if self._forgotten_until is None or gone.rec.time > self._forgotten_until:
+                self._forgotten_until = gone.rec.time
+                self._forgotten_at = {gone_base}
+            elif gone.rec.time == self._forgotten_until:
+                self._forgotten_at.add(gone_base)
 
     def _venue_fill(self, slot: _Slot) -> VenueFill:
         rec = slot.rec

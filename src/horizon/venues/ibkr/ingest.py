@@ -191,6 +191,13 @@ class GatewayEvents(VenueState):
             # the day's executions from before this process existed: history, not new fills
             self._fills.mark_drained([execution.execId])
             return
+        if (
+            not live
+            and self._journal is not None
+            and not self._fills.seen(execution.execId)
+            and self._journal.was_drained(execution.execId)
+        ):
+            return  # handed out before, by this process or an earlier run; memory forgot it
         try:
             when = _exec_time(raw_time, self._config.gateway_timezone)
         except ValueError:

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS fills (
     drained     INTEGER NOT NULL DEFAULT 0,
     captured_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS fills_undrained ON fills (drained);
 CREATE TABLE IF NOT EXISTS commissions (
     exec_id  TEXT PRIMARY KEY,
     fee      TEXT NOT NULL,
@@ -65,16 +66,20 @@ class FillJournal:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
 
-    def load(self) -> Restored:
+    def load(self, *, recent: int = 100_000) -> Restored:
+        """Undrained fills (to hand out) and the `recent` most recently drained exec ids (to
+        seed the in-memory dedup); older ones are looked up with `was_drained` if replayed."""
         out = Restored()
+        recent_rows = self._db.execute(
+            "SELECT exec_id FROM fills WHERE drained = 1 ORDER BY rowid DESC LIMIT ?", (recent,)
+        ).fetchall()
+        out.drained = [row[0] for row in reversed(recent_rows)]
         rows = self._db.execute(
             "SELECT exec_id, order_id, perm_id, client_id, account, market_id, side, quantity,"
-            " price, time, exchange, liquidity, order_ref, drained FROM fills ORDER BY rowid"
+            " price, time, exchange, liquidity, order_ref FROM fills WHERE drained = 0"
+            " ORDER BY rowid"
         ).fetchall()
         for row in rows:
-            if row[13]:
-                out.drained.append(row[0])
-                continue
             out.pending.append(
                 ExecutionRecord(
                     exec_id=row[0], order_id=row[1], perm_id=row[2], client_id=row[3],
@@ -91,6 +96,11 @@ class FillJournal:
             if exec_id in pending_ids:
                 out.commissions[exec_id] = (Decimal(fee), currency)
         return out
+
+    def was_drained(self, exec_id: str) -> bool:
+        """Whether this fill was handed out (the authority once the in-memory dedup forgot)."""
+        row = self._db.execute("SELECT drained FROM fills WHERE exec_id = ?", (exec_id,)).fetchone()
+        return bool(row and row[0])
 
     def captured(self, rec: ExecutionRecord) -> None:
         self._db.execute(

@@ -105,7 +105,7 @@ class Ibkr(TicketsQuotesMixin, Session):
         self.reconnects = 0
         self.pacing_errors = 0
         if self._journal is not None:
-            restored = self._journal.load()
+            restored = self._journal.load(recent=cfg.dedup_memory)
             self._fills.mark_drained(restored.drained)
             now = time.monotonic()
             for rec in restored.pending:
