@@ -38,7 +38,7 @@ def report(*statuses: CheckStatus, elapsed: float = 0.25) -> DoctorReport:
         fix = "" if status is OK else f"do something about {name}"
         checks.append(Check(name=name, status=status, detail=f"{name} detail", fix=fix))
     return DoctorReport(
-        options=DoctorOptions(host="10.0.0.5", port=4002, client_id=99, timeout=4),
+        options=DoctorOptions(host="gw.example", port=4002, client_id=99, timeout=4),
         checks=tuple(checks),
         elapsed_s=elapsed,
         server_version=178,
@@ -208,7 +208,7 @@ def test_plain_table_has_every_check_and_fixes_only_for_problems() -> None:
     text = render_doctor(report(OK, FAIL, WARN))
     assert "\x1b[" not in text
     lines = text.splitlines()
-    assert lines[0] == "horizon-ibkr doctor: 10.0.0.5:4002, paper, clientId 99, timeout 4 s"
+    assert lines[0] == "horizon-ibkr doctor: gw.example:4002, paper, clientId 99, timeout 4 s"
     for name in CHECK_NAMES:
         row = re.compile(rf"  (OK|WARN|FAIL|SKIP)\s+{name}\s+{name} detail$")
         assert any(row.match(line) for line in lines), name
@@ -255,7 +255,7 @@ def test_json_object_shape() -> None:
     data = json.loads(json.dumps(report_to_dict(report(OK, OK, WARN, FAIL))))
     assert data["ok"] is False
     assert (data["host"], data["port"], data["mode"], data["client_id"]) == (
-        "10.0.0.5",
+        "gw.example",
         4002,
         "paper",
         99,
