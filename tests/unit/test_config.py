@@ -78,3 +78,10 @@ def test_requires_local_gateway_and_defaults() -> None:
     assert venue.config.host == "127.0.0.1"
     assert venue.config.client_id == 1
     venue.close()
+
+
+def test_a_misspelt_option_is_a_clear_error() -> None:
+    from horizon.venues.ibkr import Ibkr
+
+    with pytest.raises(ConfigurationError, match="health_check_intervall"):
+        Ibkr(port=7497, paper=True, health_check_intervall=5)

@@ -11,6 +11,7 @@ between calls.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import contextlib
 import logging
 import math
@@ -68,6 +69,12 @@ class Ibkr(TicketsQuotesMixin, Session):
         account: str | None = None,
         **options: Any,
     ) -> None:
+        unknown = sorted(set(options) - {f.name for f in dataclasses.fields(IbkrConfig)})
+        if unknown:
+            raise ConfigurationError(
+                f"unknown Ibkr option(s) {', '.join(unknown)}; the options are the fields of "
+                "horizon.venues.ibkr.IbkrConfig"
+            )
         self._config = IbkrConfig(
             host=host, port=port, client_id=client_id, paper=paper, account=account, **options
         )
