@@ -11,8 +11,8 @@ between calls.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import contextlib
+import dataclasses
 import logging
 import math
 import time
