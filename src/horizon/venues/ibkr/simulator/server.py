@@ -1,10 +1,11 @@
 """The simulator's TCP side: an asyncio server, one session per connection, the clientId
-registry, request handlers and engine-event dispatch. The only socket code.
+registry, pacing, and engine-event dispatch. The only socket code.
 
-Bytes go through `codec.GatewayConnection` (handshake, framing, rows); requests become engine
-calls; engine events become messages (built by `mapping.py`) for the session(s) that own the
-order. Everything runs on one event loop, so engine state needs no locks; `control.py` hops
-calls from other threads onto that loop, in order.
+Bytes go through `codec.GatewayConnection` (handshake, framing, rows) held by each
+`session.Session`; admitted requests go to the handlers in `requests.py` (a mixin of
+`Gateway`), which turn them into engine calls; engine events become messages (built by
+`mapping.py`) for the session(s) that own the order. Everything runs on one event loop, so
+engine state needs no locks; `control.py` hops calls from other threads onto that loop, in order.
 
 What a real gateway does that shapes this file:
 * after the 2-field version reply nothing is sent until startApi; then managedAccounts,
@@ -19,12 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
@@ -34,7 +33,6 @@ from horizon.venues.ibkr.simulator.codec import (
     MIN_VERSION,
     BadMessage,
     ConnState,
-    GatewayConnection,
     Hello,
     ProtocolError,
     UnknownMessage,
@@ -44,36 +42,43 @@ from horizon.venues.ibkr.simulator.engine import (
     ContractSpec,
     Engine,
     Event,
-    ExecFilter,
     Execution,
     ExecutionMade,
     OrderError,
-    OrderState,
     OrderUpdated,
     PositionRow,
 )
 from horizon.venues.ibkr.simulator.faults import FaultPlan, OneShot
 from horizon.venues.ibkr.simulator.mapping import (
-    DELAYED,
-    LAST_TIMESTAMP,
-    LEDGER_KEYS,
     Clock,
     commission_report,
-    completed_order,
-    contract11,
-    contract_data,
-    contract_query,
     exec_details,
     open_order,
-    order_request,
     order_status,
     portfolio_row,
     position_row,
-    quote_ticks,
-    summary_rows,
 )
+from horizon.venues.ibkr.simulator.requests import (
+    DELAYED_DISABLED,
+    DELAYED_SHOWN,
+    NO_SECURITY,
+    NOT_SUBSCRIBED,
+    TEXT_DELAYED_DISABLED,
+    TEXT_DELAYED_SHOWN,
+    TEXT_NO_SECURITY,
+    TEXT_NOT_SUBSCRIBED,
+    RequestHandlers,
+)
+from horizon.venues.ibkr.simulator.session import MarketData, Session
 
 log = logging.getLogger(__name__)
+
+__all__ = [  # incl. names now defined in requests.py / session.py, re-exported
+    "CLIENT_ID_IN_USE", "DELAYED_DISABLED", "DELAYED_SHOWN", "FARM_NOTICES", "NOT_SUBSCRIBED",
+    "NO_SECURITY", "PACING", "READ_ERROR", "TEXT_CLIENT_ID_IN_USE", "TEXT_DELAYED_DISABLED",
+    "TEXT_DELAYED_SHOWN", "TEXT_NOT_SUBSCRIBED", "TEXT_NO_SECURITY", "TEXT_READ_ERROR",
+    "Gateway", "MarketData", "RequestHandlers", "Session",
+]  # fmt: skip
 
 
 FARM_NOTICES: Final = (
@@ -86,130 +91,8 @@ TEXT_CLIENT_ID_IN_USE: Final = (
     "Unable to connect as the client id is already in use. Retry with a unique client id."
 )
 PACING: Final = 100
-NOT_SUBSCRIBED: Final = 354
-TEXT_NOT_SUBSCRIBED: Final = "Requested market data is not subscribed."
-DELAYED_SHOWN: Final = 10167
-TEXT_DELAYED_SHOWN: Final = (
-    "Requested market data is not subscribed. Displaying delayed market data."
-)
-DELAYED_DISABLED: Final = 10168
-TEXT_DELAYED_DISABLED: Final = (
-    "Requested market data is not subscribed. Delayed market data is not enabled."
-)
 READ_ERROR: Final = 320
 TEXT_READ_ERROR: Final = "Server error when reading an API client request."
-NO_SECURITY: Final = 200
-TEXT_NO_SECURITY: Final = "No security definition has been found for the request"
-
-
-# --------------------------------------------------------------------------------------------
-# Sessions
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class MarketData:
-    req_id: int
-    con_id: int
-    delayed: bool
-    frozen: bool
-    sent: dict[int, tuple[Decimal, Decimal | None]] = field(default_factory=dict)
-
-
-class Session(asyncio.Protocol):
-    """One client connection: codec state, clientId, subscriptions, pacing window."""
-
-    def __init__(self, sim: Gateway) -> None:
-        self.sim = sim
-        self.conn = GatewayConnection(sim.min_version, sim.max_version)
-        self.transport: asyncio.Transport | None = None
-        self.peer = ""
-        self.client_id: int | None = None
-        self.started = False
-        self.closed = False
-        self.out: list[bytes] = []
-        self.held: list[bytes] = []
-        self.send_after = 0.0
-        self.window: deque[float] = deque()
-        self.paced = False  # the client asked for +PACEAPI: excess is queued, not refused
-        self.backlog: deque[Any] = deque()
-        self.backlog_timer: asyncio.TimerHandle | None = None
-        self.md_type = 1
-        self.market: dict[int, MarketData] = {}
-        self.positions_sub = False
-        self.account_sub: str | None = None
-        self.account_sent: dict[tuple[str, str], str] = {}
-        self.multi_subs: dict[int, tuple[str, bool]] = {}
-        self.multi_sent: dict[int, dict[tuple[str, str], str]] = {}
-        self.auto_open = False
-
-    # asyncio.Protocol
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        peer = transport.get_extra_info("peername")
-        self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
-        self.sim._attach(self)
-
-    def data_received(self, data: bytes) -> None:
-        self.conn.receive_data(data)
-        if not self.sim.faults.frozen:
-            self.sim._pump(self)
-
-    def eof_received(self) -> bool:
-        return False  # close our side too
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        self.sim._detach(self)
-
-    # output
-    def send(self, msg: m.Message) -> None:
-        if not self.closed:
-            self.out.append(self.conn.send(msg))
-
-    def send_error(self, req_id: int, code: int, text: str) -> None:
-        self.send(m.ErrorMsg(req_id=req_id, code=code, text=text))
-
-    def flush(self) -> None:
-        if not self.out or self.transport is None:
-            return
-        data = b"".join(self.out)
-        self.out.clear()
-        faults = self.sim.faults
-        if faults.frozen:
-            self.held.append(data)
-        elif faults.delay > 0:
-            loop = asyncio.get_running_loop()
-            when = max(loop.time() + faults.delay, self.send_after)
-            self.send_after = when
-            loop.call_at(when, self._write, data)
-        else:
-            self.transport.write(data)
-
-    def release(self) -> None:
-        """After a thaw: what was held goes out, then anything new."""
-        if self.held and self.transport is not None:
-            self.out[:0] = self.held
-            self.held.clear()
-        self.flush()
-
-    def _write(self, data: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
-
-    def close(self, *, abort: bool = False) -> None:
-        if self.transport is None or self.closed:
-            return
-        self.flush()
-        if abort:
-            self.transport.abort()
-        else:
-            self.transport.close()
-        self.closed = True
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,10 +100,10 @@ class Session(asyncio.Protocol):
 # --------------------------------------------------------------------------------------------
 
 
-class Gateway:
-    """The in-loop core: listener, sessions, clientId registry, request handlers, engine event
-    dispatch, price timer. Everything here runs on one event loop; `GatewaySimulator` adds
-    the threads, waits and the control API on top."""
+class Gateway(RequestHandlers):
+    """The in-loop core: listener, sessions, clientId registry, pacing, engine event
+    dispatch, price timer; the request handlers come from `RequestHandlers`. Everything here
+    runs on one event loop; `GatewaySimulator` adds the threads, waits and the control API."""
 
     def __init__(
         self,
@@ -534,267 +417,6 @@ class Gateway:
     def _flush_all(self) -> None:
         for s in list(self._sessions):
             s.flush()
-
-    # ---- requests -----------------------------------------------------------------------
-
-    def _on_current_time(self, s: Session, msg: m.ReqCurrentTime) -> None:
-        s.send(m.CurrentTime(time=int(self._clock())))
-
-    def _on_ids(self, s: Session, msg: m.ReqIds) -> None:
-        s.send(m.NextValidId(order_id=self.engine.next_order_id_hint()))
-
-    def _on_managed_accounts(self, s: Session, msg: m.ReqManagedAccts) -> None:
-        s.send(m.ManagedAccounts(accounts=",".join(self.engine.accounts)))
-
-    def _on_positions(self, s: Session, msg: m.ReqPositions) -> None:
-        s.positions_sub = True
-        for row in self.engine.positions():
-            s.send(position_row(row))
-        s.send(m.PositionEnd())
-
-    def _on_cancel_positions(self, s: Session, msg: m.CancelPositions) -> None:
-        s.positions_sub = False
-
-    def _on_positions_multi(self, s: Session, msg: m.ReqPositionsMulti) -> None:
-        for row in self._positions_of(msg.account):
-            s.send(
-                m.PositionMulti(
-                    req_id=msg.req_id,
-                    account=row.account,
-                    contract=contract11(row.contract),
-                    position=row.position,
-                    avg_cost=row.avg_cost,
-                    model_code=msg.model_code,
-                )
-            )
-        s.send(m.PositionMultiEnd(req_id=msg.req_id))
-
-    def _positions_of(self, account: str) -> list[PositionRow]:
-        if account and account not in self.engine.accounts:
-            return []
-        return self.engine.positions(account or None)
-
-    def _account_for(self, account: str) -> str | None:
-        if account in self.engine.accounts:
-            return account
-        if not account and len(self.engine.accounts) == 1:
-            return self.engine.accounts[0]
-        return None
-
-    def _on_account_updates(self, s: Session, msg: m.ReqAccountUpdates) -> None:
-        account = self._account_for(msg.acct_code)
-        if not msg.subscribe:
-            s.account_sub = None
-            return
-        if account is None:
-            log.warning(
-                "account updates for an unknown account",
-                extra={"client_id": s.client_id, "account": msg.acct_code},
-            )
-            return
-        s.account_sub, s.account_sent = account, {}
-        self._send_account_values(s, account)
-        for row in self.engine.positions(account):
-            s.send(portfolio_row(row))
-        s.send(m.UpdateAccountTime(time_stamp=self._fmt.hhmm(self._clock())))
-        s.send(m.AccountDownloadEnd(account=account))
-
-    def _send_account_values(self, s: Session, account: str) -> None:
-        for v in self.engine.account_values(account):
-            key = (v.key, v.currency)
-            if s.account_sent.get(key) != v.value:
-                s.account_sent[key] = v.value
-                s.send(
-                    m.UpdateAccountValue(
-                        key=v.key, value=v.value, currency=v.currency, account=v.account
-                    )
-                )
-
-    def _on_account_updates_multi(self, s: Session, msg: m.ReqAccountUpdatesMulti) -> None:
-        account = self._account_for(msg.account)
-        if account is not None:
-            s.multi_subs[msg.req_id] = (account, msg.ledger_and_nlv)
-            s.multi_sent[msg.req_id] = {}
-            self._send_multi(s, msg.req_id)
-        s.send(m.AccountUpdateMultiEnd(req_id=msg.req_id))
-
-    def _send_multi(self, s: Session, req_id: int) -> None:
-        account, ledger_only = s.multi_subs[req_id]
-        sent = s.multi_sent[req_id]
-        for v in self.engine.account_values(account):
-            if ledger_only and v.key not in LEDGER_KEYS and v.key != "NetLiquidation":
-                continue
-            key = (v.key, v.currency)
-            if sent.get(key) != v.value:
-                sent[key] = v.value
-                s.send(
-                    m.AccountUpdateMulti(
-                        req_id=req_id,
-                        account=account,
-                        key=v.key,
-                        value=v.value,
-                        currency=v.currency,
-                    )
-                )
-
-    def _on_cancel_account_updates_multi(
-        self, s: Session, msg: m.CancelAccountUpdatesMulti
-    ) -> None:
-        s.multi_subs.pop(msg.req_id, None)
-        s.multi_sent.pop(msg.req_id, None)
-
-    def _on_account_summary(self, s: Session, msg: m.ReqAccountSummary) -> None:
-        for account in self.engine.accounts:
-            for tag, value, currency in summary_rows(self.engine.account_values(account), msg.tags):
-                s.send(
-                    m.AccountSummary(
-                        req_id=msg.req_id, account=account, tag=tag, value=value, currency=currency
-                    )
-                )
-        s.send(m.AccountSummaryEnd(req_id=msg.req_id))
-
-    def _on_contract_details(self, s: Session, msg: m.ReqContractDetails) -> None:
-        specs = self.engine.match_contracts(contract_query(msg.contract))
-        if not specs:
-            s.send_error(msg.req_id, NO_SECURITY, TEXT_NO_SECURITY)
-            return
-        now = self._clock()
-        for spec in specs:
-            s.send(contract_data(spec, msg.req_id, now))
-        s.send(m.ContractDataEnd(req_id=msg.req_id))
-
-    def _on_market_data_type(self, s: Session, msg: m.ReqMarketDataType) -> None:
-        if 1 <= msg.market_data_type <= 4:
-            s.md_type = msg.market_data_type
-
-    def _has_realtime(self, spec: ContractSpec) -> bool:
-        if isinstance(self.realtime_data, bool):
-            return self.realtime_data
-        return spec.symbol in self.realtime_data
-
-    def _on_mkt_data(self, s: Session, msg: m.ReqMktData) -> None:
-        specs = self.engine.match_contracts(contract_query(msg.contract))
-        if len(specs) != 1:
-            s.send_error(msg.req_id, NO_SECURITY, TEXT_NO_SECURITY)
-            return
-        spec = specs[0]
-        md_type = s.md_type
-        if md_type in (1, 2) and not self._has_realtime(spec):
-            if not self.delayed_data:
-                s.send_error(msg.req_id, NOT_SUBSCRIBED, TEXT_NOT_SUBSCRIBED)
-                return
-            # TWS falls back to delayed data for an account without the subscription
-            s.send_error(msg.req_id, DELAYED_SHOWN, TEXT_DELAYED_SHOWN)
-            md_type += 2
-        elif md_type in (3, 4) and not self.delayed_data and not self._has_realtime(spec):
-            s.send_error(msg.req_id, DELAYED_DISABLED, TEXT_DELAYED_DISABLED)
-            return
-        sub = MarketData(
-            msg.req_id, spec.con_id, delayed=md_type in (3, 4), frozen=md_type in (2, 4)
-        )
-        s.send(
-            m.TickReqParams(
-                req_id=msg.req_id,
-                min_tick=spec.min_tick,
-                bbo_exchange="9c0001",
-                snapshot_permissions=3,
-            )
-        )
-        s.send(m.MarketDataType(req_id=msg.req_id, market_data_type=md_type))
-        self._send_ticks(s, sub)
-        if msg.snapshot or msg.regulatory_snapshot:
-            s.send(m.TickSnapshotEnd(req_id=msg.req_id))
-        elif not sub.frozen:
-            s.market[msg.req_id] = sub
-
-    def _send_ticks(self, s: Session, sub: MarketData) -> None:
-        quote = self.engine.quote(sub.con_id)
-        ticks = quote_ticks(quote)
-        changed = False
-        for tick_type, (value, size) in ticks.items():
-            if sub.sent.get(tick_type) == (value, size):
-                continue
-            sub.sent[tick_type] = (value, size)
-            changed = True
-            wire_type = DELAYED[tick_type] if sub.delayed else tick_type
-            if size is None:
-                s.send(m.TickSize(req_id=sub.req_id, tick_type=wire_type, size=value))
-            else:
-                s.send(m.TickPrice(req_id=sub.req_id, tick_type=wire_type, price=value, size=size))
-        if changed and not sub.delayed:
-            s.send(
-                m.TickString(
-                    req_id=sub.req_id, tick_type=LAST_TIMESTAMP, value=str(int(quote.time))
-                )
-            )
-
-    def _on_cancel_mkt_data(self, s: Session, msg: m.CancelMktData) -> None:
-        s.market.pop(msg.req_id, None)
-
-    def _refresh_market_data(self, con_id: int | None = None) -> None:
-        for s in self._sessions:
-            for sub in s.market.values():
-                if con_id is None or sub.con_id == con_id:
-                    self._send_ticks(s, sub)
-
-    def _on_place_order(self, s: Session, msg: m.PlaceOrder) -> None:
-        assert s.client_id is not None
-        if self.faults.take(OneShot.DROP_ORDER):
-            log.warning(
-                "fault: placeOrder dropped",
-                extra={"client_id": s.client_id, "order_id": msg.order_id},
-            )
-            return
-        self._dispatch(self.engine.place(order_request(msg, s.client_id)))
-
-    def _on_cancel_order(self, s: Session, msg: m.CancelOrder) -> None:
-        assert s.client_id is not None
-        self._dispatch(self.engine.cancel(s.client_id, msg.order_id))
-
-    def _on_global_cancel(self, s: Session, msg: m.ReqGlobalCancel) -> None:
-        self._dispatch(self.engine.global_cancel())
-
-    def _send_open_orders(self, s: Session, orders: Iterable[OrderState]) -> None:
-        for st in orders:
-            s.send(open_order(st))
-            s.send(order_status(st))
-        s.send(m.OpenOrderEnd())
-
-    def _on_open_orders(self, s: Session, msg: m.ReqOpenOrders) -> None:
-        self._send_open_orders(s, self.engine.open_orders(s.client_id))
-
-    def _on_all_open_orders(self, s: Session, msg: m.ReqAllOpenOrders) -> None:
-        self._send_open_orders(s, self.engine.open_orders(None))
-
-    def _on_auto_open_orders(self, s: Session, msg: m.ReqAutoOpenOrders) -> None:
-        s.auto_open = msg.auto_bind and s.client_id == 0
-
-    def _on_completed_orders(self, s: Session, msg: m.ReqCompletedOrders) -> None:
-        for st in self.engine.completed_orders():
-            if msg.api_only and st.client_id == 0:
-                continue
-            s.send(completed_order(st, self._fmt, self._clock()))
-        s.send(m.CompletedOrdersEnd())
-
-    def _on_executions(self, s: Session, msg: m.ReqExecutions) -> None:
-        flt = ExecFilter(
-            client_id=msg.client_id,
-            account=msg.acct_code,
-            time=msg.time,
-            symbol=msg.symbol,
-            sec_type=msg.sec_type,
-            exchange=msg.exchange,
-            side=msg.side,
-        )
-        try:
-            rows = self.engine.executions(flt)
-        except ValueError as exc:  # an unreadable filter time
-            log.warning("bad execution filter", extra={"reason": str(exc)})
-            rows = []
-        for ex, cr in rows:
-            s.send(exec_details(ex, msg.req_id, self._fmt))
-            s.send(commission_report(cr))
-        s.send(m.ExecDetailsEnd(req_id=msg.req_id))
 
     # ---- engine events -> sessions --------------------------------------------------------
 
