@@ -2,7 +2,7 @@
 
 The dataclass *is* the spec row. Its fields, in declaration order, are the wire fields after the
 message id; each carries a `Wire` descriptor (kind, version window, presence condition). The one
-generic walker in `codec.py` encodes and decodes every message from these rows, so adding a
+generic walker in `fieldcodec.py` encodes and decodes every message from these rows, so adding a
 message means adding a row here, never writing an encoder.
 
 The layouts are an independent reading of the TWS API socket protocol (text protocol, server
