@@ -279,7 +279,8 @@ class FillBook:
         if slot is None:
             horizon = self._forgotten_until
             if horizon is not None and (
-                rec.time < horizon or (rec.time == horizon and base in self._forgotten_at)
+                rec.time < horizon
+                or (rec.time == horizon and base in self._forgotten_at)
             ):
                 return False  # handed out long ago, and forgotten since
             slot = _Slot(latest=rec.exec_id, rec=rec, arrived=now)
@@ -386,7 +387,9 @@ class FillBook:
             if self._forgotten_until is None or gone.rec.time > self._forgotten_until:
                 self._forgotten_until = gone.rec.time
                 self._forgotten_at = {gone_base}
-            elif gone.rec.time == self._forgotten_until:
+            elif gone.rec.time == self._forgotten_until and len(self._forgotten_at) < self._memory:
+                # bounded: past `memory` fills in one second a replay could repeat one (never
+                # lose one); no client sees that many fills in a second
                 self._forgotten_at.add(gone_base)
 
     def _venue_fill(self, slot: _Slot) -> VenueFill:
