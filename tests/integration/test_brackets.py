@@ -10,15 +10,10 @@ import pytest
 
 from horizon.core import OrderAction, OrderStatus
 from horizon.errors import InvalidOrder
-from horizon.venues.ibkr.extras import TicketsQuotesMixin
 from horizon.venues.ibkr.simulator import GatewaySimulator
 from horizon.venues.ibkr.tickets import bracket_legs
 from horizon.venues.ibkr.venue import Ibkr
 
-# the venue with the mixin, whether or not Ibkr already includes it
-Venue: Any = (
-    Ibkr if issubclass(Ibkr, TicketsQuotesMixin) else type("Venue", (TicketsQuotesMixin, Ibkr), {})
-)
 CID = 5
 
 
@@ -39,7 +34,7 @@ def gw(request: pytest.FixtureRequest) -> Iterator[GatewaySimulator]:
 
 @pytest.fixture
 def venue(gw: GatewaySimulator) -> Iterator[Any]:
-    v = Venue(port=gw.port, paper=True, client_id=CID, commission_grace=0.5)
+    v = Ibkr(port=gw.port, paper=True, client_id=CID, commission_grace=0.5)
     v.connect()
     try:
         yield v
@@ -56,7 +51,7 @@ async def asim(sim_factory: Any) -> AsyncIterator[GatewaySimulator]:
 
 @pytest.fixture
 async def avenue(asim: GatewaySimulator) -> AsyncIterator[Any]:
-    v = Venue(port=asim.port, paper=True, client_id=CID, commission_grace=0.5)
+    v = Ibkr(port=asim.port, paper=True, client_id=CID, commission_grace=0.5)
     await v.connect_async()
     try:
         yield v

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
-
-import horizon.venues.ibkr.venue as venue_module
-from horizon.venues.ibkr.extras import TicketsQuotesMixin
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "tickets-quotes-fa.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
@@ -25,10 +21,6 @@ def test_the_doc_has_examples_for_each_section() -> None:
 
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"example{i}" for i in range(len(BLOCKS))])
-def test_example_runs(code: str, monkeypatch: pytest.MonkeyPatch,
-                      capsys: pytest.CaptureFixture[str]) -> None:
-    if not issubclass(venue_module.Ibkr, TicketsQuotesMixin):  # until Ibkr mixes it in
-        mixed: Any = type("Ibkr", (TicketsQuotesMixin, venue_module.Ibkr), {})
-        monkeypatch.setattr(venue_module, "Ibkr", mixed)
+def test_example_runs(code: str, capsys: pytest.CaptureFixture[str]) -> None:
     exec(compile(code, str(DOC), "exec"), {"__name__": "__doc_example__"})
     assert capsys.readouterr().out.strip()  # every example shows something

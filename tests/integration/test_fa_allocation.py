@@ -15,13 +15,9 @@ import pytest
 from horizon.core import OrderAction, OrderStatus, VenueFill
 from horizon.errors import InvalidOrder
 from horizon.venues.ibkr.allocation import Allocation, FaMethod
-from horizon.venues.ibkr.extras import TicketsQuotesMixin
 from horizon.venues.ibkr.simulator import GatewaySimulator
 from horizon.venues.ibkr.venue import Ibkr
 
-Venue: Any = (
-    Ibkr if issubclass(Ibkr, TicketsQuotesMixin) else type("Venue", (TicketsQuotesMixin, Ibkr), {})
-)
 MASTER, A, B, C = "DF1000000", "DU1000001", "DU1000002", "DU1000003"
 FA: dict[str, Any] = {
     "accounts": [MASTER, A, B, C],
@@ -39,7 +35,7 @@ async def asim(sim_factory: Any) -> AsyncIterator[GatewaySimulator]:
 
 @pytest.fixture
 async def venue(asim: GatewaySimulator) -> AsyncIterator[Any]:
-    v = Venue(port=asim.port, paper=True, client_id=CID, commission_grace=0.2)
+    v = Ibkr(port=asim.port, paper=True, client_id=CID, commission_grace=0.2)
     await v.connect_async()
     try:
         yield v
@@ -183,7 +179,7 @@ def gw() -> Iterator[GatewaySimulator]:
 
 
 def test_blocking_allocate_block(gw: GatewaySimulator) -> None:
-    with Venue(port=gw.port, paper=True, client_id=CID, commission_grace=0.2) as venue:
+    with Ibkr(port=gw.port, paper=True, client_id=CID, commission_grace=0.2) as venue:
         oid = venue.allocate_block(buy(9), Allocation(fa_group="All"))
         venue.wait_for_status(oid, OrderStatus.FILLED, timeout=5)
         assert by_account(venue.wait_fills(3, timeout=5)) == {A: Decimal(3), B: Decimal(3),

@@ -17,16 +17,11 @@ from typing import Any
 import pytest
 
 from horizon.errors import UnknownInstrument
-from horizon.venues.ibkr.extras import TicketsQuotesMixin
 from horizon.venues.ibkr.quotes import Quote, Subscription
 from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
 from horizon.venues.ibkr.simulator import GatewaySimulator
 from horizon.venues.ibkr.venue import Ibkr
 from tests.integration.conftest import until
-
-Venue: Any = (
-    Ibkr if issubclass(Ibkr, TicketsQuotesMixin) else type("Venue", (TicketsQuotesMixin, Ibkr), {})
-)
 
 
 @pytest.fixture
@@ -43,7 +38,7 @@ def gw() -> Iterator[GatewaySimulator]:
 
 @pytest.fixture
 def venue(gw: GatewaySimulator) -> Iterator[Any]:
-    v = Venue(port=gw.port, paper=True, client_id=1)
+    v = Ibkr(port=gw.port, paper=True, client_id=1)
     v.connect()
     try:
         yield v
@@ -64,7 +59,7 @@ def make_venue(asim: GatewaySimulator) -> Iterator[Any]:
     made: list[Any] = []
 
     async def make(**options: Any) -> Any:
-        v = Venue(port=asim.port, paper=True, client_id=2 + len(made), **options)
+        v = Ibkr(port=asim.port, paper=True, client_id=2 + len(made), **options)
         made.append(v)
         await v.connect_async()
         return v
