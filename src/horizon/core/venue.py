@@ -6,6 +6,7 @@ public `x_async` has an `x` with the same parameters.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar, Protocol, runtime_checkable
 
 from horizon.core.enums import OrderStatus
@@ -40,6 +41,23 @@ class Venue(Protocol):
     async def cancel_async(self, order_id: str) -> None: ...
     def cancel_all(self, market_id: str | None = None) -> list[str]: ...
     async def cancel_all_async(self, market_id: str | None = None) -> list[str]: ...
+
+    def amend(
+        self,
+        order_id: str,
+        *,
+        quantity: Decimal | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> None: ...
+    async def amend_async(
+        self,
+        order_id: str,
+        *,
+        quantity: Decimal | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> None: ...
 
     def drain_fills(self) -> list[VenueFill]: ...
     async def drain_fills_async(self) -> list[VenueFill]: ...

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
+
 if TYPE_CHECKING:
     from horizon.venues.ibkr.config import IbkrConfig
     from horizon.venues.ibkr.venue import Ibkr
 
-__all__ = ["Ibkr", "IbkrConfig"]
+__all__ = ["ConnectionEvent", "ConnectionState", "Ibkr", "IbkrConfig"]
 
 
 def __getattr__(name: str) -> Any:
