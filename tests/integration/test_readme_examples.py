@@ -51,9 +51,11 @@ def test_quickstart_context_manager_and_blocking_api(
             ("ibkr.positions()",),
             ("ibkr.health_check()",),
             ("ibkr.submit_bracket(",),
+            ("ibkr.add_listener(on_change)",),
         ):
             exec(on_port(find(*needles), gateway.port), namespace)
         assert namespace["q"].market_id == "AAPL"
+        assert namespace["on_change"] in ibkr._listeners
         assert ibkr.order_status(namespace["oid"]).value in ("canceled", "pending_cancel")
     finally:
         ibkr.close()
