@@ -72,44 +72,82 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f">>> ibkr = Ibkr(host='127.0.0.1', port={sim.port}, client_id=1, paper=True)")
         print(">>> ibkr.connect()")
         with Ibkr(host="127.0.0.1", port=sim.port, client_id=1, paper=True) as ibkr:
-            print(f"connected: accounts {ibkr.managed_accounts()}, health {ibkr.health_check()}, "
-                  f"rtt {1000 * (ibkr._last_health_rtt_s or 0):.2f} ms")
+            print(
+                f"connected: accounts {ibkr.managed_accounts()}, health {ibkr.health_check()}, "
+                f"rtt {1000 * (ibkr._last_health_rtt_s or 0):.2f} ms"
+            )
             print(">>> print(ibkr.balance())")
             for b in ibkr.balance():
                 extra = "".join(
                     f"  {name} {value:,.2f}"
-                    for name, value in (("net liq", b.net_liquidation),
-                                        ("buying power", b.buying_power))
+                    for name, value in (
+                        ("net liq", b.net_liquidation),
+                        ("buying power", b.buying_power),
+                    )
                     if value is not None
                 )
                 print(f"  {b.account} {b.currency:<4}: cash {b.cash:,.2f}{extra}")
             print(line)
             orders = [
                 ("market buy 10 AAPL", OrderAction(market_id="AAPL", side="buy", quantity=10)),
-                ("limit buy 5 AAPL @ 185.00 GTC", OrderAction(
-                    market_id="AAPL", side="buy", quantity=5, order_type="limit",
-                    limit_price="185.00", tif="GTC")),
-                ("stop sell 5 AAPL @ 180.00", OrderAction(
-                    market_id="AAPL", side="sell", quantity=5, order_type="stop",
-                    stop_price="180.00")),
-                ("stop-limit buy 5 AAPL 200.00/201.00", OrderAction(
-                    market_id="AAPL", side="buy", quantity=5, order_type="stop_limit",
-                    stop_price="200.00", limit_price="201.00")),
-                ("trailing stop sell 5 AAPL 2%", OrderAction(
-                    market_id="AAPL", side="sell", quantity=5, order_type="trailing_stop",
-                    trail_percent="2")),
-                ("market buy 1 ES future", OrderAction(
-                    market_id="FUT:ES:202503:CME", side="buy", quantity=1)),
-                ("market buy 20,000 EUR.USD", OrderAction(
-                    market_id="FX:EUR.USD", side="buy", quantity=20000)),
+                (
+                    "limit buy 5 AAPL @ 185.00 GTC",
+                    OrderAction(
+                        market_id="AAPL",
+                        side="buy",
+                        quantity=5,
+                        order_type="limit",
+                        limit_price="185.00",
+                        tif="GTC",
+                    ),
+                ),
+                (
+                    "stop sell 5 AAPL @ 180.00",
+                    OrderAction(
+                        market_id="AAPL",
+                        side="sell",
+                        quantity=5,
+                        order_type="stop",
+                        stop_price="180.00",
+                    ),
+                ),
+                (
+                    "stop-limit buy 5 AAPL 200.00/201.00",
+                    OrderAction(
+                        market_id="AAPL",
+                        side="buy",
+                        quantity=5,
+                        order_type="stop_limit",
+                        stop_price="200.00",
+                        limit_price="201.00",
+                    ),
+                ),
+                (
+                    "trailing stop sell 5 AAPL 2%",
+                    OrderAction(
+                        market_id="AAPL",
+                        side="sell",
+                        quantity=5,
+                        order_type="trailing_stop",
+                        trail_percent="2",
+                    ),
+                ),
+                (
+                    "market buy 1 ES future",
+                    OrderAction(market_id="FUT:ES:202503:CME", side="buy", quantity=1),
+                ),
+                (
+                    "market buy 20,000 EUR.USD",
+                    OrderAction(market_id="FX:EUR.USD", side="buy", quantity=20000),
+                ),
             ]
             ids = {}
             for label, action in orders:
                 oid = ibkr.submit(action)
                 ids[oid] = label
                 status = ibkr.wait_for_status(
-                    oid, OrderStatus.ACCEPTED, OrderStatus.FILLED, OrderStatus.REJECTED,
-                    timeout=10)
+                    oid, OrderStatus.ACCEPTED, OrderStatus.FILLED, OrderStatus.REJECTED, timeout=10
+                )
                 print(f"  submit {label:<38} -> order {oid:>4}: {status.value}")
             limit_id = next(o for o, lbl in ids.items() if lbl.startswith("limit"))
             ibkr.amend(limit_id, limit_price=Decimal("186.00"))
@@ -123,8 +161,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 print(f"  {oid:>4} {label:<38} {ibkr.order_status(oid).value}")
             print("fills (drain_fills):")
             for f in ibkr.wait_fills(3, timeout=10) + ibkr.drain_fills():
-                print(f"  {f.timestamp:%H:%M:%S}Z {f.market_id:<18} {f.side.value:<4} "
-                      f"{f.quantity:>7} @ {f.price:<10} fee {f.fee} {f.fee_currency}  {f.exec_id}")
+                print(
+                    f"  {f.timestamp:%H:%M:%S}Z {f.market_id:<18} {f.side.value:<4} "
+                    f"{f.quantity:>7} @ {f.price:<10} fee {f.fee} {f.fee_currency}  {f.exec_id}"
+                )
             print("positions:")
             for p in ibkr.positions():
                 print(f"  {p.account} {p.market_id:<18} {p.quantity:>8} avg cost {p.avg_cost}")

@@ -77,8 +77,9 @@ class Allocation:
         if profile is not None:
             if self.method is not None or self.percentage is not None:
                 raise InvalidOrder(
-                    "allocation", "a profile carries its own ratios; method/percentage are "
-                    "for fa_group allocations"
+                    "allocation",
+                    "a profile carries its own ratios; method/percentage are "
+                    "for fa_group allocations",
                 )
             return
         try:

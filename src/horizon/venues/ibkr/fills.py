@@ -279,8 +279,7 @@ class FillBook:
         if slot is None:
             horizon = self._forgotten_until
             if horizon is not None and (
-                rec.time < horizon
-                or (rec.time == horizon and base in self._forgotten_at)
+                rec.time < horizon or (rec.time == horizon and base in self._forgotten_at)
             ):
                 return False  # handed out long ago, and forgotten since
             slot = _Slot(latest=rec.exec_id, rec=rec, arrived=now)

@@ -82,11 +82,19 @@ class FillJournal:
         for row in rows:
             out.pending.append(
                 ExecutionRecord(
-                    exec_id=row[0], order_id=row[1], perm_id=row[2], client_id=row[3],
-                    account=row[4], market_id=row[5], side=Side(row[6]),
-                    quantity=Decimal(row[7]), price=Decimal(row[8]),
-                    time=datetime.fromisoformat(row[9]).astimezone(UTC), exchange=row[10],
-                    liquidity=Liquidity(row[11]) if row[11] else None, order_ref=row[12],
+                    exec_id=row[0],
+                    order_id=row[1],
+                    perm_id=row[2],
+                    client_id=row[3],
+                    account=row[4],
+                    market_id=row[5],
+                    side=Side(row[6]),
+                    quantity=Decimal(row[7]),
+                    price=Decimal(row[8]),
+                    time=datetime.fromisoformat(row[9]).astimezone(UTC),
+                    exchange=row[10],
+                    liquidity=Liquidity(row[11]) if row[11] else None,
+                    order_ref=row[12],
                 )
             )
         pending_ids = {r.exec_id for r in out.pending}
@@ -106,10 +114,19 @@ class FillJournal:
         self._db.execute(
             "INSERT OR IGNORE INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0,?)",
             (
-                rec.exec_id, rec.order_id, rec.perm_id, rec.client_id, rec.account,
-                rec.market_id, rec.side.value, str(rec.quantity), str(rec.price),
-                rec.time.isoformat(), rec.exchange,
-                rec.liquidity.value if rec.liquidity else None, rec.order_ref,
+                rec.exec_id,
+                rec.order_id,
+                rec.perm_id,
+                rec.client_id,
+                rec.account,
+                rec.market_id,
+                rec.side.value,
+                str(rec.quantity),
+                str(rec.price),
+                rec.time.isoformat(),
+                rec.exchange,
+                rec.liquidity.value if rec.liquidity else None,
+                rec.order_ref,
                 datetime.now(UTC).isoformat(),
             ),
         )

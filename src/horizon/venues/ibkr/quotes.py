@@ -54,8 +54,10 @@ class MarketDataType(IntEnum):
 
 # real-time type -> its delayed twin, for the fall-back on a missing subscription
 _FALLBACK: Final = MappingProxyType(
-    {MarketDataType.REALTIME: MarketDataType.DELAYED,
-     MarketDataType.FROZEN: MarketDataType.DELAYED_FROZEN}
+    {
+        MarketDataType.REALTIME: MarketDataType.DELAYED,
+        MarketDataType.FROZEN: MarketDataType.DELAYED_FROZEN,
+    }
 )
 
 # IB message codes on a market-data request that mean "no real-time data for you here":
@@ -93,8 +95,7 @@ def fallback_type(current: int) -> MarketDataType | None:
     return _FALLBACK.get(MarketDataType(current))
 
 
-def is_delayed(market_data_type: int, tick_types: Iterable[int] = (), notice: bool = False
-               ) -> bool:
+def is_delayed(market_data_type: int, tick_types: Iterable[int] = (), notice: bool = False) -> bool:
     """True if anything about an update says its data may be delayed."""
     if notice or market_data_type in (MarketDataType.DELAYED, MarketDataType.DELAYED_FROZEN):
         return True

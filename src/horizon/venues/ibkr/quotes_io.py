@@ -46,7 +46,6 @@ T = TypeVar("T")
 _SNAPSHOT_FLOOR_S = 12.0
 
 
-
 @dataclass(slots=True, eq=False)
 class _Stream:
     """One market's reqMktData, shared by every Subscription to that market."""
@@ -117,8 +116,10 @@ class QuotesMixin:
             await self._bucket.acquire_async()
             ib.reqMarketDataType(wanted)
             state.sent_type = wanted
-            log.info("market data type set", extra={"market_data_type": wanted,
-                                                    "client_id": self._client_id})
+            log.info(
+                "market data type set",
+                extra={"market_data_type": wanted, "client_id": self._client_id},
+            )
         return wanted
 
     def _fall_back(self, code: int, text: str, market_id: str, requested: int) -> bool:
@@ -132,9 +133,13 @@ class QuotesMixin:
             state.fallen_back = True
             log.warning(
                 "no real-time market data permission; falling back to delayed data",
-                extra={"code": code, "error": text, "market_id": market_id,
-                       "market_data_type": int(self._wanted_type()),
-                       "client_id": self._client_id},
+                extra={
+                    "code": code,
+                    "error": text,
+                    "market_id": market_id,
+                    "market_data_type": int(self._wanted_type()),
+                    "client_id": self._client_id,
+                },
             )
         return True
 
@@ -339,16 +344,20 @@ class QuotesMixin:
             return
         if code == DELAYED_NOTICE:
             if not stream.delayed_seen:
-                log.warning("market data is delayed (no real-time subscription)",
-                            extra={"market_id": stream.market_id, "code": code})
+                log.warning(
+                    "market data is delayed (no real-time subscription)",
+                    extra={"market_id": stream.market_id, "code": code},
+                )
             stream.delayed_seen = True
             return
         if self._fall_back(code, text, stream.market_id, stream.requested_type):
             self._spawn(self._rerequest(stream), "fall back to delayed")
             return
         stream.failed = f"IB error {code}: {text}"
-        log.error("no market data for a subscribed market",
-                  extra={"market_id": stream.market_id, "code": code, "error": text})
+        log.error(
+            "no market data for a subscribed market",
+            extra={"market_id": stream.market_id, "code": code, "error": text},
+        )
         for sub in stream.subscriptions:
             sub.fail(stream.market_id, stream.failed)
 
@@ -391,13 +400,18 @@ class QuotesMixin:
                 self._detach(stream)
             if state.streams.get(stream.market_id) is stream:
                 await self._request(ib, stream)
-        log.info("quote streams restored", extra={"market_ids": list(state.streams),
-                                                  "client_id": self._client_id})
+        log.info(
+            "quote streams restored",
+            extra={"market_ids": list(state.streams), "client_id": self._client_id},
+        )
 
     def _quotes_on_connection(self, event: ConnectionEvent) -> None:
         state = self._quotes()
-        if event.state in (ConnectionState.DISCONNECTED, ConnectionState.CLOSED,
-                           ConnectionState.RECONNECTED):
+        if event.state in (
+            ConnectionState.DISCONNECTED,
+            ConnectionState.CLOSED,
+            ConnectionState.RECONNECTED,
+        ):
             state.sent_type = None  # a new session starts at real-time
         if event.state is ConnectionState.RECONNECTED and state.streams:
             self._spawn(self._restore_streams(cancel_first=False), "restore after reconnect")

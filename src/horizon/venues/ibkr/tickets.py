@@ -65,8 +65,9 @@ OCA_TYPES: Final = MappingProxyType(
 
 _OTHER_SIDE: Final = MappingProxyType({Side.BUY: Side.SELL, Side.SELL: Side.BUY})
 # an IOC/OPG entry would kill its own protection at once; children rest DAY instead
-_CHILD_TIF: Final = MappingProxyType({TimeInForce.IOC: TimeInForce.DAY,
-                                      TimeInForce.OPG: TimeInForce.DAY})
+_CHILD_TIF: Final = MappingProxyType(
+    {TimeInForce.IOC: TimeInForce.DAY, TimeInForce.OPG: TimeInForce.DAY}
+)
 _ENTRY_TYPES: Final = frozenset(
     {OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT}
 )
@@ -147,8 +148,7 @@ def bracket_actions(
             where = "below" if buy else "above"
             raise InvalidOrder(
                 "stop_loss",
-                f"a {side} bracket needs the stop loss {where} the entry {field} {price}, "
-                f"got {sl}",
+                f"a {side} bracket needs the stop loss {where} the entry {field} {price}, got {sl}",
             )
         if (tp <= price) if buy else (tp >= price):
             where = "above" if buy else "below"

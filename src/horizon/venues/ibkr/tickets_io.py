@@ -46,7 +46,6 @@ log = logging.getLogger("horizon.venues.ibkr")
 T = TypeVar("T")
 
 
-
 class TicketsMixin:
     """Brackets, OCO sets and FA allocation for `Ibkr` (which provides the plumbing)."""
 
@@ -120,12 +119,19 @@ class TicketsMixin:
         self._orders[record.order_id] = record
         log.info(
             "order submitted",
-            extra={"order_id": record.order_id, "market_id": record.market_id,
-                   "side": leg.action.side.value, "quantity": str(leg.action.quantity),
-                   "order_type": leg.action.order_type.value, "account": account,
-                   "role": leg.role.value, "parent_id": leg.order.parentId,
-                   "oca_group": leg.order.ocaGroup, "transmit": leg.order.transmit,
-                   "client_id": self._client_id},
+            extra={
+                "order_id": record.order_id,
+                "market_id": record.market_id,
+                "side": leg.action.side.value,
+                "quantity": str(leg.action.quantity),
+                "order_type": leg.action.order_type.value,
+                "account": account,
+                "role": leg.role.value,
+                "parent_id": leg.order.parentId,
+                "oca_group": leg.order.ocaGroup,
+                "transmit": leg.order.transmit,
+                "client_id": self._client_id,
+            },
         )
         return record
 
@@ -154,21 +160,19 @@ class TicketsMixin:
             market_ids=(records[0].market_id,),
         )
         self._tickets()[ticket.ticket_id] = ticket
-        log.info("bracket submitted", extra={"ticket_id": ticket.ticket_id,
-                                             "order_ids": ticket.order_ids})
+        log.info(
+            "bracket submitted",
+            extra={"ticket_id": ticket.ticket_id, "order_ids": ticket.order_ids},
+        )
         return ticket.ticket_id
 
-    def submit_bracket(
-        self, entry: OrderAction, take_profit: Decimal, stop_loss: Decimal
-    ) -> str:
+    def submit_bracket(self, entry: OrderAction, take_profit: Decimal, stop_loss: Decimal) -> str:
         """Blocking twin of `submit_bracket_async`."""
         return self._sync(
             self.submit_bracket_async(entry, take_profit, stop_loss), "submit_bracket"
         )
 
-    async def submit_oco_async(
-        self, actions: Sequence[OrderAction], *, oca_type: int = 1
-    ) -> str:
+    async def submit_oco_async(self, actions: Sequence[OrderAction], *, oca_type: int = 1) -> str:
         """Place `actions` in one OCA group as one ticket; its id.
 
         oca_type 1: the first fill cancels the others; 2 / 3: the others shrink by each fill
@@ -181,8 +185,13 @@ class TicketsMixin:
         ib = await self._ready()
         ids = [ib.client.getReqId() for _ in actions]
         group = f"hz-{self._client_id}-{ids[0] if ids else 0}-{secrets.token_hex(3)}"
-        legs = oco_legs(actions, account=accounts[0] if accounts else "", order_ids=ids,
-                        oca_group=group, oca_type=oca_type)
+        legs = oco_legs(
+            actions,
+            account=accounts[0] if accounts else "",
+            order_ids=ids,
+            oca_group=group,
+            oca_type=oca_type,
+        )
         for contract, leg, account in zip(contracts, legs, accounts, strict=True):
             leg.order.account = account
             await self._check_leg_ticks(contract, [leg])
@@ -199,8 +208,15 @@ class TicketsMixin:
             oca_group=group,
         )
         self._tickets()[ticket.ticket_id] = ticket
-        log.info("oco submitted", extra={"ticket_id": ticket.ticket_id, "oca_group": group,
-                                         "oca_type": oca_type, "order_ids": ticket.order_ids})
+        log.info(
+            "oco submitted",
+            extra={
+                "ticket_id": ticket.ticket_id,
+                "oca_group": group,
+                "oca_type": oca_type,
+                "order_ids": ticket.order_ids,
+            },
+        )
         return ticket.ticket_id
 
     def submit_oco(self, actions: Sequence[OrderAction], *, oca_type: int = 1) -> str:
@@ -254,13 +270,20 @@ class TicketsMixin:
             self._account_for(child.account)
             if child.account in self._masters():
                 raise InvalidOrder(
-                    "allocation", f"{child.account} is an FA master account and holds no "
-                    "positions; allocate to its sub-accounts"
+                    "allocation",
+                    f"{child.account} is an FA master account and holds no "
+                    "positions; allocate to its sub-accounts",
                 )
         await self.qualify_async(action.market_id)
         order_ids = [await self.submit_async(child) for child in children]
-        log.info("block allocated", extra={"order_ids": order_ids, "market_id": action.market_id,
-                                          "parts": {a: str(q) for a, q in parts.items()}})
+        log.info(
+            "block allocated",
+            extra={
+                "order_ids": order_ids,
+                "market_id": action.market_id,
+                "parts": {a: str(q) for a, q in parts.items()},
+            },
+        )
         return order_ids
 
     def allocate_block(
@@ -272,15 +295,16 @@ class TicketsMixin:
     def _masters(self) -> set[str]:
         """FA master (advisor) accounts of this login: DF... paper, F + digits live."""
         return {
-            a for a in self._accounts
+            a
+            for a in self._accounts
             if (a.startswith("DF") if is_paper_account(a) else a[:1] == "F" and a[1:].isdigit())
         }
 
     async def _submit_allocated(self, action: OrderAction, allocation: Allocation) -> str:
         if action.account is not None:
             raise InvalidOrder(
-                "account", "an FA allocation order goes to the advisor login; leave "
-                "OrderAction.account unset"
+                "account",
+                "an FA allocation order goes to the advisor login; leave OrderAction.account unset",
             )
         contract = await self.qualify_async(action.market_id)
         ib = await self._ready()
@@ -292,11 +316,18 @@ class TicketsMixin:
         masters = sorted(self._masters())
         owner = masters[0] if masters else (self._default_account or "")
         by_ib = allocation.ib_quantity_from_positions
-        record = await self._place(contract, leg, account=owner,
-                                   remaining=Decimal(0) if by_ib else None)
+        record = await self._place(
+            contract, leg, account=owner, remaining=Decimal(0) if by_ib else None
+        )
         if by_ib:
             record.remaining = None
-        log.info("allocation order submitted",
-                 extra={"order_id": record.order_id, "fa_group": order.faGroup,
-                        "fa_method": order.faMethod, "fa_profile": allocation.fa_profile})
+        log.info(
+            "allocation order submitted",
+            extra={
+                "order_id": record.order_id,
+                "fa_group": order.faGroup,
+                "fa_method": order.faMethod,
+                "fa_profile": allocation.fa_profile,
+            },
+        )
         return str(record.order_id)

@@ -40,8 +40,7 @@ def split(qty: Decimal, increment: Decimal, weights: Sequence[Decimal]) -> list[
     return [increment * p for p in largest_remainder(units, weights)]
 
 
-def pct_change(positions: Sequence[Decimal], percent: Decimal, increment: Decimal
-               ) -> list[Decimal]:
+def pct_change(positions: Sequence[Decimal], percent: Decimal, increment: Decimal) -> list[Decimal]:
     """PctChange: each account trades |position| x percent/100, rounded down to the
     increment (accounts without a position get nothing)."""
     out = []
@@ -62,8 +61,12 @@ class FaSetup:
     but names a group is treated as that group (IB has merged profiles into groups).
     """
 
-    def __init__(self, accounts: Sequence[str], groups: Mapping[str, Sequence[str]],
-                 profiles: Mapping[str, Mapping[str, Decimal]]) -> None:
+    def __init__(
+        self,
+        accounts: Sequence[str],
+        groups: Mapping[str, Sequence[str]],
+        profiles: Mapping[str, Mapping[str, Decimal]],
+    ) -> None:
         self.accounts = tuple(accounts)
         self.masters = frozenset(a for a in self.accounts if is_master(a))
         self.subs = tuple(a for a in self.accounts if a not in self.masters)
@@ -71,8 +74,9 @@ class FaSetup:
         self.groups.update({k: tuple(v) for k, v in groups.items()})
         self.profiles = {k: dict(v) for k, v in profiles.items()}
 
-    def resolve(self, req: OrderRequest, spec: ContractSpec, view: AccountView
-                ) -> tuple[str, dict[str, Decimal]]:
+    def resolve(
+        self, req: OrderRequest, spec: ContractSpec, view: AccountView
+    ) -> tuple[str, dict[str, Decimal]]:
         """(account, {}) for a single-account order, ("", targets) for an allocated one."""
         name = req.fa_group or req.fa_profile
         if name:
@@ -88,8 +92,9 @@ class FaSetup:
             raise Rejection(NO_ALLOCATION, TEXT_NO_ALLOCATION)
         return account, {}
 
-    def _targets(self, req: OrderRequest, spec: ContractSpec, name: str, view: AccountView
-                 ) -> dict[str, Decimal]:
+    def _targets(
+        self, req: OrderRequest, spec: ContractSpec, name: str, view: AccountView
+    ) -> dict[str, Decimal]:
         inc = spec.size_increment
         profile = self.profiles.get(req.fa_profile) if req.fa_profile else None
         if profile is not None:
@@ -109,15 +114,17 @@ class FaSetup:
         return targets
 
     @staticmethod
-    def _by_method(req: OrderRequest, spec: ContractSpec, members: Sequence[str],
-                   view: AccountView) -> list[Decimal]:
+    def _by_method(
+        req: OrderRequest, spec: ContractSpec, members: Sequence[str], view: AccountView
+    ) -> list[Decimal]:
         inc = spec.size_increment
         method = req.fa_method or "EqualQuantity"
         if method == "EqualQuantity":
             return split(req.quantity, inc, [Decimal(1)] * len(members))
         if method in ("NetLiq", "AvailableEquity"):
-            return split(req.quantity, inc, [max(view.weight(a, method), Decimal(0))
-                                             for a in members])
+            return split(
+                req.quantity, inc, [max(view.weight(a, method), Decimal(0)) for a in members]
+            )
         if method == "PctChange":
             try:
                 pct = Decimal(req.fa_percentage)

@@ -17,8 +17,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from .model import ContractSpec, Quote
 
 _STEP_BPS = Decimal("0.0005")  # a step moves up to about 5 bp of the price
-_SIZE_LOTS = {"STK": (Decimal(100), 1, 30), "OPT": (Decimal(1), 1, 100),
-              "FUT": (Decimal(1), 1, 60), "CASH": (Decimal(100000), 1, 50)}
+_SIZE_LOTS = {
+    "STK": (Decimal(100), 1, 30),
+    "OPT": (Decimal(1), 1, 100),
+    "FUT": (Decimal(1), 1, 60),
+    "CASH": (Decimal(100000), 1, 50),
+}
 
 
 def to_grid(price: Decimal, tick: Decimal) -> Decimal:
@@ -33,8 +37,23 @@ def on_grid(price: Decimal, tick: Decimal) -> bool:
 class Book:
     """Mutable top of book for one instrument; owned by the engine."""
 
-    __slots__ = ("_rng", "ask", "ask_size", "bid", "bid_size", "close", "high", "last",
-                 "last_size", "low", "spec", "steps", "time", "version", "volume")
+    __slots__ = (
+        "_rng",
+        "ask",
+        "ask_size",
+        "bid",
+        "bid_size",
+        "close",
+        "high",
+        "last",
+        "last_size",
+        "low",
+        "spec",
+        "steps",
+        "time",
+        "version",
+        "volume",
+    )
 
     def __init__(self, spec: ContractSpec, seed: int, now: float, steps: int) -> None:
         self.spec = spec
@@ -93,7 +112,15 @@ class Book:
 
     def quote(self) -> Quote:
         return Quote(
-            bid=self.bid, ask=self.ask, last=self.last, bid_size=self.bid_size,
-            ask_size=self.ask_size, last_size=self.last_size, volume=self.volume,
-            high=self.high, low=self.low, close=self.close, time=self.time,
+            bid=self.bid,
+            ask=self.ask,
+            last=self.last,
+            bid_size=self.bid_size,
+            ask_size=self.ask_size,
+            last_size=self.last_size,
+            volume=self.volume,
+            high=self.high,
+            low=self.low,
+            close=self.close,
+            time=self.time,
         )

@@ -64,9 +64,24 @@ from .working import (
 )
 
 __all__ = [
-    "AccountValue", "Clock", "Commission", "ContractQuery", "ContractSpec", "Engine",
-    "EngineError", "Event", "ExecFilter", "Execution", "ExecutionMade", "MarginImpact",
-    "OrderError", "OrderRequest", "OrderState", "OrderUpdated", "PositionRow", "Quote",
+    "AccountValue",
+    "Clock",
+    "Commission",
+    "ContractQuery",
+    "ContractSpec",
+    "Engine",
+    "EngineError",
+    "Event",
+    "ExecFilter",
+    "Execution",
+    "ExecutionMade",
+    "MarginImpact",
+    "OrderError",
+    "OrderRequest",
+    "OrderState",
+    "OrderUpdated",
+    "PositionRow",
+    "Quote",
 ]
 
 _ZERO = Decimal(0)
@@ -102,8 +117,9 @@ class Engine:
         self._clock = clock
         self.fa = FaSetup(self.accounts, fa_groups or {}, fa_profiles or {})
         self._masters = self.fa.masters
-        self.commissions = CommissionSchedule(per_share=commission_per_share,
-                                              min_stock=min_commission)
+        self.commissions = CommissionSchedule(
+            per_share=commission_per_share, min_stock=min_commission
+        )
         self._specs: dict[int, ContractSpec] = {}
         self._fx_pairs: dict[str, tuple[int, bool] | None] = {}  # ccy -> (conId, USD first)
         for spec in builtin_universe() if contracts is None else contracts:
@@ -112,7 +128,9 @@ class Engine:
         self._steps = 0
         self.ledger = Ledger(
             {a: self._initial_cash(a, cash) for a in self.accounts},
-            self._masters, self._mark, self._usd_rate,
+            self._masters,
+            self._mark,
+            self._usd_rate,
         )
         self.pretrade = PreTrade(self.ledger, self.commissions, self.quote, self._usd_rate)
         self._reg = Registry()
@@ -177,9 +195,13 @@ class Engine:
             return Decimal(1)
         if ccy not in self._fx_pairs:
             self._fx_pairs[ccy] = next(
-                ((spec.con_id, spec.symbol == "USD") for spec in self._specs.values()
-                 if spec.sec_type == "CASH" and {spec.symbol, spec.currency} == {ccy, "USD"}),
-                None)
+                (
+                    (spec.con_id, spec.symbol == "USD")
+                    for spec in self._specs.values()
+                    if spec.sec_type == "CASH" and {spec.symbol, spec.currency} == {ccy, "USD"}
+                ),
+                None,
+            )
         pair = self._fx_pairs[ccy]
         if pair is None:
             return Decimal(1)
@@ -221,8 +243,11 @@ class Engine:
         return o.snapshot() if o else None
 
     def open_orders(self, client_id: int | None = None) -> list[OrderState]:
-        return [o.snapshot() for o in self._live.values()
-                if (client_id is None or o.req.client_id == client_id)]
+        return [
+            o.snapshot()
+            for o in self._live.values()
+            if (client_id is None or o.req.client_id == client_id)
+        ]
 
     def completed_orders(self) -> list[OrderState]:
         done = [o for o in self._orders.values() if o.done]
@@ -236,8 +261,9 @@ class Engine:
         self._housekeeping(out)
         existing = self._orders.get((req.client_id, req.order_id))
         if existing is not None and existing.done:
-            out.append(OrderError(req.client_id, req.order_id, DUPLICATE_ID,
-                                  text_duplicate(req.order_id)))
+            out.append(
+                OrderError(req.client_id, req.order_id, DUPLICATE_ID, text_duplicate(req.order_id))
+            )
             return out
         if self.read_only:
             return self._refuse(out, req, None, READ_ONLY, TEXT_READ_ONLY)
@@ -265,9 +291,18 @@ class Engine:
         self._seq += 1
         self._perm += 1
         total = sum(targets.values(), _ZERO) if targets else req.quantity
-        o = WorkingOrder(seq=self._seq, req=req, spec=spec, perm_id=self._perm,
-                         account=account, total=total, gtd=gtd, gat=gat,
-                         allocation=targets, transmitted=req.transmit)
+        o = WorkingOrder(
+            seq=self._seq,
+            req=req,
+            spec=spec,
+            perm_id=self._perm,
+            account=account,
+            total=total,
+            gtd=gtd,
+            gat=gat,
+            allocation=targets,
+            transmitted=req.transmit,
+        )
         self._reg.add(o)
         if parent is not None:
             o.parent_perm_id = parent.perm_id
@@ -299,31 +334,43 @@ class Engine:
         o.status, o.why_held, o.fresh = "Submitted", "", True
         out.append(OrderUpdated(o.snapshot()))
 
-    def _modify(self, out: list[Event], o: WorkingOrder, req: OrderRequest,
-                spec: ContractSpec) -> list[Event]:
+    def _modify(
+        self, out: list[Event], o: WorkingOrder, req: OrderRequest, spec: ContractSpec
+    ) -> list[Event]:
         if spec.con_id != o.spec.con_id or ACTIONS.get(req.action) != o.side:
-            out.append(OrderError(req.client_id, req.order_id, MODIFY_MISMATCH,
-                                  "Order being modified does not match original order."))
+            out.append(
+                OrderError(
+                    req.client_id,
+                    req.order_id,
+                    MODIFY_MISMATCH,
+                    "Order being modified does not match original order.",
+                )
+            )
             return out
         try:
             self._validate(req, spec, modify=True)
             gtd, gat = parse_times(req, self._clock(), self.timezone)
             if o.allocation and req.quantity != o.req.quantity:
-                raise reject("The quantity of an allocated order cannot be changed; cancel "
-                             "it and place a new one")
+                raise reject(
+                    "The quantity of an allocated order cannot be changed; cancel "
+                    "it and place a new one"
+                )
             if req.quantity < o.filled:
                 raise reject(
-                    f"The new quantity {req.quantity} is below the filled quantity {o.filled}")
+                    f"The new quantity {req.quantity} is below the filled quantity {o.filled}"
+                )
         except Rejection as r:
             # the order stays as it was; re-state it so a client that marked it from the
             # error sees it live again
             out.append(OrderError(req.client_id, req.order_id, r.code, r.text))
             out.append(OrderUpdated(o.snapshot()))
             return out
-        stop_changed = (req.aux_price != o.req.aux_price
-                        or req.trailing_percent != o.req.trailing_percent
-                        or req.trail_stop_price != o.req.trail_stop_price
-                        or req.order_type != o.req.order_type)
+        stop_changed = (
+            req.aux_price != o.req.aux_price
+            or req.trailing_percent != o.req.trailing_percent
+            or req.trail_stop_price != o.req.trail_stop_price
+            or req.order_type != o.req.order_type
+        )
         o.req, o.gtd, o.gat = req, gtd, gat
         self._reg.reindex(o)
         if not o.allocation:
@@ -348,8 +395,9 @@ class Engine:
         self._match(out, keys=keys)
         return out
 
-    def _refuse(self, out: list[Event], req: OrderRequest, spec: ContractSpec | None,
-                code: int, text: str) -> list[Event]:
+    def _refuse(
+        self, out: list[Event], req: OrderRequest, spec: ContractSpec | None, code: int, text: str
+    ) -> list[Event]:
         """Rejection events the way TWS sends them. Errors ib_async treats as warnings (110,
         321) come first and the Cancelled status makes the order final; real errors (201,
         436) follow an Inactive status, so a client that marks the order Cancelled on the
@@ -363,9 +411,17 @@ class Engine:
         self._perm += 1
         inactive = code not in (OFF_TICK, READ_ONLY)
         status = "Inactive" if inactive else "Cancelled"
-        o = WorkingOrder(seq=self._seq, req=req, spec=spec, perm_id=self._perm,
-                         account=req.account, total=req.quantity, status=status,
-                         completed_time=self._clock(), completed_status="Rejected")
+        o = WorkingOrder(
+            seq=self._seq,
+            req=req,
+            spec=spec,
+            perm_id=self._perm,
+            account=req.account,
+            total=req.quantity,
+            status=status,
+            completed_time=self._clock(),
+            completed_status="Rejected",
+        )
         self._reg.add(o)
         if inactive:
             out.append(OrderUpdated(o.snapshot()))
@@ -379,11 +435,13 @@ class Engine:
         self._housekeeping(out)
         o = self._orders.get((client_id, order_id))
         if o is None:
-            out.append(OrderError(client_id, order_id, CANCEL_UNKNOWN,
-                                  text_cancel_unknown(order_id)))
+            out.append(
+                OrderError(client_id, order_id, CANCEL_UNKNOWN, text_cancel_unknown(order_id))
+            )
         elif o.done:
-            out.append(OrderError(client_id, order_id, NOT_CANCELLABLE,
-                                  text_not_cancellable(o.perm_id)))
+            out.append(
+                OrderError(client_id, order_id, NOT_CANCELLABLE, text_not_cancellable(o.perm_id))
+            )
         else:
             self._cancel(o, out, by_trader=True)
         return out
@@ -409,8 +467,7 @@ class Engine:
         if by_trader:
             out.append(OrderError(o.req.client_id, o.req.order_id, CANCELLED, TEXT_CANCELLED))
 
-    def _finish(self, o: WorkingOrder, status: str, out: list[Event],
-                completed: str = "") -> None:
+    def _finish(self, o: WorkingOrder, status: str, out: list[Event], completed: str = "") -> None:
         """Make `o` final; a parent that ends unfilled takes its children with it."""
         if o.done:
             return
@@ -425,8 +482,9 @@ class Engine:
 
     # ---- validation ---------------------------------------------------------------------
 
-    def _validate(self, req: OrderRequest, spec: ContractSpec, *, modify: bool = False
-                  ) -> tuple[str, dict[str, Decimal]]:
+    def _validate(
+        self, req: OrderRequest, spec: ContractSpec, *, modify: bool = False
+    ) -> tuple[str, dict[str, Decimal]]:
         """Check an order; return its account ("" when allocated) and allocation targets."""
         check_request(req, spec)
         account, targets = "", dict[str, Decimal]()
@@ -436,13 +494,22 @@ class Engine:
             check_quantity(req.quantity, spec)
         return account, targets
 
-    def _what_if(self, req: OrderRequest, spec: ContractSpec, account: str,
-                 targets: dict[str, Decimal]) -> OrderState:
+    def _what_if(
+        self, req: OrderRequest, spec: ContractSpec, account: str, targets: dict[str, Decimal]
+    ) -> OrderState:
         impact = self.pretrade.what_if(req, spec, account, targets)
         return OrderState(
-            client_id=req.client_id, order_id=req.order_id, perm_id=0, request=req,
-            contract=spec, status="PreSubmitted", filled=_ZERO, remaining=req.quantity,
-            avg_fill_price=_ZERO, last_fill_price=_ZERO, margin=impact,
+            client_id=req.client_id,
+            order_id=req.order_id,
+            perm_id=0,
+            request=req,
+            contract=spec,
+            status="PreSubmitted",
+            filled=_ZERO,
+            remaining=req.quantity,
+            avg_fill_price=_ZERO,
+            last_fill_price=_ZERO,
+            margin=impact,
         )
 
     # ---- matching -----------------------------------------------------------------------
@@ -461,8 +528,14 @@ class Engine:
                 if o.working:
                     self._submit(o, out)
 
-    def _match(self, out: list[Event], *, keys: set[tuple[int, int]] | None = None,
-               con_id: int | None = None, opening: bool = False) -> None:
+    def _match(
+        self,
+        out: list[Event],
+        *,
+        keys: set[tuple[int, int]] | None = None,
+        con_id: int | None = None,
+        opening: bool = False,
+    ) -> None:
         """One matching pass. Each order is evaluated at most once, so `liquidity` caps its
         fill per pass; children activated during the pass are evaluated in it too."""
         self._pass_keys = set(keys) if keys is not None else None
@@ -472,10 +545,17 @@ class Engine:
                 if self._pass_keys is None:
                     candidates = list(self._live.values())
                 else:
-                    candidates = sorted((self._live[k] for k in self._pass_keys
-                                         if k in self._live), key=lambda o: o.seq)
-                pending = [o for o in candidates if o.working and o.key not in seen
-                           and (con_id is None or o.spec.con_id == con_id)]
+                    candidates = sorted(
+                        (self._live[k] for k in self._pass_keys if k in self._live),
+                        key=lambda o: o.seq,
+                    )
+                pending = [
+                    o
+                    for o in candidates
+                    if o.working
+                    and o.key not in seen
+                    and (con_id is None or o.spec.con_id == con_id)
+                ]
                 if not pending:
                     return
                 for o in pending:
@@ -518,13 +598,15 @@ class Engine:
 
     # ---- fills --------------------------------------------------------------------------
 
-    def _fill(self, o: WorkingOrder, qty: Decimal, price: Decimal, liquidity: int,
-              out: list[Event]) -> None:
+    def _fill(
+        self, o: WorkingOrder, qty: Decimal, price: Decimal, liquidity: int, out: list[Event]
+    ) -> None:
         if o.allocation:
             accounts = list(o.allocation)
             need = [o.allocation[a] - o.allocated.get(a, _ZERO) for a in accounts]
-            parts = need if qty == o.remaining else allocation.split(
-                qty, o.spec.size_increment, need)
+            parts = (
+                need if qty == o.remaining else allocation.split(qty, o.spec.size_increment, need)
+            )
             legs = [(a, q) for a, q in zip(accounts, parts, strict=True) if q > 0]
         else:
             legs = [(o.account, qty)]
@@ -544,13 +626,24 @@ class Engine:
             exec_id = self.journal.next_id()
             ccy = self.commissions.currency(o.spec)
             realized = self.ledger.apply(
-                account, Entry(exec_id, o.spec, q * o.side, price, comm, ccy))
+                account, Entry(exec_id, o.spec, q * o.side, price, comm, ccy)
+            )
             ex = Execution(
-                exec_id=exec_id, perm_id=o.perm_id, order_id=o.req.order_id,
-                client_id=o.req.client_id, account=account, contract=o.spec,
-                side="BOT" if o.side > 0 else "SLD", shares=q, price=price, time=now,
-                cum_qty=o.filled, avg_price=o.value / o.filled, order_ref=o.req.order_ref,
-                exchange=venue, liquidity=liquidity,
+                exec_id=exec_id,
+                perm_id=o.perm_id,
+                order_id=o.req.order_id,
+                client_id=o.req.client_id,
+                account=account,
+                contract=o.spec,
+                side="BOT" if o.side > 0 else "SLD",
+                shares=q,
+                price=price,
+                time=now,
+                cum_qty=o.filled,
+                avg_price=o.value / o.filled,
+                order_ref=o.req.order_ref,
+                exchange=venue,
+                liquidity=liquidity,
             )
             cr = Commission(exec_id, comm, ccy, realized)
             self.journal.add(ex, cr)
@@ -573,8 +666,9 @@ class Engine:
         """OCA groups, bracket siblings and child activation."""
         complete = o.remaining == 0
         if o.req.oca_group:
-            self._cancel_or_reduce(self._reg.oca_members(o), o.req.oca_type in (2, 3), qty,
-                                   complete, out)
+            self._cancel_or_reduce(
+                self._reg.oca_members(o), o.req.oca_type in (2, 3), qty, complete, out
+            )
         if o.req.parent_id:
             self._cancel_or_reduce(self._reg.siblings(o), True, qty, complete, out)
         if o.status == "Filled":
@@ -591,8 +685,14 @@ class Engine:
                     if self._pass_keys is not None:
                         self._pass_keys.add(child.key)
 
-    def _cancel_or_reduce(self, members: list[WorkingOrder], reduce: bool, qty: Decimal,
-                          complete: bool, out: list[Event]) -> None:
+    def _cancel_or_reduce(
+        self,
+        members: list[WorkingOrder],
+        reduce: bool,
+        qty: Decimal,
+        complete: bool,
+        out: list[Event],
+    ) -> None:
         """Type 1: the others are cancelled at the first fill. Types 2/3 (and bracket
         children): the others shrink by the filled quantity and go when nothing is left."""
         for m in members:
@@ -612,8 +712,9 @@ class Engine:
         means all."""
         return self.journal.rows(flt, self.timezone)
 
-    def correct_execution(self, exec_id: str, *, shares: Decimal | None = None,
-                          price: Decimal | None = None) -> list[Event]:
+    def correct_execution(
+        self, exec_id: str, *, shares: Decimal | None = None, price: Decimal | None = None
+    ) -> list[Event]:
         """IB's execution correction: a new execution whose id differs from the original only
         after the last '.', with the corrected shares/price; the ledger changes by the
         difference and the commission report carries the recomputed commission."""
@@ -629,15 +730,26 @@ class Engine:
         comm = self.commissions.for_order(spec, q, usd)
         sign = 1 if orig.side == "BOT" else -1
         realized = self.ledger.replace(
-            orig.account, current,
+            orig.account,
+            current,
             Entry(new_id, spec, q * sign, p, comm, orig_cr.currency),
         )
         ex = Execution(
-            exec_id=new_id, perm_id=orig.perm_id, order_id=orig.order_id,
-            client_id=orig.client_id, account=orig.account, contract=spec, side=orig.side,
-            shares=q, price=p, time=orig.time, cum_qty=orig.cum_qty - orig.shares + q,
+            exec_id=new_id,
+            perm_id=orig.perm_id,
+            order_id=orig.order_id,
+            client_id=orig.client_id,
+            account=orig.account,
+            contract=spec,
+            side=orig.side,
+            shares=q,
+            price=p,
+            time=orig.time,
+            cum_qty=orig.cum_qty - orig.shares + q,
             avg_price=p if orig.cum_qty == orig.shares else orig.avg_price,
-            order_ref=orig.order_ref, exchange=orig.exchange, liquidity=orig.liquidity,
+            order_ref=orig.order_ref,
+            exchange=orig.exchange,
+            liquidity=orig.liquidity,
             corrects=root,
         )
         cr = Commission(new_id, comm, orig_cr.currency, realized)

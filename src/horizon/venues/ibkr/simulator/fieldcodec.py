@@ -205,8 +205,12 @@ def _run(fields: list[tuple[str, Kind]]) -> _Run:
     names = tuple(n for n, _ in fields)
     getter = operator.attrgetter(*names)
     get = getter if len(names) > 1 else (lambda obj: (getter(obj),))
-    return _Run(names, tuple(_SCALAR_CODECS[k][0] for _, k in fields),
-                tuple(_SCALAR_CODECS[k][1] for _, k in fields), get)
+    return _Run(
+        names,
+        tuple(_SCALAR_CODECS[k][0] for _, k in fields),
+        tuple(_SCALAR_CODECS[k][1] for _, k in fields),
+        get,
+    )
 
 
 def _compile(fields: Sequence[tuple[str, Wire]], version: int) -> tuple[_Part, ...]:
@@ -248,8 +252,9 @@ def plan(cls: type, version: int) -> _Plan:
     key = (cls, version)
     cached = _PLANS.get(key)
     if cached is None:
-        present = [(f.name, spec) for f, spec in _wire_fields(cls)
-                   if spec.since <= version < spec.until]
+        present = [
+            (f.name, spec) for f, spec in _wire_fields(cls) if spec.since <= version < spec.until
+        ]
         cached = _PLANS[key] = _Plan(cls, _compile(present, version))
     return cached
 
@@ -372,8 +377,9 @@ def _decode_step(s: _Step, r: _Reader) -> Any:
         tag = _dec_int(r.take(s.name))
         if tag not in arity:
             raise DecodeError(f"unknown {s.name} type {tag}")
-        items.append(OrderCondition(cond_type=tag,
-                                    values=tuple(r.take(s.name) for _ in range(arity[tag]))))
+        items.append(
+            OrderCondition(cond_type=tag, values=tuple(r.take(s.name) for _ in range(arity[tag])))
+        )
     return tuple(items)
 
 
@@ -413,4 +419,3 @@ def decode_fields(
     if strict and reader.pos != len(fields):
         raise DecodeError(f"{len(fields) - reader.pos} fields left over: {fields[reader.pos :]!r}")
     return msg
-

@@ -57,13 +57,15 @@ class Journal:
         out = []
         for ex, cr in self._rows:
             c = ex.contract
-            if ((flt.client_id and ex.client_id != flt.client_id)
-                    or (flt.account and ex.account != flt.account)
-                    or (since is not None and ex.time < since)
-                    or (flt.symbol and c.symbol != flt.symbol.strip().upper())
-                    or (flt.sec_type and c.sec_type != flt.sec_type.strip().upper())
-                    or (exchange and exchange not in (ex.exchange, c.exchange))
-                    or (side and ex.side != side)):
+            if (
+                (flt.client_id and ex.client_id != flt.client_id)
+                or (flt.account and ex.account != flt.account)
+                or (since is not None and ex.time < since)
+                or (flt.symbol and c.symbol != flt.symbol.strip().upper())
+                or (flt.sec_type and c.sec_type != flt.sec_type.strip().upper())
+                or (exchange and exchange not in (ex.exchange, c.exchange))
+                or (side and ex.side != side)
+            ):
                 continue
             out.append((ex, cr))
         return out

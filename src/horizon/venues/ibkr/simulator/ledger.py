@@ -125,8 +125,9 @@ def apply(acct: Account, e: Entry) -> Decimal | None:
     spec, mult = e.spec, e.spec.multiplier_value
     ccy = spec.currency
     _, pos = acct.positions.setdefault(spec.con_id, (spec, Position()))
-    comm_in_cost = e.commission if (e.commission_currency == ccy and spec.sec_type != "CASH") \
-        else _ZERO
+    comm_in_cost = (
+        e.commission if (e.commission_currency == ccy and spec.sec_type != "CASH") else _ZERO
+    )
     unit = e.price * mult
     realized: Decimal | None = None
     q0, dq = pos.qty, e.qty
@@ -153,9 +154,7 @@ def apply(acct: Account, e: Entry) -> Decimal | None:
     elif spec.sec_type == "CASH":
         acct.cash[spec.symbol] = acct.cash.get(spec.symbol, _ZERO) + dq
         acct.cash[ccy] = acct.cash.get(ccy, _ZERO) - dq * e.price
-    acct.cash[e.commission_currency] = (
-        acct.cash.get(e.commission_currency, _ZERO) - e.commission
-    )
+    acct.cash[e.commission_currency] = acct.cash.get(e.commission_currency, _ZERO) - e.commission
     return realized
 
 
@@ -206,7 +205,7 @@ def summarize(acct: Account, mark: Mark, rate: Rate) -> Summary:
         mv = market_value(spec, pos, px) * r
         upnl += unrealized(spec, pos, px) * r
         if spec.sec_type == "FUT":
-            fut += (mv - pos.qty * pos.avg_trade * r)
+            fut += mv - pos.qty * pos.avg_trade * r
         elif spec.sec_type in ("STK", "OPT"):
             gross += abs(mv)
             if spec.sec_type == "STK":
@@ -218,9 +217,16 @@ def summarize(acct: Account, mark: Mark, rate: Rate) -> Summary:
         maint += m
     realized = sum((v * rate(c) for c, v in acct.realized.items()), _ZERO)
     return Summary(
-        net_liquidation=total_cash + stock + option + fut, total_cash=total_cash,
-        gross_position_value=gross, stock_value=stock, option_value=option, future_pnl=fut,
-        init_margin=init, maint_margin=maint, unrealized=upnl, realized=realized,
+        net_liquidation=total_cash + stock + option + fut,
+        total_cash=total_cash,
+        gross_position_value=gross,
+        stock_value=stock,
+        option_value=option,
+        future_pnl=fut,
+        init_margin=init,
+        maint_margin=maint,
+        unrealized=upnl,
+        realized=realized,
     )
 
 
@@ -239,8 +245,9 @@ def _position_margin(
 class Ledger:
     """All accounts. Reads marks and FX rates through callbacks so it never owns prices."""
 
-    def __init__(self, accounts: dict[str, Decimal], masters: Set[str],
-                 mark: Mark, rate: Rate) -> None:
+    def __init__(
+        self, accounts: dict[str, Decimal], masters: Set[str], mark: Mark, rate: Rate
+    ) -> None:
         self._mark, self._rate = mark, rate
         self.accounts: dict[str, Account] = {}
         for code, cash in accounts.items():
@@ -274,10 +281,15 @@ class Ledger:
         """Totals before and after hypothetically applying `entries` (not recorded)."""
         acct = self.accounts[account]
         before = summarize(acct, self._mark, self._rate)
-        trial = Account(code=acct.code, initial_cash=acct.initial_cash, cash=dict(acct.cash),
-                        realized=dict(acct.realized),
-                        positions={k: (spec, dataclasses.replace(pos))
-                                   for k, (spec, pos) in acct.positions.items()})
+        trial = Account(
+            code=acct.code,
+            initial_cash=acct.initial_cash,
+            cash=dict(acct.cash),
+            realized=dict(acct.realized),
+            positions={
+                k: (spec, dataclasses.replace(pos)) for k, (spec, pos) in acct.positions.items()
+            },
+        )
         for e in entries:
             apply(trial, e)
         return before, summarize(trial, self._mark, self._rate)
@@ -298,12 +310,18 @@ class Ledger:
                 continue
             for spec, pos in acct.positions.values():
                 px = self._mark(spec.con_id)
-                rows.append(PositionRow(
-                    account=code, contract=spec, position=pos.qty, avg_cost=pos.avg_cost,
-                    market_price=px, market_value=market_value(spec, pos, px),
-                    unrealized_pnl=unrealized(spec, pos, px) if pos.qty else _ZERO,
-                    realized_pnl=pos.realized,
-                ))
+                rows.append(
+                    PositionRow(
+                        account=code,
+                        contract=spec,
+                        position=pos.qty,
+                        avg_cost=pos.avg_cost,
+                        market_price=px,
+                        market_value=market_value(spec, pos, px),
+                        unrealized_pnl=unrealized(spec, pos, px) if pos.qty else _ZERO,
+                        realized_pnl=pos.realized,
+                    )
+                )
         return rows
 
     def account_values(self, account: str, account_type: str) -> list[AccountValue]:
@@ -333,8 +351,13 @@ class Ledger:
             ("LookAheadMaintMarginReq", money(s.maint_margin), BASE),
             ("LookAheadAvailableFunds", money(s.available_funds), BASE),
             ("LookAheadExcessLiquidity", money(s.excess_liquidity), BASE),
-            ("Cushion", str((s.excess_liquidity / s.net_liquidation).quantize(
-                Decimal("0.000001"))) if s.net_liquidation else "0", ""),
+            (
+                "Cushion",
+                str((s.excess_liquidity / s.net_liquidation).quantize(Decimal("0.000001")))
+                if s.net_liquidation
+                else "0",
+                "",
+            ),
             ("DayTradesRemaining", "-1", ""),
             ("StockMarketValue", money(s.stock_value), BASE),
             ("OptionMarketValue", money(s.option_value), BASE),

@@ -64,8 +64,6 @@ LEDGER_KEYS: Final = frozenset(
 )
 
 
-
-
 class Clock:
     """Formats epoch seconds the way TWS does, in the gateway's configured zone."""
 

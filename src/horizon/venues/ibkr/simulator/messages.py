@@ -163,6 +163,7 @@ def ROW(cls: type[_T]) -> type[_T]:
     """A spec row: frozen, slotted, keyword-only (so field order is free to follow the wire)."""
     return dataclass(frozen=True, slots=True, kw_only=True)(cls)
 
+
 STR, INT, OPT_INT, DEC, DEC_MAX = Kind.STR, Kind.INT, Kind.OPT_INT, Kind.DEC, Kind.DEC_MAX
 BOOL, OPT_BOOL = Kind.BOOL, Kind.OPT_BOOL
 

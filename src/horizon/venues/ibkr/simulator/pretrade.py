@@ -12,8 +12,13 @@ from .working import ACTIONS, LIMIT_TYPES
 
 
 class PreTrade:
-    def __init__(self, ledger: Ledger, commissions: CommissionSchedule,
-                 quote: Callable[[int], Quote], usd_rate: Callable[[str], Decimal]) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        commissions: CommissionSchedule,
+        quote: Callable[[int], Quote],
+        usd_rate: Callable[[str], Decimal],
+    ) -> None:
         self._ledger, self._commissions = ledger, commissions
         self._quote, self._usd_rate = quote, usd_rate
 
@@ -30,11 +35,15 @@ class PreTrade:
         price = self.reference_price(req, spec)
         usd = qty * price * spec.multiplier_value * self._usd_rate(spec.currency)
         comm = self._commissions.for_order(spec, qty, usd)
-        return [Entry("", spec, qty * ACTIONS[req.action], price, comm,
-                      self._commissions.currency(spec))]
+        return [
+            Entry(
+                "", spec, qty * ACTIONS[req.action], price, comm, self._commissions.currency(spec)
+            )
+        ]
 
-    def check(self, req: OrderRequest, spec: ContractSpec, account: str,
-              targets: dict[str, Decimal]) -> None:
+    def check(
+        self, req: OrderRequest, spec: ContractSpec, account: str, targets: dict[str, Decimal]
+    ) -> None:
         """Reg-T style: an order that adds margin must leave AvailableFunds >= 0 if it
         filled in full at its reference price (equivalently: its cost fits BuyingPower,
         4x AvailableFunds for stocks). Other open orders are not reserved against, and
@@ -45,22 +54,27 @@ class PreTrade:
                 raise reject(
                     "YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR "
                     f"EQUITY WITH LOAN VALUE [{money(after.net_liquidation)} USD] MUST EXCEED "
-                    f"THE INITIAL MARGIN [{money(after.init_margin)} USD]")
+                    f"THE INITIAL MARGIN [{money(after.init_margin)} USD]"
+                )
 
-    def what_if(self, req: OrderRequest, spec: ContractSpec, account: str,
-                targets: dict[str, Decimal]) -> MarginImpact:
+    def what_if(
+        self, req: OrderRequest, spec: ContractSpec, account: str, targets: dict[str, Decimal]
+    ) -> MarginImpact:
         """Margin before/change/after for the order's (first) account, and its commission."""
         acct = account or next(iter(targets))
         qty = targets.get(acct, req.quantity) if targets else req.quantity
         entries = self._entries(req, spec, qty)
         before, after = self._ledger.what_if(acct, entries)
         return MarginImpact(
-            init_margin_before=before.init_margin, maint_margin_before=before.maint_margin,
+            init_margin_before=before.init_margin,
+            maint_margin_before=before.maint_margin,
             equity_with_loan_before=before.net_liquidation,
             init_margin_change=after.init_margin - before.init_margin,
             maint_margin_change=after.maint_margin - before.maint_margin,
             equity_with_loan_change=after.net_liquidation - before.net_liquidation,
-            init_margin_after=after.init_margin, maint_margin_after=after.maint_margin,
-            equity_with_loan_after=after.net_liquidation, commission=entries[0].commission,
+            init_margin_after=after.init_margin,
+            maint_margin_after=after.maint_margin,
+            equity_with_loan_after=after.net_liquidation,
+            commission=entries[0].commission,
             commission_currency=entries[0].commission_currency,
         )

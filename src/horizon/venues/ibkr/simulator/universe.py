@@ -93,11 +93,22 @@ def _option_price(spot: Decimal, strike: Decimal, expiry: dt.date, right: str) -
 def _stocks() -> list[ContractSpec]:
     return [
         ContractSpec(
-            con_id=con_id, symbol=sym, sec_type="STK", exchange="SMART",
-            primary_exchange=primary, currency="USD", local_symbol=sym,
+            con_id=con_id,
+            symbol=sym,
+            sec_type="STK",
+            exchange="SMART",
+            primary_exchange=primary,
+            currency="USD",
+            local_symbol=sym,
             trading_class="NMS" if primary == "NASDAQ" else sym,
-            min_tick=Decimal("0.01"), multiplier="", last_trade_date="", strike=Decimal(0),
-            right="", long_name=name, time_zone_id="US/Eastern", initial_price=Decimal(price),
+            min_tick=Decimal("0.01"),
+            multiplier="",
+            last_trade_date="",
+            strike=Decimal(0),
+            right="",
+            long_name=name,
+            time_zone_id="US/Eastern",
+            initial_price=Decimal(price),
         )
         for sym, con_id, primary, name, price in _STOCKS
     ]
@@ -113,16 +124,28 @@ def _aapl_options() -> list[ContractSpec]:
             strike = Decimal(strike_int)
             for right in ("C", "P"):
                 con_id += 1
-                specs.append(ContractSpec(
-                    con_id=con_id, symbol="AAPL", sec_type="OPT", exchange="SMART",
-                    primary_exchange="", currency="USD",
-                    local_symbol=occ_symbol("AAPL", expiry, right, strike),
-                    trading_class="AAPL", min_tick=Decimal("0.01"), multiplier="100",
-                    last_trade_date=f"{expiry:%Y%m%d}", strike=strike, right=right,
-                    long_name="APPLE INC", time_zone_id="US/Eastern",
-                    initial_price=_option_price(spot, strike, expiry, right),
-                    under_con_id=265598, under_symbol="AAPL",
-                ))
+                specs.append(
+                    ContractSpec(
+                        con_id=con_id,
+                        symbol="AAPL",
+                        sec_type="OPT",
+                        exchange="SMART",
+                        primary_exchange="",
+                        currency="USD",
+                        local_symbol=occ_symbol("AAPL", expiry, right, strike),
+                        trading_class="AAPL",
+                        min_tick=Decimal("0.01"),
+                        multiplier="100",
+                        last_trade_date=f"{expiry:%Y%m%d}",
+                        strike=strike,
+                        right=right,
+                        long_name="APPLE INC",
+                        time_zone_id="US/Eastern",
+                        initial_price=_option_price(spot, strike, expiry, right),
+                        under_con_id=265598,
+                        under_symbol="AAPL",
+                    )
+                )
     return specs
 
 
@@ -134,26 +157,48 @@ def _futures() -> list[ContractSpec]:
             expiry = third_friday(year, month)
             # a small contango per quarter, on the 0.25 grid
             initial = Decimal(price) + Decimal(i - 7) * Decimal("12.50")
-            specs.append(ContractSpec(
-                con_id=base + i, symbol=sym, sec_type="FUT", exchange="CME",
-                primary_exchange="", currency="USD",
-                local_symbol=f"{sym}{_FUT_MONTH_CODES[month]}{year % 10}",
-                trading_class=sym, min_tick=Decimal("0.25"), multiplier=mult,
-                last_trade_date=f"{expiry:%Y%m%d}", strike=Decimal(0), right="",
-                long_name=name, time_zone_id="US/Central", initial_price=initial,
-            ))
+            specs.append(
+                ContractSpec(
+                    con_id=base + i,
+                    symbol=sym,
+                    sec_type="FUT",
+                    exchange="CME",
+                    primary_exchange="",
+                    currency="USD",
+                    local_symbol=f"{sym}{_FUT_MONTH_CODES[month]}{year % 10}",
+                    trading_class=sym,
+                    min_tick=Decimal("0.25"),
+                    multiplier=mult,
+                    last_trade_date=f"{expiry:%Y%m%d}",
+                    strike=Decimal(0),
+                    right="",
+                    long_name=name,
+                    time_zone_id="US/Central",
+                    initial_price=initial,
+                )
+            )
     return specs
 
 
 def _fx() -> list[ContractSpec]:
     return [
         ContractSpec(
-            con_id=con_id, symbol=base, sec_type="CASH", exchange="IDEALPRO",
-            primary_exchange="", currency=quote, local_symbol=f"{base}.{quote}",
+            con_id=con_id,
+            symbol=base,
+            sec_type="CASH",
+            exchange="IDEALPRO",
+            primary_exchange="",
+            currency=quote,
+            local_symbol=f"{base}.{quote}",
             trading_class=f"{base}.{quote}",
             min_tick=Decimal("0.005") if quote == "JPY" else Decimal("0.00005"),
-            multiplier="", last_trade_date="", strike=Decimal(0), right="",
-            long_name=name, time_zone_id="US/Eastern", initial_price=Decimal(price),
+            multiplier="",
+            last_trade_date="",
+            strike=Decimal(0),
+            right="",
+            long_name=name,
+            time_zone_id="US/Eastern",
+            initial_price=Decimal(price),
         )
         for base, quote, con_id, name, price in _FX
     ]
@@ -170,8 +215,16 @@ _RIGHTS = {"C": "C", "CALL": "C", "P": "P", "PUT": "P"}
 _UNSET_RIGHTS = {"", "?", "0"}
 _EXCHANGE_ALIASES = {"GLOBEX": "CME"}
 _SMART_TYPES = {"STK", "OPT"}
-_STOCK_VENUES = {"ISLAND": "NASDAQ", "NASDAQ": "NASDAQ", "NYSE": "NYSE", "ARCA": "ARCA",
-                 "BATS": "*", "IEX": "*", "BYX": "*", "EDGX": "*"}
+_STOCK_VENUES = {
+    "ISLAND": "NASDAQ",
+    "NASDAQ": "NASDAQ",
+    "NYSE": "NYSE",
+    "ARCA": "ARCA",
+    "BATS": "*",
+    "IEX": "*",
+    "BYX": "*",
+    "EDGX": "*",
+}
 
 
 def _norm(s: str) -> str:
@@ -225,7 +278,8 @@ def matches(query: ContractQuery, spec: ContractSpec) -> bool:
     if query.exchange and not _exchange_matches(query.exchange, spec):
         return False
     if query.primary_exchange and _norm(query.primary_exchange) not in (
-        spec.primary_exchange, "ISLAND" if spec.primary_exchange == "NASDAQ" else "-",
+        spec.primary_exchange,
+        "ISLAND" if spec.primary_exchange == "NASDAQ" else "-",
     ):
         return False
     if query.currency and _norm(query.currency) != spec.currency:

@@ -48,8 +48,9 @@ def check_quantity(qty: Decimal, spec: ContractSpec) -> None:
     if qty <= 0:
         raise reject(f"The order quantity {qty} must be positive")
     if qty % spec.size_increment:
-        raise reject(f"The order size {qty} is not a multiple of the size increment "
-                     f"{spec.size_increment}")
+        raise reject(
+            f"The order size {qty} is not a multiple of the size increment {spec.size_increment}"
+        )
 
 
 def check_prices(req: OrderRequest, spec: ContractSpec) -> None:
@@ -61,10 +62,12 @@ def check_prices(req: OrderRequest, spec: ContractSpec) -> None:
         raise reject("Stop price is missing")
     if t in ("TRAIL", "TRAIL LIMIT") and not (req.aux_price or req.trailing_percent):
         raise reject("Trailing amount or trailing percent is missing")
-    prices = [req.limit_price if t in LIMIT_TYPES else None,
-              req.aux_price if t in STOP_TYPES else None,
-              req.trail_stop_price if t in ("TRAIL", "TRAIL LIMIT") else None,
-              req.limit_price_offset if t == "TRAIL LIMIT" else None]
+    prices = [
+        req.limit_price if t in LIMIT_TYPES else None,
+        req.aux_price if t in STOP_TYPES else None,
+        req.trail_stop_price if t in ("TRAIL", "TRAIL LIMIT") else None,
+        req.limit_price_offset if t == "TRAIL LIMIT" else None,
+    ]
     for p in prices:
         if p is not None and (p <= 0 or not on_grid(p, spec.min_tick)):
             if p <= 0:
@@ -72,8 +75,7 @@ def check_prices(req: OrderRequest, spec: ContractSpec) -> None:
             raise Rejection(OFF_TICK, TEXT_OFF_TICK)
 
 
-def parse_times(req: OrderRequest, now: float, timezone: str
-                ) -> tuple[float | None, float | None]:
+def parse_times(req: OrderRequest, now: float, timezone: str) -> tuple[float | None, float | None]:
     """(good-till epoch, good-after epoch); a good-after time already past is None."""
     gtd = gat = None
     try:

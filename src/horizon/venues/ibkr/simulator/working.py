@@ -29,8 +29,9 @@ CANCEL_UNKNOWN = 10147
 
 TEXT_OFF_TICK = "The price does not conform to the minimum price variation for this contract."
 TEXT_NO_SECURITY = "No security definition has been found for the request"
-TEXT_READ_ONLY = ("Error validating request.-'bN' : cause - The API interface is currently in "
-                  "Read-Only mode.")
+TEXT_READ_ONLY = (
+    "Error validating request.-'bN' : cause - The API interface is currently in Read-Only mode."
+)
 TEXT_NO_ALLOCATION = "You must specify an allocation (either a single account, group, or profile)."
 TEXT_CANCELLED = "Order Canceled - reason:"
 
@@ -106,18 +107,26 @@ class WorkingOrder:
     @property
     def working(self) -> bool:
         """Eligible for matching now."""
-        return (not self.done and self.transmitted and not self.held_by_parent
-                and self.gat is None)
+        return not self.done and self.transmitted and not self.held_by_parent and self.gat is None
 
     def snapshot(self) -> OrderState:
         avg = self.value / self.filled if self.filled else Decimal(0)
         return OrderState(
-            client_id=self.req.client_id, order_id=self.req.order_id, perm_id=self.perm_id,
-            request=self.req, contract=self.spec, status=self.status, filled=self.filled,
+            client_id=self.req.client_id,
+            order_id=self.req.order_id,
+            perm_id=self.perm_id,
+            request=self.req,
+            contract=self.spec,
+            status=self.status,
+            filled=self.filled,
             remaining=self.remaining,
-            avg_fill_price=avg, last_fill_price=self.last_price, why_held=self.why_held,
-            trail_stop_price=self.trail_stop, completed_time=self.completed_time,
-            completed_status=self.completed_status, parent_perm_id=self.parent_perm_id,
+            avg_fill_price=avg,
+            last_fill_price=self.last_price,
+            why_held=self.why_held,
+            trail_stop_price=self.trail_stop,
+            completed_time=self.completed_time,
+            completed_status=self.completed_status,
+            parent_perm_id=self.parent_perm_id,
         )
 
     # ---- triggers (stop, trailing, if-touched) ------------------------------------------
@@ -163,8 +172,9 @@ class WorkingOrder:
             if last != self.trail_seen:  # the stop follows price moves, not the clock
                 self.trail_seen = last
                 cand = self.trail_candidate(last)
-                self.trail_stop = (min(self.trail_stop, cand) if self.side > 0
-                                   else max(self.trail_stop, cand))
+                self.trail_stop = (
+                    min(self.trail_stop, cand) if self.side > 0 else max(self.trail_stop, cand)
+                )
             stop = self.trail_stop
         else:
             assert self.req.aux_price is not None
@@ -235,8 +245,12 @@ class Registry:
         """The other open children of o's parent (a bracket's legs), minus those already
         linked to o by an explicit OCA group."""
         kin = self._open(self._kids.get((o.req.client_id, o.req.parent_id), ()), o)
-        return [s for s in kin if s.req.parent_id == o.req.parent_id
-                and not (o.req.oca_group and s.req.oca_group == o.req.oca_group)]
+        return [
+            s
+            for s in kin
+            if s.req.parent_id == o.req.parent_id
+            and not (o.req.oca_group and s.req.oca_group == o.req.oca_group)
+        ]
 
     def timed_in_order(self) -> list[WorkingOrder]:
         return sorted((self.all[k] for k in self.timed), key=lambda o: o.seq)
