@@ -239,3 +239,34 @@ def test_oco_refuses_bad_input_and_unknown_tickets(venue: Any, gw: GatewaySimula
     with pytest.raises(KeyError, match="not known"):
         venue.cancel_ticket("bracket-999")
     assert gw.engine.open_orders() == [] and gw.engine.completed_orders() == []
+
+
+def test_a_bracket_cut_short_takes_back_the_legs_it_sent(gw: GatewaySimulator) -> None:
+    """If the connection fails between legs, the untransmitted legs are cancelled, not left
+    held at the gateway."""
+    from horizon.errors import VenueUnavailable
+
+    class Flaky(Ibkr):
+        placed = 0
+
+        async def _place(self, *args: Any, **kwargs: Any) -> Any:
+            if self.placed == 2:
+                raise VenueUnavailable("127.0.0.1", gw.port, "dropped between legs")
+            self.placed += 1
+            return await super()._place(*args, **kwargs)
+
+    venue = Flaky(port=gw.port, paper=True, client_id=CID + 1)
+    venue.connect()
+    try:
+        entry = OrderAction(market_id="AAPL", side="buy", quantity=Decimal(1),
+                            order_type="limit", limit_price="189.00")
+        with pytest.raises(VenueUnavailable, match="between legs"):
+            venue.submit_bracket(entry, take_profit=Decimal("200.00"),
+                                 stop_loss=Decimal("180.00"))
+        sent = sorted(venue._orders)
+        assert len(sent) == 2
+        for oid in sent:
+            assert venue.wait_for_status(str(oid), timeout=5) is OrderStatus.CANCELED
+        assert gw.engine.open_orders(CID + 1) == []
+    finally:
+        venue.close()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ib_async import IB, Contract
 
 from horizon.core.types import OrderAction
-from horizon.errors import InvalidOrder
+from horizon.errors import HorizonError, InvalidOrder
 from horizon.venues.ibkr.allocation import (
     Allocation,
     apply_allocation,
@@ -151,7 +151,14 @@ class TicketsMixin:
         ids = [ib.client.getReqId() for _ in range(3)]  # local counter, not a request
         legs = bracket_legs(entry, take_profit, stop_loss, account=account, order_ids=ids)
         await self._check_leg_ticks(contract, legs)
-        records = [await self._place(contract, leg, account=account) for leg in legs]
+        records: list[OrderRecord] = []
+        try:
+            for leg in legs:
+                records.append(await self._place(contract, leg, account=account))
+        except (HorizonError, ConnectionError):
+            # the legs sent so far sit untransmitted at the gateway: take them back
+            await self._abandon(records)
+            raise
         ticket = Ticket(
             ticket_id=f"bracket-{records[0].order_id}",
             kind=TicketKind.BRACKET,
@@ -165,6 +172,21 @@ class TicketsMixin:
             extra={"ticket_id": ticket.ticket_id, "order_ids": ticket.order_ids},
         )
         return ticket.ticket_id
+
+    async def _abandon(self, records: Sequence[OrderRecord]) -> None:
+        """Cancel the legs of a ticket that could not be completed (best effort, logged)."""
+        for record in records:
+            try:
+                await self.cancel_async(str(record.order_id))
+            except (HorizonError, ConnectionError) as exc:
+                log.error(
+                    "could not cancel a leg of an incomplete ticket; cancel it in TWS",
+                    extra={"order_id": record.order_id, "error": str(exc)},
+                )
+            else:
+                log.warning(
+                    "leg of an incomplete ticket cancelled", extra={"order_id": record.order_id}
+                )
 
     def submit_bracket(self, entry: OrderAction, take_profit: Decimal, stop_loss: Decimal) -> str:
         """Blocking twin of `submit_bracket_async`."""
