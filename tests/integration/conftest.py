@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import ib_async
@@ -39,6 +40,28 @@ async def running_sim(**options: Any) -> AsyncIterator[GatewaySimulator]:
 @pytest.fixture
 async def sim() -> AsyncIterator[GatewaySimulator]:
     async with running_sim() as s:
+        yield s
+
+
+@pytest.fixture
+def gw(request: pytest.FixtureRequest) -> Iterator[GatewaySimulator]:
+    """A simulator in its own thread, AAPL at 190.00, prices moving only when a test moves
+    them (parametrize it indirectly to pass other simulator options)."""
+    options = {**DEFAULTS, **getattr(request, "param", {})}
+    threaded = GatewaySimulator(**options)
+    threaded.start()
+    threaded.set_price("AAPL", Decimal("190.00"))
+    try:
+        yield threaded
+    finally:
+        threaded.stop()
+
+
+@pytest.fixture
+async def asim() -> AsyncIterator[GatewaySimulator]:
+    """The same on the test's loop."""
+    async with running_sim() as s:
+        s.set_price("AAPL", Decimal("190.00"))
         yield s
 
 

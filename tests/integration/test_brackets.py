@@ -18,21 +18,6 @@ CID = 5
 
 
 @pytest.fixture
-def gw(request: pytest.FixtureRequest) -> Iterator[GatewaySimulator]:
-    """A simulator in its own thread whose prices move only when a test moves them
-    (parametrize it indirectly to pass other simulator options)."""
-    options = getattr(request, "param", {})
-    sim = GatewaySimulator(host="127.0.0.1", port=0, accounts=["DU1234567"], seed=7,
-                           step_interval=None, **options)
-    sim.start()
-    sim.set_price("AAPL", Decimal("190.00"))
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
-@pytest.fixture
 def venue(gw: GatewaySimulator) -> Iterator[Any]:
     v = Ibkr(port=gw.port, paper=True, client_id=CID, commission_grace=0.5)
     v.connect()
@@ -40,13 +25,6 @@ def venue(gw: GatewaySimulator) -> Iterator[Any]:
         yield v
     finally:
         v.close()
-
-
-@pytest.fixture
-async def asim(sim_factory: Any) -> AsyncIterator[GatewaySimulator]:
-    async with sim_factory() as sim:
-        sim.set_price("AAPL", Decimal("190.00"))
-        yield sim
 
 
 @pytest.fixture

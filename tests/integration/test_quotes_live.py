@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,18 +25,6 @@ from tests.integration.conftest import until
 
 
 @pytest.fixture
-def gw() -> Iterator[GatewaySimulator]:
-    sim = GatewaySimulator(host="127.0.0.1", port=0, accounts=["DU1234567"], seed=7,
-                           step_interval=None)
-    sim.start()
-    sim.set_price("AAPL", Decimal("190.00"))
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
-@pytest.fixture
 def venue(gw: GatewaySimulator) -> Iterator[Any]:
     v = Ibkr(port=gw.port, paper=True, client_id=1)
     v.connect()
@@ -44,13 +32,6 @@ def venue(gw: GatewaySimulator) -> Iterator[Any]:
         yield v
     finally:
         v.close()
-
-
-@pytest.fixture
-async def asim(sim_factory: Any) -> AsyncIterator[GatewaySimulator]:
-    async with sim_factory() as sim:
-        sim.set_price("AAPL", Decimal("190.00"))
-        yield sim
 
 
 @pytest.fixture
