@@ -112,5 +112,22 @@ class RequestTimeout(HorizonError, TimeoutError):
         self.timeout = timeout
 
 
+class JournalError(HorizonError):
+    """The fill journal cannot be used: missing rights, not a journal, someone else's, broken.
+
+    Raised at construction or `connect()` for what can be known then, and by `drain_fills()`
+    when a write fails: a fill is never handed out unless the journal recorded it.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"fill journal {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class JournalInUse(JournalError):
+    """Another live venue (this process or another) holds the journal."""
+
+
 class PacingViolation(HorizonError):
     """The gateway reported error 100: more than its message rate limit."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
@@ -261,6 +261,23 @@ class FillBook:
         """How many records the next drains will hand out (now or after the grace period)."""
         return len(self._pending)
 
+    def ready(self, now: float) -> int:
+        """How many records `drain(now)` would hand out."""
+        return sum(
+            1
+            for slot in self._pending.values()
+            if slot.fee is not None or now - slot.arrived >= self._grace
+        )
+
+    def next_ready_in(self, now: float) -> float | None:
+        """Seconds until the next held record's grace ends (None: nothing is held)."""
+        waits = [
+            self._grace - (now - slot.arrived)
+            for slot in self._pending.values()
+            if slot.fee is None and now - slot.arrived < self._grace
+        ]
+        return max(0.0, min(waits)) if waits else None
+
     def seen(self, exec_id: str) -> bool:
         """True if `add_execution` would ignore this exec id (known, or superseded)."""
         slot = self._slot(exec_base(exec_id))
@@ -352,19 +369,41 @@ class FillBook:
             self._orphans.pop(exec_id, None)
             self._settle(base, slot)
 
+    def restore_owed(self, rec: ExecutionRecord) -> None:
+        """A fill handed out (by an earlier run) with fee=None: its fee is still owed, so a
+        commission report for it hands out a copy carrying the fee (``corrects=<it>``)."""
+        base = exec_base(rec.exec_id)
+        slot = self._slot(base)
+        if slot is not None and _revision_key(rec.exec_id) < _revision_key(slot.latest):
+            return  # corrected since; the correction decides
+        slot = _Slot(latest=rec.exec_id, rec=rec, held=rec.exec_id, held_fee=False)
+        self._pending.pop(base, None)
+        self._settle(base, slot)
+        orphan = self._orphans.pop(rec.exec_id, None)
+        if orphan is not None:
+            self.add_commission(rec.exec_id, orphan[0], orphan[1], 0.0)
+
     # -- output ----------------------------------------------------------------------------
 
-    def drain(self, now: float) -> list[VenueFill]:
+    def drain(
+        self, now: float, commit: Callable[[list[VenueFill]], None] | None = None
+    ) -> list[VenueFill]:
         """Records ready at `now`, in arrival order, each handed out exactly once.
 
         Ready: the commission is in, or the record waited `commission_grace` seconds (then
         ``fee=None``). A record for a fill the host already holds carries ``corrects``.
+        `commit` is called with the records before any is marked handed out; if it raises,
+        none is, and the next drain offers them again (a journal write that failed).
         """
-        out: list[VenueFill] = []
-        for base, slot in list(self._pending.items()):
-            if slot.fee is None and now - slot.arrived < self._grace:
-                continue
-            out.append(self._venue_fill(slot))
+        ready = [
+            (base, slot)
+            for base, slot in self._pending.items()
+            if slot.fee is not None or now - slot.arrived >= self._grace
+        ]
+        out = [self._venue_fill(slot) for _, slot in ready]
+        if commit is not None and out:
+            commit(out)
+        for base, slot in ready:
             slot.held, slot.held_fee = slot.latest, slot.fee is not None
             del self._pending[base]
             self._settle(base, slot)

@@ -18,19 +18,25 @@ from decimal import Decimal
 from ib_async import CommissionReport, Contract, Execution, Trade
 
 from horizon.core.enums import OrderStatus
-from horizon.errors import HorizonError, RequestTimeout
+from horizon.errors import HorizonError, JournalError, RequestTimeout
 from horizon.venues.ibkr.accounts import decimal_from_float
 from horizon.venues.ibkr.fills import (
     ExecutionRecord,
+    exec_base,
     liquidity_from_ib,
     parse_exec_time,
     side_from_exec,
 )
 from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
-from horizon.venues.ibkr.state import VenueState, ib_decimal, log, utc_now
+from horizon.venues.ibkr.state import UNSET_DOUBLE, VenueState, ib_decimal, log, utc_now
 from horizon.venues.ibkr.status import ErrorKind, classify_error
 from horizon.venues.ibkr.symbology import market_id_of
-from horizon.venues.ibkr.tracking import LOST_BEFORE_ACK, REFUSED_BY_PACING, OrderRecord
+from horizon.venues.ibkr.tracking import (
+    FINISHED_UNSEEN,
+    LOST_BEFORE_ACK,
+    REFUSED_BY_PACING,
+    OrderRecord,
+)
 
 # errors after which the order is still live at IB (a refused cancel or modify, a warning)
 _ORDER_STAYS_LIVE = frozenset(
@@ -76,6 +82,11 @@ def _apply_trade(record: OrderRecord, trade: Trade) -> bool:
     record.last_raw = raw
     filled = ib_decimal(st.filled)
     remaining = ib_decimal(st.remaining)
+    done_qty = float(order.filledQuantity)
+    if not st.filled and done_qty and done_qty < UNSET_DOUBLE:
+        # a completedOrder carries its fills here, not in an orderStatus
+        filled = ib_decimal(done_qty)
+        remaining = max(ib_decimal(order.totalQuantity) - filled, Decimal(0))
     if st.status == "Filled":
         filled = max(filled, ib_decimal(order.totalQuantity))
         remaining = Decimal(0)
@@ -132,8 +143,19 @@ class GatewayEvents(VenueState):
         record.error_codes.append(code)
         fields = {"order_id": record.order_id, "code": code, "client_id": self._client_id}
         now = utc_now()
-        if record.status is OrderStatus.FILLED:
-            log.warning("message for a filled order %s: %s", code, text, extra=fields)
+        if record.status.is_terminal:
+            # e.g. 103/104 for a modify that crossed the fill or the cancel: the gateway's
+            # own final report stands; a later error never overrides it. An Inactive status
+            # comes before the error that says why: that error is the rejection's reason.
+            if record.status is OrderStatus.REJECTED and record.reason is None:
+                record.reason = f"IB error {code}: {text}"
+                log.warning("order rejected: %s", text, extra=fields)
+            else:
+                log.warning(
+                    "message for a %s order %s: %s", record.status.value, code, text, extra=fields
+                )
+            self._notify()
+            return
         elif kind in (ErrorKind.ORDER_REJECTED, ErrorKind.UNKNOWN_CONTRACT) or (
             not record.acknowledged
             and kind is not ErrorKind.ORDER_CANCELLED
@@ -191,22 +213,9 @@ class GatewayEvents(VenueState):
             # the day's executions from before this process existed: history, not new fills
             self._fills.mark_drained([execution.execId])
             return
-        if (
-            not live
-            and self._journal is not None
-            and not self._fills.seen(execution.execId)
-            and self._journal.was_drained(execution.execId)
-        ):
-            return  # handed out before, by this process or an earlier run; memory forgot it
-        try:
-            when = _exec_time(raw_time, self._config.gateway_timezone)
-        except ValueError:
-            log.warning(
-                "unparseable execution time; using ib_async's",
-                extra={"exec_id": execution.execId, "raw_time": raw_time},
-            )
-            when = execution.time if execution.time.tzinfo else execution.time.replace(tzinfo=UTC)
-            when = when.astimezone(UTC)
+        when = self._execution_time(execution, raw_time)
+        if not live and self._journal is not None and self._journal_history(execution, when):
+            return
         record = ExecutionRecord(
             exec_id=execution.execId,
             order_id=execution.orderId,
@@ -222,10 +231,10 @@ class GatewayEvents(VenueState):
             liquidity=liquidity_from_ib(execution.lastLiquidity),
             order_ref=execution.orderRef or "",
         )
+        self._note_order_execution(record)
         if self._fills.add_execution(record, time.monotonic()):
+            self._journal_capture(record)
             self._fills_changed()
-            if self._journal is not None:
-                self._journal.captured(record)
             log.debug("fill captured", extra={"exec_id": record.exec_id, "live": live})
         elif live or log.isEnabledFor(logging.DEBUG):
             # a live duplicate is news; the day's replay after every reconnect is routine
@@ -240,12 +249,83 @@ class GatewayEvents(VenueState):
                 },
             )
 
+    def _execution_time(self, execution: Execution, raw_time: str) -> datetime:
+        try:
+            return _exec_time(raw_time, self._config.gateway_timezone)
+        except ValueError:
+            log.warning(
+                "unparseable execution time; using ib_async's",
+                extra={"exec_id": execution.execId, "raw_time": raw_time},
+            )
+            when = execution.time if execution.time.tzinfo else execution.time.replace(tzinfo=UTC)
+            return when.astimezone(UTC)
+
+    def _journal_history(self, execution: Execution, when: datetime) -> bool:
+        """Whether a replayed execution is one the journal says is not new: handed out
+        before (by this process or an earlier run), or older than the journal itself."""
+        journal = self._journal
+        assert journal is not None
+        exec_id = execution.execId
+        if self._fills.seen(exec_id):
+            return False  # the book decides (a duplicate, or a correction of a known fill)
+        try:
+            if journal.was_drained(exec_id):
+                return True
+        except JournalError as exc:
+            log.error(
+                "fill journal unreadable; deduplicating in memory only",
+                extra={"exec_id": exec_id, "error": str(exc)},
+            )
+            return False
+        if when < journal.created_at and not (
+            self._first_replay and self._config.replay_fills_on_first_connect
+        ):
+            # from before the journal existed: history, as it is without a journal
+            self._fills.mark_drained([exec_id])
+            return True
+        return False
+
+    def _note_order_execution(self, rec: ExecutionRecord) -> None:
+        """Count the execution on its order's record (found by order id, else perm id)."""
+        record = self._orders.get(rec.order_id) if rec.client_id == self._client_id else None
+        if record is None and rec.perm_id:
+            record = self._by_perm.get(rec.perm_id)
+        if record is None:
+            return
+        if record.note_execution(exec_base(rec.exec_id), rec.quantity, rec.perm_id):
+            if record.perm_id:
+                self._by_perm[record.perm_id] = record
+            self._notify()
+
+    def _journal_capture(self, rec: ExecutionRecord) -> None:
+        """Journal a captured fill; if that fails the fill is held back (drain_fills retries
+        the write and hands it out only once the journal has it)."""
+        if self._journal is None:
+            return
+        try:
+            self._journal.captured([rec])
+        except JournalError as exc:
+            self._unjournaled[rec.exec_id] = rec
+            log.error(
+                "fill journal write failed; the fill is held until the journal takes it",
+                extra={"exec_id": rec.exec_id, "error": str(exc)},
+            )
+
     def _on_commission(self, report: CommissionReport) -> None:
         fee = ib_decimal(report.commission)
-        if self._fills.add_commission(report.execId, fee, report.currency, time.monotonic()):
-            self._fills_changed()
-            if self._journal is not None:
-                self._journal.commission(report.execId, fee, report.currency)
+        if not self._fills.add_commission(report.execId, fee, report.currency, time.monotonic()):
+            return
+        if self._journal is not None:
+            entry = (report.execId, fee, report.currency)
+            try:
+                self._journal.commission([entry])
+            except JournalError as exc:
+                self._unjournaled_fees[report.execId] = entry
+                log.error(
+                    "fill journal write failed; the fee is held until the journal takes it",
+                    extra={"exec_id": report.execId, "error": str(exc)},
+                )
+        self._fills_changed()
 
     def _fills_changed(self) -> None:
         self._fills_version += 1
@@ -288,23 +368,58 @@ class GatewayEvents(VenueState):
 
     # ------------------------------------------------------------------ reconciliation
     def _reconcile_orders(self) -> None:
-        """After a (re)connect, bring every non-final order record to the gateway's truth."""
+        """After a (re)connect, bring every non-final order record to the gateway's truth.
+
+        An order is found among the open orders by its order id, among the day's completed
+        orders by its perm id (known from its acknowledgement or, when that was lost in the
+        drop, from its executions) or by its client order id (orderRef) when that is unique.
+        An order found nowhere is judged by what it left: executions covering its quantity
+        make it FILLED; an order the gateway never acknowledged is REJECTED (lost before the
+        gateway saw it); one it did acknowledge, and that is no longer open, finished while
+        we were away (CANCELED, or FILLED if its executions say so).
+        """
         assert self._ib is not None
         trades = self._ib.trades()
-        by_id = {t.order.orderId: t for t in trades if t.order.orderId}
+        mine = [t for t in trades if self._client_id in (0, t.order.clientId)]
+        by_id = {t.order.orderId: t for t in mine if t.order.orderId}
         by_perm = {t.order.permId: t for t in trades if t.order.permId}
-        executed = {f.execution.orderId for f in self._ib.fills()}
+        refs: dict[str, list[Trade]] = {}
+        for t in trades:
+            if t.order.orderRef and not t.order.orderId:
+                refs.setdefault(t.order.orderRef, []).append(t)
+        now = utc_now()
         for record in self._orders.values():
             if record.status.is_terminal:
                 continue
-            trade = by_id.get(record.order_id) or by_perm.get(record.perm_id)
+            ref = record.ib_order.orderRef
+            trade = (
+                by_id.get(record.order_id)
+                or (by_perm.get(record.perm_id) if record.perm_id else None)
+                or (refs[ref][0] if ref and len(refs.get(ref, ())) == 1 else None)
+            )
             if trade is not None:
                 _apply_trade(record, trade)
-            elif not record.acknowledged and record.order_id not in executed:
-                record.reject(LOST_BEFORE_ACK, utc_now())
+                if record.perm_id:
+                    self._by_perm[record.perm_id] = record
+                continue
+            total = ib_decimal(record.ib_order.totalQuantity)
+            if record.executions and record.executed >= total > 0:
+                record.conclude("Filled", record.executed, now)
+            elif not record.acknowledged and not record.executions:
+                record.reject(LOST_BEFORE_ACK, now)
                 log.error(
                     "order lost before the gateway acknowledged it",
                     extra={"order_id": record.order_id, "client_id": self._client_id},
+                )
+            elif self._orders_synced:
+                record.conclude("Cancelled", record.executed, now, reason=FINISHED_UNSEEN)
+                log.warning(
+                    "order finished at the gateway while disconnected",
+                    extra={
+                        "order_id": record.order_id,
+                        "filled": str(record.filled),
+                        "client_id": self._client_id,
+                    },
                 )
         self._adopt_open_orders(self._ib.openTrades())
         self._notify()

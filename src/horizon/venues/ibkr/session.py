@@ -11,15 +11,16 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Final, TypeVar
 
-from ib_async import IB
+from ib_async import IB, StartupFetch
 
 from horizon.errors import (
     AccountModeMismatch,
     ClientIdInUse,
     ConfigurationError,
     HorizonError,
+    JournalError,
     RequestTimeout,
     VenueUnavailable,
 )
@@ -30,6 +31,13 @@ from horizon.venues.ibkr.state import log, utc_now
 from horizon.venues.ibkr.status import is_paper_account
 
 T = TypeVar("T")
+
+# what ib_async fetches at connect; orders and executions the venue requests itself, in the
+# order reconciliation needs and with a timeout that fails the connect
+_STARTUP_FETCH: Final = (
+    StartupFetch.POSITIONS | StartupFetch.ACCOUNT_UPDATES | StartupFetch.SUB_ACCOUNT_UPDATES
+)
+_COMPLETED_ORDERS_VERSION: Final = 150  # reqCompletedOrders exists from server version 150
 
 
 class Session(GatewayEvents):
@@ -138,16 +146,53 @@ class Session(GatewayEvents):
         install_taps(ib, self._on_execution, self._on_commission)
         ib.client.setConnectOptions("+PACEAPI" if cfg.gateway_pacing else "")
         self._client_id = client_id
-        self._replaying_history = (
-            first and self._journal is None and not (cfg.replay_fills_on_first_connect)
+        self._orders_synced = False
+        await self._handshake(ib, client_id)
+        try:
+            self._accounts = list(ib.managedAccounts())
+            self._check_account_mode()
+            self._default_account = cfg.account or (self._accounts[0] if self._accounts else None)
+            await self._sync_orders(ib)
+            self._take_journal()
+            # ib_async restarts its id counter at the gateway's nextValidId, which is below
+            # the ids of orders that never reached it: never hand out an id twice
+            ib.client.updateReqId(self._order_id_floor)  # type: ignore[no-untyped-call]
+            await self._sync_executions(ib, first=first)
+        except VenueUnavailable:
+            ib.disconnect()  # a partial synchronisation: this attempt failed, the next may not
+            raise
+        except HorizonError:
+            self._abort_connect()  # refused for good (account mode, journal): no retry
+            raise
+        self._marked_down = False
+        self._reconcile_orders()
+        assert self._up is not None
+        self._up.set()
+        log.info(
+            "connected to %s:%s as client %s",
+            cfg.host,
+            cfg.port,
+            client_id,
+            extra={
+                "host": cfg.host,
+                "port": cfg.port,
+                "client_id": client_id,
+                "accounts": ",".join(self._accounts),
+                "server_version": ib.client.serverVersion(),
+            },
         )
+
+    async def _handshake(self, ib: IB, client_id: int) -> None:
+        """ib_async's connect (handshake, positions, account updates), with IB error 326
+        watched so a clientId clash fails fast instead of waiting out the timeout."""
+        cfg = self._config
         clash: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-        def watch_326(req_id: int, code: int, text: str, contract: object) -> None:
+        def on_clash(req_id: int, code: int, text: str, contract: object) -> None:
             if code == 326 and not clash.done():
                 clash.set_result(None)
 
-        ib.errorEvent += watch_326
+        ib.errorEvent += on_clash
         for _ in range(3):  # handshake + startup requests draw on the same budget
             await self._bucket.acquire_async()
         connect = asyncio.ensure_future(
@@ -158,6 +203,7 @@ class Session(GatewayEvents):
                 timeout=cfg.connect_timeout,
                 readonly=cfg.readonly,
                 account=cfg.account or "",
+                fetchFields=_STARTUP_FETCH,
             )
         )
         try:
@@ -188,30 +234,74 @@ class Session(GatewayEvents):
             ib.disconnect()
             raise VenueUnavailable(cfg.host, cfg.port, str(exc) or type(exc).__name__) from exc
         finally:
-            ib.errorEvent -= watch_326
+            ib.errorEvent -= on_clash
             if not clash.done():
                 clash.cancel()
-        self._replaying_history = False
-        self._accounts = list(ib.managedAccounts())
-        self._check_account_mode()
-        self._default_account = cfg.account or (self._accounts[0] if self._accounts else None)
-        self._marked_down = False
-        self._reconcile_orders()
-        assert self._up is not None
-        self._up.set()
-        log.info(
-            "connected to %s:%s as client %s",
-            cfg.host,
-            cfg.port,
-            client_id,
-            extra={
-                "host": cfg.host,
-                "port": cfg.port,
-                "client_id": client_id,
-                "accounts": ",".join(self._accounts),
-                "server_version": ib.client.serverVersion(),
-            },
+
+    async def _startup_request(self, request: Awaitable[object], what: str) -> None:
+        """One request of the (re)connect's synchronisation: paced, and a connect that gets
+        no answer fails (the supervisor retries) rather than going on with a partial view."""
+        cfg = self._config
+        await self._bucket.acquire_async()
+        try:
+            await asyncio.wait_for(request, cfg.connect_timeout)
+        except TimeoutError as exc:
+            raise VenueUnavailable(
+                cfg.host, cfg.port, f"no answer to {what} within {cfg.connect_timeout:g} s"
+            ) from exc
+        except ConnectionError as exc:
+            raise VenueUnavailable(cfg.host, cfg.port, f"{what}: {exc}") from exc
+
+    async def _sync_orders(self, ib: IB) -> None:
+        """Open orders, then the day's completed ones: what reconciliation compares with."""
+        if self._config.readonly:
+            return  # a read-only API session cannot see or place orders
+        await self._startup_request(ib.reqOpenOrdersAsync(), "reqOpenOrders")
+        if ib.client.serverVersion() >= _COMPLETED_ORDERS_VERSION:
+            await self._startup_request(ib.reqCompletedOrdersAsync(False), "reqCompletedOrders")
+        self._orders_synced = True
+
+    async def _sync_executions(self, ib: IB, *, first: bool) -> None:
+        """The day's executions, through the same dedup as live fills (after the orders, so
+        each finds its order; after the journal is loaded, so it decides what is new)."""
+        cfg = self._config
+        self._replaying_history = (
+            first and self._journal is None and not cfg.replay_fills_on_first_connect
         )
+        self._first_replay = first
+        try:
+            await self._startup_request(ib.reqExecutionsAsync(), "reqExecutions")
+        finally:
+            self._replaying_history = self._first_replay = False
+
+    def _journal_owner(self) -> str:
+        rng = self._config.client_id_range
+        who = f"clients {rng[0]}-{rng[1]}" if rng else f"client {self._client_id}"
+        return f"{who} of {','.join(sorted(self._accounts)) or '(no account)'}"
+
+    def _take_journal(self) -> None:
+        """Claim the journal for this venue (refusing another's) and, once per venue, take
+        over what an earlier run left: undrained fills, owed fees, the order-id floor."""
+        journal = self._journal
+        if journal is None:
+            return
+        journal.open()
+        journal.claim(self._journal_owner())
+        self._order_id_floor = max(self._order_id_floor, journal.order_id_floor)
+        if self._journal_loaded:
+            return
+        restored = journal.load(recent=self._config.dedup_memory)
+        self._fills.mark_drained(restored.drained)
+        for rec in restored.owed:
+            self._fills.restore_owed(rec)
+        now = time.monotonic()
+        for rec in restored.pending:
+            self._fills.add_execution(rec, now)
+        for exec_id, (fee, currency) in restored.commissions.items():
+            self._fills.add_commission(exec_id, fee, currency, now)
+        self._journal_loaded = True
+        if restored.pending or restored.commissions:
+            self._fills_changed()
 
     def _check_account_mode(self) -> None:
         cfg = self._config
@@ -287,7 +377,7 @@ class Session(GatewayEvents):
                         },
                     )
                     continue
-                except ConfigurationError as exc:
+                except (ConfigurationError, JournalError) as exc:
                     log.error("reconnect refused: %s", exc, extra={"attempt": attempt})
                     self._emit(ConnectionState.CLOSED, str(exc), attempt)
                     return

@@ -19,9 +19,10 @@ from ib_async import IB, Contract
 
 from horizon.core.ratelimit import TokenBucket
 from horizon.core.sync import LoopThread, run_sync
+from horizon.errors import VenueUnavailable
 from horizon.venues.ibkr.accounts import decimal_from_float
 from horizon.venues.ibkr.config import IbkrConfig
-from horizon.venues.ibkr.fills import FillBook
+from horizon.venues.ibkr.fills import ExecutionRecord, FillBook
 from horizon.venues.ibkr.orders import check_tick
 from horizon.venues.ibkr.resilience import ConnectionEvent
 from horizon.venues.ibkr.tracking import OrderRecord
@@ -77,6 +78,12 @@ class VenueState:
     _pacing_recovery: bool
     _last_pacing_error: float
     _fills_version: int
+    _order_id_floor: int
+    _journal_loaded: bool
+    _unjournaled: dict[str, ExecutionRecord]
+    _unjournaled_fees: dict[str, tuple[str, Decimal, str]]
+    _first_replay: bool
+    _orders_synced: bool
     _last_health_rtt_s: float | None
     _last_health_at: datetime | None
     reconnects: int
@@ -103,6 +110,24 @@ class VenueState:
         for field, price in prices.items():
             if price is not None:
                 check_tick(price, tick, field)
+
+    def _allocate_order_id(self, ib: IB) -> int:
+        """The next order id: above every id this venue handed out (in this process, or with
+        a journal in an earlier one), whatever the gateway's nextValidId said after a restart.
+        Journaled (in blocks) before the order is sent, so a failed write sends nothing."""
+        cfg = self._config
+        try:
+            candidate = ib.client.getReqId()
+        except ConnectionError as exc:
+            raise VenueUnavailable(cfg.host, cfg.port, "the connection dropped") from exc
+        order_id = max(candidate, self._order_id_floor)
+        while order_id in self._orders:  # adopted orders of an earlier run, say
+            order_id += 1
+        if self._journal is not None:
+            self._journal.reserve_order_id(order_id)
+        self._order_id_floor = order_id + 1
+        ib.client.updateReqId(order_id + 1)  # type: ignore[no-untyped-call]
+        return order_id
 
     async def _ready(self) -> IB:
         """The connected IB (the session layer implements the waiting)."""

@@ -62,6 +62,7 @@ class TicketsMixin:
         async def submit_async(self, action: OrderAction) -> str: ...
         def _account_for(self, requested: str | None) -> str: ...
         def _check_ticks(self, con_id: int, prices: Mapping[str, Decimal | None]) -> None: ...
+        def _allocate_order_id(self, ib: IB) -> int: ...
         def _sync(self, coro: Awaitable[T], what: str, timeout: float | None = None) -> T: ...
 
     # ================================================================== tickets
@@ -148,7 +149,7 @@ class TicketsMixin:
         account = self._account_for(entry.account)
         contract = await self.qualify_async(entry.market_id)
         ib = await self._ready()
-        ids = [ib.client.getReqId() for _ in range(3)]  # local counter, not a request
+        ids = [self._allocate_order_id(ib) for _ in range(3)]  # local, not a request
         legs = bracket_legs(entry, take_profit, stop_loss, account=account, order_ids=ids)
         await self._check_leg_ticks(contract, legs)
         records: list[OrderRecord] = []
@@ -205,7 +206,7 @@ class TicketsMixin:
         accounts = [self._account_for(a.account) for a in actions]
         contracts = [await self.qualify_async(a.market_id) for a in actions]
         ib = await self._ready()
-        ids = [ib.client.getReqId() for _ in actions]
+        ids = [self._allocate_order_id(ib) for _ in actions]
         group = f"hz-{self._client_id}-{ids[0] if ids else 0}-{secrets.token_hex(3)}"
         legs = oco_legs(
             actions,
@@ -332,7 +333,7 @@ class TicketsMixin:
         ib = await self._ready()
         base = to_ib_order(action, account="")
         order = apply_allocation(base, allocation, server_version=ib.client.serverVersion())
-        order.orderId = ib.client.getReqId()
+        order.orderId = self._allocate_order_id(ib)
         leg = Leg(role=LegRole.ENTRY, action=action, order=order)
         await self._check_leg_ticks(contract, [leg])
         masters = sorted(self._masters())

@@ -23,6 +23,9 @@ from horizon.venues.ibkr.status import order_status_from_ib
 IB_VALIDATION_WARNING = "ValidationError"
 
 LOST_BEFORE_ACK = "lost before the gateway acknowledged it"
+FINISHED_UNSEEN = (
+    "finished at the gateway while disconnected (reported neither open nor completed there)"
+)
 REFUSED_BY_PACING = "refused by the gateway's pacing (IB error 100); not placed"
 
 
@@ -46,6 +49,8 @@ class OrderRecord:
     error_codes: list[int] = field(default_factory=list)
     # ib_async's raw (status, filled, remaining, avgFillPrice, permId) last applied
     last_raw: tuple[object, ...] | None = None
+    # the order's executions as the venue captured them: exec base -> shares (latest revision)
+    executions: dict[str, Decimal] = field(default_factory=dict)
     status: OrderStatus = OrderStatus.PENDING_NEW  # derived; kept current by the methods below
 
     def apply_status(
@@ -78,6 +83,44 @@ class OrderRecord:
         self.updated_at = at
         self.status = order_status_from_ib(self.ib_status, self.filled, self.remaining)
         return before != (self.ib_status, self.filled, self.remaining, self.perm_id)
+
+    @property
+    def executed(self) -> Decimal:
+        """Shares in the executions captured for this order (corrections applied)."""
+        return sum(self.executions.values(), Decimal(0))
+
+    def note_execution(self, exec_base: str, shares: Decimal, perm_id: int) -> bool:
+        """Count an execution of this order; True if the filled quantity grew.
+
+        Executions are the one report of an order that survives a lost acknowledgement (the
+        gateway replays the day's executions on every connect): they carry the perm id that
+        finds the order among the completed ones, and its filled quantity.
+        """
+        self.executions[exec_base] = shares
+        if self.rejected and self.reason in (LOST_BEFORE_ACK, REFUSED_BY_PACING):
+            # it reached the gateway after all: its own reports decide from here
+            self.rejected, self.reason = False, None
+            self.acknowledged = True
+        if perm_id and not self.perm_id:
+            self.perm_id = perm_id
+        executed = self.executed
+        if executed <= self.filled:
+            return False
+        self.filled = executed
+        self.status = order_status_from_ib(self.ib_status, self.filled, self.remaining)
+        return True
+
+    def conclude(
+        self, ib_status: str, filled: Decimal, at: datetime, *, reason: str | None = None
+    ) -> None:
+        """A final state inferred by reconciliation (the gateway no longer reports it)."""
+        self.ib_status = ib_status
+        self.filled = max(self.filled, filled)
+        self.remaining = Decimal(0)
+        self.acknowledged = True
+        self.reason = reason or self.reason
+        self.updated_at = at
+        self.status = order_status_from_ib(ib_status, self.filled, self.remaining)
 
     def reject(self, reason: str, at: datetime) -> None:
         self.rejected = True

@@ -40,7 +40,7 @@ from horizon.errors import (
 from horizon.venues.ibkr.accounts import balances_from_summary, decimal_from_float, position_from_ib
 from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.extras import TicketsQuotesMixin
-from horizon.venues.ibkr.fills import FillBook
+from horizon.venues.ibkr.fills import ExecutionRecord, FillBook
 from horizon.venues.ibkr.journal import FillJournal
 from horizon.venues.ibkr.orders import amend_order, order_type_of, side_of, to_ib_order
 from horizon.venues.ibkr.session import Session
@@ -109,16 +109,14 @@ class Ibkr(TicketsQuotesMixin, Session):
         self._fills_version = 0
         self._last_health_rtt_s: float | None = None
         self._last_health_at: datetime | None = None
+        self._order_id_floor = 0
+        self._journal_loaded = False
+        self._unjournaled: dict[str, ExecutionRecord] = {}
+        self._unjournaled_fees: dict[str, tuple[str, Decimal, str]] = {}
+        self._first_replay = False
+        self._orders_synced = False
         self.reconnects = 0
         self.pacing_errors = 0
-        if self._journal is not None:
-            restored = self._journal.load(recent=cfg.dedup_memory)
-            self._fills.mark_drained(restored.drained)
-            now = time.monotonic()
-            for rec in restored.pending:
-                self._fills.add_execution(rec, now)
-            for exec_id, (fee, currency) in restored.commissions.items():
-                self._fills.add_commission(exec_id, fee, currency, now)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -236,6 +234,7 @@ class Ibkr(TicketsQuotesMixin, Session):
         order = to_ib_order(action, account=account)
         await self._bucket.acquire_async()
         ib = await self._ready()
+        order.orderId = self._allocate_order_id(ib)
         trade = self._send("placeOrder", lambda ib: ib.placeOrder(contract, order), ib)
         record = OrderRecord(
             order_id=trade.order.orderId,
@@ -470,38 +469,54 @@ class Ibkr(TicketsQuotesMixin, Session):
         """Every fill captured since the last call, each exactly once, oldest first.
 
         A fill waits for its commission report at most `commission_grace` seconds, then comes
-        out with fee=None; the fee follows later as a record with `corrects` set.
+        out with fee=None; the fee follows later as a record with `corrects` set. With a fill
+        journal, fills come out only once the journal has recorded them (else JournalError,
+        and the next call offers them again).
         """
-        fills = self._fills.drain(time.monotonic())
-        if fills and self._journal is not None:
-            self._journal.drained(fills)
-        return fills
+        return self._fills.drain(
+            time.monotonic(), self._journal_drained if self._journal is not None else None
+        )
+
+    def _journal_drained(self, fills: list[VenueFill]) -> None:
+        journal = self._journal
+        assert journal is not None
+        journal.open()  # after close(): a last drain still records what it hands out
+        journal.drained(
+            fills,
+            captured=list(self._unjournaled.values()),
+            fees=list(self._unjournaled_fees.values()),
+        )
+        self._unjournaled.clear()
+        self._unjournaled_fees.clear()
 
     def drain_fills(self) -> list[VenueFill]:
         """Blocking twin of `drain_fills_async`."""
         return self._sync(self.drain_fills_async(), "drain_fills")
 
     async def wait_fills_async(self, count: int, timeout: float = 10.0) -> list[VenueFill]:
-        """Drain until at least `count` fills came out (they are returned), or time out.
+        """Wait until at least `count` fills are ready, then drain them (all that are ready).
 
-        Wakes on each captured execution or commission, and when a held fill's grace ends.
+        Nothing is drained on a timeout (RequestTimeout): every fill stays where the next
+        `drain_fills()` finds it. Wakes on each captured execution or commission, and when a
+        held fill's grace ends.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        got: list[VenueFill] = []
         while True:
-            got += await self.drain_fills_async()
-            if len(got) >= count:
-                return got
+            now = time.monotonic()
+            ready = self._fills.ready(now)
+            if ready >= count:
+                return await self.drain_fills_async()
             left = deadline - loop.time()
             if left <= 0:
-                raise RequestTimeout(f"{count} fill(s) (got {len(got)})", timeout)
+                raise RequestTimeout(f"{count} fill(s) (got {ready} ready)", timeout)
             seen = self._fills_version
 
             def changed(seen: int = seen) -> bool:
                 return self._fills_version != seen
 
-            nap = min(left, self._config.commission_grace + 0.01) if self.pending_fills() else left
+            grace_ends = self._fills.next_ready_in(now)
+            nap = left if grace_ends is None else min(left, grace_ends + 0.001)
             with contextlib.suppress(RequestTimeout):
                 await self._wait(changed, nap, "fills")
 
