@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -15,32 +14,13 @@ import pytest
 from horizon.core import OrderAction, OrderStatus
 from horizon.errors import VenueUnavailable
 from horizon.venues.ibkr import Ibkr
-from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
+from horizon.venues.ibkr.resilience import ConnectionState
 from horizon.venues.ibkr.simulator import GatewaySimulator
+from tests.support import Events
 
 
 def market(qty: int = 10, side: str = "buy") -> OrderAction:
     return OrderAction(market_id="AAPL", side=side, quantity=Decimal(qty))  # type: ignore[arg-type]
-
-
-class Events:
-    """Collects connection events; waits on a threading.Condition, never sleeps."""
-
-    def __init__(self) -> None:
-        self.seen: list[ConnectionEvent] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event: ConnectionEvent) -> None:
-        with self._cond:
-            self.seen.append(event)
-            self._cond.notify_all()
-
-    def wait(self, state: ConnectionState, count: int = 1, timeout: float = 10) -> None:
-        with self._cond:
-            ok = self._cond.wait_for(
-                lambda: sum(e.state is state for e in self.seen) >= count, timeout
-            )
-        assert ok, f"no {count}x {state} within {timeout} s; saw {[e.state for e in self.seen]}"
 
 
 @pytest.fixture

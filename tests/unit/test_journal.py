@@ -3,11 +3,9 @@ way a journal file can be unusable (each a typed JournalError, never a raw sqlit
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +16,7 @@ from horizon.core.enums import Liquidity, Side
 from horizon.errors import JournalError, JournalInUse
 from horizon.venues.ibkr.fills import ExecutionRecord, FillBook
 from horizon.venues.ibkr.journal import ORDER_ID_BLOCK, FillJournal
+from tests.support import read_only
 
 T0 = datetime(2026, 11, 25, 14, 30, tzinfo=UTC)
 
@@ -218,30 +217,6 @@ def test_a_second_process_is_refused_too(path: Path) -> None:
         assert done.returncode == 3, done.stderr
     finally:
         holder.close()
-
-
-@contextlib.contextmanager
-def read_only(*paths: Path) -> Iterator[None]:
-    """Make files unwritable, for root too (chmod alone does not stop root: chattr +i)."""
-    made: list[Path] = []
-    try:
-        for p in paths:
-            p.chmod(0o444)
-            try:
-                with open(p, "ab"):
-                    pass
-            except PermissionError:
-                continue
-            chattr = subprocess.run(["chattr", "+i", str(p)], check=False, capture_output=True)
-            if chattr.returncode != 0:
-                pytest.skip("cannot make a file read-only for this user (no chattr)")
-            made.append(p)
-        yield
-    finally:
-        for p in made:
-            subprocess.run(["chattr", "-i", str(p)], check=False, capture_output=True)
-        for p in paths:
-            p.chmod(0o644)
 
 
 def test_a_read_only_journal_is_refused_when_opened(path: Path) -> None:

@@ -86,7 +86,13 @@ def run_sync(
         )
     future = asyncio.run_coroutine_threadsafe(coro, loop)
     try:
-        return future.result(timeout)
-    except concurrent.futures.TimeoutError as exc:
+        done, _ = concurrent.futures.wait([future], timeout)
+    except BaseException:  # Ctrl-C while waiting: stop the work we started, then go
         future.cancel()
-        raise RequestTimeout(what, timeout or 0.0) from exc
+        raise
+    if not done:
+        future.cancel()
+        raise RequestTimeout(what, timeout or 0.0)
+    # whatever the coroutine raised comes out as it was (a RequestTimeout raised inside,
+    # with its own timeout and message, is not this bridge's timeout)
+    return future.result()

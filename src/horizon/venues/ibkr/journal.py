@@ -165,8 +165,9 @@ class FillJournal:
 
     def checkpoint(self) -> None:
         """Fold the WAL into the main file (on close); the journal stays usable."""
-        with contextlib.suppress(sqlite3.Error):
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @property
     def db(self) -> sqlite3.Connection:

@@ -75,6 +75,8 @@ class Session(GatewayEvents):
         """Disconnect and stop background work. Idempotent."""
         if self._loop is None:
             self._runner.stop()
+            if self._journal is not None:
+                self._journal.close()
             return
         if self._loop.is_running() and not self._loop.is_closed():
             with contextlib.suppress(RequestTimeout):
@@ -99,6 +101,7 @@ class Session(GatewayEvents):
             self._up.clear()
         if self._journal is not None:
             self._journal.checkpoint()
+            self._journal.close()  # the lock goes too: another venue may take the journal
         self._emit(ConnectionState.CLOSED, "closed by the application")
 
     def _candidate_client_ids(self) -> list[int]:

@@ -277,18 +277,26 @@ class Ibkr(TicketsQuotesMixin, Session):
         return record
 
     async def cancel_async(self, order_id: str) -> None:
-        """Ask IB to cancel. A finished order is left alone (logged), so cancel is idempotent."""
+        """Ask IB to cancel. A finished order, or one already being cancelled, is left alone
+        (logged), so cancel is idempotent."""
         record = self._record(order_id)
-        if record.status.is_terminal:
-            log.info(
-                "cancel of a finished order ignored",
-                extra={"order_id": record.order_id, "status": record.status.value},
-            )
+        if self._cancel_moot(record):
             return
         ib = await self._ready()
         await self._bucket.acquire_async()
+        if self._cancel_moot(record):  # it finished while we waited for the connection/token
+            return
         self._send("cancelOrder", lambda ib: ib.cancelOrder(record.ib_order), ib)
         log.info("cancel sent", extra={"order_id": record.order_id, "client_id": self._client_id})
+
+    def _cancel_moot(self, record: OrderRecord) -> bool:
+        if record.status.is_terminal or record.status is OrderStatus.PENDING_CANCEL:
+            log.info(
+                "cancel of a finished or cancelling order ignored",
+                extra={"order_id": record.order_id, "status": record.status.value},
+            )
+            return True
+        return False
 
     def cancel(self, order_id: str) -> None:
         """Blocking twin of `cancel_async`."""
@@ -319,28 +327,48 @@ class Ibkr(TicketsQuotesMixin, Session):
         limit_price: Decimal | None = None,
         stop_price: Decimal | None = None,
     ) -> None:
-        """Modify an open order in place (same order id), as TWS does on a re-sent placeOrder."""
+        """Modify an open order in place (same order id), as TWS does on a re-sent placeOrder.
+
+        Refused (InvalidOrder, nothing sent) for an order that is finished or being cancelled,
+        checked again right before sending: the order may fill while the call waits.
+        """
         record = self._record(order_id)
-        if record.status.is_terminal:
-            raise InvalidOrder("order_id", f"order {order_id} is {record.status.value}")
-        new = amend_order(
-            record.ib_order,
-            quantity=quantity,
-            limit_price=limit_price,
-            stop_price=stop_price,
+        self._check_amendable(record, quantity)
+        self._check_ticks(
+            record.contract.conId, {"limit_price": limit_price, "stop_price": stop_price}
         )
+        amend_order(  # every field checked now, before any wait (InvalidOrder)
+            record.ib_order, quantity=quantity, limit_price=limit_price, stop_price=stop_price
+        )
+        ib = await self._ready()
+        await self._bucket.acquire_async()
+        self._check_amendable(record, quantity)  # no await from here to the send
+        new = amend_order(
+            record.ib_order, quantity=quantity, limit_price=limit_price, stop_price=stop_price
+        )
+        # the client's placeOrder, not IB.placeOrder: ib_async asserts on a modify of a trade
+        # it concluded itself (e.g. marked Cancelled on a refused cancel) *after* sending it
+        self._send(
+            "modify",
+            lambda ib: ib.client.placeOrder(  # type: ignore[no-untyped-call]
+                record.order_id, record.contract, new
+            ),
+            ib,
+        )
+        record.ib_order = new
+        log.info("amend sent", extra={"order_id": record.order_id, "client_id": self._client_id})
+
+    def _check_amendable(self, record: OrderRecord, quantity: Decimal | None) -> None:
+        if record.status.is_terminal:
+            raise InvalidOrder("order_id", f"order {record.order_id} is {record.status.value}")
+        if record.status is OrderStatus.PENDING_CANCEL:
+            raise InvalidOrder(
+                "order_id", f"order {record.order_id} is being cancelled (pending_cancel)"
+            )
         if quantity is not None and quantity <= record.filled:
             raise InvalidOrder(
                 "quantity", f"{quantity} is not above the {record.filled} already filled"
             )
-        self._check_ticks(
-            record.contract.conId, {"limit_price": limit_price, "stop_price": stop_price}
-        )
-        ib = await self._ready()
-        await self._bucket.acquire_async()
-        self._send("modify", lambda ib: ib.placeOrder(record.contract, new), ib)
-        record.ib_order = new
-        log.info("amend sent", extra={"order_id": record.order_id, "client_id": self._client_id})
 
     def amend(
         self,

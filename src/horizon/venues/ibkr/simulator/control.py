@@ -152,6 +152,22 @@ class GatewaySimulator(Gateway):
                 if not pred():
                     raise TimeoutError(f"condition not met within {timeout} s") from None
 
+    # ---- observation --------------------------------------------------------------------
+
+    def requests(
+        self, client_id: int | None = None, kind: type[T] | None = None
+    ) -> list[Any]:
+        """The requests received so far (the newest 100,000), oldest first: of one client id
+        if given (the startApi itself is the last one sent without it), of one message type
+        (e.g. `messages.PlaceOrder`) if given. What a test checks to see what a client sent.
+        Safe from any thread, also inside a `wait_for` predicate."""
+        received = self._received.copy()  # one C-level copy: atomic against the loop's appends
+        return [
+            msg
+            for cid, msg in received
+            if (client_id is None or cid == client_id) and (kind is None or isinstance(msg, kind))
+        ]
+
     # ---- control ------------------------------------------------------------------------
 
     def resolve(self, instrument: str | int) -> int:

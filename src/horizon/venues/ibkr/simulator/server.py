@@ -91,6 +91,7 @@ TEXT_CLIENT_ID_IN_USE: Final = (
     "Unable to connect as the client id is already in use. Retry with a unique client id."
 )
 PACING: Final = 100
+RECEIVED_KEPT: Final = 100_000  # requests remembered for `GatewaySimulator.requests()`
 READ_ERROR: Final = 320
 TEXT_READ_ERROR: Final = "Server error when reading an API client request."
 
@@ -154,6 +155,8 @@ class Gateway(RequestHandlers):
             fa_profiles=fa_profiles,
         )
         self.faults = FaultPlan()
+        # every request received, with the sender's client id (None before startApi)
+        self._received: deque[tuple[int | None, Any]] = deque(maxlen=RECEIVED_KEPT)
         self.pacing_violations = 0
         self.max_msgs_in_window = 0
         self.listening = False
@@ -280,6 +283,7 @@ class Gateway(RequestHandlers):
             if isinstance(event, Hello):
                 self._on_hello(s, event)
             elif s.conn.state is ConnState.OPEN:
+                self._received.append((s.client_id, event))
                 self._on_event(s, event, now)
         s.flush()
         self._flush_all()
