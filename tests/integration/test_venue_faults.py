@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -280,6 +281,28 @@ def test_a_new_journal_does_not_redeliver_the_days_history(
         assert (again.exec_id, again.order_id) == (fill.exec_id, oid)
     finally:
         run3.close()
+
+
+# -------------------------------------------------------------- 8: a corrupt inbound stream
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [struct.pack(">I", 0x7FFFFFFF) + b"x" * 64, struct.pack(">I", 6) + b"abc\0d\0"],
+    ids=["oversized-length", "no-message-id"],
+)
+def test_a_corrupt_frame_resets_the_session_and_the_venue_comes_back(
+    venue: Ibkr, gateway: GatewaySimulator, garbage: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    events = Events()
+    venue.add_listener(events)
+    with caplog.at_level(logging.ERROR, logger="horizon.venues.ibkr"):
+        gateway.inject_bytes(garbage, client_id=7)
+        events.wait(ConnectionState.DISCONNECTED, timeout=5)
+    assert any("corrupt data from the gateway" in r.message for r in caplog.records)
+    events.wait(ConnectionState.RECONNECTED, timeout=10)
+    oid = venue.submit(market())
+    assert venue.wait_for_status(oid, timeout=5) is OrderStatus.FILLED
 
 
 # ------------------------------------------------------------------------- 7: amend races

@@ -61,7 +61,7 @@ def test_unknown_port_warns_naming_port_and_mode(caplog: pytest.LogCaptureFixtur
         ({"burst": 0}, "burst"),
         ({"client_id_range": (5, 2)}, "client_id_range"),
         ({"client_id_range": (1, 1000)}, "client_id_range"),
-        ({"health_check_interval": 0}, "health_check_interval"),
+        ({"health_check_interval": -1}, "health_check_interval"),
         ({"gateway_timezone": "Mars/Olympus"}, "gateway_timezone"),
     ],
 )
@@ -85,3 +85,9 @@ def test_a_misspelt_option_is_a_clear_error() -> None:
 
     with pytest.raises(ConfigurationError, match="health_check_intervall"):
         Ibkr(port=7497, paper=True, health_check_intervall=5)
+
+
+def test_a_background_health_check_is_on_by_default_and_can_be_turned_off() -> None:
+    assert IbkrConfig().health_check_interval == 15.0
+    assert IbkrConfig(health_check_interval=None).health_check_interval is None
+    assert IbkrConfig(health_check_interval=0).health_check_interval == 0

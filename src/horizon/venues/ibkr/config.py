@@ -71,7 +71,9 @@ class IbkrConfig:
     gateway_pacing: bool = True
     # health
     health_timeout: float = 2.0
-    health_check_interval: float | None = None
+    # a background reqCurrentTime round trip every N seconds finds a half-open socket even
+    # when the host forgets to call health_check(); None (or 0) turns it off
+    health_check_interval: float | None = 15.0
     # fills
     commission_grace: float = 2.0
     dedup_memory: int = 100_000
@@ -116,9 +118,9 @@ class IbkrConfig:
             )
         if self.burst < 1:
             raise ConfigurationError(f"burst must be at least 1, got {self.burst!r}")
-        if self.health_check_interval is not None and self.health_check_interval <= 0:
+        if self.health_check_interval is not None and self.health_check_interval < 0:
             raise ConfigurationError(
-                "health_check_interval must be positive or None, "
+                "health_check_interval must be positive, or None / 0 to turn it off, "
                 f"got {self.health_check_interval!r}"
             )
         if self.commission_grace < 0:

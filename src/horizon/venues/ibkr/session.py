@@ -145,6 +145,7 @@ class Session(GatewayEvents):
             ib.errorEvent += self._on_error
             ib.disconnectedEvent += self._on_disconnected
             ib.orderStatusEvent += self._on_trade_update
+            ib.client.conn.hasData += self._on_inbound
             self._ib = ib
         install_taps(ib, self._on_execution, self._on_commission)
         ib.client.setConnectOptions("+PACEAPI" if cfg.gateway_pacing else "")
@@ -196,6 +197,7 @@ class Session(GatewayEvents):
                 clash.set_result(None)
 
         ib.errorEvent += on_clash
+        self._frames.reset()
         for _ in range(3):  # handshake + startup requests draw on the same budget
             await self._bucket.acquire_async()
         connect = asyncio.ensure_future(
@@ -334,6 +336,28 @@ class Session(GatewayEvents):
             self._ib.disconnect()
 
     # ------------------------------------------------------------------ resilience
+    def _on_inbound(self, data: bytes) -> None:
+        """Every byte the gateway sends, after ib_async read it: a corrupt frame (oversized
+        length, no message id) resets the session instead of buffering without limit."""
+        problem = self._frames.feed(data)
+        if problem is None or self._ib is None:
+            return
+        cfg = self._config
+        log.error(
+            "corrupt data from the gateway; resetting the session",
+            extra={
+                "host": cfg.host,
+                "port": cfg.port,
+                "client_id": self._client_id,
+                "reason": problem,
+                "frames": self._frames.frames,
+            },
+        )
+        self._marked_down = True
+        if self._up is not None:
+            self._up.clear()
+        self._ib.disconnect()
+
     def _on_disconnected(self) -> None:
         if self._up is not None:
             self._up.clear()

@@ -23,6 +23,7 @@ from horizon.errors import VenueUnavailable
 from horizon.venues.ibkr.accounts import decimal_from_float
 from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.fills import ExecutionRecord, FillBook
+from horizon.venues.ibkr.frameguard import FrameGuard
 from horizon.venues.ibkr.orders import check_tick
 from horizon.venues.ibkr.resilience import ConnectionEvent
 from horizon.venues.ibkr.tracking import OrderRecord
@@ -84,6 +85,7 @@ class VenueState:
     _unjournaled_fees: dict[str, tuple[str, Decimal, str]]
     _first_replay: bool
     _orders_synced: bool
+    _frames: FrameGuard
     _last_health_rtt_s: float | None
     _last_health_at: datetime | None
     reconnects: int

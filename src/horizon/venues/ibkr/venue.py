@@ -41,6 +41,7 @@ from horizon.venues.ibkr.accounts import balances_from_summary, decimal_from_flo
 from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.extras import TicketsQuotesMixin
 from horizon.venues.ibkr.fills import ExecutionRecord, FillBook
+from horizon.venues.ibkr.frameguard import FrameGuard
 from horizon.venues.ibkr.journal import FillJournal
 from horizon.venues.ibkr.orders import amend_order, order_type_of, side_of, to_ib_order
 from horizon.venues.ibkr.session import Session
@@ -115,6 +116,7 @@ class Ibkr(TicketsQuotesMixin, Session):
         self._unjournaled_fees: dict[str, tuple[str, Decimal, str]] = {}
         self._first_replay = False
         self._orders_synced = False
+        self._frames = FrameGuard()
         self.reconnects = 0
         self.pacing_errors = 0
 

@@ -306,6 +306,19 @@ class GatewaySimulator(Gateway):
 
         return self._control(apply)
 
+    def inject_bytes(self, data: bytes, client_id: int | None = None) -> None:
+        """Write raw bytes into the stream of every started session (or of one client id):
+        what no gateway sends (a corrupt length prefix, a frame without a message id), for
+        testing a client's defences. The session stays open."""
+
+        def apply() -> None:
+            log.warning("fault: raw bytes injected", extra={"bytes": len(data)})
+            for s in self._sessions:
+                if s.started and (client_id is None or s.client_id == client_id):
+                    s.out.append(bytes(data))
+
+        self._control(apply)
+
     def send_error(self, code: int, text: str, req_id: int = -1) -> None:
         """Broadcast an error or notice (e.g. the 1100/1101/1102 connectivity sequence)."""
 
