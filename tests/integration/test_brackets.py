@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
@@ -9,10 +11,12 @@ from typing import Any
 import pytest
 
 from horizon.core import OrderAction, OrderStatus
-from horizon.errors import InvalidOrder
+from horizon.errors import InvalidOrder, VenueUnavailable
+from horizon.venues.ibkr.resilience import ConnectionState
 from horizon.venues.ibkr.simulator import GatewaySimulator
 from horizon.venues.ibkr.tickets import bracket_legs
 from horizon.venues.ibkr.venue import Ibkr
+from tests.support import Events
 
 CID = 5
 
@@ -219,32 +223,81 @@ def test_oco_refuses_bad_input_and_unknown_tickets(venue: Any, gw: GatewaySimula
     assert gw.engine.open_orders() == [] and gw.engine.completed_orders() == []
 
 
-def test_a_bracket_cut_short_takes_back_the_legs_it_sent(gw: GatewaySimulator) -> None:
-    """If the connection fails between legs, the untransmitted legs are cancelled, not left
-    held at the gateway."""
-    from horizon.errors import VenueUnavailable
+def place_cut_short(venue: Ibkr, place: Any) -> None:
+    """Place a ticket whose connection drops after its first leg; the venue may or may not
+    have noticed before the other legs went out."""
+    with contextlib.suppress(VenueUnavailable):
+        place()
 
-    class Flaky(Ibkr):
-        placed = 0
 
-        async def _place(self, *args: Any, **kwargs: Any) -> Any:
-            if self.placed == 2:
-                raise VenueUnavailable("127.0.0.1", gw.port, "dropped between legs")
-            self.placed += 1
-            return await super()._place(*args, **kwargs)
-
-    venue = Flaky(port=gw.port, paper=True, client_id=CID + 1)
+@pytest.mark.parametrize("kind", ["bracket", "oco"])
+def test_a_ticket_cut_short_between_its_legs_leaves_nothing_live(
+    gw: GatewaySimulator, kind: str
+) -> None:
+    venue = Ibkr(port=gw.port, paper=True, client_id=CID + 1, reconnect_initial_delay=0.05)
+    events = Events()
+    venue.add_listener(events)
     venue.connect()
     try:
-        entry = OrderAction(market_id="AAPL", side="buy", quantity=Decimal(1),
-                            order_type="limit", limit_price="189.00")
-        with pytest.raises(VenueUnavailable, match="between legs"):
-            venue.submit_bracket(entry, take_profit=Decimal("200.00"),
-                                 stop_loss=Decimal("180.00"))
-        sent = sorted(venue._orders)
-        assert len(sent) == 2
-        for oid in sent:
-            assert venue.wait_for_status(str(oid), timeout=5) is OrderStatus.CANCELED
-        assert gw.engine.open_orders(CID + 1) == []
+        venue.qualify("AAPL")
+        gw.drop_after_next_order()
+        if kind == "bracket":  # a marketable entry: held, it cannot execute
+            entry = action(quantity=Decimal(1), order_type="limit", limit_price="191.00")
+            place_cut_short(venue, lambda: venue.submit_bracket(
+                entry, take_profit=Decimal("200.00"), stop_loss=Decimal("180.00")))
+        else:
+            place_cut_short(venue, lambda: venue.submit_oco([
+                action(order_type="limit", limit_price="380.00"),  # marketable
+                action(order_type="limit", limit_price="95.00"),
+            ]))
+        events.wait(ConnectionState.RECONNECTED, timeout=10)
+        gw.wait_for(lambda: gw.engine.open_orders(CID + 1) == [], timeout=10)
+        assert gw.executions() == []  # nothing executed, nothing twice
+        for oid in [o.order_id for o in venue.orders()]:
+            assert venue.wait_for_status(oid, timeout=5) in (
+                OrderStatus.CANCELED, OrderStatus.REJECTED
+            )
     finally:
         venue.close()
+
+
+def test_an_oco_with_a_marketable_first_leg_trades_once(venue: Any, gw: GatewaySimulator) -> None:
+    ticket = venue.submit_oco([
+        action(order_type="limit", limit_price="380.00"),  # 2x the ask: fills at once ...
+        action(order_type="limit", limit_price="95.00"),  # ... and this one must go with it
+    ])
+    first, second = venue.ticket_legs(ticket)
+    assert venue.wait_for_status(first, timeout=5) is OrderStatus.FILLED
+    assert venue.wait_for_status(second, timeout=5) is OrderStatus.CANCELED
+    assert [e.order_id for e in gw.executions()] == [int(first)]
+    assert gw.engine.open_orders(CID) == []
+
+
+def test_an_oco_of_marketable_legs_trades_only_the_first(venue: Any, gw: GatewaySimulator) -> None:
+    ticket = venue.submit_oco([
+        action(order_type="limit", limit_price=price) for price in ("191.00", "192.00", "193.00")
+    ])
+    legs = venue.ticket_legs(ticket)
+    assert [venue.wait_for_status(leg, timeout=5) for leg in legs] == [
+        OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.CANCELED,
+    ]
+    assert [e.order_id for e in gw.executions()] == [int(legs[0])]
+
+
+def test_a_sibling_the_gateway_leaves_working_is_cancelled_by_the_venue(
+    venue: Any, gw: GatewaySimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    ticket = venue.submit_oco([
+        action(order_type="limit", limit_price="185.00"),
+        action(order_type="stop", stop_price="195.00"),
+    ])
+    dip, breakout = venue.ticket_legs(ticket)
+    venue.wait_for_status(breakout, OrderStatus.ACCEPTED, timeout=5)
+    gw.skip_next_oca_cancel()  # the overfill IB warns of
+    with caplog.at_level(logging.WARNING, logger="horizon.venues.ibkr"):
+        gw.set_price("AAPL", Decimal("195.50"))
+        assert venue.wait_for_status(breakout, timeout=5) is OrderStatus.FILLED
+        assert engine_status(gw, dip) == "Submitted"  # the gateway left it working
+        assert venue.wait_for_status(dip, timeout=5) is OrderStatus.CANCELED
+    assert any("left legs of a one-cancels-others ticket" in r.message for r in caplog.records)
+    assert [e.order_id for e in gw.executions()] == [int(breakout)]

@@ -155,7 +155,9 @@ def test_oco_orders_share_one_group_and_type() -> None:
     assert [leg.order.ocaGroup for leg in legs] == ["g1", "g1"]
     assert [leg.order.ocaType for leg in legs] == [2, 2]
     assert [leg.order.orderId for leg in legs] == [5, 6]
-    assert all(leg.order.transmit and leg.order.parentId == 0 for leg in legs)
+    assert all(leg.order.parentId == 0 for leg in legs)
+    # held until the last leg transmits the group: no leg can fill before its siblings join
+    assert [leg.order.transmit for leg in legs] == [False, True]
     assert {leg.role for leg in legs} == {LegRole.OCO}
 
 

@@ -89,7 +89,7 @@ class Session(GatewayEvents):
 
     async def close_async(self) -> None:
         self._closing = True
-        for task in (self._supervisor, self._health_task):
+        for task in (self._supervisor, self._health_task, *self._background):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

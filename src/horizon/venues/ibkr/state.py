@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from ib_async import IB, Contract
+from ib_async import IB, Contract, Order
 
 from horizon.core.ratelimit import TokenBucket
 from horizon.core.sync import LoopThread, run_sync
+from horizon.core.types import OrderAction
 from horizon.errors import VenueUnavailable
 from horizon.venues.ibkr.accounts import decimal_from_float
 from horizon.venues.ibkr.config import IbkrConfig
@@ -26,6 +27,7 @@ from horizon.venues.ibkr.fills import ExecutionRecord, FillBook
 from horizon.venues.ibkr.frameguard import FrameGuard
 from horizon.venues.ibkr.orders import check_tick
 from horizon.venues.ibkr.resilience import ConnectionEvent
+from horizon.venues.ibkr.symbology import canonical_market_id
 from horizon.venues.ibkr.tracking import OrderRecord
 
 if TYPE_CHECKING:
@@ -37,6 +39,16 @@ T = TypeVar("T")
 Listener = Callable[[ConnectionEvent], None]
 
 UNSET_DOUBLE = 1.7976931348623157e308
+
+
+async def _logged(coro: Coroutine[Any, Any, None]) -> None:
+    try:
+        await coro
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        name = getattr(coro, "__qualname__", "?")
+        log.exception("venue background task failed", extra={"task": name})
 
 
 def utc_now() -> datetime:
@@ -86,6 +98,7 @@ class VenueState:
     _first_replay: bool
     _orders_synced: bool
     _frames: FrameGuard
+    _background: set[asyncio.Task[None]]
     _last_health_rtt_s: float | None
     _last_health_at: datetime | None
     reconnects: int
@@ -113,6 +126,17 @@ class VenueState:
             if price is not None:
                 check_tick(price, tick, field)
 
+    def _spawn_background(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` on the venue's loop until it ends or the venue closes (cancelled then);
+        what it raises is logged, never lost in a forgotten task."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            coro.close()
+            return
+        task = loop.create_task(_logged(coro))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     def _allocate_order_id(self, ib: IB) -> int:
         """The next order id: above every id this venue handed out (in this process, or with
         a journal in an earlier one), whatever the gateway's nextValidId said after a restart.
@@ -130,6 +154,53 @@ class VenueState:
         self._order_id_floor = order_id + 1
         ib.client.updateReqId(order_id + 1)  # type: ignore[no-untyped-call]
         return order_id
+
+    def _place_order(
+        self,
+        ib: IB,
+        contract: Contract,
+        order: Order,
+        *,
+        action: OrderAction,
+        account: str,
+        remaining: Decimal | None = None,
+        **log_fields: object,
+    ) -> OrderRecord:
+        """THE placement path (submits, ticket legs, allocations): a fresh id above every id
+        used, one placeOrder (a dead socket is VenueUnavailable, nothing sent), one record.
+        Synchronous: the caller took its pacing token and the connected IB just before."""
+        if not order.orderId:
+            order.orderId = self._allocate_order_id(ib)
+        trade = self._send("placeOrder", lambda ib: ib.placeOrder(contract, order), ib)
+        record = OrderRecord(
+            order_id=trade.order.orderId,
+            market_id=self._market_ids.get(contract.conId) or canonical_market_id(action.market_id),
+            action=action,
+            ib_order=trade.order,
+            contract=contract,
+            account=account,
+            remaining=action.quantity if remaining is None else remaining,
+            updated_at=utc_now(),
+        )
+        self._orders[record.order_id] = record
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "order submitted",
+                extra={
+                    "order_id": record.order_id,
+                    "market_id": record.market_id,
+                    "side": action.side.value,
+                    "quantity": str(action.quantity),
+                    "order_type": action.order_type.value,
+                    "account": account,
+                    "client_id": self._client_id,
+                    **log_fields,
+                },
+            )
+        return record
+
+    def _send(self, what: str, send: Callable[[IB], T], ib: IB) -> T:
+        raise NotImplementedError
 
     async def _ready(self) -> IB:
         """The connected IB (the session layer implements the waiting)."""

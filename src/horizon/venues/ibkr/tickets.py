@@ -95,6 +95,7 @@ class Ticket:
     roles: tuple[LegRole, ...]
     market_ids: tuple[str, ...]
     oca_group: str | None = None
+    oca_type: int | None = None
 
     def leg(self, role: LegRole | str) -> str:
         """The order id of the (first) leg with `role`, e.g. ``ticket.leg("stop_loss")``."""
@@ -235,10 +236,14 @@ def oco_legs(
     oca_group: str,
     oca_type: int = 1,
 ) -> list[Leg]:
-    """Orders of one OCA group, one per action, each transmitted as placed.
+    """Orders of one OCA group, one per action, in the order they must be placed.
 
-    At least two actions; `oca_group` must be unique among the account's live groups (IB
-    merges orders of equal group names, even across days and clients).
+    Every leg but the last has transmit=False and the last transmit=True, so the gateway
+    holds the group until it is complete and releases it as one: no leg can fill before its
+    siblings are in the group (placed one by one, a marketable first leg fills at once and
+    the second, arriving after, is never cancelled). At least two actions; `oca_group` must
+    be unique among the account's live groups (IB merges orders of equal group names, even
+    across days and clients).
     """
     check_oca_type(oca_type)
     actions = list(actions)
@@ -256,10 +261,12 @@ def oco_legs(
     if len(order_ids) != len(actions) or len(set(order_ids)) != len(actions):
         raise ValueError(f"need {len(actions)} distinct order ids, got {order_ids!r}")
     legs = []
-    for action, order_id in zip(actions, order_ids, strict=True):
+    last = len(actions) - 1
+    for i, (action, order_id) in enumerate(zip(actions, order_ids, strict=True)):
         order = to_ib_order(action, account=account)
         order.orderId = order_id
         order.ocaGroup = oca_group
         order.ocaType = oca_type
+        order.transmit = i == last
         legs.append(Leg(role=LegRole.OCO, action=action, order=order))
     return legs

@@ -7,16 +7,19 @@ Each public `x_async` has a blocking twin `x` with the same parameters.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ib_async import IB, Contract
+from ib_async import IB, Contract, Order
 
+from horizon.core.enums import OrderStatus
 from horizon.core.types import OrderAction
-from horizon.errors import HorizonError, InvalidOrder
+from horizon.errors import HorizonError, InvalidOrder, RequestTimeout
 from horizon.venues.ibkr.allocation import (
     Allocation,
     apply_allocation,
@@ -24,9 +27,8 @@ from horizon.venues.ibkr.allocation import (
     split_block,
 )
 from horizon.venues.ibkr.orders import to_ib_order
-from horizon.venues.ibkr.state import utc_now
+from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
 from horizon.venues.ibkr.status import is_paper_account
-from horizon.venues.ibkr.symbology import canonical_market_id
 from horizon.venues.ibkr.tickets import (
     Leg,
     LegRole,
@@ -36,7 +38,7 @@ from horizon.venues.ibkr.tickets import (
     check_oca_type,
     oco_legs,
 )
-from horizon.venues.ibkr.tracking import OrderRecord
+from horizon.venues.ibkr.tracking import LOST_BEFORE_ACK, OrderRecord
 
 if TYPE_CHECKING:
     from horizon.core.ratelimit import TokenBucket
@@ -44,6 +46,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("horizon.venues.ibkr")
 
 T = TypeVar("T")
+
+# how long the gateway has to cancel a filled leg's siblings before the venue does it
+OCA_GRACE = 1.0
+
+
+@dataclass(slots=True)
+class _TicketState:
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    # legs of tickets cut short (placement failed half way) not yet known to be cancelled
+    leftovers: list[list[OrderRecord]] = field(default_factory=list)
 
 
 class TicketsMixin:
@@ -63,15 +75,33 @@ class TicketsMixin:
         def _account_for(self, requested: str | None) -> str: ...
         def _check_ticks(self, con_id: int, prices: Mapping[str, Decimal | None]) -> None: ...
         def _allocate_order_id(self, ib: IB) -> int: ...
+        def add_listener(self, listener: Callable[[ConnectionEvent], None]) -> None: ...
+        def _spawn_background(self, coro: Coroutine[Any, Any, None]) -> None: ...
+        async def _wait(self, predicate: Callable[[], bool], timeout: float, what: str) -> None: ...
+        def _place_order(
+            self,
+            ib: IB,
+            contract: Contract,
+            order: Order,
+            *,
+            action: OrderAction,
+            account: str,
+            remaining: Decimal | None = None,
+            **log_fields: object,
+        ) -> OrderRecord: ...
         def _sync(self, coro: Awaitable[T], what: str, timeout: float | None = None) -> T: ...
 
     # ================================================================== tickets
+    def _ticket_state(self) -> _TicketState:
+        state: _TicketState | None = getattr(self, "_hz_tickets", None)
+        if state is None:
+            state = _TicketState()
+            self._hz_tickets = state
+            self.add_listener(self._tickets_on_connection)
+        return state
+
     def _tickets(self) -> dict[str, Ticket]:
-        book: dict[str, Ticket] | None = getattr(self, "_hz_tickets", None)
-        if book is None:
-            book = {}
-            self._hz_tickets = book
-        return book
+        return self._ticket_state().tickets
 
     def ticket(self, ticket_id: str) -> Ticket:
         """The ticket (kind, legs' order ids and roles) of a bracket or OCO submission."""
@@ -103,38 +133,21 @@ class TicketsMixin:
     async def _place(
         self, contract: Contract, leg: Leg, *, account: str, remaining: Decimal | None = None
     ) -> OrderRecord:
-        """placeOrder one prepared Order (one bucket token) and track it like `submit`."""
+        """One leg through the venue's one placement path (one bucket token)."""
         await self._bucket.acquire_async()
         ib = await self._ready()
-        trade = ib.placeOrder(contract, leg.order)
-        record = OrderRecord(
-            order_id=trade.order.orderId,
-            market_id=canonical_market_id(leg.action.market_id),
+        return self._place_order(
+            ib,
+            contract,
+            leg.order,
             action=leg.action,
-            ib_order=trade.order,
-            contract=contract,
             account=account,
-            remaining=leg.action.quantity if remaining is None else remaining,
-            updated_at=utc_now(),
+            remaining=remaining,
+            role=leg.role.value,
+            parent_id=leg.order.parentId,
+            oca_group=leg.order.ocaGroup,
+            transmit=leg.order.transmit,
         )
-        self._orders[record.order_id] = record
-        log.info(
-            "order submitted",
-            extra={
-                "order_id": record.order_id,
-                "market_id": record.market_id,
-                "side": leg.action.side.value,
-                "quantity": str(leg.action.quantity),
-                "order_type": leg.action.order_type.value,
-                "account": account,
-                "role": leg.role.value,
-                "parent_id": leg.order.parentId,
-                "oca_group": leg.order.ocaGroup,
-                "transmit": leg.order.transmit,
-                "client_id": self._client_id,
-            },
-        )
-        return record
 
     async def submit_bracket_async(
         self, entry: OrderAction, take_profit: Decimal, stop_loss: Decimal
@@ -167,7 +180,7 @@ class TicketsMixin:
             roles=tuple(leg.role for leg in legs),
             market_ids=(records[0].market_id,),
         )
-        self._tickets()[ticket.ticket_id] = ticket
+        self._register(ticket)
         log.info(
             "bracket submitted",
             extra={"ticket_id": ticket.ticket_id, "order_ids": ticket.order_ids},
@@ -175,19 +188,108 @@ class TicketsMixin:
         return ticket.ticket_id
 
     async def _abandon(self, records: Sequence[OrderRecord]) -> None:
-        """Cancel the legs of a ticket that could not be completed (best effort, logged)."""
+        """Cancel the legs of a ticket that could not be completed. Those that cannot be
+        cancelled now are cancelled after the next reconnect (held untransmitted at the
+        gateway, they cannot execute meanwhile)."""
+        left = [r for r in records if not r.status.is_terminal]
+        if left:
+            self._ticket_state().leftovers.append(left)
+        await self._take_back(left, "incomplete ticket")
+
+    async def _take_back(self, records: Sequence[OrderRecord], why: str) -> None:
         for record in records:
+            if record.status.is_terminal:
+                continue
             try:
                 await self.cancel_async(str(record.order_id))
             except (HorizonError, ConnectionError) as exc:
                 log.error(
-                    "could not cancel a leg of an incomplete ticket; cancel it in TWS",
+                    "could not cancel a leg of an %s yet; retried after the next reconnect",
+                    why,
                     extra={"order_id": record.order_id, "error": str(exc)},
                 )
             else:
-                log.warning(
-                    "leg of an incomplete ticket cancelled", extra={"order_id": record.order_id}
-                )
+                log.warning("leg of an %s cancelled", why, extra={"order_id": record.order_id})
+
+    def _register(self, ticket: Ticket) -> None:
+        """Keep the ticket, and watch it: a sibling the gateway leaves working after a fill
+        that should have cancelled it is cancelled by the venue (said at WARNING)."""
+        self._tickets()[ticket.ticket_id] = ticket
+        records = [self._orders[int(i)] for i in ticket.order_ids]
+        if ticket.kind is TicketKind.BRACKET:
+            self._spawn_background(self._guard_siblings(ticket, records[1:], partial=False))
+        elif ticket.oca_type == 1:
+            self._spawn_background(self._guard_siblings(ticket, records, partial=True))
+
+    async def _guard_siblings(
+        self, ticket: Ticket, legs: Sequence[OrderRecord], *, partial: bool
+    ) -> None:
+        """Second line of defence for one-cancels-the-others legs (an OCA type-1 group, a
+        bracket's two children): once one leg fills (at all, for type 1; completely, for a
+        bracket's children, which the gateway reduces on partial fills), the gateway cancels
+        the others; any it leaves working past OCA_GRACE is cancelled here."""
+
+        def filled() -> OrderRecord | None:
+            for r in legs:
+                if (r.filled > 0) if partial else (r.status is OrderStatus.FILLED):
+                    return r
+            return None
+
+        def settled() -> bool:
+            return filled() is not None or all(r.status.is_terminal for r in legs)
+
+        while not settled():
+            with contextlib.suppress(RequestTimeout):
+                await self._wait(settled, 3600.0, f"ticket {ticket.ticket_id}")
+        winner = filled()
+        if winner is None:
+            return
+
+        def live() -> list[OrderRecord]:
+            return [
+                r
+                for r in legs
+                if r is not winner
+                and not r.status.is_terminal
+                and r.status is not OrderStatus.PENDING_CANCEL
+            ]
+
+        with contextlib.suppress(RequestTimeout):
+            await self._wait(lambda: not live(), OCA_GRACE, "siblings cancelled")
+        stragglers = live()
+        if stragglers:
+            log.warning(
+                "gateway left legs of a one-cancels-others ticket working after a fill; "
+                "cancelling them",
+                extra={
+                    "ticket_id": ticket.ticket_id,
+                    "filled_leg": winner.order_id,
+                    "order_ids": [r.order_id for r in stragglers],
+                },
+            )
+            await self._take_back(stragglers, "overfilled ticket")
+
+    def _tickets_on_connection(self, event: ConnectionEvent) -> None:
+        if event.state is ConnectionState.RECONNECTED:
+            self._spawn_background(self._settle_tickets())
+
+    async def _settle_tickets(self) -> None:
+        """After a reconnect: a ticket is placed whole or not at all. One with a leg lost
+        before the gateway acknowledged it (dropped between the legs) has its other legs
+        cancelled; legs of tickets cut short earlier that could not be cancelled then are
+        cancelled now."""
+        state = self._ticket_state()
+        for ticket in list(state.tickets.values()):
+            records = [self._orders[int(i)] for i in ticket.order_ids]
+            if all(r.status.is_terminal for r in records):
+                continue
+            if any(r.reason == LOST_BEFORE_ACK for r in records):
+                await self._take_back(records, "incomplete ticket")
+        state.leftovers = [
+            left for rs in state.leftovers if (left := [r for r in rs if not r.status.is_terminal])
+        ]
+        for records in list(state.leftovers):
+            await self._take_back(records, "incomplete ticket")
 
     def submit_bracket(self, entry: OrderAction, take_profit: Decimal, stop_loss: Decimal) -> str:
         """Blocking twin of `submit_bracket_async`."""
@@ -218,10 +320,14 @@ class TicketsMixin:
         for contract, leg, account in zip(contracts, legs, accounts, strict=True):
             leg.order.account = account
             await self._check_leg_ticks(contract, [leg])
-        records = [
-            await self._place(contract, leg, account=account)
-            for contract, leg, account in zip(contracts, legs, accounts, strict=True)
-        ]
+        records: list[OrderRecord] = []
+        try:
+            for contract, leg, account in zip(contracts, legs, accounts, strict=True):
+                records.append(await self._place(contract, leg, account=account))
+        except (HorizonError, ConnectionError):
+            # the legs sent so far are held untransmitted at the gateway: take them back
+            await self._abandon(records)
+            raise
         ticket = Ticket(
             ticket_id=f"oco-{records[0].order_id}",
             kind=TicketKind.OCO,
@@ -229,8 +335,9 @@ class TicketsMixin:
             roles=tuple(leg.role for leg in legs),
             market_ids=tuple(dict.fromkeys(r.market_id for r in records)),
             oca_group=group,
+            oca_type=oca_type,
         )
-        self._tickets()[ticket.ticket_id] = ticket
+        self._register(ticket)
         log.info(
             "oco submitted",
             extra={

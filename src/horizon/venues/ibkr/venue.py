@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import logging
 import math
 import time
 from collections.abc import Callable
@@ -45,7 +44,7 @@ from horizon.venues.ibkr.frameguard import FrameGuard
 from horizon.venues.ibkr.journal import FillJournal
 from horizon.venues.ibkr.orders import amend_order, order_type_of, side_of, to_ib_order
 from horizon.venues.ibkr.session import Session
-from horizon.venues.ibkr.state import UNSET_DOUBLE, Listener, ib_decimal, log, utc_now
+from horizon.venues.ibkr.state import UNSET_DOUBLE, Listener, ib_decimal, log
 from horizon.venues.ibkr.symbology import canonical_market_id, parse_market_id
 from horizon.venues.ibkr.tracking import OrderRecord
 
@@ -117,6 +116,7 @@ class Ibkr(TicketsQuotesMixin, Session):
         self._first_replay = False
         self._orders_synced = False
         self._frames = FrameGuard()
+        self._background: set[asyncio.Task[None]] = set()
         self.reconnects = 0
         self.pacing_errors = 0
 
@@ -236,32 +236,7 @@ class Ibkr(TicketsQuotesMixin, Session):
         order = to_ib_order(action, account=account)
         await self._bucket.acquire_async()
         ib = await self._ready()
-        order.orderId = self._allocate_order_id(ib)
-        trade = self._send("placeOrder", lambda ib: ib.placeOrder(contract, order), ib)
-        record = OrderRecord(
-            order_id=trade.order.orderId,
-            market_id=self._market_ids.get(contract.conId) or canonical_market_id(action.market_id),
-            action=action,
-            ib_order=trade.order,
-            contract=contract,
-            account=account,
-            remaining=action.quantity,
-            updated_at=utc_now(),
-        )
-        self._orders[record.order_id] = record
-        if log.isEnabledFor(logging.INFO):
-            log.info(
-                "order submitted",
-                extra={
-                    "order_id": record.order_id,
-                    "market_id": record.market_id,
-                    "side": action.side.value,
-                    "quantity": str(action.quantity),
-                    "order_type": action.order_type.value,
-                    "account": account,
-                    "client_id": self._client_id,
-                },
-            )
+        record = self._place_order(ib, contract, order, action=action, account=account)
         return str(record.order_id)
 
     def submit(self, action: OrderAction) -> str:
@@ -463,6 +438,19 @@ class Ibkr(TicketsQuotesMixin, Session):
     def open_orders(self, market_id: str | None = None) -> list[VenueOrder]:
         """Blocking twin of `open_orders_async`."""
         return self._sync(self.open_orders_async(market_id), "open_orders")
+
+    async def orders_async(self, market_id: str | None = None) -> list[VenueOrder]:
+        """Every order this venue knows in this process, finished ones too, oldest first."""
+        key = canonical_market_id(market_id) if market_id is not None else None
+        return [
+            self._view(r)
+            for r in sorted(self._orders.values(), key=lambda r: r.order_id)
+            if key is None or r.market_id == key
+        ]
+
+    def orders(self, market_id: str | None = None) -> list[VenueOrder]:
+        """Blocking twin of `orders_async`."""
+        return self._sync(self.orders_async(market_id), "orders")
 
     # ------------------------------------------------------------------ account
     async def balance_async(self, account: str | None = None) -> list[Balance]:

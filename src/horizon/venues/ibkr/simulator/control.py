@@ -207,10 +207,12 @@ class GatewaySimulator(Gateway):
 
     def restart(self, downtime: float = 1.0) -> None:
         """Every socket drops and connects are refused for `downtime` seconds; then the
-        gateway listens again on the same port with orders and executions intact."""
+        gateway listens again on the same port with orders and executions intact, but for
+        orders held untransmitted (transmit=False): those lived only in the local TWS."""
 
         def apply() -> None:
-            log.warning("fault: restart", extra={"downtime": downtime})
+            forgotten = self.engine.forget_untransmitted()
+            log.warning("fault: restart", extra={"downtime": downtime, "forgotten": forgotten})
             if self._server is not None:
                 self._server.close()
                 self._server = None
@@ -262,6 +264,20 @@ class GatewaySimulator(Gateway):
 
     def drop_next_order(self) -> None:
         self._control(self.faults.arm, OneShot.DROP_ORDER)
+
+    def drop_after_next_order(self) -> None:
+        """The connection that sends the next placeOrder drops right after the gateway took
+        it: a drop between the legs of a bracket or OCO set."""
+        self._control(self.faults.arm, OneShot.DROP_AFTER_ORDER)
+
+    def skip_next_oca_cancel(self) -> None:
+        """The next fill in an OCA group leaves its siblings working: the overfill IB warns
+        of ("OCA orders are not guaranteed", an order it could not cancel in time)."""
+
+        def apply() -> None:
+            self.engine.skip_oca_cancels += 1
+
+        self._control(apply)
 
     def correct_next_exec(
         self, shares: Decimal | None = None, price: Decimal | None = None

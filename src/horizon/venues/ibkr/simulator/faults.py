@@ -22,6 +22,7 @@ class OneShot(Enum):
     COMMISSION_FIRST = "commission_before_exec"  # next commissionReport before its execDetails
     DROP_COMMISSION = "drop_next_commission"  # next commissionReport never sent live
     DROP_ORDER = "drop_next_order"  # next placeOrder never reaches the engine
+    DROP_AFTER_ORDER = "drop_after_next_order"  # the connection drops after the next one
 
 
 @dataclass(frozen=True, slots=True)

@@ -283,6 +283,15 @@ class RequestHandlers:
             )
             return
         self._dispatch(self.engine.place(order_request(msg, s.client_id)))
+        if self.faults.take(OneShot.DROP_AFTER_ORDER):
+            # the network goes between two requests: what was answered so far may or may not
+            # reach the client; nothing after this placeOrder reaches the gateway
+            log.warning(
+                "fault: connection dropped after a placeOrder",
+                extra={"client_id": s.client_id, "order_id": msg.order_id},
+            )
+            s.flush()
+            s.close(abort=True)
 
     def _on_cancel_order(self, s: Session, msg: m.CancelOrder) -> None:
         assert s.client_id is not None
