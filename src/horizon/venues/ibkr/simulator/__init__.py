@@ -9,7 +9,8 @@ corrected executions, lost orders). Standard library only.
     sim.stop()
 """
 
-from horizon.venues.ibkr.simulator.control import GatewaySimulator
+from horizon.venues.ibkr.simulator.control import GatewaySimulator, SessionInfo
 from horizon.venues.ibkr.simulator.faults import FaultPlan, OneShot
+from horizon.venues.ibkr.simulator.limits import Limits
 
-__all__ = ["FaultPlan", "GatewaySimulator", "OneShot"]
+__all__ = ["FaultPlan", "GatewaySimulator", "Limits", "OneShot", "SessionInfo"]

@@ -221,6 +221,11 @@ class GatewayConnection:
         self._frames = FrameReader()
         self._raw = bytearray()
 
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet turned into events."""
+        return len(self._raw) + self._frames.buffered
+
     def receive_data(self, data: bytes) -> None:
         if self.state is ConnState.AWAIT_HELLO:
             self._raw += data

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, TypeVar
@@ -20,6 +21,18 @@ from horizon.venues.ibkr.simulator.faults import Correction, OneShot
 from horizon.venues.ibkr.simulator.server import Gateway
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """One client connection: who, whether its API session started, and its pacing state."""
+
+    peer: str
+    client_id: int | None
+    started: bool
+    paced: bool  # asked for +PACEAPI
+    backlog: int  # requests queued by +PACEAPI pacing
+    refused: int  # requests refused with error 100
 
 T = TypeVar("T")
 
@@ -153,6 +166,21 @@ class GatewaySimulator(Gateway):
                     raise TimeoutError(f"condition not met within {timeout} s") from None
 
     # ---- observation --------------------------------------------------------------------
+
+    def sessions(self) -> list[SessionInfo]:
+        """The open connections, as a test or an operator sees them. Safe from any thread."""
+        return [
+            SessionInfo(
+                peer=s.peer,
+                client_id=s.client_id,
+                started=s.started,
+                paced=s.paced,
+                backlog=len(s.backlog),
+                refused=s.refused,
+            )
+            for s in list(self._sessions)
+            if not s.closed
+        ]
 
     def requests(
         self, client_id: int | None = None, kind: type[T] | None = None

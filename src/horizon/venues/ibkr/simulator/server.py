@@ -49,6 +49,7 @@ from horizon.venues.ibkr.simulator.engine import (
     PositionRow,
 )
 from horizon.venues.ibkr.simulator.faults import FaultPlan, OneShot
+from horizon.venues.ibkr.simulator.limits import Limits
 from horizon.venues.ibkr.simulator.mapping import (
     Clock,
     commission_report,
@@ -127,6 +128,7 @@ class Gateway(RequestHandlers):
         delayed_data: bool = True,
         exec_time_format: str = "zone",
         fa_profiles: dict[str, dict[str, Decimal]] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -155,6 +157,8 @@ class Gateway(RequestHandlers):
             fa_profiles=fa_profiles,
         )
         self.faults = FaultPlan()
+        self.limits = limits or Limits()
+        self.disconnected_for_limits = 0  # clients cut off by `limits` (flooders, non-readers)
         # every request received, with the sender's client id (None before startApi)
         self._received: deque[tuple[int | None, Any]] = deque(maxlen=RECEIVED_KEPT)
         self.pacing_violations = 0
@@ -253,12 +257,53 @@ class Gateway(RequestHandlers):
 
     # ---- sessions -----------------------------------------------------------------------
 
-    def _attach(self, s: Session) -> None:
+    def _attach(self, s: Session) -> bool:
+        """A new connection; False (and closed) when the gateway is full."""
+        limits = self.limits
+        if len(self._sessions) >= limits.max_connections:
+            log.warning(
+                "connection refused: too many connections",
+                extra={"peer": s.peer, "max_connections": limits.max_connections},
+            )
+            s.close(abort=True)
+            return False
         self._sessions.add(s)
+        if limits.handshake_timeout is not None and self._loop is not None:
+            s.handshake_timer = self._loop.call_later(
+                limits.handshake_timeout, self._handshake_expired, s
+            )
         log.info("client connected", extra={"peer": s.peer})
+        self._changed()
+        return True
+
+    def _handshake_expired(self, s: Session) -> None:
+        s.handshake_timer = None
+        if not s.started and not s.closed:
+            log.warning(
+                "no API handshake in time, closing the connection",
+                extra={"peer": s.peer, "timeout_s": self.limits.handshake_timeout},
+            )
+            s.close(abort=True)
+
+    def cut_off(self, s: Session, reason: str, **fields: object) -> None:
+        """Disconnect a client that broke one of the `limits` (as TWS drops a client that
+        floods it or does not read)."""
+        if s.closed:
+            return
+        self.disconnected_for_limits += 1
+        log.warning(
+            "client disconnected: %s",
+            reason,
+            extra={"peer": s.peer, "client_id": s.client_id, **fields},
+        )
+        s.backlog.clear()
+        s.close(abort=True)
         self._changed()
 
     def _detach(self, s: Session) -> None:
+        if s.handshake_timer is not None:
+            s.handshake_timer.cancel()
+            s.handshake_timer = None
         self._sessions.discard(s)
         if s.client_id is not None and self._clients.get(s.client_id) is s:
             del self._clients[s.client_id]
@@ -266,9 +311,17 @@ class Gateway(RequestHandlers):
         self._changed()
 
     def _pump(self, s: Session) -> None:
-        """Handle every complete event buffered on `s`, then flush its replies."""
+        """Handle the complete events buffered on `s`, then flush its replies.
+
+        At most `limits.batch` per turn: the rest wait for the next turn of the loop (the
+        client is not read meanwhile), so one client's flood cannot starve the others."""
         now = self._loop.time() if self._loop is not None else time.monotonic()
+        budget = self.limits.batch
         while not s.closed:
+            if budget <= 0:
+                self._defer_pump(s)
+                break
+            budget -= 1
             try:
                 event = s.conn.next_event()
             except ProtocolError as exc:
@@ -288,6 +341,21 @@ class Gateway(RequestHandlers):
         s.flush()
         self._flush_all()
         self._changed()
+
+    def _defer_pump(self, s: Session) -> None:
+        if s.pump_scheduled or self._loop is None:
+            return
+        s.pump_scheduled = True
+        s.pause_reading()
+        self._loop.call_soon(self._resume_pump, s)
+
+    def _resume_pump(self, s: Session) -> None:
+        s.pump_scheduled = False
+        if s.closed or self.faults.frozen:
+            return
+        self._pump(s)
+        if not s.pump_scheduled and s.conn.buffered < self.limits.max_unread_bytes:
+            s.resume_reading()
 
     def _on_hello(self, s: Session, hello: Hello) -> None:
         version = s.conn.negotiate()
@@ -310,7 +378,7 @@ class Gateway(RequestHandlers):
 
     def _on_event(self, s: Session, event: Any, now: float) -> None:
         if s.backlog:  # a paced (+PACEAPI) client: keep its order, queue behind the backlog
-            s.backlog.append(event)
+            self._queue(s, event)
             return
         window = s.window
         window.append(now)
@@ -321,12 +389,19 @@ class Gateway(RequestHandlers):
             if s.paced:
                 # TWS with +PACEAPI holds the excess and works it off at the limit
                 window.pop()
-                s.backlog.append(event)
+                self._queue(s, event)
                 self._schedule_backlog(s)
                 return
             self.max_msgs_in_window = max(self.max_msgs_in_window, n)
             self.pacing_violations += 1
-            log.warning("pacing violation", extra={"client_id": s.client_id, "count": n})
+            s.refused += 1
+            if now - s.refusals_logged_at >= self.limits.log_every:
+                # one line per client and second, not one per refused message
+                log.warning(
+                    "pacing violations",
+                    extra={"client_id": s.client_id, "count": n, "refused": s.refused},
+                )
+                s.refusals_logged_at = now
             s.send_error(
                 -1,
                 PACING,
@@ -336,6 +411,14 @@ class Gateway(RequestHandlers):
             return
         self.max_msgs_in_window = max(self.max_msgs_in_window, n)
         self._handle(s, event)
+
+    def _queue(self, s: Session, event: Any) -> None:
+        if len(s.backlog) >= self.limits.max_backlog:
+            self.cut_off(
+                s, "its +PACEAPI backlog is full", max_backlog=self.limits.max_backlog
+            )
+            return
+        s.backlog.append(event)
 
     def _schedule_backlog(self, s: Session) -> None:
         if self._loop is None or s.backlog_timer is not None:
@@ -403,11 +486,16 @@ class Gateway(RequestHandlers):
     def _on_start_api(self, s: Session, msg: m.StartApi) -> None:
         cid = msg.client_id
         if cid in self._clients:
-            log.warning("client id already in use", extra={"peer": s.peer, "client_id": cid})
+            log.warning(
+                "client id %s already in use", cid, extra={"peer": s.peer, "client_id": cid}
+            )
             s.send_error(-1, CLIENT_ID_IN_USE, TEXT_CLIENT_ID_IN_USE)
             s.close()
             return
         s.client_id, s.started = cid, True
+        if s.handshake_timer is not None:
+            s.handshake_timer.cancel()
+            s.handshake_timer = None
         self._clients[cid] = s
         s.send(m.ManagedAccounts(accounts=",".join(self.engine.accounts)))
         s.send(m.NextValidId(order_id=self.engine.next_order_id_hint()))

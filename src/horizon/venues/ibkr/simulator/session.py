@@ -54,6 +54,11 @@ class Session(asyncio.Protocol):
         self.multi_subs: dict[int, tuple[str, bool]] = {}
         self.multi_sent: dict[int, dict[tuple[str, str], str]] = {}
         self.auto_open = False
+        self.handshake_timer: asyncio.TimerHandle | None = None
+        self.pump_scheduled = False
+        self.reading_paused = False
+        self.refused = 0  # requests refused for pacing (error 100)
+        self.refusals_logged_at = float("-inf")
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -68,8 +73,22 @@ class Session(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.conn.receive_data(data)
+        if self.pump_scheduled:  # a turn is already due: keep the order, keep it fair
+            if self.conn.buffered >= self.sim.limits.max_unread_bytes:
+                self.pause_reading()
+            return
         if not self.sim.faults.frozen:
             self.sim._pump(self)
+
+    def pause_reading(self) -> None:
+        if not self.reading_paused and self.transport is not None and not self.closed:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.reading_paused and self.transport is not None and not self.closed:
+            self.reading_paused = False
+            self.transport.resume_reading()
 
     def eof_received(self) -> bool:
         return False  # close our side too
@@ -101,6 +120,9 @@ class Session(asyncio.Protocol):
             loop.call_at(when, self._write, data)
         else:
             self.transport.write(data)
+        unsent = self.transport.get_write_buffer_size()
+        if unsent > self.sim.limits.max_unsent_bytes and not self.closed:
+            self.sim.cut_off(self, "it does not read what it is sent", unsent_bytes=unsent)
 
     def release(self) -> None:
         """After a thaw: what was held goes out, then anything new."""
@@ -116,9 +138,9 @@ class Session(asyncio.Protocol):
     def close(self, *, abort: bool = False) -> None:
         if self.transport is None or self.closed:
             return
+        self.closed = True  # first: the last flush below cannot re-enter
         self.flush()
         if abort:
             self.transport.abort()
         else:
             self.transport.close()
-        self.closed = True
