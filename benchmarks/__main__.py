@@ -103,7 +103,8 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
             f"{f['restarts_survived']}/{f['restarts']} restarts, {f['freezes_recovered']}/"
             f"{f['freezes']} freezes, reconnect {f['reconnect_s']['mean']:.2f} s, "
             f"{f['fills_reconciled']}/{f['ledger_fills']} fills, dup {f['duplicates']}, "
-            f"lost {f['lost']}"),
+            f"lost {f['lost']}; faults: ids reused {f['order_ids_reused']}, open unseen "
+            f"{f['orders_open_the_gateway_does_not_show']}, untyped {f['untyped_errors']}"),
         "sim_ceiling": lambda f: (
             f"{f['req_current_time_msgs_per_s']:.0f} msg/s reqCurrentTime, "
             f"{f['place_order_msgs_per_s']:.0f} msg/s placeOrder"),
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = out.relative_to(REPO) if out.is_relative_to(REPO) else out
     verdict = "all pass" if report["all_pass"] else "SOME FIGURES FAIL"
     print(f"{verdict} in {report['seconds']} s; wrote {shown}")
-    return 0
+    return 0 if report["all_pass"] else 1
 
 
 if __name__ == "__main__":

@@ -83,6 +83,8 @@ class Host:
             "wait_gone": self.wait_gone,
             "wait_connected": self.wait_connected,
             "blast": self.blast,
+            "delay": self.delay,
+            "orders": self.orders,
         }
 
     async def stats(self) -> dict[str, Any]:
@@ -116,6 +118,21 @@ class Host:
 
     async def freeze(self) -> None:
         self.sim.freeze()
+
+    async def delay(self, seconds: float) -> None:
+        self.sim.delay(seconds)
+
+    async def orders(self, client_id: int) -> dict[str, dict[str, str]]:
+        """Every order of the day the gateway knows for this client id: status, side, size."""
+        out = {}
+        for st in [*self.sim.engine.open_orders(client_id), *self.sim.engine.completed_orders()]:
+            if st.client_id == client_id:
+                out[str(st.order_id)] = {
+                    "status": st.status,
+                    "action": st.request.action,
+                    "quantity": str(st.request.quantity),
+                }
+        return out
 
     async def thaw(self) -> None:
         self.sim.thaw()

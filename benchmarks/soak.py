@@ -141,7 +141,8 @@ class Trader:
         while not self.stop:
             i += 1
             try:
-                if self.resting is None or self.venue._record(self.resting).status.is_terminal:
+                resting = self.resting
+                if resting is None or (await self.venue.order_async(resting)).status.is_terminal:
                     self.resting = await self.venue.submit_async(OrderAction(
                         market_id="AAPL", side="buy", quantity=Decimal(2),
                         order_type="limit", limit_price=RESTING_LIMIT))
@@ -233,7 +234,7 @@ async def _phase1(restarts: int, freezes: int, downtime: float, gap: float) -> d
             await asyncio.gather(*tasks, return_exceptions=True)
         ledger = await _settle(venue, trader, host, timeout=20)
         stats = await host.acall("stats")
-        statuses = [venue._record(o) for o in trader.order_ids]
+        statuses = [await venue.order_async(o) for o in trader.order_ids]
         lost_orders = sum(r.status is OrderStatus.REJECTED and r.reason == LOST
                           for r in statuses)
         still_open = sum(not r.status.is_terminal for r in statuses)
@@ -258,6 +259,138 @@ async def _phase1(restarts: int, freezes: int, downtime: float, gap: float) -> d
         "max_msgs_in_any_1s": stats["max_msgs_in_window"],
         "venue_pacing_errors": pacing_errors,
         "failures": failures,
+        **result,
+    }
+
+
+# ------------------------------------------------- phase 3: compound faults, order truth
+
+
+FAULT_CLIENT = 63
+_FINAL = {"Filled": "filled", "Cancelled": "canceled", "ApiCancelled": "canceled",
+          "Inactive": "rejected"}
+
+
+async def _phase3(rounds: int) -> dict[str, Any]:
+    """Acknowledgements lost in a restart, submits into a freeze then a restart, and amends
+    racing cancels and fills, round after round; then each order's state in the venue against
+    the gateway's, and every fill against the ledger."""
+    with SimHost(log_name="soak-faults-sim") as host:
+        await host.acall("set_price", symbol="AAPL", price=PRICE)
+        venue = Ibkr(port=host.port, paper=True, client_id=FAULT_CLIENT, health_timeout=0.5,
+                     connect_timeout=1.0, reconnect_initial_delay=0.05, reconnect_max_delay=0.5,
+                     reconnect_wait=10, commission_grace=0.5)
+        events = Events()
+        venue.add_listener(events)
+        await venue.connect_async()
+        await venue.qualify_async("AAPL")
+        submitted: dict[str, tuple[str, Decimal]] = {}  # order id -> (side, quantity) asked
+        untyped: list[str] = []
+        fills: list[dict[str, Any]] = []
+        failures: list[str] = []
+
+        async def submit(action: OrderAction) -> str | None:
+            try:
+                oid = await venue.submit_async(action)
+            except HorizonError:
+                return None
+            if oid in submitted:
+                failures.append(f"order id {oid} handed out twice")
+            submitted[oid] = (action.side.value, action.quantity)
+            return oid
+
+        async def restart() -> None:
+            ups = events.count(ConnectionState.RECONNECTED)
+            await host.acall("restart", downtime=0.3)
+            await host.acall("thaw")
+            await host.acall("delay", seconds=0)
+            if await events.wait(ConnectionState.RECONNECTED, ups + 1, 30) is None:
+                failures.append("no reconnect after a restart")
+
+        async def race(oid: str, price: str) -> None:
+            try:
+                await venue.amend_async(oid, limit_price=Decimal(price))
+            except HorizonError:
+                pass
+            except Exception as exc:  # the promise under test: only typed errors
+                untyped.append(f"{type(exc).__name__}: {exc}")
+
+        async def cancel(oid: str) -> None:
+            try:
+                await venue.cancel_async(oid)
+            except HorizonError:
+                pass
+            except Exception as exc:
+                untyped.append(f"{type(exc).__name__}: {exc}")
+
+        for i in range(rounds):
+            # 1. acknowledgements lost: the gateway fills, its replies die with the socket
+            known = len(await host.acall("orders", client_id=FAULT_CLIENT))
+            await host.acall("delay", seconds=1.0)
+            for side in ("buy", "sell"):
+                await submit(OrderAction(market_id="AAPL", side=side, quantity=Decimal(1)))
+            for _ in range(100):  # until the gateway holds both; its replies are held back
+                if len(await host.acall("orders", client_id=FAULT_CLIENT)) >= known + 2:
+                    break
+                await asyncio.sleep(0.05)  # another process's state: polled
+            await restart()
+            # 2. submits into a freeze, then a restart: they never reach the gateway
+            await host.acall("freeze")
+            for _ in range(2):
+                await submit(OrderAction(market_id="AAPL", side="buy", quantity=Decimal(1)))
+            await restart()
+            # 3. amends racing cancels and fills
+            resting = [await submit(OrderAction(
+                market_id="AAPL", side="buy", quantity=Decimal(1 + i % 2),
+                order_type="limit", limit_price=RESTING_LIMIT)) for _ in range(4)]
+            work = []
+            for n, oid in enumerate(o for o in resting if o is not None):
+                if n % 2:  # a cancel, then an amend racing it
+                    work += [cancel(oid), race(oid, "185.10")]
+                else:  # an amend that makes it fill, then a cancel racing the fill
+                    work += [race(oid, "185.10"), cancel(oid)]
+            await asyncio.gather(*work)
+            fills += [as_row(f) for f in await venue.drain_fills_async()]
+
+        await venue.cancel_all_async()
+        deadline = time.monotonic() + 20
+        for oid in submitted:
+            with contextlib.suppress(HorizonError):
+                left = max(0.1, deadline - time.monotonic())
+                await venue.wait_for_status_async(oid, timeout=left)
+        truth = await host.acall("orders", client_id=FAULT_CLIENT)
+        ledger: list[list[Any]] = []
+        while time.monotonic() < deadline:
+            fills += [as_row(f) for f in await venue.drain_fills_async()]
+            ledger = await host.acall("ledger", client_id=FAULT_CLIENT)
+            done = reconcile(fills, ledger)
+            if not (done["lost"] or done["mismatched"]) and venue.pending_fills() == 0:
+                break
+            await asyncio.sleep(0.25)
+        views = {oid: await venue.order_async(oid) for oid in submitted}
+        await venue.close_async()
+
+    open_unseen, mismatched, reused_at_gateway = [], [], []
+    for oid, view in views.items():
+        row = truth.get(oid)
+        if row is not None and (row["action"].lower(), Decimal(row["quantity"])) != (
+            submitted[oid][0], submitted[oid][1]
+        ):
+            reused_at_gateway.append(oid)
+        if not view.status.is_terminal and (row is None or row["status"] in _FINAL):
+            open_unseen.append(oid)  # the venue says open, the gateway does not
+        expected = _FINAL.get(row["status"]) if row is not None else "rejected"
+        if view.status.is_terminal and expected is not None and view.status.value != expected:
+            mismatched.append(f"{oid}: venue {view.status.value}, gateway {expected}")
+    result = reconcile(fills, ledger)
+    return {
+        "rounds": rounds,
+        "orders": len(submitted),
+        "order_ids_reused": len([f for f in failures if "twice" in f]) + len(reused_at_gateway),
+        "orders_open_the_gateway_does_not_show": len(open_unseen),
+        "order_states_differing_from_the_gateway": mismatched,
+        "untyped_errors": untyped,
+        "failures": [f for f in failures if "twice" not in f],
         **result,
     }
 
@@ -383,17 +516,26 @@ def run(quick: bool) -> Figure:
     restarts, freezes, gap = (3, 3, 0.6) if quick else (10, 10, 1.0)
     phase1 = asyncio.run(_phase1(restarts, freezes, downtime=0.5, gap=gap))
     phase2 = _phase2(run_s=1.5 if quick else 3.0)
+    phase3 = asyncio.run(_phase3(rounds=2 if quick else 6))
     clean = {k: phase1[k] for k in ("duplicates", "lost", "extra", "mismatched")}
     ok = (phase1["restarts_survived"] == restarts and phase1["freezes_recovered"] == freezes
           and not any(clean.values()) and phase1["pacing_violations"] == 0
           and phase1["venue_pacing_errors"] == 0 and phase1["ledger_fills"] > 0
           and not any(phase2[k] for k in ("duplicates", "lost", "extra", "mismatched"))
-          and phase2["second_finished"] and phase2["before_kill"] > 0)
+          and phase2["second_finished"] and phase2["before_kill"] > 0
+          and phase3["order_ids_reused"] == 0
+          and phase3["orders_open_the_gateway_does_not_show"] == 0
+          and not phase3["order_states_differing_from_the_gateway"]
+          and not phase3["untyped_errors"] and not phase3["failures"]
+          and not any(phase3[k] for k in ("duplicates", "lost", "extra", "mismatched"))
+          and phase3["ledger_fills"] > 0)
     return verdict(
         ok,
         f">= {restarts} restarts and {freezes} freezes survived; drained fills == ledger "
         "(ids, qty, price, fee), 0 duplicates, 0 lost, 0 pacing violations; same across a "
-        "SIGKILL with the journal",
+        "SIGKILL with the journal; under lost acks, frozen submits and amend/cancel races: "
+        "0 order ids reused, 0 orders open that the gateway does not show, 0 states differing "
+        "from the gateway's, 0 untyped errors, every fill once with its fee",
         restarts=phase1["restarts"],
         restarts_survived=phase1["restarts_survived"],
         freezes=phase1["freezes"],
@@ -403,8 +545,12 @@ def run(quick: bool) -> Figure:
         ledger_fills=phase1["ledger_fills"],
         duplicates=phase1["duplicates"],
         lost=phase1["lost"],
+        order_ids_reused=phase3["order_ids_reused"],
+        orders_open_the_gateway_does_not_show=phase3["orders_open_the_gateway_does_not_show"],
+        untyped_errors=len(phase3["untyped_errors"]),
         restarts_and_freezes=phase1,
         kill_and_journal=phase2,
+        compound_faults=phase3,
     )
 
 
