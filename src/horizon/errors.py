@@ -49,8 +49,10 @@ class UnknownInstrument(HorizonError, LookupError):
 class VenueUnavailable(HorizonError, ConnectionError):
     """The venue cannot be reached (nothing listens, it went away, or it does not answer)."""
 
-    def __init__(self, host: str, port: int, detail: str = "") -> None:
-        msg = (
+    def __init__(
+        self, host: str, port: int, detail: str = "", *, message: str | None = None
+    ) -> None:
+        msg = message or (
             f"nothing answered on {host}:{port}; start TWS or IB Gateway with the API enabled "
             "(and IBC logged in), or run `horizon-ibkr sim` for the simulator"
         )
@@ -69,7 +71,7 @@ class ClientIdInUse(VenueUnavailable):
         HorizonError.__init__(
             self,
             f"client id {client_id} is already in use on {host}:{port}; another process holds "
-            "it. Give each process its own client_id (1..999), or pass client_id_range=(lo, hi) "
+            "it. Give each process its own client_id (0..999), or pass client_id_range=(lo, hi) "
             "to lease the first free id of a range reserved for this service",
         )
         self.host = host
@@ -101,6 +103,15 @@ class UnknownOrder(HorizonError, LookupError):
             f"order {order_id} is not known to this venue; use an id returned by submit()"
         )
         self.order_id = order_id
+
+
+class UnknownTicket(HorizonError, LookupError):
+    """A ticket id this venue never issued, or a leg role the ticket does not have."""
+
+    def __init__(self, ticket_id: str, reason: str) -> None:
+        super().__init__(f"ticket {ticket_id!r}: {reason}")
+        self.ticket_id = ticket_id
+        self.reason = reason
 
 
 class RequestTimeout(HorizonError, TimeoutError):

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from horizon.core import OrderAction, OrderStatus
-from horizon.errors import InvalidOrder, VenueUnavailable
+from horizon.errors import InvalidOrder, UnknownTicket, VenueUnavailable
 from horizon.venues.ibkr.resilience import ConnectionState
 from horizon.venues.ibkr.simulator import GatewaySimulator
 from horizon.venues.ibkr.tickets import bracket_legs
@@ -218,8 +218,10 @@ def test_oco_refuses_bad_input_and_unknown_tickets(venue: Any, gw: GatewaySimula
     assert err.value.field == "oca_type"
     with pytest.raises(InvalidOrder):
         venue.submit_oco([action()])
-    with pytest.raises(KeyError, match="not known"):
+    with pytest.raises(UnknownTicket, match="not known"):
         venue.cancel_ticket("bracket-999")
+    with pytest.raises(UnknownTicket, match="not known"):
+        venue.ticket_legs("nope")
     assert gw.engine.open_orders() == [] and gw.engine.completed_orders() == []
 
 

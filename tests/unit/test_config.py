@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from horizon.errors import ConfigurationError
+from horizon.venues.ibkr import Ibkr
 from horizon.venues.ibkr.config import IbkrConfig, check_port_mode
 
 
@@ -91,3 +92,19 @@ def test_a_background_health_check_is_on_by_default_and_can_be_turned_off() -> N
     assert IbkrConfig().health_check_interval == 15.0
     assert IbkrConfig(health_check_interval=None).health_check_interval is None
     assert IbkrConfig(health_check_interval=0).health_check_interval == 0
+
+
+@pytest.mark.parametrize("host", [7497, "", "   ", None, True])
+def test_the_host_is_checked_like_the_port(host: object) -> None:
+    with pytest.raises(ConfigurationError, match="host must be a host name"):
+        IbkrConfig(host=host)  # type: ignore[arg-type]
+
+
+def test_the_port_given_first_is_named_as_the_mistake_it_is() -> None:
+    with pytest.raises(ConfigurationError, match=r"write Ibkr\(port=7497\)"):
+        Ibkr(7497)  # type: ignore[arg-type]
+
+
+def test_a_bool_port_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="port"):
+        IbkrConfig(port=True)

@@ -132,3 +132,15 @@ def test_venue_fill_refuses_naive_timestamp() -> None:
         VenueFill(timestamp=datetime(2025, 1, 1), **kw)  # type: ignore[arg-type]
     fill = VenueFill(timestamp=datetime(2025, 1, 1, tzinfo=UTC), **kw)  # type: ignore[arg-type]
     assert fill.timestamp.tzinfo is UTC
+
+
+def test_a_bool_quantity_is_not_called_a_float() -> None:
+    with pytest.raises(InvalidOrder, match="must be a number, got the bool True"):
+        OrderAction(market_id="AAPL", side="buy", quantity=True)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["AAPL:", ":AAPL", "OPT::20260619:180:C", " AAPL", "FX: EUR.USD"])
+def test_a_market_id_with_an_empty_part_is_refused_when_the_action_is_built(bad: str) -> None:
+    with pytest.raises(InvalidOrder) as err:
+        OrderAction(market_id=bad, side="buy", quantity=1)
+    assert err.value.field == "market_id"

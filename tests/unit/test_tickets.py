@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from horizon.core import OrderAction
-from horizon.errors import InvalidOrder
+from horizon.errors import InvalidOrder, UnknownTicket
 from horizon.venues.ibkr.extras import TicketsQuotesMixin
 from horizon.venues.ibkr.tickets import (
     LegRole,
@@ -183,8 +183,10 @@ def test_ticket_names_its_legs() -> None:
                roles=(LegRole.ENTRY, LegRole.TAKE_PROFIT, LegRole.STOP_LOSS),
                market_ids=("AAPL",))
     assert t.leg("stop_loss") == "3" and t.leg(LegRole.ENTRY) == "1"
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownTicket, match="has no oco leg"):
         t.leg("oco")
+    with pytest.raises(UnknownTicket, match="'foo' is not a leg role"):
+        t.leg("foo")
 
 
 def test_every_async_method_of_the_mixin_has_a_blocking_twin() -> None:

@@ -9,8 +9,11 @@ refused with a clear error instead.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
+import contextlib
 import threading
+import weakref
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -19,8 +22,20 @@ from horizon.errors import HorizonError, RequestTimeout
 T = TypeVar("T")
 
 
+_RUNNING: weakref.WeakSet[LoopThread] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """At interpreter exit (also after Ctrl-C in a blocking call): stop every loop thread
+    cleanly, so no pending task is destroyed mid-flight ("Task was destroyed but it is
+    pending!")."""
+    for runner in list(_RUNNING):
+        runner.stop()
+
+
 class LoopThread:
-    """An event loop in a daemon thread, started lazily, stopped by `stop()`."""
+    """An event loop in a daemon thread, started lazily, stopped by `stop()` (or at exit)."""
 
     def __init__(self, name: str = "horizon-loop") -> None:
         self._name = name
@@ -44,6 +59,7 @@ class LoopThread:
                 thread.start()
                 ready.wait()
                 self._loop, self._thread = loop, thread
+                _RUNNING.add(self)
             return self._loop
 
     def owns(self, loop: asyncio.AbstractEventLoop) -> bool:
@@ -54,13 +70,30 @@ class LoopThread:
         with self._lock:
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
+        _RUNNING.discard(self)
         if loop is None or thread is None:
             return
+        if loop.is_closed():
+            return
+        if threading.current_thread() is thread:
+            loop.call_soon(loop.stop)
+            return
+        done = asyncio.run_coroutine_threadsafe(_cancel_pending(), loop)
+        with contextlib.suppress(Exception):
+            done.result(timeout=5)
         loop.call_soon_threadsafe(loop.stop)
-        if threading.current_thread() is not thread:
-            thread.join(timeout=5)
+        thread.join(timeout=5)
         if not thread.is_alive():
             loop.close()
+
+
+async def _cancel_pending() -> None:
+    """Cancel every other task on this loop and let each finish its cleanup."""
+    me = asyncio.current_task()
+    tasks = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def run_sync(

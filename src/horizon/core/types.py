@@ -14,9 +14,31 @@ from horizon.errors import InvalidOrder
 Number = Decimal | int | str
 
 
+def _market_id(value: object) -> str:
+    """The venue-neutral grammar of a market id, checked when an action is built: a string
+    of ':'-separated parts (``AAPL``, ``FX:EUR.USD``, ``OPT:AAPL:20260619:180:C``), none
+    empty, without surrounding whitespace. What each part means is the venue's to check
+    (before anything is sent)."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidOrder("market_id", "must be a non-empty string such as 'AAPL'")
+    if value != value.strip():
+        raise InvalidOrder("market_id", f"{value!r} has surrounding whitespace")
+    for part in value.split(":"):
+        if not part.strip():
+            raise InvalidOrder(
+                "market_id",
+                f"{value!r} has an empty part; parts are separated by ':' (e.g. 'FX:EUR.USD')",
+            )
+        if part != part.strip():
+            raise InvalidOrder("market_id", f"{value!r}: part {part!r} has surrounding whitespace")
+    return value
+
+
 def to_decimal(field_name: str, value: object) -> Decimal:
     """Decimal from int/str/Decimal. Floats are refused: 0.1 is not a price a float can hold."""
-    if isinstance(value, (bool, float)):
+    if isinstance(value, bool):
+        raise InvalidOrder(field_name, f"must be a number, got the bool {value!r}")
+    if isinstance(value, float):
         raise InvalidOrder(
             field_name, f"floats are refused (got {value!r}); pass str or Decimal, e.g. '101.25'"
         )
@@ -107,9 +129,7 @@ class OrderAction:
         outside_rth: bool = False,
     ) -> None:
         s = object.__setattr__
-        if not isinstance(market_id, str) or not market_id.strip():
-            raise InvalidOrder("market_id", "must be a non-empty string such as 'AAPL'")
-        s(self, "market_id", market_id)
+        s(self, "market_id", _market_id(market_id))
         s(self, "side", _enum("side", Side, side))
         s(self, "order_type", _enum("order_type", OrderType, order_type))
         s(self, "tif", _enum("tif", TimeInForce, tif))

@@ -82,6 +82,8 @@ class IbkrConfig:
     gateway_timezone: str | None = None
     # market data: 1 real-time, 2 frozen, 3 delayed (free), 4 delayed-frozen
     market_data_type: int = 1
+    # logging: drop ib_async's own lines for events the venue logs itself (process-wide)
+    quiet_ib_async: bool = True
     # safety
     verify_account_mode: bool = True
     # resilience
@@ -92,9 +94,19 @@ class IbkrConfig:
     client_id_range: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.host, str) or not self.host.strip():
+            hint = (
+                f" (Ibkr({self.host!r}) passes the port as the host: write Ibkr(port={self.host}))"
+                if isinstance(self.host, int) and not isinstance(self.host, bool)
+                else ""
+            )
+            raise ConfigurationError(
+                f"host must be a host name or address such as '127.0.0.1', got {self.host!r}" + hint
+            )
         if not isinstance(self.paper, bool):
             raise ConfigurationError(f"paper must be True or False, got {self.paper!r}")
-        if not isinstance(self.port, int) or not 0 < self.port < 65536:
+        port_ok = isinstance(self.port, int) and not isinstance(self.port, bool)
+        if not port_ok or not 0 < self.port < 65536:
             raise ConfigurationError(f"port must be 1..65535, got {self.port!r}")
         if not isinstance(self.client_id, int) or not 0 <= self.client_id <= MAX_CLIENT_ID:
             raise ConfigurationError(

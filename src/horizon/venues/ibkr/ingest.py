@@ -132,6 +132,8 @@ class GatewayEvents(VenueState):
             self._emit(ConnectionState.RESTORED, text)
             if self._loop is not None:
                 self._loop.create_task(self._resync())
+        elif kind is ErrorKind.CLIENT_ID_IN_USE:
+            log.debug("IB error 326: %s", text, extra=fields)  # connect() says it, once
         elif record is not None:
             self._on_order_error(record, code, kind, text)
         elif kind in (ErrorKind.WARNING, ErrorKind.NO_MARKET_DATA, ErrorKind.DELAYED_DATA):
@@ -150,6 +152,8 @@ class GatewayEvents(VenueState):
             if record.status is OrderStatus.REJECTED and record.reason is None:
                 record.reason = f"IB error {code}: {text}"
                 log.warning("order rejected: %s", text, extra=fields)
+            elif kind is ErrorKind.ORDER_CANCELLED and record.status is OrderStatus.CANCELED:
+                log.info("order cancelled: %s", text, extra=fields)  # 202 confirms it
             else:
                 log.warning(
                     "message for a %s order %s: %s", record.status.value, code, text, extra=fields
@@ -361,8 +365,8 @@ class GatewayEvents(VenueState):
         timer = loop.call_later(timeout, _expire, fut)
         try:
             await fut
-        except TimeoutError as exc:
-            raise RequestTimeout(what, timeout) from exc
+        except TimeoutError:
+            raise RequestTimeout(what, timeout) from None
         finally:
             timer.cancel()
 

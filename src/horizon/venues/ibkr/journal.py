@@ -322,9 +322,7 @@ class FillJournal:
             return
         upto = order_id + ORDER_ID_BLOCK
         with self._writing("the order-id floor") as db:
-            db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('order_id_reserved', ?)", (str(upto),)
-            )
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('order_id_reserved', ?)", (str(upto),))
         self._reserved = upto
 
     # -- fills -----------------------------------------------------------------------------
@@ -405,9 +403,7 @@ class FillJournal:
                 )
             if fee_rows:
                 db.executemany("INSERT OR REPLACE INTO commissions VALUES (?,?,?)", fee_rows)
-            db.executemany(
-                "UPDATE fills SET drained = 1, drained_fee = ? WHERE exec_id = ?", marks
-            )
+            db.executemany("UPDATE fills SET drained = 1, drained_fee = ? WHERE exec_id = ?", marks)
 
 
 def _row(rec: ExecutionRecord, captured_at: str) -> tuple[object, ...]:

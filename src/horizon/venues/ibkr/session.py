@@ -445,11 +445,16 @@ class Session(GatewayEvents):
         """The connected IB, waiting out a reconnection up to `reconnect_wait`."""
         cfg = self._config
         if self._ib is None or self._up is None or self._closing:
-            raise VenueUnavailable(cfg.host, cfg.port, "not connected; call connect() first")
+            raise self._not_connected()
         if self.is_connected():
             return self._ib
         if not cfg.reconnect:
-            raise VenueUnavailable(cfg.host, cfg.port, "disconnected and reconnect=False")
+            raise VenueUnavailable(
+                cfg.host,
+                cfg.port,
+                message=f"the connection to {cfg.host}:{cfg.port} dropped and reconnect=False; "
+                "call connect() again",
+            )
         try:
             await asyncio.wait_for(self._up.wait(), cfg.reconnect_wait)
         except TimeoutError as exc:
@@ -457,6 +462,17 @@ class Session(GatewayEvents):
                 cfg.host, cfg.port, f"still reconnecting after {cfg.reconnect_wait:g} s"
             ) from exc
         return self._ib
+
+    def _not_connected(self) -> VenueUnavailable:
+        """Says what is true: the venue was not connected (or was closed), which is not the
+        same as a gateway that does not answer."""
+        cfg = self._config
+        where = f"{cfg.host}:{cfg.port}"
+        if not self._connected_once:
+            text = f"this venue is not connected; call connect() first (to {where})"
+        else:
+            text = f"this venue is closed; call connect() to connect to {where} again"
+        return VenueUnavailable(cfg.host, cfg.port, message=text)
 
     async def _health_loop(self) -> None:
         interval = self._config.health_check_interval

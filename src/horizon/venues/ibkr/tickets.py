@@ -26,7 +26,7 @@ from ib_async import Order
 
 from horizon.core.enums import OrderType, Side, TimeInForce
 from horizon.core.types import OrderAction, to_decimal
-from horizon.errors import InvalidOrder
+from horizon.errors import InvalidOrder, UnknownTicket
 from horizon.venues.ibkr.orders import to_ib_order
 
 __all__ = [
@@ -99,11 +99,16 @@ class Ticket:
 
     def leg(self, role: LegRole | str) -> str:
         """The order id of the (first) leg with `role`, e.g. ``ticket.leg("stop_loss")``."""
-        wanted = LegRole(role)
+        try:
+            wanted = LegRole(role)
+        except ValueError:
+            roles = ", ".join(r.value for r in LegRole)
+            raise UnknownTicket(self.ticket_id, f"{role!r} is not a leg role ({roles})") from None
         for order_id, have in zip(self.order_ids, self.roles, strict=True):
             if have is wanted:
                 return order_id
-        raise KeyError(f"ticket {self.ticket_id} has no {wanted.value} leg")
+        have_roles = ", ".join(r.value for r in self.roles)
+        raise UnknownTicket(self.ticket_id, f"has no {wanted.value} leg (it has {have_roles})")
 
 
 def _entry_price(entry: OrderAction) -> tuple[str, Decimal | None] | None:

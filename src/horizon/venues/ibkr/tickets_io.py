@@ -19,7 +19,7 @@ from ib_async import IB, Contract, Order
 
 from horizon.core.enums import OrderStatus
 from horizon.core.types import OrderAction
-from horizon.errors import HorizonError, InvalidOrder, RequestTimeout
+from horizon.errors import HorizonError, InvalidOrder, RequestTimeout, UnknownTicket
 from horizon.venues.ibkr.allocation import (
     Allocation,
     apply_allocation,
@@ -107,10 +107,11 @@ class TicketsMixin:
         """The ticket (kind, legs' order ids and roles) of a bracket or OCO submission."""
         try:
             return self._tickets()[ticket_id]
-        except KeyError:
-            raise KeyError(
-                f"ticket {ticket_id!r} is not known to this venue; use an id returned by "
-                "submit_bracket() or submit_oco()"
+        except (KeyError, TypeError):
+            raise UnknownTicket(
+                str(ticket_id),
+                "not known to this venue; use an id returned by submit_bracket() or "
+                "submit_oco()",
             ) from None
 
     def ticket_legs(self, ticket_id: str) -> list[str]:

@@ -34,8 +34,8 @@ from horizon.errors import (
     RequestTimeout,
     UnknownInstrument,
     UnknownOrder,
-    VenueUnavailable,
 )
+from horizon.venues.ibkr import logfilter
 from horizon.venues.ibkr.accounts import balances_from_summary, decimal_from_float, position_from_ib
 from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.extras import TicketsQuotesMixin
@@ -79,6 +79,10 @@ class Ibkr(TicketsQuotesMixin, Session):
             host=host, port=port, client_id=client_id, paper=paper, account=account, **options
         )
         cfg = self._config
+        if cfg.quiet_ib_async:
+            logfilter.install()
+        else:
+            logfilter.uninstall()
         self._bucket = TokenBucket(cfg.rate, cfg.burst)
         self._fills = FillBook(
             venue=self.name, commission_grace=cfg.commission_grace, memory=cfg.dedup_memory
@@ -133,7 +137,7 @@ class Ibkr(TicketsQuotesMixin, Session):
         side (inside `*_async` code), or use its `*Async` methods via the venue's loop.
         """
         if self._ib is None:
-            raise VenueUnavailable(self._config.host, self._config.port, "not connected yet")
+            raise self._not_connected()
         return self._ib
 
     @property
@@ -388,7 +392,8 @@ class Ibkr(TicketsQuotesMixin, Session):
         def reached() -> bool:
             return record.status in wanted if wanted else record.status.is_terminal
 
-        await self._wait(reached, timeout, f"order {order_id} reaching {sorted(wanted) or 'done'}")
+        goal = " or ".join(sorted(s.value for s in wanted)) or "a final status"
+        await self._wait(reached, timeout, f"order {order_id} reaching {goal}")
         return record.status
 
     def wait_for_status(

@@ -34,6 +34,7 @@ class SessionInfo:
     backlog: int  # requests queued by +PACEAPI pacing
     refused: int  # requests refused with error 100
 
+
 T = TypeVar("T")
 
 
@@ -182,9 +183,7 @@ class GatewaySimulator(Gateway):
             if not s.closed
         ]
 
-    def requests(
-        self, client_id: int | None = None, kind: type[T] | None = None
-    ) -> list[Any]:
+    def requests(self, client_id: int | None = None, kind: type[T] | None = None) -> list[Any]:
         """The requests received so far (the newest 100,000), oldest first: of one client id
         if given (the startApi itself is the last one sent without it), of one message type
         (e.g. `messages.PlaceOrder`) if given. What a test checks to see what a client sent.

@@ -414,9 +414,7 @@ class Gateway(RequestHandlers):
 
     def _queue(self, s: Session, event: Any) -> None:
         if len(s.backlog) >= self.limits.max_backlog:
-            self.cut_off(
-                s, "its +PACEAPI backlog is full", max_backlog=self.limits.max_backlog
-            )
+            self.cut_off(s, "its +PACEAPI backlog is full", max_backlog=self.limits.max_backlog)
             return
         s.backlog.append(event)
 
