@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from horizon.venues.ibkr.doctor import DoctorReport
@@ -16,11 +17,10 @@ if TYPE_CHECKING:
 def _cmd_sim(args: argparse.Namespace) -> int:
     from horizon.venues.ibkr.simulator import GatewaySimulator
 
-    accounts = [a.strip() for a in args.accounts.split(",") if a.strip()]
     sim = GatewaySimulator(
         host=args.host,
         port=args.port,
-        accounts=accounts,
+        accounts=args.accounts,
         seed=args.seed,
         timezone=args.timezone,
         pacing_limit=None if args.no_pacing else args.pacing_limit,
@@ -28,15 +28,94 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    sim.start()
+    try:
+        sim.start()
+    except OSError as exc:  # busy port, an address this host does not have, ...
+        reason = exc.strerror or str(exc)
+        return _fail("sim", f"cannot listen on {args.host}:{args.port}: {reason}")
     print(f"listening on {sim.host}:{sim.port}", flush=True)
-    print(f"accounts: {','.join(accounts)}  (Ctrl-C to stop)", flush=True)
+    print(f"accounts: {','.join(args.accounts)}  (Ctrl-C to stop)", flush=True)
     try:
         stop.wait()
     finally:
         sim.stop()
     print("simulator stopped", flush=True)
     return 0
+
+
+def _fail(command: str, message: str) -> int:
+    """One line on stderr and exit code 2: a usage mistake, not a crash."""
+    print(f"horizon-ibkr {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+# ---- argument types: each refuses a bad value with one sentence ------------------------------
+
+_ACCOUNT = re.compile(r"[A-Z]{1,3}[0-9]{1,12}")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0..65535; 0 = any free port)")
+    return port
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _accounts(text: str) -> list[str]:
+    parts = [p.strip() for p in text.split(",")]
+    if not any(parts):
+        raise argparse.ArgumentTypeError("give at least one account id, e.g. DU1234567")
+    if not all(parts):
+        raise argparse.ArgumentTypeError(f"{text!r} has an empty account id between commas")
+    bad = [p for p in parts if not _ACCOUNT.fullmatch(p)]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(map(repr, bad))}: not an IB account id (letters then digits, "
+            "e.g. DU1234567)"
+        )
+    return parts
+
+
+def _zone(text: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time zone name (IANA, e.g. US/Eastern or UTC)"
+        ) from None
+    return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage mistake said in one line (exit code 2) instead of the usage
+    block: `horizon-ibkr sim: error: argument --port: 70000 is not a port (0..65535; ...)`."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("horizon-ibkr")
+    except PackageNotFoundError:  # pragma: no cover - a source tree without metadata
+        return "unknown"
 
 
 def _start_demo_gateway(port: int) -> object:
@@ -285,32 +364,45 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="horizon-ibkr",
         description="Horizon's Interactive Brokers tools: a gateway simulator, a deployment "
         "doctor and a demo.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{sim,doctor,demo}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="{sim,doctor,demo}", parser_class=_Parser
+    )
+    defaults = argparse.ArgumentDefaultsHelpFormatter
 
-    sim = sub.add_parser("sim", help="run the IB Gateway simulator (TWS API over TCP)")
-    sim.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    sim.add_argument("--port", type=int, default=4002, help="port to bind (0 = any free port)")
-    sim.add_argument("--accounts", default="DU1234567", help="comma-separated account ids")
+    sim = sub.add_parser(
+        "sim", help="run the IB Gateway simulator (TWS API over TCP)", formatter_class=defaults
+    )
+    sim.add_argument("--host", default="127.0.0.1", help="address to bind")
+    sim.add_argument("--port", type=_port, default=4002, help="port to bind (0 = any free port)")
+    sim.add_argument(
+        "--accounts", type=_accounts, default="DU1234567", help="comma-separated account ids"
+    )
     sim.add_argument("--seed", type=int, default=7, help="seed of the price paths")
-    sim.add_argument("--timezone", default="UTC", help="the gateway's zone, e.g. US/Eastern")
-    sim.add_argument("--pacing-limit", type=int, default=50, help="messages/s before error 100")
+    sim.add_argument(
+        "--timezone", type=_zone, default="UTC", help="the gateway's zone, e.g. US/Eastern"
+    )
+    sim.add_argument(
+        "--pacing-limit", type=_positive_int, default=50, help="messages/s before error 100"
+    )
     sim.add_argument("--no-pacing", action="store_true", help="do not enforce pacing")
     sim.set_defaults(func=_cmd_sim)
 
     doc = sub.add_parser(
         "doctor",
+        formatter_class=defaults,
         help="check a TWS / IB Gateway (or simulator) before Horizon uses it",
         description="Checks TCP, the API handshake, the port vs --paper/--live, the clientId, "
         "the managed accounts, the clock, the market-data farms and data permissions; each "
         "OK / WARN / FAIL with a fix. Exit code 0 only when no check FAILs.",
     )
-    doc.add_argument("--host", default="127.0.0.1", help="gateway host (default 127.0.0.1)")
-    doc.add_argument("--port", type=int, default=4002, help="API socket port (default 4002)")
+    doc.add_argument("--host", default="127.0.0.1", help="gateway host")
+    doc.add_argument("--port", type=_port, default=4002, help="API socket port")
     mode = doc.add_mutually_exclusive_group()
     mode.add_argument("--paper", action="store_true", help="expect a paper gateway (default)")
     mode.add_argument("--live", action="store_true", help="expect a live gateway")
@@ -318,21 +410,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--client-id",
         type=int,
         default=99,
-        help="clientId of the probe; use one no other process uses (default 99)",
+        help="clientId of the probe; use one no other process uses",
     )
     doc.add_argument(
-        "--timeout", type=float, default=4.0, help="seconds each step may wait (default 4)"
+        "--timeout", type=float, default=4.0, help="seconds each step may wait"
     )
     doc.add_argument(
         "--probe-symbol",
         default="AAPL",
-        help="US stock whose market-data permission to check; '' skips (default AAPL)",
+        help="US stock whose market-data permission to check; '' skips",
     )
     doc.add_argument("--json", action="store_true", help="print one JSON object instead")
     doc.add_argument("-v", "--verbose", action="store_true", help="log the probe to stderr")
     doc.set_defaults(func=_cmd_doctor)
 
-    demo = sub.add_parser("demo", help="run the quickstart against the embedded simulator")
+    demo = sub.add_parser(
+        "demo", help="run the quickstart against the embedded simulator", formatter_class=defaults
+    )
     demo.set_defaults(func=_cmd_demo)
     return parser
 
