@@ -290,3 +290,18 @@ def test_arbitrary_text_parses_or_raises_invalid_market_id(text: str) -> None:
         assert exc.part
         return
     assert canonical_market_id(canonical) == canonical
+
+
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("aapl", "AAPL"),
+        ("fx:eur.usd", "FX:EUR.USD"),
+        ("STK:AAPL", "AAPL"),
+        ("FX:EURUSD", "FX:EUR.USD"),
+        ("OPT:AAPL:20260619:180.0:CALL", "OPT:AAPL:20260619:180:C"),
+        ("FUT:ES:202503:CME:USD", "FUT:ES:202503:CME"),
+    ],
+)
+def test_the_readmes_accepted_spellings_normalise_as_it_says(typed: str, canonical: str) -> None:
+    assert canonical_market_id(typed) == canonical
