@@ -136,6 +136,9 @@ class GatewayEvents(VenueState):
             log.debug("IB error 326: %s", text, extra=fields)  # connect() says it, once
         elif record is not None:
             self._on_order_error(record, code, kind, text)
+        elif kind is ErrorKind.UNKNOWN_CONTRACT:
+            # the request that asked raises UnknownInstrument: the caller is told already
+            log.info("IB has no security definition (%s): %s", code, text, extra=fields)
         elif kind in (ErrorKind.WARNING, ErrorKind.NO_MARKET_DATA, ErrorKind.DELAYED_DATA):
             log.warning("IB warning %s: %s", code, text, extra=fields)
         else:
