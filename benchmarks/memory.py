@@ -45,7 +45,7 @@ MB = 1024 * 1024
 
 def _fillbook_child(total: int, memory: int, checkpoints: list[int]) -> list[dict[str, Any]]:
     from horizon.core.enums import Side
-    from horizon.venues.ibkr.fills import ExecutionRecord, FillBook
+    from horizon.venues.ibkr.mapping.fills import ExecutionRecord, FillBook
 
     book = FillBook(commission_grace=2.0, memory=memory)
     when = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)

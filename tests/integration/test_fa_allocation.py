@@ -14,7 +14,7 @@ import pytest
 
 from horizon.core import OrderAction, OrderStatus, VenueFill
 from horizon.errors import InvalidOrder
-from horizon.venues.ibkr.allocation import Allocation, FaMethod
+from horizon.venues.ibkr.mapping.allocation import Allocation, FaMethod
 from horizon.venues.ibkr.simulator import GatewaySimulator
 from horizon.venues.ibkr.venue import Ibkr
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from horizon.errors import UnknownInstrument
-from horizon.venues.ibkr.quotes import Quote, Subscription
+from horizon.venues.ibkr.mapping.quotes import Quote, Subscription
 from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
 from horizon.venues.ibkr.simulator import GatewaySimulator
 from horizon.venues.ibkr.venue import Ibkr

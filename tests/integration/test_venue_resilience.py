@@ -265,7 +265,7 @@ def test_restart_with_a_partial_fill_in_flight() -> None:
 async def test_orders_dropped_by_gateway_pacing_are_reported_rejected() -> None:
     """Without +PACEAPI and with every client-side limit off, a flood draws error 100; the
     orders the gateway dropped come out REJECTED, never pending forever."""
-    from horizon.venues.ibkr.tracking import REFUSED_BY_PACING
+    from horizon.venues.ibkr.order_record import REFUSED_BY_PACING
 
     async with GatewaySimulator(host="127.0.0.1", port=0, accounts=["DU1234567"], seed=4,
                                 step_interval=None, pacing_limit=50) as sim:

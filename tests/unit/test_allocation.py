@@ -11,7 +11,7 @@ from ib_async import Order
 
 from horizon.core import OrderAction
 from horizon.errors import InvalidOrder
-from horizon.venues.ibkr.allocation import (
+from horizon.venues.ibkr.mapping.allocation import (
     FA_PROFILE_DESUPPORT,
     Allocation,
     FaMethod,

@@ -16,7 +16,7 @@ from ib_async.util import parseIBDatetime
 
 from horizon.core.enums import Liquidity, Side
 from horizon.core.types import VenueFill
-from horizon.venues.ibkr.fills import (
+from horizon.venues.ibkr.mapping.fills import (
     ExecutionRecord,
     FillBook,
     exec_base,

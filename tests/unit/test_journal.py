@@ -14,8 +14,8 @@ import pytest
 
 from horizon.core.enums import Liquidity, Side
 from horizon.errors import JournalError, JournalInUse
-from horizon.venues.ibkr.fills import ExecutionRecord, FillBook
 from horizon.venues.ibkr.journal import ORDER_ID_BLOCK, FillJournal
+from horizon.venues.ibkr.mapping.fills import ExecutionRecord, FillBook
 from tests.support import read_only
 
 T0 = datetime(2026, 11, 25, 14, 30, tzinfo=UTC)

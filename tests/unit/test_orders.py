@@ -14,7 +14,7 @@ from ib_async.util import UNSET_DOUBLE
 
 from horizon.core import OrderAction, OrderType, Side
 from horizon.errors import InvalidOrder
-from horizon.venues.ibkr.orders import (
+from horizon.venues.ibkr.mapping.orders import (
     IB_ORDER_TYPES,
     amend_order,
     check_tick,

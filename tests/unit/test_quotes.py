@@ -12,7 +12,7 @@ import pytest
 from ib_async import Stock, Ticker
 
 from horizon.errors import ConfigurationError, HorizonError, InvalidOrder, RequestTimeout
-from horizon.venues.ibkr.quotes import (
+from horizon.venues.ibkr.mapping.quotes import (
     DELAYED_TICK_TYPES,
     FALLBACK_CODES,
     MarketDataType,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from ib_async import Contract, Forex, Future, Option, Stock
 
 from horizon.errors import InvalidMarketId
-from horizon.venues.ibkr.symbology import canonical_market_id, market_id_of, parse_market_id
+from horizon.venues.ibkr.mapping.symbology import canonical_market_id, market_id_of, parse_market_id
 
 # ------------------------------------------------------------------------------ the spec's table
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from horizon.core import OrderAction
 from horizon.errors import InvalidOrder, UnknownTicket
 from horizon.venues.ibkr.extras import TicketsQuotesMixin
-from horizon.venues.ibkr.tickets import (
+from horizon.venues.ibkr.mapping.tickets import (
     LegRole,
     Ticket,
     TicketKind,

@@ -19,24 +19,24 @@ from ib_async import CommissionReport, Contract, Execution, Trade
 
 from horizon.core.enums import OrderStatus
 from horizon.errors import HorizonError, JournalError, RequestTimeout
-from horizon.venues.ibkr.accounts import decimal_from_float
-from horizon.venues.ibkr.fills import (
+from horizon.venues.ibkr.mapping.accounts import decimal_from_float
+from horizon.venues.ibkr.mapping.fills import (
     ExecutionRecord,
     exec_base,
     liquidity_from_ib,
     parse_exec_time,
     side_from_exec,
 )
-from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
-from horizon.venues.ibkr.state import UNSET_DOUBLE, VenueState, ib_decimal, log, utc_now
-from horizon.venues.ibkr.status import ErrorKind, classify_error
-from horizon.venues.ibkr.symbology import market_id_of
-from horizon.venues.ibkr.tracking import (
+from horizon.venues.ibkr.mapping.status import ErrorKind, classify_error
+from horizon.venues.ibkr.mapping.symbology import market_id_of
+from horizon.venues.ibkr.order_record import (
     FINISHED_UNSEEN,
     LOST_BEFORE_ACK,
     REFUSED_BY_PACING,
     OrderRecord,
 )
+from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
+from horizon.venues.ibkr.state import UNSET_DOUBLE, VenueState, ib_decimal, log, utc_now
 
 # errors after which the order is still live at IB (a refused cancel or modify, a warning)
 _ORDER_STAYS_LIVE = frozenset(

@@ -38,7 +38,7 @@ from typing import IO, Final
 from horizon.core.enums import Liquidity, Side
 from horizon.core.types import VenueFill
 from horizon.errors import JournalError, JournalInUse
-from horizon.venues.ibkr.fills import ExecutionRecord
+from horizon.venues.ibkr.mapping.fills import ExecutionRecord
 
 try:  # POSIX; elsewhere the lock is skipped (and said so in `locked`)
     import fcntl

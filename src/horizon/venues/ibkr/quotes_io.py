@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ib_async import IB, Contract, Ticker
 
 from horizon.errors import HorizonError, InvalidOrder, RequestTimeout, VenueRejected
-from horizon.venues.ibkr.quotes import (
+from horizon.venues.ibkr.mapping.quotes import (
     DELAYED_NOTICE,
     DELAYED_TICK_TYPES,
     FALLBACK_CODES,
@@ -29,10 +29,10 @@ from horizon.venues.ibkr.quotes import (
     fallback_type,
     quote_from_ticker,
 )
+from horizon.venues.ibkr.mapping.status import needs_resubscribe
+from horizon.venues.ibkr.mapping.symbology import canonical_market_id
 from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
 from horizon.venues.ibkr.state import utc_now
-from horizon.venues.ibkr.status import needs_resubscribe
-from horizon.venues.ibkr.symbology import canonical_market_id
 
 if TYPE_CHECKING:
     from horizon.core.ratelimit import TokenBucket

@@ -26,9 +26,9 @@ from horizon.errors import (
 )
 from horizon.venues.ibkr.capture import install_taps
 from horizon.venues.ibkr.ingest import GatewayEvents
+from horizon.venues.ibkr.mapping.status import is_paper_account
 from horizon.venues.ibkr.resilience import ConnectionState, backoff_delays
 from horizon.venues.ibkr.state import log, utc_now
-from horizon.venues.ibkr.status import is_paper_account
 
 T = TypeVar("T")
 

@@ -21,14 +21,14 @@ from horizon.core.ratelimit import TokenBucket
 from horizon.core.sync import LoopThread, run_sync
 from horizon.core.types import OrderAction
 from horizon.errors import VenueUnavailable
-from horizon.venues.ibkr.accounts import decimal_from_float
 from horizon.venues.ibkr.config import IbkrConfig
-from horizon.venues.ibkr.fills import ExecutionRecord, FillBook
 from horizon.venues.ibkr.frameguard import FrameGuard
-from horizon.venues.ibkr.orders import check_tick
+from horizon.venues.ibkr.mapping.accounts import decimal_from_float
+from horizon.venues.ibkr.mapping.fills import ExecutionRecord, FillBook
+from horizon.venues.ibkr.mapping.orders import check_tick
+from horizon.venues.ibkr.mapping.symbology import canonical_market_id
+from horizon.venues.ibkr.order_record import OrderRecord
 from horizon.venues.ibkr.resilience import ConnectionEvent
-from horizon.venues.ibkr.symbology import canonical_market_id
-from horizon.venues.ibkr.tracking import OrderRecord
 
 if TYPE_CHECKING:
     from horizon.venues.ibkr.journal import FillJournal

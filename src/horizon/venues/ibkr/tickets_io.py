@@ -20,16 +20,15 @@ from ib_async import IB, Contract, Order
 from horizon.core.enums import OrderStatus
 from horizon.core.types import OrderAction
 from horizon.errors import HorizonError, InvalidOrder, RequestTimeout, UnknownTicket
-from horizon.venues.ibkr.allocation import (
+from horizon.venues.ibkr.mapping.allocation import (
     Allocation,
     apply_allocation,
     block_actions,
     split_block,
 )
-from horizon.venues.ibkr.orders import to_ib_order
-from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
-from horizon.venues.ibkr.status import is_paper_account
-from horizon.venues.ibkr.tickets import (
+from horizon.venues.ibkr.mapping.orders import to_ib_order
+from horizon.venues.ibkr.mapping.status import is_paper_account
+from horizon.venues.ibkr.mapping.tickets import (
     Leg,
     LegRole,
     Ticket,
@@ -38,7 +37,8 @@ from horizon.venues.ibkr.tickets import (
     check_oca_type,
     oco_legs,
 )
-from horizon.venues.ibkr.tracking import LOST_BEFORE_ACK, OrderRecord
+from horizon.venues.ibkr.order_record import LOST_BEFORE_ACK, OrderRecord
+from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
 
 if TYPE_CHECKING:
     from horizon.core.ratelimit import TokenBucket

@@ -36,17 +36,21 @@ from horizon.errors import (
     UnknownOrder,
 )
 from horizon.venues.ibkr import logfilter
-from horizon.venues.ibkr.accounts import balances_from_summary, decimal_from_float, position_from_ib
 from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.extras import TicketsQuotesMixin
-from horizon.venues.ibkr.fills import ExecutionRecord, FillBook
 from horizon.venues.ibkr.frameguard import FrameGuard
 from horizon.venues.ibkr.journal import FillJournal
-from horizon.venues.ibkr.orders import amend_order, order_type_of, side_of, to_ib_order
+from horizon.venues.ibkr.mapping.accounts import (
+    balances_from_summary,
+    decimal_from_float,
+    position_from_ib,
+)
+from horizon.venues.ibkr.mapping.fills import ExecutionRecord, FillBook
+from horizon.venues.ibkr.mapping.orders import amend_order, order_type_of, side_of, to_ib_order
+from horizon.venues.ibkr.mapping.symbology import canonical_market_id, parse_market_id
+from horizon.venues.ibkr.order_record import OrderRecord
 from horizon.venues.ibkr.session import Session
 from horizon.venues.ibkr.state import UNSET_DOUBLE, Listener, ib_decimal, log
-from horizon.venues.ibkr.symbology import canonical_market_id, parse_market_id
-from horizon.venues.ibkr.tracking import OrderRecord
 
 
 class Ibkr(TicketsQuotesMixin, Session):

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from horizon.errors import ConfigurationError
 from horizon.venues.ibkr.config import KNOWN_PORTS, MAX_CLIENT_ID, check_port_mode
-from horizon.venues.ibkr.status import ErrorKind, classify_error, is_paper_account
+from horizon.venues.ibkr.mapping.status import ErrorKind, classify_error, is_paper_account
 
 CHECK_NAMES: Final = (
     "tcp", "handshake", "port_mode", "client_id", "accounts", "clock", "farms", "market_data",

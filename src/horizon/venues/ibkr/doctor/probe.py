@@ -39,7 +39,7 @@ from horizon.venues.ibkr.doctor.checks import (
     market_data_check,
     port_mode_check,
 )
-from horizon.venues.ibkr.status import ErrorKind, classify_error
+from horizon.venues.ibkr.mapping.status import ErrorKind, classify_error
 
 # the package's name, as before the split, so `doctor --verbose` output and any logging
 # config keyed on it stay the same

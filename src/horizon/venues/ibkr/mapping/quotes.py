@@ -23,7 +23,7 @@ from typing import Final, Protocol
 
 from horizon.core.types import require_utc
 from horizon.errors import ConfigurationError, HorizonError, RequestTimeout
-from horizon.venues.ibkr.accounts import decimal_from_float
+from horizon.venues.ibkr.mapping.accounts import decimal_from_float
 
 __all__ = [
     "DELAYED_TICK_TYPES",

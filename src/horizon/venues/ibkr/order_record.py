@@ -16,7 +16,7 @@ from ib_async import Contract, Order
 
 from horizon.core.enums import OrderStatus
 from horizon.core.types import OrderAction
-from horizon.venues.ibkr.status import order_status_from_ib
+from horizon.venues.ibkr.mapping.status import order_status_from_ib
 
 # ib_async writes this pseudo-status onto a trade when IB sends an order *warning*; the order
 # is still live at the broker, so the venue keeps the last real status instead.

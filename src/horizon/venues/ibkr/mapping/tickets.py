@@ -27,7 +27,7 @@ from ib_async import Order
 from horizon.core.enums import OrderType, Side, TimeInForce
 from horizon.core.types import OrderAction, to_decimal
 from horizon.errors import InvalidOrder, UnknownTicket
-from horizon.venues.ibkr.orders import to_ib_order
+from horizon.venues.ibkr.mapping.orders import to_ib_order
 
 __all__ = [
     "OCA_TYPES",
