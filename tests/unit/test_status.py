@@ -13,7 +13,7 @@ from ib_async.order import OrderStatus as IbOrderStatus
 from ib_async.wrapper import Wrapper
 
 from horizon.core.enums import OrderStatus
-from horizon.venues.ibkr import status as status_module
+from horizon.venues.ibkr.mapping import status as status_module
 from horizon.venues.ibkr.mapping.status import (
     IB_ASYNC_WARNING_CODES,
     IB_ORDER_STATUSES,
