@@ -153,7 +153,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         with Ibkr(host="127.0.0.1", port=sim.port, client_id=1, paper=True) as ibkr:
             print(
                 f"connected: accounts {ibkr.managed_accounts()}, health {ibkr.health_check()}, "
-                f"rtt {1000 * (ibkr._last_health_rtt_s or 0):.2f} ms"
+                f"rtt {1000 * (ibkr.last_health.rtt_s if ibkr.last_health else 0):.2f} ms"
             )
             print(">>> print(ibkr.balance())")
             for b in ibkr.balance():

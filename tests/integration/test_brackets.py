@@ -56,12 +56,12 @@ def test_bracket_entry_fill_releases_children_then_take_profit_cancels_stop(
     venue: Any, gw: GatewaySimulator
 ) -> None:
     venue.qualify("AAPL")
-    granted = venue._bucket.granted
+    granted = venue.stats.requests_sent
     ticket = venue.submit_bracket(
         action(order_type="limit", limit_price="189.00", client_order_id="b1"),
         Decimal("195.00"), Decimal("185.00"),
     )
-    assert venue._bucket.granted - granted == 3  # one token per leg
+    assert venue.stats.requests_sent - granted == 3  # one token per leg
     entry, take, stop = venue.ticket_legs(ticket)
     assert venue.ticket(ticket).leg("stop_loss") == stop
     assert venue.wait_for_status(entry, OrderStatus.ACCEPTED, timeout=5) is OrderStatus.ACCEPTED
@@ -115,12 +115,12 @@ def test_invalid_bracket_sends_nothing(
     venue: Any, gw: GatewaySimulator, tp: str, sl: str, leg: str
 ) -> None:
     venue.qualify("AAPL")
-    granted = venue._bucket.granted
+    granted = venue.stats.requests_sent
     with pytest.raises(InvalidOrder) as err:
         venue.submit_bracket(action(order_type="limit", limit_price="190.00"), Decimal(tp),
                              Decimal(sl))
     assert err.value.field == leg
-    assert venue._bucket.granted == granted
+    assert venue.stats.requests_sent == granted
     assert gw.engine.open_orders() == [] and gw.engine.completed_orders() == []
     assert venue.open_orders() == []
 

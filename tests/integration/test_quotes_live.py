@@ -76,18 +76,18 @@ async def next_where(sub: Subscription, pred: Any, timeout: float = 5) -> Quote:
 
 def test_snapshot_is_real_time_utc_and_paced(venue: Any, gw: GatewaySimulator) -> None:
     venue.qualify("AAPL")
-    granted = venue._bucket.granted
+    granted = venue.stats.requests_sent
     q = venue.quote("AAPL")
-    assert venue._bucket.granted - granted == 2  # reqMarketDataType once, then the snapshot
+    assert venue.stats.requests_sent - granted == 2  # reqMarketDataType once, then the snapshot
     assert book(q) == truth(gw) == (Decimal("189.99"), Decimal("190.01"), Decimal("190.00"))
     assert q.bid_size is not None and q.bid_size > 0 and q.market_id == "AAPL"
     assert not q.delayed
     assert q.timestamp.tzinfo is UTC
     assert abs(datetime.now(UTC) - q.timestamp) < timedelta(seconds=30)
     gw.set_price("AAPL", Decimal("191.50"))
-    granted = venue._bucket.granted
+    granted = venue.stats.requests_sent
     assert venue.quote("aapl").last == Decimal("191.50")
-    assert venue._bucket.granted - granted == 1
+    assert venue.stats.requests_sent - granted == 1
 
 
 async def test_delayed_market_data_type_flags_every_quote(
@@ -119,15 +119,15 @@ async def test_stream_iterates_calls_back_and_is_shared(
     assert book(moved) == truth(asim) and moved.last == Decimal("193.00")
     assert seen[-1] == moved and set(first) <= set(seen)
 
-    granted = venue._bucket.granted
+    granted = venue.stats.requests_sent
     other = await venue.subscribe_quotes_async(["AAPL"])
-    assert venue._bucket.granted == granted  # no second reqMktData for the same market
+    assert venue.stats.requests_sent == granted  # no second reqMktData for the same market
     assert len(req_ids(venue)) == 2 and venue.subscribed_markets() == ["AAPL", "MSFT"]
     assert (await other.next_async(5)).last == Decimal("193.00")  # the latest, at once
 
     await venue.unsubscribe_async(sub)
     assert sub.closed and venue.subscribed_markets() == ["AAPL"]
-    assert venue._bucket.granted - granted == 1  # MSFT cancelled at IB, AAPL still shared
+    assert venue.stats.requests_sent - granted == 1  # MSFT cancelled at IB, AAPL still shared
     asim.set_price("AAPL", Decimal("194.00"))
     assert (await next_where(other, lambda q: True)).last == Decimal("194.00")
     await venue.unsubscribe_async(other)
@@ -163,7 +163,7 @@ async def test_a_10167_notice_flags_the_stream_delayed(
     [req_id] = req_ids(venue)
     asim.send_error(10167, "Requested market data is not subscribed. Displaying delayed "
                            "market data.", req_id)
-    await until(venue.ib, lambda: venue._hz_quotes.streams["AAPL"].delayed_seen)
+    await until(venue.ib, lambda: [s.delayed for s in venue.quote_streams()] == [True])
     asim.set_price("AAPL", Decimal("189.00"))
     assert (await next_where(sub, lambda q: q.last == Decimal("189.00"))).delayed
 

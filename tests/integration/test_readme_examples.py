@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from horizon.venues.ibkr.resilience import ConnectionState
 from horizon.venues.ibkr.simulator import GatewaySimulator
+from tests.support import Events
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -54,7 +56,10 @@ def namespace(gateway: GatewaySimulator) -> dict[str, Any]:
 
 
 def test_quickstart_context_manager_and_blocking_api(
-    gateway: GatewaySimulator, namespace: dict[str, Any], caplog: pytest.LogCaptureFixture
+    gateway: GatewaySimulator,
+    namespace: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     exec(on_port(find("ibkr.connect()", "print(ibkr.balance())"), gateway.port), namespace)
     exec(on_port(find("with Ibkr(port=7497", "drain_fills"), gateway.port), namespace)
@@ -73,7 +78,13 @@ def test_quickstart_context_manager_and_blocking_api(
             ):
                 exec(on_port(find(*needles), gateway.port), namespace)
         assert namespace["q"].market_id == "AAPL"
-        assert namespace["on_change"] in ibkr._listeners
+        after = Events()  # listeners run in the order added: when this one hears of the
+        ibkr.add_listener(after)  # drop, the README's on_change has already printed
+        capsys.readouterr()
+        gateway.restart(downtime=0.2)
+        after.wait(ConnectionState.DISCONNECTED)
+        assert "gateway gone at" in capsys.readouterr().out
+        after.wait(ConnectionState.RECONNECTED)
         assert ibkr.order_status(namespace["oid"]).value == "canceled"  # as its comment says
         assert gateway.executions()[1:] == []  # nothing in the snippets filled by accident
         # the examples as written earn no refusal from the gateway (161: cannot cancel)

@@ -11,6 +11,7 @@ from horizon.core import OrderAction, OrderStatus
 from horizon.errors import InvalidMarketId, InvalidOrder, UnknownInstrument, UnknownOrder
 from horizon.venues.ibkr import Ibkr
 from horizon.venues.ibkr.simulator import GatewaySimulator
+from horizon.venues.ibkr.simulator import messages as m
 
 AAPL = Decimal("190.00")
 
@@ -202,10 +203,9 @@ def test_a_refused_cancel_does_not_revive_a_cancelled_order(
     ibkr.wait_for_status(oid, OrderStatus.ACCEPTED, timeout=5)
     ibkr.cancel(oid)
     ibkr.wait_for_status(oid, OrderStatus.CANCELED, timeout=5)
-    record = ibkr._orders[int(oid)]
     # a second cancel straight through ib_async: the gateway refuses it (161 / 10147)
-    ibkr.loop.call_soon_threadsafe(ibkr.ib.cancelOrder, record.ib_order)
-    ibkr._sync(
-        ibkr._wait(lambda: bool({161, 10147} & set(record.error_codes)), 5, "refusal"), "wait"
-    )
+    [trade] = [t for t in ibkr.ib.trades() if t.order.orderId == int(oid)]
+    ibkr.loop.call_soon_threadsafe(ibkr.ib.cancelOrder, trade.order)
+    gateway.wait_for(lambda: len(gateway.requests(kind=m.CancelOrder)) == 2, timeout=5)
+    assert ibkr.health_check()  # its answer comes after the refusal: the venue has seen it
     assert ibkr.order_status(oid) is OrderStatus.CANCELED

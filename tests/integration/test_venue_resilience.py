@@ -284,10 +284,11 @@ async def test_orders_dropped_by_gateway_pacing_are_reported_rejected() -> None:
             statuses = {OrderStatus.ACCEPTED, OrderStatus.REJECTED}
             for oid in ids:
                 await venue.wait_for_status_async(oid, *statuses, timeout=10)
-            rejected = [oid for oid in ids if venue._orders[int(oid)].rejected]
+            views = {oid: await venue.order_async(oid) for oid in ids}
+            rejected = [oid for oid, v in views.items() if v.status is OrderStatus.REJECTED]
             accepted = [oid for oid in ids if oid not in rejected]
             assert sim.pacing_violations > 0 and rejected
-            assert all(venue._orders[int(o)].reason == REFUSED_BY_PACING for o in rejected)
+            assert all(views[o].reason == REFUSED_BY_PACING for o in rejected)
             live = {o.order_id for o in sim.engine.open_orders(13)}
             assert live == {int(o) for o in accepted}
         finally:

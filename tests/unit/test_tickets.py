@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -12,7 +11,6 @@ from hypothesis import strategies as st
 
 from horizon.core import OrderAction
 from horizon.errors import InvalidOrder, UnknownTicket
-from horizon.venues.ibkr.extras import TicketsQuotesMixin
 from horizon.venues.ibkr.mapping.tickets import (
     LegRole,
     Ticket,
@@ -187,14 +185,3 @@ def test_ticket_names_its_legs() -> None:
         t.leg("oco")
     with pytest.raises(UnknownTicket, match="'foo' is not a leg role"):
         t.leg("foo")
-
-
-def test_every_async_method_of_the_mixin_has_a_blocking_twin() -> None:
-    pairs = 0
-    for name, fn in inspect.getmembers(TicketsQuotesMixin, inspect.iscoroutinefunction):
-        if name.startswith("_") or not name.endswith("_async"):
-            continue
-        twin = getattr(TicketsQuotesMixin, name.removesuffix("_async"))
-        assert inspect.signature(twin).parameters.keys() == inspect.signature(fn).parameters.keys()
-        pairs += 1
-    assert pairs == 7

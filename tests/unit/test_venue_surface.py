@@ -17,7 +17,11 @@ def test_every_async_method_has_a_sync_twin_with_the_same_parameters() -> None:
         assert twin is not None, f"{name} has no blocking twin"
         assert inspect.signature(twin).parameters.keys() == inspect.signature(fn).parameters.keys()
         pairs += 1
-    assert pairs >= 12
+    assert pairs >= 20  # orders, fills, account, tickets, quotes, allocation: all on Ibkr
+
+
+def test_ibkr_is_a_composition_not_a_mixin_stack() -> None:
+    assert Ibkr.__mro__ == (Ibkr, object)
 
 
 def test_ibkr_satisfies_the_venue_protocol() -> None:

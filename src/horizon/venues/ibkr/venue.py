@@ -1,59 +1,65 @@
 """Ibkr: Horizon's Interactive Brokers venue, over ib_async and a local TWS / IB Gateway.
 
-The public API: instruments, orders, account and fills, each `*_async` method with its
-blocking twin. The connection session is in `session.py`, the handling of gateway events in
-`ingest.py`; every mapping (symbology, order translation, statuses, fills) is a pure function
-in a sibling module. All ib_async objects live on one event loop: the caller's (for `*_async`
-use) or a private loop thread (for the blocking methods), so fills and health checks flow
-between calls.
+`Ibkr` is wiring, delegation and the blocking twins. It builds its parts in `__init__`, each
+owning its state: the `Connection` (the link to the gateway and its lifecycle), `Instruments`
+(qualification), `OrderTracker` (the one placement path, records, reconciliation),
+`FillCapture` (fills exactly once), `QuoteStreams` and `TicketDesk`. All ib_async objects live
+on one event loop: the caller's (for `*_async` use) or a private loop thread (for the blocking
+methods), so fills and health checks flow between calls.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
-import math
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from ib_async import IB, Contract
 
-from horizon.core.enums import OrderStatus, TimeInForce
+from horizon.core.enums import OrderStatus
 from horizon.core.ratelimit import TokenBucket
-from horizon.core.sync import LoopThread
+from horizon.core.sync import LoopThread, run_sync
 from horizon.core.types import Balance, OrderAction, Position, VenueFill, VenueOrder
-from horizon.errors import (
-    ConfigurationError,
-    InvalidOrder,
-    RequestTimeout,
-    UnknownInstrument,
-    UnknownOrder,
-)
+from horizon.errors import ConfigurationError, RequestTimeout
 from horizon.venues.ibkr import logfilter
+from horizon.venues.ibkr.changes import Changes
 from horizon.venues.ibkr.config import IbkrConfig
-from horizon.venues.ibkr.extras import TicketsQuotesMixin
-from horizon.venues.ibkr.frameguard import FrameGuard
+from horizon.venues.ibkr.connection import Connection, HealthSample, Lifecycle, Listener
+from horizon.venues.ibkr.fill_capture import FillCapture
+from horizon.venues.ibkr.instruments import Instruments
 from horizon.venues.ibkr.journal import FillJournal
-from horizon.venues.ibkr.mapping.accounts import (
-    balances_from_summary,
-    decimal_from_float,
-    position_from_ib,
-)
-from horizon.venues.ibkr.mapping.fills import ExecutionRecord, FillBook
-from horizon.venues.ibkr.mapping.orders import amend_order, order_type_of, side_of, to_ib_order
-from horizon.venues.ibkr.mapping.symbology import canonical_market_id, parse_market_id
-from horizon.venues.ibkr.order_record import OrderRecord
-from horizon.venues.ibkr.session import Session
-from horizon.venues.ibkr.state import UNSET_DOUBLE, Listener, ib_decimal, log
+from horizon.venues.ibkr.mapping.accounts import balances_from_summary, position_from_ib
+from horizon.venues.ibkr.mapping.allocation import Allocation
+from horizon.venues.ibkr.mapping.quotes import Quote, QuoteCallback, Subscription
+from horizon.venues.ibkr.mapping.tickets import Ticket
+from horizon.venues.ibkr.order_tracker import OrderTracker
+from horizon.venues.ibkr.quote_streams import QuoteStreams, StreamState
+from horizon.venues.ibkr.ticket_desk import TicketDesk
+
+T = TypeVar("T")
 
 
-class Ibkr(TicketsQuotesMixin, Session):
+@dataclass(frozen=True, slots=True)
+class VenueStats:
+    """Counters of one venue, for operators and tests (`Ibkr.stats`)."""
+
+    lifecycle: Lifecycle
+    requests_sent: int  # pacing tokens taken: every outbound request takes one
+    reconnects: int
+    pacing_errors: int  # IB error 100 received
+    corrupt_frames: int  # sessions reset because the gateway's stream was corrupt
+    orders: int  # orders this venue knows (placed or adopted)
+    open_orders: int
+    fills_pending: int  # captured, not yet handed out
+    quote_streams: int
+
+
+class Ibkr:
     """Interactive Brokers through a locally running TWS or IB Gateway.
 
     `paper` must agree with `port` (7497/4002 paper, 7496/4001 live): a mismatch is refused
@@ -79,59 +85,65 @@ class Ibkr(TicketsQuotesMixin, Session):
                 f"unknown Ibkr option(s) {', '.join(unknown)}; the options are the fields of "
                 "horizon.venues.ibkr.IbkrConfig"
             )
-        self._config = IbkrConfig(
+        cfg = IbkrConfig(
             host=host, port=port, client_id=client_id, paper=paper, account=account, **options
         )
-        cfg = self._config
+        self._config = cfg
         if cfg.quiet_ib_async:
             logfilter.install()
         else:
             logfilter.uninstall()
-        self._bucket = TokenBucket(cfg.rate, cfg.burst)
-        self._fills = FillBook(
-            venue=self.name, commission_grace=cfg.commission_grace, memory=cfg.dedup_memory
-        )
         self._journal = FillJournal(Path(cfg.fill_journal)) if cfg.fill_journal else None
-        self._runner = LoopThread(name=f"horizon-ibkr-{client_id}")
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._ib: IB | None = None
-        self._client_id = client_id
-        self._accounts: list[str] = []
-        self._default_account: str | None = None
-        self._contracts: dict[str, Contract] = {}
-        self._min_ticks: dict[int, Decimal] = {}
-        self._market_ids: dict[int, str] = {}
-        self._orders: dict[int, OrderRecord] = {}
-        self._by_perm: dict[int, OrderRecord] = {}
-        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
-        self._listeners: list[Listener] = []
-        self._up: asyncio.Event | None = None
-        self._closing = False
-        self._connected_once = False
-        self._marked_down = False
-        self._supervisor: asyncio.Task[None] | None = None
-        self._health_task: asyncio.Task[None] | None = None
-        self._replaying_history = False
-        self._pacing_recovery = False
-        self._last_pacing_error = 0.0
-        self._fills_version = 0
-        self._last_health_rtt_s: float | None = None
-        self._last_health_at: datetime | None = None
-        self._order_id_floor = 0
-        self._journal_loaded = False
-        self._unjournaled: dict[str, ExecutionRecord] = {}
-        self._unjournaled_fees: dict[str, tuple[str, Decimal, str]] = {}
-        self._first_replay = False
-        self._orders_synced = False
-        self._frames = FrameGuard()
-        self._background: set[asyncio.Task[None]] = set()
-        self.reconnects = 0
-        self.pacing_errors = 0
+        self._changes = Changes()
+        self._connection = Connection(
+            cfg, TokenBucket(cfg.rate, cfg.burst), LoopThread(name=f"horizon-ibkr-{client_id}")
+        )
+        self._instruments = Instruments(self._connection)
+        self._orders = OrderTracker(
+            self._connection, self._instruments, self._changes, self._journal, venue=self.name
+        )
+        self._fills = FillCapture(
+            cfg,
+            self._connection,
+            self._instruments,
+            self._changes,
+            self._journal,
+            on_execution=self._orders.note_execution,
+            venue=self.name,
+        )
+        self._quotes = QuoteStreams(cfg, self._connection, self._instruments)
+        self._tickets = TicketDesk(
+            self._connection, self._instruments, self._orders, self._changes
+        )
+        # after every handshake, in this order: the orders the gateway reports, the journal
+        # (what an earlier run left), the order-id floor, the day's executions (through the
+        # journal's dedup), then every record brought to the gateway's truth
+        for step in (
+            self._orders.sync_orders,
+            self._fills.take_journal,
+            self._orders.apply_floor,
+            self._fills.sync_executions,
+            self._orders.reconcile,
+        ):
+            self._connection.add_session_step(step)
+
+    def _sync(self, coro: Awaitable[T], what: str, timeout: float | None = None) -> T:
+        return run_sync(
+            coro,  # type: ignore[arg-type]
+            loop=self._connection.loop,
+            timeout=timeout if timeout is not None else self._config.request_timeout + 5,
+            what=what,
+        )
 
     # ------------------------------------------------------------------ properties
     @property
     def config(self) -> IbkrConfig:
         return self._config
+
+    @property
+    def loop(self) -> Any:
+        """The event loop the venue's I/O runs on."""
+        return self._connection.loop
 
     @property
     def ib(self) -> IB:
@@ -140,28 +152,107 @@ class Ibkr(TicketsQuotesMixin, Session):
         It lives on the venue's event loop; call its blocking methods only from that loop's
         side (inside `*_async` code), or use its `*Async` methods via the venue's loop.
         """
-        if self._ib is None:
-            raise self._not_connected()
-        return self._ib
+        ib = self._connection.ib
+        if ib is None:
+            raise self._connection.not_connected()
+        return ib
 
     @property
     def client_id(self) -> int:
         """The client id in use (leased from `client_id_range` when one is configured)."""
-        return self._client_id
+        return self._connection.client_id
+
+    @property
+    def default_account(self) -> str | None:
+        return self._connection.default_account
+
+    @property
+    def reconnects(self) -> int:
+        return self._connection.reconnects
+
+    @property
+    def pacing_errors(self) -> int:
+        return self._orders.pacing_errors
+
+    @property
+    def last_health(self) -> HealthSample | None:
+        """The last successful health check (round trip in s, UTC time), or None."""
+        return self._connection.last_health
+
+    @property
+    def _last_health_rtt_s(self) -> float | None:
+        """The spec's name for `last_health.rtt_s` (read-only)."""
+        sample = self._connection.last_health
+        return sample.rtt_s if sample else None
+
+    @property
+    def _last_health_at(self) -> datetime | None:
+        """The spec's name for `last_health.at` (read-only)."""
+        sample = self._connection.last_health
+        return sample.at if sample else None
+
+    @property
+    def stats(self) -> VenueStats:
+        records = self._orders.records()
+        return VenueStats(
+            lifecycle=self._connection.lifecycle,
+            requests_sent=self._connection.bucket.granted,
+            reconnects=self._connection.reconnects,
+            pacing_errors=self._orders.pacing_errors,
+            corrupt_frames=self._connection.corrupt_frames,
+            orders=len(records),
+            open_orders=sum(r.status.is_open for r in records),
+            fills_pending=self._fills.pending(),
+            quote_streams=len(self._quotes.markets()),
+        )
 
     def add_listener(self, listener: Listener) -> None:
         """Be told when the connection goes down, comes back, or degrades (1100/1101/1102).
 
         Listeners run on the venue's loop and must not block.
         """
-        self._listeners.append(listener)
+        self._connection.add_listener(listener)
 
     def managed_accounts(self) -> list[str]:
-        return list(self._accounts)
+        return list(self._connection.accounts)
 
-    @property
-    def default_account(self) -> str | None:
-        return self._default_account
+    def is_connected(self) -> bool:
+        return self._connection.is_connected()
+
+    # ------------------------------------------------------------------ lifecycle
+    def connect(self) -> None:
+        """Connect and synchronise; raises VenueUnavailable if the gateway isn't running."""
+        cfg = self._config
+        budget = (cfg.connect_timeout * 2 + 5) * self._connection.connect_attempts()
+        self._sync(self.connect_async(), "connect", timeout=budget)
+
+    async def connect_async(self) -> None:
+        if self._journal is not None:
+            self._journal.open()
+        await self._connection.connect_async()
+
+    def close(self) -> None:
+        """Disconnect and stop background work. Idempotent."""
+        loop = self._connection.bound_loop
+        if loop is None:
+            self._connection.runner.stop()
+            self._close_journal()
+            return
+        if loop.is_running() and not loop.is_closed():
+            try:
+                self._sync(self.close_async(), "close", timeout=10)
+            except RequestTimeout:
+                self._close_journal()
+        self._connection.release_loop()
+
+    async def close_async(self) -> None:
+        await self._connection.close_async()
+        self._close_journal()
+
+    def _close_journal(self) -> None:
+        if self._journal is not None:
+            self._journal.checkpoint()
+            self._journal.close()  # the lock goes too: another venue may take the journal
 
     def __enter__(self) -> Ibkr:
         self.connect()
@@ -187,101 +278,41 @@ class Ibkr(TicketsQuotesMixin, Session):
     ) -> None:
         await self.close_async()
 
+    # ------------------------------------------------------------------ health
+    async def health_check_async(self) -> bool:
+        """A paced reqCurrentTime round trip; False (and marked disconnected) if it fails.
+
+        Catches the half-open socket that ib_async still reports as connected.
+        """
+        return await self._connection.health_check_async()
+
+    def health_check(self) -> bool:
+        """Blocking twin of `health_check_async`."""
+        timeout = self._config.health_timeout + 15
+        return self._sync(self.health_check_async(), "health_check", timeout=timeout)
+
     # ------------------------------------------------------------------ instruments
     async def qualify_async(self, market_id: str) -> Contract:
         """The qualified contract of a market id (conId resolved once, then cached)."""
-        key = canonical_market_id(market_id)
-        cached = self._contracts.get(key)
-        if cached is not None:
-            return cached
-        contract = parse_market_id(market_id)
-        details = await self._query(
-            lambda ib: ib.reqContractDetailsAsync(contract), f"contract details for {key}"
-        )
-        if not details:
-            raise UnknownInstrument(key, "IB has no security definition for it (error 200)")
-        if len(details) > 1:
-            options = ", ".join(
-                f"{d.contract.localSymbol}@{d.contract.exchange}" for d in details[:5] if d.contract
-            )
-            raise UnknownInstrument(
-                key, f"ambiguous: {len(details)} contracts match ({options}); be more specific"
-            )
-        qualified = details[0].contract
-        assert qualified is not None
-        if not qualified.exchange and contract.exchange:
-            qualified.exchange = contract.exchange
-        self._contracts[key] = qualified
-        self._market_ids[qualified.conId] = key
-        if details[0].minTick and not math.isnan(details[0].minTick):
-            self._min_ticks[qualified.conId] = Decimal(repr(details[0].minTick))
-        return qualified
+        return await self._instruments.qualify(market_id)
 
     def qualify(self, market_id: str) -> Contract:
         """Blocking twin of `qualify_async`."""
         return self._sync(self.qualify_async(market_id), "qualify")
 
     # ------------------------------------------------------------------ orders
-    def _account_for(self, requested: str | None) -> str:
-        account = requested or self._default_account
-        if account is None:
-            raise ConfigurationError("the gateway reported no managed account; cannot route")
-        if self._accounts and account not in self._accounts:
-            raise InvalidOrder(
-                "account",
-                f"{account!r} is not managed by this login ({', '.join(self._accounts)})",
-            )
-        return account
-
     async def submit_async(self, action: OrderAction) -> str:
         """Place an order; returns its IB order id (as a string) once it is on the wire."""
-        await self._ready()
-        account = self._account_for(action.account)
-        contract = await self.qualify_async(action.market_id)
-        self._check_ticks(
-            contract.conId, {"limit_price": action.limit_price, "stop_price": action.stop_price}
-        )
-        order = to_ib_order(action, account=account)
-        await self._bucket.acquire_async()
-        ib = await self._ready()
-        record = self._place_order(ib, contract, order, action=action, account=account)
-        return str(record.order_id)
+        return await self._orders.submit(action)
 
     def submit(self, action: OrderAction) -> str:
         """Blocking twin of `submit_async`."""
         return self._sync(self.submit_async(action), "submit")
 
-    def _record(self, order_id: str | int) -> OrderRecord:
-        try:
-            key = int(order_id)
-        except (TypeError, ValueError) as exc:
-            raise UnknownOrder(order_id) from exc
-        record = self._orders.get(key)
-        if record is None:
-            raise UnknownOrder(key)
-        return record
-
     async def cancel_async(self, order_id: str) -> None:
         """Ask IB to cancel. A finished order, or one already being cancelled, is left alone
         (logged), so cancel is idempotent."""
-        record = self._record(order_id)
-        if self._cancel_moot(record):
-            return
-        ib = await self._ready()
-        await self._bucket.acquire_async()
-        if self._cancel_moot(record):  # it finished while we waited for the connection/token
-            return
-        self._send("cancelOrder", lambda ib: ib.cancelOrder(record.ib_order), ib)
-        log.info("cancel sent", extra={"order_id": record.order_id, "client_id": self._client_id})
-
-    def _cancel_moot(self, record: OrderRecord) -> bool:
-        if record.status.is_terminal or record.status is OrderStatus.PENDING_CANCEL:
-            log.info(
-                "cancel of a finished or cancelling order ignored",
-                extra={"order_id": record.order_id, "status": record.status.value},
-            )
-            return True
-        return False
+        await self._orders.cancel(order_id)
 
     def cancel(self, order_id: str) -> None:
         """Blocking twin of `cancel_async`."""
@@ -289,16 +320,7 @@ class Ibkr(TicketsQuotesMixin, Session):
 
     async def cancel_all_async(self, market_id: str | None = None) -> list[str]:
         """Cancel every open order of this venue (of one market if given); returns their ids."""
-        key = canonical_market_id(market_id) if market_id is not None else None
-        cancelled = []
-        for record in list(self._orders.values()):
-            if record.status.is_terminal or record.status is OrderStatus.PENDING_CANCEL:
-                continue
-            if key is not None and record.market_id != key:
-                continue
-            await self.cancel_async(str(record.order_id))
-            cancelled.append(str(record.order_id))
-        return cancelled
+        return await self._orders.cancel_all(market_id)
 
     def cancel_all(self, market_id: str | None = None) -> list[str]:
         """Blocking twin of `cancel_all_async`."""
@@ -317,43 +339,9 @@ class Ibkr(TicketsQuotesMixin, Session):
         Refused (InvalidOrder, nothing sent) for an order that is finished or being cancelled,
         checked again right before sending: the order may fill while the call waits.
         """
-        record = self._record(order_id)
-        self._check_amendable(record, quantity)
-        self._check_ticks(
-            record.contract.conId, {"limit_price": limit_price, "stop_price": stop_price}
+        await self._orders.amend(
+            order_id, quantity=quantity, limit_price=limit_price, stop_price=stop_price
         )
-        amend_order(  # every field checked now, before any wait (InvalidOrder)
-            record.ib_order, quantity=quantity, limit_price=limit_price, stop_price=stop_price
-        )
-        ib = await self._ready()
-        await self._bucket.acquire_async()
-        self._check_amendable(record, quantity)  # no await from here to the send
-        new = amend_order(
-            record.ib_order, quantity=quantity, limit_price=limit_price, stop_price=stop_price
-        )
-        # the client's placeOrder, not IB.placeOrder: ib_async asserts on a modify of a trade
-        # it concluded itself (e.g. marked Cancelled on a refused cancel) *after* sending it
-        self._send(
-            "modify",
-            lambda ib: ib.client.placeOrder(  # type: ignore[no-untyped-call]
-                record.order_id, record.contract, new
-            ),
-            ib,
-        )
-        record.ib_order = new
-        log.info("amend sent", extra={"order_id": record.order_id, "client_id": self._client_id})
-
-    def _check_amendable(self, record: OrderRecord, quantity: Decimal | None) -> None:
-        if record.status.is_terminal:
-            raise InvalidOrder("order_id", f"order {record.order_id} is {record.status.value}")
-        if record.status is OrderStatus.PENDING_CANCEL:
-            raise InvalidOrder(
-                "order_id", f"order {record.order_id} is being cancelled (pending_cancel)"
-            )
-        if quantity is not None and quantity <= record.filled:
-            raise InvalidOrder(
-                "quantity", f"{quantity} is not above the {record.filled} already filled"
-            )
 
     def amend(
         self,
@@ -372,7 +360,7 @@ class Ibkr(TicketsQuotesMixin, Session):
         )
 
     async def order_status_async(self, order_id: str) -> OrderStatus:
-        return self._record(order_id).status
+        return self._orders.record(order_id).status
 
     def order_status(self, order_id: str) -> OrderStatus:
         """Blocking twin of `order_status_async`."""
@@ -380,7 +368,7 @@ class Ibkr(TicketsQuotesMixin, Session):
 
     async def order_async(self, order_id: str) -> VenueOrder:
         """The venue's full view of one order (status, fills so far, rejection reason)."""
-        return self._view(self._record(order_id))
+        return self._orders.view(self._orders.record(order_id))
 
     def order(self, order_id: str) -> VenueOrder:
         """Blocking twin of `order_async`."""
@@ -390,15 +378,7 @@ class Ibkr(TicketsQuotesMixin, Session):
         self, order_id: str, *statuses: OrderStatus, timeout: float = 10.0
     ) -> OrderStatus:
         """Wait until the order reaches one of `statuses` (default: any terminal status)."""
-        record = self._record(order_id)
-        wanted = set(statuses)
-
-        def reached() -> bool:
-            return record.status in wanted if wanted else record.status.is_terminal
-
-        goal = " or ".join(sorted(s.value for s in wanted)) or "a final status"
-        await self._wait(reached, timeout, f"order {order_id} reaching {goal}")
-        return record.status
+        return await self._orders.wait_for_status(order_id, statuses, timeout)
 
     def wait_for_status(
         self, order_id: str, *statuses: OrderStatus, timeout: float = 10.0
@@ -410,39 +390,10 @@ class Ibkr(TicketsQuotesMixin, Session):
             timeout=timeout + 5,
         )
 
-    def _view(self, record: OrderRecord) -> VenueOrder:
-        order = record.ib_order
-        qty = ib_decimal(order.totalQuantity)
-        stop = order.trailStopPrice if order.orderType == "TRAIL" else order.auxPrice
-        return VenueOrder(
-            venue=self.name,
-            order_id=str(record.order_id),
-            market_id=record.market_id,
-            side=side_of(order.action),
-            quantity=qty,
-            order_type=order_type_of(order.orderType),
-            status=record.status,
-            filled=record.filled,
-            remaining=record.remaining if record.remaining is not None else qty - record.filled,
-            avg_fill_price=record.avg_fill_price,
-            limit_price=decimal_from_float(order.lmtPrice, lambda v: v >= UNSET_DOUBLE),
-            stop_price=decimal_from_float(stop, lambda v: v >= UNSET_DOUBLE),
-            tif=TimeInForce(order.tif or "DAY"),
-            account=record.account,
-            client_order_id=order.orderRef or None,
-            reason=record.reason,
-            updated_at=record.updated_at,
-        )
-
     async def open_orders_async(self, market_id: str | None = None) -> list[VenueOrder]:
         """Orders of this venue that may still fill, oldest first."""
-        await self._ready()
-        key = canonical_market_id(market_id) if market_id is not None else None
-        return [
-            self._view(r)
-            for r in sorted(self._orders.values(), key=lambda r: r.order_id)
-            if r.status.is_open and (key is None or r.market_id == key)
-        ]
+        await self._connection.ready()
+        return self._orders.open_views(market_id)
 
     def open_orders(self, market_id: str | None = None) -> list[VenueOrder]:
         """Blocking twin of `open_orders_async`."""
@@ -450,12 +401,7 @@ class Ibkr(TicketsQuotesMixin, Session):
 
     async def orders_async(self, market_id: str | None = None) -> list[VenueOrder]:
         """Every order this venue knows in this process, finished ones too, oldest first."""
-        key = canonical_market_id(market_id) if market_id is not None else None
-        return [
-            self._view(r)
-            for r in sorted(self._orders.values(), key=lambda r: r.order_id)
-            if key is None or r.market_id == key
-        ]
+        return self._orders.all_views(market_id)
 
     def orders(self, market_id: str | None = None) -> list[VenueOrder]:
         """Blocking twin of `orders_async`."""
@@ -464,7 +410,7 @@ class Ibkr(TicketsQuotesMixin, Session):
     # ------------------------------------------------------------------ account
     async def balance_async(self, account: str | None = None) -> list[Balance]:
         """Cash and equity per account and currency, from IB's account summary."""
-        rows = await self._query(
+        rows = await self._connection.query(
             lambda ib: ib.accountSummaryAsync(account or ""), "account summary"
         )
         return balances_from_summary(rows, venue=self.name, account=account)
@@ -475,11 +421,11 @@ class Ibkr(TicketsQuotesMixin, Session):
 
     async def positions_async(self, account: str | None = None) -> list[Position]:
         """Non-zero positions, as the gateway streams them (kept current since connect)."""
-        ib = await self._ready()
+        ib = await self._connection.ready()
         return [
             position_from_ib(
                 p,
-                market_id=self._market_id_for(p.contract),
+                market_id=self._instruments.market_id_for(p.contract),
                 currency=p.contract.currency,
                 venue=self.name,
             )
@@ -500,21 +446,7 @@ class Ibkr(TicketsQuotesMixin, Session):
         journal, fills come out only once the journal has recorded them (else JournalError,
         and the next call offers them again).
         """
-        return self._fills.drain(
-            time.monotonic(), self._journal_drained if self._journal is not None else None
-        )
-
-    def _journal_drained(self, fills: list[VenueFill]) -> None:
-        journal = self._journal
-        assert journal is not None
-        journal.open()  # after close(): a last drain still records what it hands out
-        journal.drained(
-            fills,
-            captured=list(self._unjournaled.values()),
-            fees=list(self._unjournaled_fees.values()),
-        )
-        self._unjournaled.clear()
-        self._unjournaled_fees.clear()
+        return self._fills.drain()
 
     def drain_fills(self) -> list[VenueFill]:
         """Blocking twin of `drain_fills_async`."""
@@ -524,28 +456,9 @@ class Ibkr(TicketsQuotesMixin, Session):
         """Wait until at least `count` fills are ready, then drain them (all that are ready).
 
         Nothing is drained on a timeout (RequestTimeout): every fill stays where the next
-        `drain_fills()` finds it. Wakes on each captured execution or commission, and when a
-        held fill's grace ends.
+        `drain_fills()` finds it.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            now = time.monotonic()
-            ready = self._fills.ready(now)
-            if ready >= count:
-                return await self.drain_fills_async()
-            left = deadline - loop.time()
-            if left <= 0:
-                raise RequestTimeout(f"{count} fill(s) (got {ready} ready)", timeout)
-            seen = self._fills_version
-
-            def changed(seen: int = seen) -> bool:
-                return self._fills_version != seen
-
-            grace_ends = self._fills.next_ready_in(now)
-            nap = left if grace_ends is None else min(left, grace_ends + 0.001)
-            with contextlib.suppress(RequestTimeout):
-                await self._wait(changed, nap, "fills")
+        return await self._fills.wait(count, timeout)
 
     def wait_fills(self, count: int, timeout: float = 10.0) -> list[VenueFill]:
         """Blocking twin of `wait_fills_async`."""
@@ -554,3 +467,104 @@ class Ibkr(TicketsQuotesMixin, Session):
     def pending_fills(self) -> int:
         """Fills captured but not yet drained (waiting for commission or for drain_fills)."""
         return self._fills.pending()
+
+    # ------------------------------------------------------------------ tickets
+    def ticket(self, ticket_id: str) -> Ticket:
+        """The ticket (kind, legs' order ids and roles) of a bracket or OCO submission."""
+        return self._tickets.ticket(ticket_id)
+
+    def ticket_legs(self, ticket_id: str) -> list[str]:
+        """Order ids of a ticket's legs: (entry, take_profit, stop_loss) for a bracket, the
+        given order for an OCO set. Their statuses come from `order_status(order_id)`."""
+        return self._tickets.legs(ticket_id)
+
+    async def submit_bracket_async(
+        self, entry: OrderAction, take_profit: Decimal, stop_loss: Decimal
+    ) -> str:
+        """Place entry + take-profit (limit) + stop-loss (stop) as one ticket; its id.
+
+        Everything is checked before the first order goes out; the legs go live together
+        (entry and take-profit held, the stop-loss transmitting the three).
+        """
+        return await self._tickets.submit_bracket(entry, take_profit, stop_loss)
+
+    def submit_bracket(self, entry: OrderAction, take_profit: Decimal, stop_loss: Decimal) -> str:
+        """Blocking twin of `submit_bracket_async`."""
+        return self._sync(
+            self.submit_bracket_async(entry, take_profit, stop_loss), "submit_bracket"
+        )
+
+    async def submit_oco_async(self, actions: Sequence[OrderAction], *, oca_type: int = 1) -> str:
+        """Place `actions` in one OCA group as one ticket; its id.
+
+        oca_type 1: the first fill cancels the others; 2 / 3: the others shrink by each fill
+        (with / without block). The group goes live as one: all legs but the last held.
+        """
+        return await self._tickets.submit_oco(actions, oca_type=oca_type)
+
+    def submit_oco(self, actions: Sequence[OrderAction], *, oca_type: int = 1) -> str:
+        """Blocking twin of `submit_oco_async`."""
+        return self._sync(self.submit_oco_async(actions, oca_type=oca_type), "submit_oco")
+
+    async def cancel_ticket_async(self, ticket_id: str) -> list[str]:
+        """Cancel every open leg of a ticket; returns the ids of the legs that were open."""
+        return await self._tickets.cancel_ticket(ticket_id)
+
+    def cancel_ticket(self, ticket_id: str) -> list[str]:
+        """Blocking twin of `cancel_ticket_async`."""
+        return self._sync(self.cancel_ticket_async(ticket_id), "cancel_ticket")
+
+    async def allocate_block_async(
+        self, action: OrderAction, allocation: Allocation | Mapping[str, Decimal]
+    ) -> list[str] | str:
+        """Trade one block for several sub-accounts: with an `Allocation`, one order split by
+        IB (its id); with ``{account: weight}``, one child order per account (their ids)."""
+        return await self._tickets.allocate_block(action, allocation)
+
+    def allocate_block(
+        self, action: OrderAction, allocation: Allocation | Mapping[str, Decimal]
+    ) -> list[str] | str:
+        """Blocking twin of `allocate_block_async`."""
+        return self._sync(self.allocate_block_async(action, allocation), "allocate_block")
+
+    # ------------------------------------------------------------------ quotes
+    async def quote_async(self, market_id: str) -> Quote:
+        """A snapshot of `market_id`'s top of book (delayed=True if the account has no
+        real-time permission: the venue then falls back to delayed data)."""
+        return await self._quotes.quote(market_id)
+
+    def quote(self, market_id: str) -> Quote:
+        """Blocking twin of `quote_async`."""
+        timeout = self._quotes.snapshot_timeout()
+        return self._sync(self.quote_async(market_id), "quote", timeout=timeout)
+
+    async def subscribe_quotes_async(
+        self, market_ids: Sequence[str], callback: QuoteCallback | None = None
+    ) -> Subscription:
+        """Stream quotes of `market_ids`: iterate the Subscription and/or get `callback(q)`;
+        restored after a reconnect or a 1101. Callbacks run on the venue's loop."""
+        return await self._quotes.subscribe(market_ids, callback)
+
+    def subscribe_quotes(
+        self, market_ids: Sequence[str], callback: QuoteCallback | None = None
+    ) -> Subscription:
+        """Blocking twin of `subscribe_quotes_async` (the callback runs on the venue's loop
+        thread; from plain threads, read the subscription with `get(timeout)`)."""
+        return self._sync(self.subscribe_quotes_async(market_ids, callback), "subscribe_quotes")
+
+    async def unsubscribe_async(self, subscription: Subscription) -> None:
+        """End a subscription (idempotent); a market nobody else follows is cancelled at IB."""
+        await self._quotes.unsubscribe(subscription)
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        """Blocking twin of `unsubscribe_async`."""
+        self._sync(self.unsubscribe_async(subscription), "unsubscribe")
+
+    def subscribed_markets(self) -> list[str]:
+        """Markets with a live reqMktData (one per market, however many subscribers)."""
+        return self._quotes.markets()
+
+    def quote_streams(self) -> list[StreamState]:
+        """Each live stream: its market, how many subscriptions share it, whether its data
+        is delayed, and why it failed if it did."""
+        return self._quotes.states()

@@ -111,3 +111,16 @@ def decimal_from_float(
     if value.is_integer():
         return Decimal(int(value))  # 10.0 -> Decimal("10"), not Decimal("10.0")
     return Decimal(repr(value))
+
+
+UNSET_DOUBLE: Final = 1.7976931348623157e308  # IB's "no value" for a double (Double.MAX_VALUE)
+
+
+def ib_decimal(value: float | Decimal) -> Decimal:
+    """Decimal of an ib_async float; IB's UNSET (max double) and NaN read as 0."""
+    return decimal_from_float(value, lambda v: v >= UNSET_DOUBLE) or Decimal(0)
+
+
+def ib_price(value: float | Decimal | None) -> Decimal | None:
+    """Decimal of an ib_async price field; IB's UNSET (max double) and NaN read as None."""
+    return decimal_from_float(value, lambda v: v >= UNSET_DOUBLE)

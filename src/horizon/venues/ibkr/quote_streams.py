@@ -1,9 +1,9 @@
-"""Quotes: snapshots and shared streaming subscriptions, the I/O half, mixed into `Ibkr`.
+"""QuoteStreams: quote snapshots, and streams shared between subscriptions, kept alive.
 
-The mapping is in `quotes.py`; this module only requests and cancels market data, through the
-venue's pacing bucket (every outbound request takes a token), and restores the streams after a
-reconnect or a 1101 (it listens to the venue's connection events). Each public `x_async` has a
-blocking twin `x` with the same parameters.
+The mapping is in `mapping.quotes`; this part requests and cancels market data through the
+connection's pacing bucket (every outbound request takes a token), falls back to delayed data
+when the account has no real-time permission (and says so on every quote), and restores the
+streams after a reconnect or a 1101.
 """
 
 from __future__ import annotations
@@ -12,11 +12,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Final
 
 from ib_async import IB, Contract, Ticker
 
 from horizon.errors import HorizonError, InvalidOrder, RequestTimeout, VenueRejected
+from horizon.venues.ibkr.config import IbkrConfig
+from horizon.venues.ibkr.connection import Connection, utc_now
+from horizon.venues.ibkr.instruments import Instruments
 from horizon.venues.ibkr.mapping.quotes import (
     DELAYED_NOTICE,
     DELAYED_TICK_TYPES,
@@ -32,18 +35,11 @@ from horizon.venues.ibkr.mapping.quotes import (
 from horizon.venues.ibkr.mapping.status import needs_resubscribe
 from horizon.venues.ibkr.mapping.symbology import canonical_market_id
 from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
-from horizon.venues.ibkr.state import utc_now
-
-if TYPE_CHECKING:
-    from horizon.core.ratelimit import TokenBucket
-    from horizon.venues.ibkr.config import IbkrConfig
 
 log = logging.getLogger("horizon.venues.ibkr")
 
-T = TypeVar("T")
-
 # IB's snapshot ends after at most 11 s when some ticks never come
-_SNAPSHOT_FLOOR_S = 12.0
+SNAPSHOT_FLOOR_S: Final = 12.0
 
 
 @dataclass(slots=True, eq=False)
@@ -61,64 +57,71 @@ class _Stream:
     failed: str | None = None
 
 
-@dataclass(slots=True, eq=False)
-class _QuoteState:
-    streams: dict[str, _Stream] = field(default_factory=dict)
-    sent_type: int | None = None  # what this connection was last told (None: nothing yet)
-    fallen_back: bool = False  # no real-time permission seen: delayed from now on
-    hooked: IB | None = None
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    # conId -> the code lists of the snapshots in flight for it
-    snapshot_codes: dict[int, list[list[tuple[int, str]]]] = field(default_factory=dict)
+@dataclass(frozen=True, slots=True)
+class StreamState:
+    """What a caller may see of one stream: its market, subscribers and delayed flag."""
+
+    market_id: str
+    subscribers: int
+    delayed: bool
+    failed: str | None
 
 
-class QuotesMixin:
-    """Quote snapshots and streams for `Ibkr` (which provides the plumbing)."""
+class QuoteStreams:
+    """Quote snapshots and streams of one venue."""
 
-    if TYPE_CHECKING:  # provided by Ibkr; declared so the type checker knows the mixin's needs
-        _config: IbkrConfig
-        _bucket: TokenBucket
-        _client_id: int
-        _loop: asyncio.AbstractEventLoop | None
+    def __init__(
+        self, config: IbkrConfig, connection: Connection, instruments: Instruments
+    ) -> None:
+        self._config = config
+        self._connection = connection
+        self._instruments = instruments
+        self._streams: dict[str, _Stream] = {}
+        self._sent_type: int | None = None  # what this connection was last told
+        self._fallen_back = False  # no real-time permission seen: delayed from now on
+        # conId -> the code lists of the snapshots in flight for it
+        self._snapshot_codes: dict[int, list[list[tuple[int, str]]]] = {}
+        connection.add_listener(self._on_connection)
+        connection.add_error_handler(self._on_error)
 
-        async def _ready(self) -> IB: ...
-        async def qualify_async(self, market_id: str) -> Contract: ...
-        def _sync(self, coro: Awaitable[T], what: str, timeout: float | None = None) -> T: ...
-        def add_listener(self, listener: Callable[[ConnectionEvent], None]) -> None: ...
-        def is_connected(self) -> bool: ...
+    # ------------------------------------------------------------------ observation
+    def markets(self) -> list[str]:
+        """Markets with a live reqMktData (one per market, however many subscribers)."""
+        return sorted(self._streams)
 
-    # ================================================================== quotes
-    def _quotes(self) -> _QuoteState:
-        state: _QuoteState | None = getattr(self, "_hz_quotes", None)
-        if state is None:
-            state = _QuoteState()
-            self._hz_quotes = state
-            self.add_listener(self._quotes_on_connection)
-        return state
+    def states(self) -> list[StreamState]:
+        return [
+            StreamState(
+                market_id=s.market_id,
+                subscribers=len(s.subscriptions),
+                delayed=s.delayed_seen,
+                failed=s.failed,
+            )
+            for s in sorted(self._streams.values(), key=lambda s: s.market_id)
+        ]
 
+    @property
+    def fallen_back(self) -> bool:
+        """True once the account showed no real-time permission (delayed data since)."""
+        return self._fallen_back
+
+    # ------------------------------------------------------------------ market data type
     def _wanted_type(self) -> MarketDataType:
-        configured = check_market_data_type(getattr(self._config, "market_data_type", 1))
-        if self._quotes().fallen_back:
+        configured = check_market_data_type(self._config.market_data_type)
+        if self._fallen_back:
             return fallback_type(configured) or configured
         return configured
 
-    def _hook(self, ib: IB) -> None:
-        state = self._quotes()
-        if state.hooked is not ib:
-            ib.errorEvent += self._quotes_on_error
-            state.hooked = ib
-
     async def _ensure_type(self, ib: IB) -> int:
         """Tell this connection the market data type (once per connection and change)."""
-        state = self._quotes()
         wanted = int(self._wanted_type())
-        if state.sent_type != wanted:
-            await self._bucket.acquire_async()
+        if self._sent_type != wanted:
+            await self._connection.bucket.acquire_async()
             ib.reqMarketDataType(wanted)
-            state.sent_type = wanted
+            self._sent_type = wanted
             log.info(
                 "market data type set",
-                extra={"market_data_type": wanted, "client_id": self._client_id},
+                extra={"market_data_type": wanted, "client_id": self._connection.client_id},
             )
         return wanted
 
@@ -128,9 +131,8 @@ class QuotesMixin:
         (then there is nothing left to fall back to)."""
         if fallback_type(requested) is None:
             return False
-        state = self._quotes()
-        if not state.fallen_back:
-            state.fallen_back = True
+        if not self._fallen_back:
+            self._fallen_back = True
             log.warning(
                 "no real-time market data permission; falling back to delayed data",
                 extra={
@@ -138,22 +140,22 @@ class QuotesMixin:
                     "error": text,
                     "market_id": market_id,
                     "market_data_type": int(self._wanted_type()),
-                    "client_id": self._client_id,
+                    "client_id": self._connection.client_id,
                 },
             )
         return True
 
-    async def quote_async(self, market_id: str) -> Quote:
+    # ------------------------------------------------------------------ snapshots
+    async def quote(self, market_id: str) -> Quote:
         """A snapshot of `market_id`'s top of book (one request; IB answers within ~11 s).
 
         Without a real-time subscription (IB 354 / 10168) the venue falls back to delayed data
         for the rest of its life and says so: the quote comes back with delayed=True.
         """
         key = canonical_market_id(market_id)
-        contract = await self.qualify_async(key)
+        contract = await self._instruments.qualify(key)
         while True:
-            ib = await self._ready()
-            self._hook(ib)
+            ib = await self._connection.ready()
             requested = await self._ensure_type(ib)
             codes, ticker, delayed_ticks = await self._snapshot(ib, contract)
             refused = [(c, t) for c, t in codes if c in FALLBACK_CODES]
@@ -164,18 +166,16 @@ class QuotesMixin:
             if not self._fall_back(code, text, key, requested):
                 raise VenueRejected(code, f"no market data for {key}: {text}")
 
-    def quote(self, market_id: str) -> Quote:
-        """Blocking twin of `quote_async`."""
-        timeout = max(self._config.request_timeout, _SNAPSHOT_FLOOR_S) * 2 + 5
-        return self._sync(self.quote_async(market_id), "quote", timeout=timeout)
+    def snapshot_timeout(self) -> float:
+        """What a blocking caller should wait at most for `quote` (two snapshots, worst case)."""
+        return max(self._config.request_timeout, SNAPSHOT_FLOOR_S) * 2 + 5
 
     async def _snapshot(
         self, ib: IB, contract: Contract
     ) -> tuple[list[tuple[int, str]], Ticker, bool]:
         """reqMktData(snapshot=True): the IB codes it drew, its ticker, any delayed tick seen."""
-        state = self._quotes()
         codes: list[tuple[int, str]] = []
-        state.snapshot_codes.setdefault(contract.conId, []).append(codes)
+        self._snapshot_codes.setdefault(contract.conId, []).append(codes)
         seen_delayed = False
 
         def on_pending(tickers: set[Ticker]) -> None:
@@ -186,8 +186,8 @@ class QuotesMixin:
                         x.tickType in DELAYED_TICK_TYPES for x in t.ticks
                     )
 
-        await self._bucket.acquire_async()
-        timeout = max(self._config.request_timeout, _SNAPSHOT_FLOOR_S)
+        await self._connection.bucket.acquire_async()
+        timeout = max(self._config.request_timeout, SNAPSHOT_FLOOR_S)
         ib.pendingTickersEvent += on_pending
         try:
             (ticker,) = await asyncio.wait_for(ib.reqTickersAsync(contract), timeout)
@@ -195,13 +195,14 @@ class QuotesMixin:
             raise RequestTimeout(f"quote snapshot of {contract.symbol}", timeout) from exc
         finally:
             ib.pendingTickersEvent -= on_pending
-            in_flight = state.snapshot_codes.get(contract.conId, [])
+            in_flight = self._snapshot_codes.get(contract.conId, [])
             in_flight.remove(codes)
             if not in_flight:
-                del state.snapshot_codes[contract.conId]
+                del self._snapshot_codes[contract.conId]
         return codes, ticker, seen_delayed
 
-    async def subscribe_quotes_async(
+    # ------------------------------------------------------------------ streams
+    async def subscribe(
         self, market_ids: Sequence[str], callback: QuoteCallback | None = None
     ) -> Subscription:
         """Stream quotes of `market_ids`: iterate the Subscription and/or get `callback(q)`.
@@ -216,17 +217,15 @@ class QuotesMixin:
         keys = list(dict.fromkeys(canonical_market_id(m) for m in market_ids))
         if not keys:
             raise InvalidOrder("market_ids", "subscribe to at least one market id")
-        contracts = [await self.qualify_async(k) for k in keys]
-        ib = await self._ready()
-        self._hook(ib)
-        state = self._quotes()
+        contracts = [await self._instruments.qualify(k) for k in keys]
+        ib = await self._connection.ready()
         sub = Subscription(keys, callback=callback, loop=asyncio.get_running_loop())
         await self._ensure_type(ib)
         for key, contract in zip(keys, contracts, strict=True):
-            stream = state.streams.get(key)
+            stream = self._streams.get(key)
             if stream is None:
                 stream = _Stream(market_id=key, contract=contract)
-                state.streams[key] = stream
+                self._streams[key] = stream
                 stream.subscriptions.append(sub)
                 await self._request(ib, stream)
             else:
@@ -235,44 +234,31 @@ class QuotesMixin:
                     self._deliver(sub, stream.last)
                 if stream.failed is not None:
                     sub.fail(key, stream.failed)
-        log.info("quotes subscribed", extra={"market_ids": keys, "client_id": self._client_id})
+        log.info(
+            "quotes subscribed",
+            extra={"market_ids": keys, "client_id": self._connection.client_id},
+        )
         return sub
 
-    def subscribe_quotes(
-        self, market_ids: Sequence[str], callback: QuoteCallback | None = None
-    ) -> Subscription:
-        """Blocking twin of `subscribe_quotes_async` (the callback runs on the venue's loop
-        thread; from plain threads, read the subscription with `get(timeout)`)."""
-        return self._sync(self.subscribe_quotes_async(market_ids, callback), "subscribe_quotes")
-
-    async def unsubscribe_async(self, subscription: Subscription) -> None:
+    async def unsubscribe(self, subscription: Subscription) -> None:
         """End a subscription (idempotent); a market nobody else follows is cancelled at IB."""
-        state = self._quotes()
         subscription.close()
         for key in subscription.market_ids:
-            stream = state.streams.get(key)
+            stream = self._streams.get(key)
             if stream is None or subscription not in stream.subscriptions:
                 continue
             stream.subscriptions.remove(subscription)
             if stream.subscriptions:
                 continue
-            del state.streams[key]
+            del self._streams[key]
             await self._cancel_stream(stream)
         log.info("quotes unsubscribed", extra={"market_ids": list(subscription.market_ids)})
 
-    def unsubscribe(self, subscription: Subscription) -> None:
-        """Blocking twin of `unsubscribe_async`."""
-        self._sync(self.unsubscribe_async(subscription), "unsubscribe")
-
-    def subscribed_markets(self) -> list[str]:
-        """Markets with a live reqMktData (one per market, however many subscribers)."""
-        return sorted(self._quotes().streams)
-
     async def _request(self, ib: IB, stream: _Stream) -> None:
-        await self._bucket.acquire_async()
+        await self._connection.bucket.acquire_async()
         stream.delayed_seen = False
         stream.failed = None
-        stream.requested_type = self._quotes().sent_type or int(MarketDataType.REALTIME)
+        stream.requested_type = self._sent_type or int(MarketDataType.REALTIME)
         ticker = ib.reqMktData(stream.contract)
 
         def on_update(t: Ticker, stream: _Stream = stream) -> None:
@@ -290,10 +276,10 @@ class QuotesMixin:
 
     async def _cancel_stream(self, stream: _Stream) -> None:
         ticker = self._detach(stream)
-        if ticker is None or not self.is_connected():
+        if ticker is None or not self._connection.is_connected():
             return  # the connection that held it is gone; nothing to cancel at IB
-        await self._bucket.acquire_async()
-        ib = await self._ready()
+        await self._connection.bucket.acquire_async()
+        ib = await self._connection.ready()
         ib.cancelMktData(stream.contract)
 
     def _on_ticker(self, stream: _Stream, ticker: Ticker) -> None:
@@ -312,7 +298,8 @@ class QuotesMixin:
         for sub in list(stream.subscriptions):
             self._deliver(sub, quote)
 
-    def _deliver(self, sub: Subscription, quote: Quote) -> None:
+    @staticmethod
+    def _deliver(sub: Subscription, quote: Quote) -> None:
         sub.push(quote)
         if sub.callback is None:
             return
@@ -325,23 +312,23 @@ class QuotesMixin:
         con_id = getattr(contract, "conId", 0)
         if not con_id:
             return None
-        return next(
-            (s for s in self._quotes().streams.values() if s.contract.conId == con_id), None
-        )
+        return next((s for s in self._streams.values() if s.contract.conId == con_id), None)
 
-    def _quotes_on_error(self, req_id: int, code: int, text: str, contract: Any) -> None:
-        state = self._quotes()
+    # ------------------------------------------------------------------ events
+    def _on_error(self, req_id: int, code: int, text: str, contract: Any) -> bool:
+        """Market-data codes of this venue's snapshots and streams; True if owned."""
         if needs_resubscribe(code):
             self._spawn(self._restore_streams(cancel_first=True), "resubscribe after 1101")
-            return
+            return False
         if code not in FALLBACK_CODES and code != DELAYED_NOTICE:
-            return
+            return False
         con_id = getattr(contract, "conId", 0)
-        for codes in state.snapshot_codes.get(con_id, []):
+        in_flight = self._snapshot_codes.get(con_id, [])
+        for codes in in_flight:
             codes.append((code, text))
         stream = self._stream_of(contract)
         if stream is None or stream.ticker is None:
-            return
+            return bool(in_flight)
         if code == DELAYED_NOTICE:
             if not stream.delayed_seen:
                 log.warning(
@@ -349,10 +336,10 @@ class QuotesMixin:
                     extra={"market_id": stream.market_id, "code": code},
                 )
             stream.delayed_seen = True
-            return
+            return True
         if self._fall_back(code, text, stream.market_id, stream.requested_type):
             self._spawn(self._rerequest(stream), "fall back to delayed")
-            return
+            return True
         stream.failed = f"IB error {code}: {text}"
         log.error(
             "no market data for a subscribed market",
@@ -360,18 +347,13 @@ class QuotesMixin:
         )
         for sub in stream.subscriptions:
             sub.fail(stream.market_id, stream.failed)
+        return True
 
     def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            coro.close()
-            return
-        state = self._quotes()
-        task = loop.create_task(self._guarded(coro, what))
-        state.tasks.add(task)
-        task.add_done_callback(state.tasks.discard)
+        self._connection.spawn(self._guarded(coro, what))
 
-    async def _guarded(self, coro: Awaitable[None], what: str) -> None:
+    @staticmethod
+    async def _guarded(coro: Awaitable[None], what: str) -> None:
         try:
             await coro
         except (HorizonError, ConnectionError, TimeoutError) as exc:
@@ -379,9 +361,9 @@ class QuotesMixin:
 
     async def _rerequest(self, stream: _Stream) -> None:
         """Cancel and request one stream again, under the (now delayed) market data type."""
-        ib = await self._ready()
+        ib = await self._connection.ready()
         await self._ensure_type(ib)
-        if self._quotes().streams.get(stream.market_id) is not stream:
+        if self._streams.get(stream.market_id) is not stream:
             return  # unsubscribed meanwhile
         await self._cancel_stream(stream)
         await self._request(ib, stream)
@@ -389,35 +371,32 @@ class QuotesMixin:
     async def _restore_streams(self, *, cancel_first: bool) -> None:
         """Request every stream again: after a reconnect (ib_async dropped every ticker, and
         the new session starts at real-time) or after a 1101 (IB lost the subscriptions)."""
-        state = self._quotes()
-        ib = await self._ready()
-        self._hook(ib)
+        ib = await self._connection.ready()
         await self._ensure_type(ib)
-        for stream in list(state.streams.values()):
+        for stream in list(self._streams.values()):
             if cancel_first:
                 await self._cancel_stream(stream)
             else:
                 self._detach(stream)
-            if state.streams.get(stream.market_id) is stream:
+            if self._streams.get(stream.market_id) is stream:
                 await self._request(ib, stream)
         log.info(
             "quote streams restored",
-            extra={"market_ids": list(state.streams), "client_id": self._client_id},
+            extra={"market_ids": list(self._streams), "client_id": self._connection.client_id},
         )
 
-    def _quotes_on_connection(self, event: ConnectionEvent) -> None:
-        state = self._quotes()
+    def _on_connection(self, event: ConnectionEvent) -> None:
         if event.state in (
             ConnectionState.DISCONNECTED,
             ConnectionState.CLOSED,
             ConnectionState.RECONNECTED,
         ):
-            state.sent_type = None  # a new session starts at real-time
-        if event.state is ConnectionState.RECONNECTED and state.streams:
+            self._sent_type = None  # a new session starts at real-time
+        if event.state is ConnectionState.RECONNECTED and self._streams:
             self._spawn(self._restore_streams(cancel_first=False), "restore after reconnect")
         elif event.state is ConnectionState.CLOSED:
-            for stream in state.streams.values():
+            for stream in self._streams.values():
                 self._detach(stream)
                 for sub in stream.subscriptions:
                     sub.close()
-            state.streams.clear()
+            self._streams.clear()
