@@ -132,122 +132,99 @@ def _start_demo_gateway(port: int) -> object:
     raise SystemExit("could not start the embedded simulator")
 
 
+# What the demo places, one of each order type the spec ships: (label, OrderAction fields).
+DEMO_ORDERS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("market buy 10 AAPL", {"market_id": "AAPL", "side": "buy", "quantity": 10}),
+    ("limit buy 5 AAPL @ 185.00 GTC", {"market_id": "AAPL", "side": "buy", "quantity": 5,
+                                       "order_type": "limit", "limit_price": "185.00",
+                                       "tif": "GTC"}),
+    ("stop sell 5 AAPL @ 180.00", {"market_id": "AAPL", "side": "sell", "quantity": 5,
+                                   "order_type": "stop", "stop_price": "180.00"}),
+    ("stop-limit buy 5 AAPL 200.00/201.00", {"market_id": "AAPL", "side": "buy", "quantity": 5,
+                                             "order_type": "stop_limit", "stop_price": "200.00",
+                                             "limit_price": "201.00"}),
+    ("trailing stop sell 5 AAPL 2%", {"market_id": "AAPL", "side": "sell", "quantity": 5,
+                                      "order_type": "trailing_stop", "trail_percent": "2"}),
+    ("market buy 1 ES future", {"market_id": "FUT:ES:202503:CME", "side": "buy", "quantity": 1}),
+    ("market buy 20,000 EUR.USD", {"market_id": "FX:EUR.USD", "side": "buy", "quantity": 20000}),
+)  # fmt: skip
+_RULE = "-" * 72
+
+
+def _show_balances(ibkr: Any) -> None:
+    print(">>> print(ibkr.balance())")
+    for b in ibkr.balance():
+        extra = "".join(
+            f"  {name} {value:,.2f}"
+            for name, value in (("net liq", b.net_liquidation), ("buying power", b.buying_power))
+            if value is not None
+        )
+        print(f"  {b.account} {b.currency:<4}: cash {b.cash:,.2f}{extra}")
+
+
+def _show_fills_and_positions(ibkr: Any) -> None:
+    print("fills (drain_fills):")
+    for f in ibkr.wait_fills(3, timeout=10) + ibkr.drain_fills():
+        print(
+            f"  {f.timestamp:%H:%M:%S}Z {f.market_id:<18} {f.side.value:<4} "
+            f"{f.quantity:>7} @ {f.price:<10} fee {f.fee} {f.fee_currency}  {f.exec_id}"
+        )
+    print("positions:")
+    for p in ibkr.positions():
+        print(f"  {p.account} {p.market_id:<18} {p.quantity:>8} avg cost {p.avg_cost}")
+
+
+def _trade_every_order_type(ibkr: Any) -> None:
+    from decimal import Decimal
+
+    from horizon.core import OrderAction, OrderStatus
+
+    ids: dict[str, str] = {}
+    for label, fields in DEMO_ORDERS:
+        oid = ibkr.submit(OrderAction(**fields))
+        ids[oid] = label
+        status = ibkr.wait_for_status(
+            oid, OrderStatus.ACCEPTED, OrderStatus.FILLED, OrderStatus.REJECTED, timeout=10
+        )
+        print(f"  submit {label:<38} -> order {oid:>4}: {status.value}")
+    limit_id = next(o for o, label in ids.items() if label.startswith("limit"))
+    ibkr.amend(limit_id, limit_price=Decimal("186.00"))
+    print(f"  amend order {limit_id} limit -> 186.00")
+    print(f"  cancel_all('AAPL') -> {ibkr.cancel_all('AAPL')}")
+    for oid in ids:
+        ibkr.wait_for_status(oid, timeout=10)
+    print(_RULE)
+    print("order statuses:")
+    for oid, label in ids.items():
+        print(f"  {oid:>4} {label:<38} {ibkr.order_status(oid).value}")
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     import logging
     from decimal import Decimal
 
-    from horizon.core import OrderAction, OrderStatus
     from horizon.venues.ibkr import Ibkr
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    # ib_async logs IB's routine "202 Order Canceled" as ERROR; the venue reports it itself
-    logging.getLogger("ib_async").setLevel(logging.CRITICAL)
     sim: Any = _start_demo_gateway(7497)
-    line = "-" * 72
     try:
         print(f"embedded IB Gateway simulator listening on {sim.host}:{sim.port}")
         sim.set_price("AAPL", Decimal("190.00"))
-        print(line)
+        print(_RULE)
         print(f">>> ibkr = Ibkr(host='127.0.0.1', port={sim.port}, client_id=1, paper=True)")
         print(">>> ibkr.connect()")
         with Ibkr(host="127.0.0.1", port=sim.port, client_id=1, paper=True) as ibkr:
+            healthy = ibkr.health_check()
+            rtt_ms = 1000 * (ibkr.last_health.rtt_s if ibkr.last_health else 0)
             print(
-                f"connected: accounts {ibkr.managed_accounts()}, health {ibkr.health_check()}, "
-                f"rtt {1000 * (ibkr.last_health.rtt_s if ibkr.last_health else 0):.2f} ms"
+                f"connected: accounts {ibkr.managed_accounts()}, health {healthy}, "
+                f"rtt {rtt_ms:.2f} ms"
             )
-            print(">>> print(ibkr.balance())")
-            for b in ibkr.balance():
-                extra = "".join(
-                    f"  {name} {value:,.2f}"
-                    for name, value in (
-                        ("net liq", b.net_liquidation),
-                        ("buying power", b.buying_power),
-                    )
-                    if value is not None
-                )
-                print(f"  {b.account} {b.currency:<4}: cash {b.cash:,.2f}{extra}")
-            print(line)
-            orders = [
-                ("market buy 10 AAPL", OrderAction(market_id="AAPL", side="buy", quantity=10)),
-                (
-                    "limit buy 5 AAPL @ 185.00 GTC",
-                    OrderAction(
-                        market_id="AAPL",
-                        side="buy",
-                        quantity=5,
-                        order_type="limit",
-                        limit_price="185.00",
-                        tif="GTC",
-                    ),
-                ),
-                (
-                    "stop sell 5 AAPL @ 180.00",
-                    OrderAction(
-                        market_id="AAPL",
-                        side="sell",
-                        quantity=5,
-                        order_type="stop",
-                        stop_price="180.00",
-                    ),
-                ),
-                (
-                    "stop-limit buy 5 AAPL 200.00/201.00",
-                    OrderAction(
-                        market_id="AAPL",
-                        side="buy",
-                        quantity=5,
-                        order_type="stop_limit",
-                        stop_price="200.00",
-                        limit_price="201.00",
-                    ),
-                ),
-                (
-                    "trailing stop sell 5 AAPL 2%",
-                    OrderAction(
-                        market_id="AAPL",
-                        side="sell",
-                        quantity=5,
-                        order_type="trailing_stop",
-                        trail_percent="2",
-                    ),
-                ),
-                (
-                    "market buy 1 ES future",
-                    OrderAction(market_id="FUT:ES:202503:CME", side="buy", quantity=1),
-                ),
-                (
-                    "market buy 20,000 EUR.USD",
-                    OrderAction(market_id="FX:EUR.USD", side="buy", quantity=20000),
-                ),
-            ]
-            ids = {}
-            for label, action in orders:
-                oid = ibkr.submit(action)
-                ids[oid] = label
-                status = ibkr.wait_for_status(
-                    oid, OrderStatus.ACCEPTED, OrderStatus.FILLED, OrderStatus.REJECTED, timeout=10
-                )
-                print(f"  submit {label:<38} -> order {oid:>4}: {status.value}")
-            limit_id = next(o for o, lbl in ids.items() if lbl.startswith("limit"))
-            ibkr.amend(limit_id, limit_price=Decimal("186.00"))
-            print(f"  amend order {limit_id} limit -> 186.00")
-            print(f"  cancel_all('AAPL') -> {ibkr.cancel_all('AAPL')}")
-            for oid in ids:
-                ibkr.wait_for_status(oid, timeout=10)
-            print(line)
-            print("order statuses:")
-            for oid, label in ids.items():
-                print(f"  {oid:>4} {label:<38} {ibkr.order_status(oid).value}")
-            print("fills (drain_fills):")
-            for f in ibkr.wait_fills(3, timeout=10) + ibkr.drain_fills():
-                print(
-                    f"  {f.timestamp:%H:%M:%S}Z {f.market_id:<18} {f.side.value:<4} "
-                    f"{f.quantity:>7} @ {f.price:<10} fee {f.fee} {f.fee_currency}  {f.exec_id}"
-                )
-            print("positions:")
-            for p in ibkr.positions():
-                print(f"  {p.account} {p.market_id:<18} {p.quantity:>8} avg cost {p.avg_cost}")
-        print(line)
+            _show_balances(ibkr)
+            print(_RULE)
+            _trade_every_order_type(ibkr)
+            _show_fills_and_positions(ibkr)
+        print(_RULE)
         print("disconnected; demo done")
     finally:
         sim.stop()
