@@ -326,6 +326,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
             client_id=args.client_id,
             timeout=args.timeout,
             probe_symbol=args.probe_symbol or None,
+            gateway_log=args.gateway_log,
         )
     except ConfigurationError as exc:
         print(f"horizon-ibkr doctor: error: {exc}", file=sys.stderr)
@@ -396,6 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--probe-symbol",
         default="AAPL",
         help="US stock whose market-data permission to check; '' skips",
+    )
+    doc.add_argument(
+        "--gateway-log",
+        default=None,
+        metavar="PATH",
+        help="IBC's log file: read the gateway's login state from it (2FA, refused, ...)",
     )
     doc.add_argument("--json", action="store_true", help="print one JSON object instead")
     doc.add_argument("-v", "--verbose", action="store_true", help="log the probe to stderr")

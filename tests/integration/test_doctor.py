@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import struct
 import subprocess
 import sys
@@ -53,7 +54,7 @@ def test_healthy_paper_gateway_passes(gateway: GatewaySimulator) -> None:
     assert [c["name"] for c in data["checks"]] == list(CHECK_NAMES)
     found = {c["name"]: c["status"] for c in data["checks"]}
     # a port-0 simulator is on no well-known port: the one WARN a healthy run can have here
-    assert found == {name: "ok" for name in CHECK_NAMES} | {"port_mode": "warn"}
+    assert found == {name: "ok" for name in CHECK_NAMES} | {"port_mode": "warn", "login": "skip"}
     assert data["server_version"] == 178
     assert data["accounts"] == [{"id": "DU1234567", "paper": True}]
     assert data["elapsed_s"] < 3
@@ -89,7 +90,7 @@ def test_closed_port_fails_tcp(capsys: pytest.CaptureFixture[str]) -> None:
     assert f"  FAIL  tcp          nothing listens on 127.0.0.1:{port}" in out
     assert "fix: start TWS or IB Gateway" in out
     assert "  SKIP  handshake    skipped: no TCP connection" in out
-    assert out.rstrip().splitlines()[-1].startswith("FAIL: 0 ok, 1 warn, 1 fail, 6 skipped")
+    assert out.rstrip().splitlines()[-1].startswith("FAIL: 0 ok, 1 warn, 1 fail, 7 skipped")
 
 
 async def test_client_id_in_use_fails_fast(sim_factory: SimFactory) -> None:
@@ -228,3 +229,31 @@ async def test_something_else_on_the_port_fails_the_handshake() -> None:
     assert check.status.value == "fail"
     assert "not a TWS API handshake" in check.detail
     assert report.elapsed_s < 1.0  # refused on sight, no waiting out the timeout
+
+
+LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "ibc"
+
+
+def test_the_login_state_comes_from_the_gateway_log(gateway: GatewaySimulator) -> None:
+    code, data = doctor_json(
+        "--port", str(gateway.port), "--gateway-log", str(LOGS / "logged_in.log")
+    )
+    login = {c["name"]: c for c in data["checks"]}["login"]
+    assert code == 0 and login["status"] == "ok" and "11:45 PM" in login["detail"]
+    code, data = doctor_json(
+        "--port", str(gateway.port), "--gateway-log", str(LOGS / "awaiting_2fa.log")
+    )
+    login = {c["name"]: c for c in data["checks"]}["login"]
+    assert code == 1 and login["status"] == "fail" and "second factor" in login["detail"]
+
+
+def test_logged_in_but_no_api_port_is_named_as_the_api_switched_off(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, data = doctor_json("--port", str(port), "--gateway-log", str(LOGS / "logged_in.log"))
+    login = {c["name"]: c for c in data["checks"]}["login"]
+    assert code == 1 and "nothing listens on the API port" in login["detail"]
+    code, data = doctor_json("--port", str(port), "--gateway-log", str(tmp_path / "missing.log"))
+    login = {c["name"]: c for c in data["checks"]}["login"]
+    assert login["status"] == "fail" and "cannot read the gateway log" in login["detail"]

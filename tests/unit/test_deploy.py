@@ -34,7 +34,8 @@ DOC_FILES = [DEPLOY / "README.md", *DOCS]
 SECRET_KEYS = {"TWS_USERID", "TWS_PASSWORD", "TWS_PASSWORD_PAPER", "VNC_SERVER_PASSWORD"}
 # The CLI contract: the only flags docs and configs may use.
 CLI_FLAGS = {
-    "doctor": {"--host", "--port", "--paper", "--live", "--client-id", "--timeout", "--json"},
+    "doctor": {"--host", "--port", "--paper", "--live", "--client-id", "--timeout", "--json",
+               "--gateway-log"},
     "sim": {"--host", "--port", "--accounts", "--seed"},
     "demo": set(),
 }

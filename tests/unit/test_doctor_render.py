@@ -215,11 +215,11 @@ def test_plain_table_has_every_check_and_fixes_only_for_problems() -> None:
     assert "fix: do something about handshake" in text
     assert "fix: do something about port_mode" in text
     assert text.count("fix:") == 2
-    assert lines[-1] == "FAIL: 6 ok, 1 warn, 1 fail, 0 skipped (failed: handshake) in 0.25 s"
+    assert lines[-1] == "FAIL: 7 ok, 1 warn, 1 fail, 0 skipped (failed: handshake) in 0.25 s"
 
 
 def test_passing_table_ends_ok() -> None:
-    assert render_doctor(report(OK, OK, WARN)).splitlines()[-1].startswith("OK: 7 ok, 1 warn")
+    assert render_doctor(report(OK, OK, WARN)).splitlines()[-1].startswith("OK: 8 ok, 1 warn")
 
 
 def test_colour_is_only_decoration() -> None:

@@ -14,10 +14,12 @@ from typing import Any, Final
 
 from horizon.errors import ConfigurationError
 from horizon.venues.ibkr.config import KNOWN_PORTS, MAX_CLIENT_ID, check_port_mode
+from horizon.venues.ibkr.doctor.login import FIXES, LoginPhase, LoginState
 from horizon.venues.ibkr.mapping.status import ErrorKind, classify_error, is_paper_account
 
 CHECK_NAMES: Final = (
     "tcp", "handshake", "port_mode", "client_id", "accounts", "clock", "farms", "market_data",
+    "login",
 )  # fmt: skip
 # Farm and market-data trouble is worth a WARN, never a failed healthcheck: orders, positions
 # and fills work without either.
@@ -83,6 +85,7 @@ class DoctorOptions:
     client_id: int = DEFAULT_CLIENT_ID
     timeout: float = DEFAULT_TIMEOUT
     probe_symbol: str | None = "AAPL"
+    gateway_log: str | None = None  # IBC's log: the login state is read from it
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -373,6 +376,32 @@ def market_data_check(
 
 # ---------------------------------------------------------------------------------------------
 # the machine-readable form
+
+
+def login_check(state: LoginState, *, api_listening: bool) -> Check:
+    """The gateway's login, as IBC's log tells it; an API port that does not listen although
+    the login completed is the API switched off."""
+    since = f" since {state.since:%Y-%m-%d %H:%M:%S}" if state.since else ""
+    restart = f"; auto restart at {state.restart_at}" if state.restart_at else ""
+    if state.phase is LoginPhase.LOGGED_IN:
+        if not api_listening:
+            return _fail(
+                "login",
+                f"logged in{since}, but nothing listens on the API port{restart}",
+                "enable the API: Configure > API > Settings > 'Enable ActiveX and Socket "
+                "Clients' (IBC: the image's API settings), and check the socket port",
+            )
+        return _ok("login", f"logged in{since}{restart}")
+    words = {
+        LoginPhase.UNKNOWN: "the login state is unknown",
+        LoginPhase.STARTING: "the gateway is starting; no login result yet",
+        LoginPhase.AWAITING_2FA: "waiting for the second factor (IB Key)",
+        LoginPhase.TWO_FA_TIMED_OUT: "the second factor was not approved in time",
+        LoginPhase.LOGIN_REFUSED: "the login was refused",
+        LoginPhase.TOO_MANY_ATTEMPTS: "too many failed login attempts",
+        LoginPhase.EXISTING_SESSION: "another session of this username is logged in",
+    }[state.phase]
+    return _fail("login", f"{words}{since}: IBC: {state.detail}{restart}", FIXES[state.phase])
 
 
 def report_to_dict(report: DoctorReport) -> dict[str, Any]:

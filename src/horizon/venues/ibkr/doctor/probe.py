@@ -36,9 +36,11 @@ from horizon.venues.ibkr.doctor.checks import (
     clock_check,
     farms_check,
     handshake_check,
+    login_check,
     market_data_check,
     port_mode_check,
 )
+from horizon.venues.ibkr.doctor.login import read_login_state
 from horizon.venues.ibkr.mapping.status import ErrorKind, classify_error
 
 # the package's name, as before the split, so `doctor --verbose` output and any logging
@@ -282,6 +284,22 @@ def _client_id_failure(o: DoctorOptions, refused: bool, closed: bool) -> Check:
     )
 
 
+def _login(o: DoctorOptions, *, api_listening: bool) -> Check:
+    if o.gateway_log is None:
+        return _skip("login", "no --gateway-log given")
+    try:
+        with open(o.gateway_log, encoding="utf-8", errors="replace") as f:
+            state = read_login_state(f)
+    except OSError as exc:
+        return _fail(
+            "login",
+            f"cannot read the gateway log {o.gateway_log}: {exc.strerror or exc}",
+            "give --gateway-log the path of IBC's log (in the compose stack, the gateway's "
+            "log volume)",
+        )
+    return login_check(state, api_listening=api_listening)
+
+
 async def run_doctor(options: DoctorOptions) -> DoctorReport:
     """Run every check against `options.host:port`; never raises for a broken gateway."""
     started = time.monotonic()
@@ -293,6 +311,7 @@ async def run_doctor(options: DoctorOptions) -> DoctorReport:
     if hs.status is CheckStatus.OK:
         session, accounts = await _probe_session(options, deadline)
         rows.update((c.name, c) for c in session)
+    rows["login"] = _login(options, api_listening=tcp.status is CheckStatus.OK)
     why = "no API handshake" if hs.status is not CheckStatus.OK else "no API session"
     checks = tuple(rows.get(name) or _skip(name, why) for name in CHECK_NAMES)
     report = DoctorReport(
