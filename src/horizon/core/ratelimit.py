@@ -37,7 +37,8 @@ class TokenBucket:
         self._lock = threading.Lock()
         self._tokens = float(burst)
         self._stamp = clock()
-        self.granted = 0
+        self.granted = 0  # tokens handed out
+        self.waited_s = 0.0  # time callers were told to wait for theirs, in all
 
     def _refill(self, now: float) -> None:
         elapsed = max(0.0, now - self._stamp)
@@ -67,7 +68,9 @@ class TokenBucket:
             self._refill(self._clock())
             self._tokens -= 1.0
             self.granted += 1
-            return 0.0 if self._tokens >= 0.0 else -self._tokens / self.rate
+            delay = 0.0 if self._tokens >= 0.0 else -self._tokens / self.rate
+            self.waited_s += delay
+            return delay
 
     def acquire(self) -> None:
         """Block the calling thread until a token is ours."""

@@ -84,6 +84,9 @@ class IbkrConfig:
     market_data_type: int = 1
     # logging: drop ib_async's own lines for events the venue logs itself (process-wide)
     quiet_ib_async: bool = True
+    # Prometheus metrics in prometheus_client's default registry (pip install
+    # 'horizon-ibkr[metrics]'); horizon.venues.ibkr.metrics.register() takes another registry
+    metrics: bool = False
     # safety
     verify_account_mode: bool = True
     # resilience

@@ -94,13 +94,17 @@ class Connection:
         self.config = config
         self.bucket = bucket
         self.runner = runner
-        self.lifecycle = Lifecycle.NEW
+        self._lifecycle = Lifecycle.NEW
         self.client_id = config.client_id
         self.accounts: list[str] = []
         self.default_account: str | None = None
         self.reconnects = 0
         self.last_health: HealthSample | None = None
+        self.connected_at: datetime | None = None  # the last time a (re)connect completed
+        self.health_observers: list[Callable[[float], None]] = []  # RTT of each check, s
         self.corrupt_frames = 0
+        self._down_total = 0.0  # seconds not UP since the first connect (for metrics)
+        self._down_since: float | None = None
         self._ib: IB | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._up: asyncio.Event | None = None
@@ -147,6 +151,27 @@ class Connection:
         task.add_done_callback(self._background.discard)
 
     # ------------------------------------------------------------------ state
+    @property
+    def lifecycle(self) -> Lifecycle:
+        return self._lifecycle
+
+    @lifecycle.setter
+    def lifecycle(self, state: Lifecycle) -> None:
+        was, now = self._lifecycle, time.monotonic()
+        if was is Lifecycle.UP and state is not Lifecycle.UP:
+            self._down_since = now  # an outage starts (CLOSED ends the count below)
+        ends = state is Lifecycle.UP or state is Lifecycle.CLOSED
+        if ends and self._down_since is not None:
+            self._down_total += now - self._down_since
+            self._down_since = None
+        self._lifecycle = state
+
+    def disconnected_seconds(self) -> float:
+        """Seconds not connected since the first connect (the current outage included);
+        the time after close() does not count."""
+        current = time.monotonic() - self._down_since if self._down_since is not None else 0.0
+        return self._down_total + current
+
     @property
     def ib(self) -> IB | None:
         return self._ib
@@ -306,6 +331,7 @@ class Connection:
             self._refuse()  # refused for good (account mode, journal): no retry
             raise
         self.lifecycle = Lifecycle.UP
+        self.connected_at = utc_now()
         assert self._up is not None
         self._up.set()
         log.info(
@@ -624,7 +650,10 @@ class Connection:
             )
             self._mark_down()
             return False
-        self.last_health = HealthSample(rtt_s=time.perf_counter() - started, at=utc_now())
+        rtt = time.perf_counter() - started
+        self.last_health = HealthSample(rtt_s=rtt, at=utc_now())
+        for observe in self.health_observers:
+            observe(rtt)
         return True
 
     # ------------------------------------------------------------------ requests

@@ -20,6 +20,7 @@ import asyncio
 import functools
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -124,6 +125,9 @@ class FillCapture:
         # what the journal could not take yet: written with the next drain, before hand-out
         self._unjournaled: dict[str, ExecutionRecord] = {}
         self._unjournaled_fees: dict[str, tuple[str, Decimal, str]] = {}
+        # for metrics: handed out, by account; fees handed out, by currency
+        self.fills_out: Counter[str] = Counter()
+        self.fees_out: dict[str, Decimal] = {}
         connection.add_ib_hook(self._hook)
 
     def _hook(self, ib: IB) -> None:
@@ -295,7 +299,13 @@ class FillCapture:
         journal, only once the journal has recorded them (else JournalError, and the next
         call offers them again)."""
         commit = self._journal_drained if self._journal is not None else None
-        return self.book.drain(time.monotonic(), commit)
+        fills = self.book.drain(time.monotonic(), commit)
+        for f in fills:
+            if f.corrects is None:
+                self.fills_out[f.account] += 1
+            if f.fee is not None and f.fee_currency and f.corrects in (None, f.exec_id):
+                self.fees_out[f.fee_currency] = self.fees_out.get(f.fee_currency, 0) + f.fee
+        return fills
 
     def _journal_drained(self, fills: list[VenueFill]) -> None:
         journal = self._journal

@@ -51,6 +51,7 @@ class OrderRecord:
     last_raw: tuple[object, ...] | None = None
     # the order's executions as the venue captured them: exec base -> shares (latest revision)
     executions: dict[str, Decimal] = field(default_factory=dict)
+    sent_at: float | None = None  # monotonic time of the placeOrder; None once acknowledged
     status: OrderStatus = OrderStatus.PENDING_NEW  # derived; kept current by the methods below
 
     def apply_status(

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Final
 
@@ -121,6 +123,10 @@ class OrderTracker:
         self._pacing_recovery = False
         self._last_pacing_error = 0.0
         self.pacing_errors = 0
+        # for metrics: bounded keys only (accounts of this login, IB error codes)
+        self.submitted: Counter[str] = Counter()  # account -> orders placed
+        self.rejects: Counter[str] = Counter()  # IB code (or "lost", "pacing") -> rejections
+        self.ack_observers: list[Callable[[float], None]] = []  # submit -> ack, seconds
         connection.add_ib_hook(self._hook)
         connection.add_error_handler(self.on_error)
 
@@ -137,6 +143,12 @@ class OrderTracker:
         if record is None:
             raise UnknownOrder(key)
         return record
+
+    def finals(self) -> Counter[tuple[str, str]]:
+        """(account, final status) -> orders: what the metrics count as orders by outcome."""
+        return Counter(
+            (r.account, r.status.value) for r in self._orders.values() if r.status.is_terminal
+        )
 
     def records(self) -> list[OrderRecord]:
         """Every record, oldest (lowest id) first."""
@@ -231,8 +243,10 @@ class OrderTracker:
             account=account,
             remaining=action.quantity if remaining is None else remaining,
             updated_at=utc_now(),
+            sent_at=time.monotonic(),
         )
         self._orders[record.order_id] = record
+        self.submitted[account] += 1
         if log.isEnabledFor(logging.INFO):
             log.info(
                 "order submitted",
@@ -385,6 +399,10 @@ class OrderTracker:
         if record is None:
             return
         if apply_trade(record, trade):
+            if record.acknowledged and record.sent_at is not None:
+                took, record.sent_at = time.monotonic() - record.sent_at, None
+                for observe in self.ack_observers:
+                    observe(took)
             if record.perm_id:
                 self._by_perm[record.perm_id] = record
             if log.isEnabledFor(logging.DEBUG):
@@ -450,6 +468,7 @@ class OrderTracker:
             # comes before the error that says why: that error is the rejection's reason.
             if record.status is OrderStatus.REJECTED and record.reason is None:
                 record.reason = f"IB error {code}: {text}"
+                self.rejects[str(code)] += 1
                 log.warning("order rejected: %s", text, extra=fields)
             elif kind is ErrorKind.ORDER_CANCELLED and record.status is OrderStatus.CANCELED:
                 log.info("order cancelled: %s", text, extra=fields)  # 202 confirms it
@@ -463,6 +482,7 @@ class OrderTracker:
             and (kind not in _ORDER_STAYS_LIVE or code == 110)
         ):
             record.reject(f"IB error {code}: {text}", now)
+            self.rejects[str(code)] += 1
             log.warning("order rejected: %s", text, extra=fields)
         elif kind is ErrorKind.ORDER_CANCELLED:
             record.reason = record.reason or text
@@ -539,6 +559,7 @@ class OrderTracker:
                 record.conclude("Filled", record.executed, now)
             elif not record.acknowledged and not record.executions:
                 record.reject(LOST_BEFORE_ACK, now)
+                self.rejects["lost"] += 1
                 log.error(
                     "order lost before the gateway acknowledged it",
                     extra={"order_id": record.order_id, "client_id": client_id},
@@ -609,6 +630,7 @@ class OrderTracker:
                 for record in suspects:
                     if not record.acknowledged and not record.status.is_terminal:
                         record.reject(REFUSED_BY_PACING, now)
+                        self.rejects["100"] += 1
                         log.error(
                             "order refused by the gateway's pacing (error 100)",
                             extra={"order_id": record.order_id, "client_id": connection.client_id},

@@ -11,9 +11,9 @@ methods), so fills and health checks flow between calls.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +39,7 @@ from horizon.venues.ibkr.mapping.quotes import Quote, QuoteCallback, Subscriptio
 from horizon.venues.ibkr.mapping.tickets import Ticket
 from horizon.venues.ibkr.order_tracker import OrderTracker
 from horizon.venues.ibkr.quote_streams import QuoteStreams, StreamState
+from horizon.venues.ibkr.readiness import Readiness, RestartWindow, assess
 from horizon.venues.ibkr.ticket_desk import TicketDesk
 
 T = TypeVar("T")
@@ -57,6 +58,28 @@ class VenueStats:
     open_orders: int
     fills_pending: int  # captured, not yet handed out
     quote_streams: int
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSnapshot:
+    """Everything the metrics read from a venue, at one instant (bounded keys only)."""
+
+    client_id: int
+    connected: bool
+    submitted: Mapping[str, int]  # account -> orders placed
+    finals: Mapping[tuple[str, str], int]  # (account, final status) -> orders
+    rejects: Mapping[str, int]  # IB code -> rejections
+    fills: Mapping[str, int]  # account -> fills handed out
+    fees: Mapping[str, Decimal]  # currency -> fees handed out
+    reconnects: int
+    disconnected_seconds: float
+    requests: int
+    pacing_wait_seconds: float
+    pacing_errors: int
+    fills_pending: int
+    quote_streams: int
+    quote_streams_delayed: int
+    corrupt_frames: int
 
 
 class Ibkr:
@@ -118,6 +141,10 @@ class Ibkr:
         # after every handshake, in this order: the orders the gateway reports, the journal
         # (what an earlier run left), the order-id floor, the day's executions (through the
         # journal's dedup), then every record brought to the gateway's truth
+        if cfg.metrics:
+            from horizon.venues.ibkr import metrics
+
+            metrics.register(self)
         for step in (
             self._orders.sync_orders,
             self._fills.take_journal,
@@ -205,6 +232,60 @@ class Ibkr:
             fills_pending=self._fills.pending(),
             quote_streams=len(self._quotes.markets()),
         )
+
+    def metrics_snapshot(self) -> MetricsSnapshot:
+        """The venue's counters and gauges now (what `metrics` exports; usable without it)."""
+        conn, streams = self._connection, self._quotes.states()
+        return MetricsSnapshot(
+            client_id=conn.client_id,
+            connected=conn.is_connected(),
+            submitted=dict(self._orders.submitted),
+            finals=dict(self._orders.finals()),
+            rejects=dict(self._orders.rejects),
+            fills=dict(self._fills.fills_out),
+            fees=dict(self._fills.fees_out),
+            reconnects=conn.reconnects,
+            disconnected_seconds=conn.disconnected_seconds(),
+            requests=conn.bucket.granted,
+            pacing_wait_seconds=conn.bucket.waited_s,
+            pacing_errors=self._orders.pacing_errors,
+            fills_pending=self._fills.pending(),
+            quote_streams=len(streams),
+            quote_streams_delayed=sum(s.delayed for s in streams),
+            corrupt_frames=conn.corrupt_frames,
+        )
+
+    @property
+    def bound_loop(self) -> Any:
+        """The loop the venue lives on once connected (None before): never starts one."""
+        return self._connection.bound_loop
+
+    def readiness(self, restart_window: RestartWindow | None = None) -> Readiness:
+        """Ready to trade? Connected, health check fresh, account mode verified, outside the
+        gateway's restart window (what `/readyz` serves)."""
+        cfg, conn = self._config, self._connection
+        connected = conn.is_connected()
+        # a (re)connect is a round trip too: it counts until the first check is due
+        seen = [t for t in (conn.connected_at, conn.last_health and conn.last_health.at) if t]
+        return assess(
+            connected=connected,
+            lifecycle=conn.lifecycle.value,
+            last_health_at=max(seen) if seen else None,
+            health_interval=cfg.health_check_interval,
+            health_timeout=cfg.health_timeout,
+            account_mode_verified=connected if cfg.verify_account_mode else None,
+            mode=cfg.mode,
+            window=restart_window,
+            now=datetime.now(UTC),
+        )
+
+    def observe_latencies(
+        self, *, ack: Callable[[float], None], health: Callable[[float], None]
+    ) -> None:
+        """Be told each submit -> acknowledgement latency and each health-check round trip
+        (seconds), as they happen, on the venue's loop (the metrics' histograms use this)."""
+        self._orders.ack_observers.append(ack)
+        self._connection.health_observers.append(health)
 
     def add_listener(self, listener: Listener) -> None:
         """Be told when the connection goes down, comes back, or degrades (1100/1101/1102).
