@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 
-from horizon.venues.ibkr import Ibkr
+from horizon.venues.ibkr import HealthServer, Ibkr, RestartWindow
 
 log = logging.getLogger("horizon.deploy.app")
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -58,6 +58,20 @@ def main() -> int:
         client_id_range=_client_id_range(os.environ.get("HORIZON_CLIENT_IDS", "1-9")),
         fill_journal=os.environ.get("HORIZON_FILL_JOURNAL", "fills.sqlite"),
     )
+    health = None
+    health_port = os.environ.get("HORIZON_HEALTH_PORT", "")
+    if health_port:  # /healthz, /readyz (and /metrics) for the orchestrator's probes
+        window = os.environ.get("HORIZON_RESTART_WINDOW", "")
+        health = HealthServer(
+            ibkr,
+            host=os.environ.get("HORIZON_HEALTH_HOST", "0.0.0.0"),  # probes come from outside
+            port=int(health_port),
+            restart_window=RestartWindow.parse(
+                window, os.environ.get("HORIZON_RESTART_ZONE", "America/New_York")
+            )
+            if window
+            else None,
+        ).start()
     ibkr.connect()  # raises if the gateway is down: the supervisor retries later
     log.info("connected", extra={"mode": mode})
     failures = 0
@@ -86,6 +100,8 @@ def main() -> int:
                 return 1
     finally:
         ibkr.close()  # flushes the fill journal; undrained fills are handed out next start
+        if health is not None:
+            health.stop()
     log.info("stopped")
     return 0
 

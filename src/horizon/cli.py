@@ -199,6 +199,33 @@ def _trade_every_order_type(ibkr: Any) -> None:
         print(f"  {oid:>4} {label:<38} {ibkr.order_status(oid).value}")
 
 
+def _demo_metrics(ibkr: Any) -> Any:
+    """A private Prometheus registry with the demo venue in it, if the extra is installed."""
+    try:
+        from prometheus_client import CollectorRegistry
+    except ImportError:
+        return None
+    from horizon.venues.ibkr import metrics
+
+    registry = CollectorRegistry()
+    metrics.register(ibkr, registry)
+    return registry
+
+
+def _show_metrics(registry: Any) -> None:
+    if registry is None:
+        print("metrics: pip install 'horizon-ibkr[metrics]' to see them")
+        return
+    from prometheus_client import generate_latest
+
+    print("metrics (what /metrics serves, a few of them):")
+    wanted = ("orders_submitted", "orders_final", "fills_total", "fees_total", "connected",
+              "submit_ack_seconds_count", "requests_total")  # fmt: skip
+    for line in generate_latest(registry).decode().splitlines():
+        if not line.startswith("#") and any(w in line for w in wanted):
+            print(f"  {line}")
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     import logging
     from decimal import Decimal
@@ -214,6 +241,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f">>> ibkr = Ibkr(host='127.0.0.1', port={sim.port}, client_id=1, paper=True)")
         print(">>> ibkr.connect()")
         with Ibkr(host="127.0.0.1", port=sim.port, client_id=1, paper=True) as ibkr:
+            registry = _demo_metrics(ibkr)
             healthy = ibkr.health_check()
             rtt_ms = 1000 * (ibkr.last_health.rtt_s if ibkr.last_health else 0)
             print(
@@ -224,6 +252,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             print(_RULE)
             _trade_every_order_type(ibkr)
             _show_fills_and_positions(ibkr)
+            _show_metrics(registry)
         print(_RULE)
         print("disconnected; demo done")
     finally:

@@ -5,12 +5,18 @@ show in both."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +33,7 @@ from horizon.venues.ibkr.simulator import GatewaySimulator
 from tests.support import Events
 
 CID = 41
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -155,3 +162,44 @@ async def test_a_blocked_event_loop_fails_healthz(gateway: GatewaySimulator) -> 
             assert "blocked" in answers[0][1]["loop"]
     finally:
         await venue.close_async()
+
+
+def test_the_deploy_example_serves_its_probes_and_stops_cleanly(
+    gateway: GatewaySimulator, tmp_path: Path
+) -> None:
+    """deploy/app_example.py as the compose stack and Kubernetes run it, against the
+    simulator: /readyz goes 503 when the gateway freezes, and SIGTERM ends it with 0."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        health_port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "HORIZON_IBKR_PORT": str(gateway.port),
+        "HORIZON_CLIENT_IDS": "51-52",
+        "HORIZON_FILL_JOURNAL": str(tmp_path / "fills.sqlite"),
+        "HORIZON_HEALTH_INTERVAL": "0.2",
+        "HORIZON_HEALTH_PORT": str(health_port),
+        "HORIZON_HEALTH_HOST": "127.0.0.1",
+        "HORIZON_LOG_LEVEL": "INFO",
+    }
+    app = subprocess.Popen(
+        [sys.executable, str(REPO / "deploy" / "app_example.py")],
+        env=env, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert app.stderr is not None
+        for line in app.stderr:  # the example logs "connected" once the venue is up
+            if " connected" in line:
+                break
+        url = f"http://127.0.0.1:{health_port}"
+        assert get(f"{url}/readyz")[0] == 200
+        gateway.freeze()
+        gateway.wait_for(lambda: not gateway.connected_client_ids(), timeout=10)
+        status, body = get(f"{url}/readyz")
+        assert status == 503 and body["checks"]["connected"]["ok"] is False
+        gateway.thaw()
+        app.send_signal(signal.SIGTERM)
+        assert app.wait(timeout=20) == 0
+    finally:
+        if app.poll() is None:
+            app.kill()

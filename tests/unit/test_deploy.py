@@ -333,7 +333,7 @@ def test_app_example_imports_only_the_stdlib_and_ibkr() -> None:
                 assert alias.name.split(".")[0] in sys.stdlib_module_names, alias.name
         elif isinstance(node, ast.ImportFrom):
             if node.module == "horizon.venues.ibkr":
-                assert [a.name for a in node.names] == ["Ibkr"]
+                assert [a.name for a in node.names] == ["HealthServer", "Ibkr", "RestartWindow"]
             else:
                 assert node.module and node.module.split(".")[0] in (
                     sys.stdlib_module_names | {"__future__"}
@@ -407,13 +407,23 @@ class FakeIbkr:
         self.calls.append("close")
 
 
+class FakeHealthServer:
+    """The example serves probes only when HORIZON_HEALTH_PORT is set (not in these tests;
+    the real server is tested against the simulator in tests/integration)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError("no HORIZON_HEALTH_PORT was set")
+
+
 @pytest.fixture
 def example(monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
     stub = types.ModuleType("horizon.venues.ibkr")
     stub.Ibkr = FakeIbkr  # type: ignore[attr-defined]
+    stub.HealthServer = FakeHealthServer  # type: ignore[attr-defined]
+    stub.RestartWindow = object  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "horizon.venues.ibkr", stub)
     for key in ("HORIZON_IBKR_HOST", "HORIZON_IBKR_PORT", "HORIZON_IBKR_MODE",
-                "HORIZON_CLIENT_IDS", "HORIZON_FILL_JOURNAL"):  # fmt: skip
+                "HORIZON_CLIENT_IDS", "HORIZON_FILL_JOURNAL", "HORIZON_HEALTH_PORT"):  # fmt: skip
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HORIZON_HEALTH_INTERVAL", "0")
     monkeypatch.setenv("HORIZON_MAX_HEALTH_FAILURES", "3")
