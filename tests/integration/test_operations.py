@@ -137,9 +137,13 @@ def test_inside_the_restart_window_the_venue_is_not_ready(venue: Ibkr) -> None:
     assert body["checks"]["connected"]["ok"] is True
 
 
-def test_a_venue_that_cannot_log_in_is_not_ready(gateway: GatewaySimulator) -> None:
+def test_a_venue_that_cannot_log_in_is_not_ready(
+    gateway: GatewaySimulator, registry: CollectorRegistry
+) -> None:
     gateway.stop()  # as a gateway stuck at its login: nothing answers the API
     venue = Ibkr(port=gateway.port, paper=True, client_id=CID, connect_timeout=0.5)
+    venue_metrics.register(venue, registry)
+    assert scrape(registry)[("horizon_ibkr_connected", (("client_id", str(CID)),))] == 0
     with HealthServer(venue, port=0) as server:
         status, body = get(f"http://127.0.0.1:{server.port}/readyz")
         assert status == 503 and body["checks"]["connected"]["detail"] == "lifecycle new"
