@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -324,3 +325,23 @@ def test_to_ib_order_round_trips_through_the_tables() -> None:
         o = to_ib_order(a, account="DU1")
         assert order_type_of(o.orderType) is a.order_type
         assert side_of(o.action) is a.side
+
+
+def test_a_blank_order_is_an_order_of_defaults_sharing_nothing_mutable() -> None:
+    import dataclasses
+
+    from ib_async import Order
+
+    from horizon.venues.ibkr.mapping.orders import blank_order
+
+    a, b, ref = blank_order(), blank_order(), Order()
+    assert type(a) is Order
+    for f in dataclasses.fields(Order):
+        mine, theirs = getattr(a, f.name), getattr(ref, f.name)
+        assert type(mine) is type(theirs), f.name
+        if isinstance(mine, (str, int, float, bool, list)):
+            assert mine == theirs or math.isnan(mine), f.name  # nan is nan
+        if not isinstance(mine, (str, int, float, bool, type(None))):
+            assert getattr(b, f.name) is not mine, f.name  # fresh per order
+    a.algoParams.append("x")
+    assert b.algoParams == [] and Order().algoParams == []

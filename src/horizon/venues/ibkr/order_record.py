@@ -9,7 +9,7 @@ knows gets its true final state instead of hanging in "pending" forever.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from ib_async import Contract, Order
@@ -45,12 +45,13 @@ class OrderRecord:
     reason: str | None = None
     rejected: bool = False
     acknowledged: bool = False
-    updated_at: datetime | None = None
+    updated_ts: float | None = None  # time.time() of the last change (a float: cheap)
     error_codes: list[int] = field(default_factory=list)
     # ib_async's raw (status, filled, remaining, avgFillPrice, permId) last applied
     last_raw: tuple[object, ...] | None = None
     # the order's executions as the venue captured them: exec base -> shares (latest revision)
     executions: dict[str, Decimal] = field(default_factory=dict)
+    executed: Decimal = Decimal(0)  # their sum, kept as they come
     sent_at: float | None = None  # monotonic time of the placeOrder; None once acknowledged
     status: OrderStatus = OrderStatus.PENDING_NEW  # derived; kept current by the methods below
 
@@ -62,7 +63,7 @@ class OrderRecord:
         remaining: Decimal,
         avg_fill_price: Decimal | None,
         perm_id: int,
-        at: datetime,
+        at: float,
     ) -> bool:
         """Apply an orderStatus; return True if anything changed. Terminal states stick."""
         if ib_status == IB_VALIDATION_WARNING or not ib_status:
@@ -81,14 +82,9 @@ class OrderRecord:
             self.perm_id = perm_id
         if ib_status != "PendingSubmit":
             self.acknowledged = True
-        self.updated_at = at
+        self.updated_ts = at
         self.status = order_status_from_ib(self.ib_status, self.filled, self.remaining)
         return before != (self.ib_status, self.filled, self.remaining, self.perm_id)
-
-    @property
-    def executed(self) -> Decimal:
-        """Shares in the executions captured for this order (corrections applied)."""
-        return sum(self.executions.values(), Decimal(0))
 
     def note_execution(self, exec_base: str, shares: Decimal, perm_id: int) -> bool:
         """Count an execution of this order; True if the filled quantity grew.
@@ -97,6 +93,7 @@ class OrderRecord:
         gateway replays the day's executions on every connect): they carry the perm id that
         finds the order among the completed ones, and its filled quantity.
         """
+        self.executed += shares - self.executions.get(exec_base, Decimal(0))
         self.executions[exec_base] = shares
         if self.rejected and self.reason in (LOST_BEFORE_ACK, REFUSED_BY_PACING):
             # it reached the gateway after all: its own reports decide from here
@@ -111,8 +108,14 @@ class OrderRecord:
         self.status = order_status_from_ib(self.ib_status, self.filled, self.remaining)
         return True
 
+    @property
+    def updated_at(self) -> datetime | None:
+        """When the record last changed, tz-aware UTC."""
+        ts = self.updated_ts
+        return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
     def conclude(
-        self, ib_status: str, filled: Decimal, at: datetime, *, reason: str | None = None
+        self, ib_status: str, filled: Decimal, at: float, *, reason: str | None = None
     ) -> None:
         """A final state inferred by reconciliation (the gateway no longer reports it)."""
         self.ib_status = ib_status
@@ -120,11 +123,11 @@ class OrderRecord:
         self.remaining = Decimal(0)
         self.acknowledged = True
         self.reason = reason or self.reason
-        self.updated_at = at
+        self.updated_ts = at
         self.status = order_status_from_ib(ib_status, self.filled, self.remaining)
 
-    def reject(self, reason: str, at: datetime) -> None:
+    def reject(self, reason: str, at: float) -> None:
         self.rejected = True
         self.reason = reason
-        self.updated_at = at
+        self.updated_ts = at
         self.status = OrderStatus.REJECTED

@@ -24,7 +24,7 @@ from horizon.core.enums import OrderStatus, TimeInForce
 from horizon.core.types import OrderAction, VenueOrder
 from horizon.errors import HorizonError, InvalidOrder, UnknownOrder, VenueUnavailable
 from horizon.venues.ibkr.changes import Changes
-from horizon.venues.ibkr.connection import Connection, utc_now
+from horizon.venues.ibkr.connection import Connection
 from horizon.venues.ibkr.instruments import Instruments
 from horizon.venues.ibkr.journal import FillJournal
 from horizon.venues.ibkr.mapping.accounts import (
@@ -95,7 +95,7 @@ def apply_trade(record: OrderRecord, trade: Trade) -> bool:
         remaining=remaining,
         avg_fill_price=decimal_from_float(st.avgFillPrice),
         perm_id=order.permId or st.permId,
-        at=utc_now(),
+        at=time.time(),
     )
 
 
@@ -242,7 +242,7 @@ class OrderTracker:
             contract=contract,
             account=account,
             remaining=action.quantity if remaining is None else remaining,
-            updated_at=utc_now(),
+            updated_ts=time.time(),
             sent_at=time.monotonic(),
         )
         self._orders[record.order_id] = record
@@ -461,7 +461,7 @@ class OrderTracker:
             "code": code,
             "client_id": self._connection.client_id,
         }
-        now = utc_now()
+        now = time.time()
         if record.status.is_terminal:
             # e.g. 103/104 for a modify that crossed the fill or the cancel: the gateway's
             # own final report stands; a later error never overrides it. An Inactive status
@@ -539,7 +539,7 @@ class OrderTracker:
         for t in trades:
             if t.order.orderRef and not t.order.orderId:
                 refs.setdefault(t.order.orderRef, []).append(t)
-        now = utc_now()
+        now = time.time()
         for record in self._orders.values():
             if record.status.is_terminal:
                 continue
@@ -626,7 +626,7 @@ class OrderTracker:
                     await asyncio.wait_for(ib.reqOpenOrdersAsync(), 2.0)
                 except TimeoutError:
                     continue  # the probe itself was refused: wait for quiet again
-                now = utc_now()
+                now = time.time()
                 for record in suspects:
                     if not record.acknowledged and not record.status.is_terminal:
                         record.reject(REFUSED_BY_PACING, now)

@@ -30,6 +30,7 @@ for every valid readable id; for an opaque id, the same holds once the contract 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from datetime import date
@@ -265,8 +266,15 @@ def canonical_market_id(market_id: str) -> str:
     """The one spelling of a market id: upper case, shortest strike, USD left implicit.
 
     Two ids name the same instrument iff their canonical forms are equal, so caches and
-    position maps key on this, never on what the user typed.
+    position maps key on this, never on what the user typed. Cached: every submit asks.
     """
+    if not isinstance(market_id, str):
+        return _parse(market_id)[1]  # raises InvalidMarketId, typed (a list is unhashable)
+    return _canonical(market_id)
+
+
+@functools.lru_cache(maxsize=8192)
+def _canonical(market_id: str) -> str:
     return _parse(market_id)[1]
 
 
