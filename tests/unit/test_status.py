@@ -157,9 +157,10 @@ def test_info_iff_informational(code: int) -> None:
 
 
 def test_the_rejection_set_does_not_override_an_explicit_row() -> None:
-    explicit = {c for c, k in status_module._TABLE.items() if k is not ErrorKind.ORDER_REJECTED}
-    assert not explicit & status_module._ORDER_REJECTED
-    assert 202 not in status_module._ORDER_REJECTED  # 202 is a cancel, not a rejection
+    kinds = status_module.ERROR_KINDS
+    explicit = {c for c, k in kinds.items() if k is not ErrorKind.ORDER_REJECTED}
+    assert not explicit & status_module.ORDER_REJECTED_CODES
+    assert 202 not in status_module.ORDER_REJECTED_CODES  # 202 is a cancel, not a rejection
 
 
 def test_warning_set_mirrors_the_installed_ib_async() -> None:
@@ -183,7 +184,7 @@ def test_ib_async_warnings_never_classify_as_order_enders() -> None:
 
 
 def test_order_rejections_are_not_ib_async_warnings() -> None:
-    for code in status_module._ORDER_REJECTED:
+    for code in status_module.ORDER_REJECTED_CODES:
         assert code not in IB_ASYNC_WARNING_CODES and not 2100 <= code < 2200
 
 

@@ -16,9 +16,11 @@ from typing import Final
 from horizon.core.enums import OrderStatus
 
 __all__ = [
+    "ERROR_KINDS",
     "IB_ASYNC_WARNING_CODES",
     "IB_ORDER_STATUSES",
     "INFORMATIONAL_CODES",
+    "ORDER_REJECTED_CODES",
     "ErrorKind",
     "classify_error",
     "is_paper_account",
@@ -104,7 +106,7 @@ class ErrorKind(StrEnum):
 # leave an order live. Kept in step by a unit test that reads the installed source.
 IB_ASYNC_WARNING_CODES: Final = frozenset({105, 110, 165, 321, 329, 399, 404, 434, 492, 10167})
 
-_ORDER_REJECTED: Final = frozenset(
+ORDER_REJECTED_CODES: Final = frozenset(
     {
         103,  # Duplicate order id
         106, 107,  # Can't transmit order id / incomplete order
@@ -142,7 +144,7 @@ _ORDER_REJECTED: Final = frozenset(
     }
 )  # fmt: skip
 
-_TABLE: Final = MappingProxyType(
+ERROR_KINDS: Final = MappingProxyType(
     {
         100: ErrorKind.PACING,  # Max rate of messages per second has been exceeded
         104: ErrorKind.AMEND_REJECTED,  # Can't modify a filled order
@@ -186,18 +188,18 @@ _TABLE: Final = MappingProxyType(
         10167: ErrorKind.DELAYED_DATA,  # Not subscribed; displaying delayed market data
         10168: ErrorKind.NO_MARKET_DATA,  # Not subscribed; delayed data not enabled
         10197: ErrorKind.NO_MARKET_DATA,  # No market data during a competing live session
-        **{code: ErrorKind.ORDER_REJECTED for code in _ORDER_REJECTED},
+        **{code: ErrorKind.ORDER_REJECTED for code in ORDER_REJECTED_CODES},
     }
 )
 
-# 2100-2199 are IB's "warning message codes"; the ones not in _TABLE are notices such as
+# 2100-2199 are IB's "warning message codes"; the ones not in ERROR_KINDS are notices such as
 # 2104/2106/2158 (farm connection OK), 2107/2108 (farm inactive, available on demand) and
 # 2119 (market data farm connecting).
 _NOTICE_RANGE: Final = range(2100, 2200)
 
 INFORMATIONAL_CODES: Final = frozenset(
-    {c for c in _NOTICE_RANGE if c not in _TABLE}
-    | {c for c, k in _TABLE.items() if k is ErrorKind.INFO}
+    {c for c in _NOTICE_RANGE if c not in ERROR_KINDS}
+    | {c for c, k in ERROR_KINDS.items() if k is ErrorKind.INFO}
 )
 
 
@@ -208,7 +210,7 @@ def classify_error(code: int) -> ErrorKind:
     warning, including CANCEL_REJECTED ones (the order is in fact still live or filled) and
     OTHER ones; the venue decides from the kind, not from that Cancelled.
     """
-    kind = _TABLE.get(code)
+    kind = ERROR_KINDS.get(code)
     if kind is not None:
         return kind
     if code in _NOTICE_RANGE:
