@@ -210,7 +210,8 @@ class FillCapture:
         if self.book.add_execution(record, time.monotonic()):
             self._journal_capture(record)
             self._changes.notify()
-            log.debug("fill captured", extra={"exec_id": record.exec_id, "live": live})
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("fill captured", extra={"exec_id": record.exec_id, "live": live})
         elif live or log.isEnabledFor(logging.DEBUG):
             # a live duplicate is news; the day's replay after every reconnect is routine
             log.log(

@@ -201,9 +201,10 @@ class ExecutionRecord:
     def __post_init__(self) -> None:
         if not self.exec_id:
             raise ValueError("an execution needs an exec_id")
-        if self.time.tzinfo is None or self.time.utcoffset() is None:
-            raise ValueError(f"execution {self.exec_id}: naive time {self.time.isoformat()}")
-        object.__setattr__(self, "time", self.time.astimezone(UTC))
+        if self.time.tzinfo is not UTC:  # the parsed times are UTC already: no work then
+            if self.time.tzinfo is None or self.time.utcoffset() is None:
+                raise ValueError(f"execution {self.exec_id}: naive time {self.time.isoformat()}")
+            object.__setattr__(self, "time", self.time.astimezone(UTC))
         if not isinstance(self.quantity, Decimal) or not self.quantity.is_finite():
             raise ValueError(f"execution {self.exec_id}: quantity must be a finite Decimal")
         if self.quantity <= 0:
