@@ -105,6 +105,15 @@ class UnknownOrder(HorizonError, LookupError):
         self.order_id = order_id
 
 
+class OrderRefused(HorizonError):
+    """A pre-trade rule of this venue refused the order before anything was sent."""
+
+    def __init__(self, rule: str, detail: str) -> None:
+        super().__init__(f"order refused by the {rule} rule: {detail}")
+        self.rule = rule
+        self.detail = detail
+
+
 class UnknownTicket(HorizonError, LookupError):
     """A ticket id this venue never issued, or a leg role the ticket does not have."""
 

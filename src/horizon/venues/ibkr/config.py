@@ -15,6 +15,7 @@ from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from horizon.errors import ConfigurationError
+from horizon.venues.ibkr.guards import Guards
 
 log = logging.getLogger("horizon.venues.ibkr")
 
@@ -60,7 +61,8 @@ class IbkrConfig:
     client_id: int = 1
     paper: bool = True
     account: str | None = None
-    readonly: bool = False
+    # refuse every order locally (OrderRefused "read_only"), and connect as a read-only client
+    read_only: bool = False
     connect_timeout: float = 4.0
     request_timeout: float = 10.0
     # pacing: every outbound request takes a token
@@ -84,6 +86,8 @@ class IbkrConfig:
     market_data_type: int = 1
     # logging: drop ib_async's own lines for events the venue logs itself (process-wide)
     quiet_ib_async: bool = True
+    # pre-trade rules, checked before an order leaves the process (off when None)
+    guards: Guards | None = None
     # Prometheus metrics in prometheus_client's default registry (pip install
     # 'horizon-ibkr[metrics]'); horizon.venues.ibkr.metrics.register() takes another registry
     metrics: bool = False

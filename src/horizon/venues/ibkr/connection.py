@@ -368,7 +368,7 @@ class Connection:
                 cfg.port,
                 clientId=client_id,
                 timeout=cfg.connect_timeout,
-                readonly=cfg.readonly,
+                readonly=cfg.read_only,
                 account=cfg.account or "",
                 fetchFields=STARTUP_FETCH,
             )

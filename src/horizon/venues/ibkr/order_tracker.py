@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Final
 
@@ -22,9 +22,16 @@ from ib_async import IB, Contract, Order, Trade
 
 from horizon.core.enums import OrderStatus, TimeInForce
 from horizon.core.types import OrderAction, VenueOrder
-from horizon.errors import HorizonError, InvalidOrder, UnknownOrder, VenueUnavailable
+from horizon.errors import (
+    HorizonError,
+    InvalidOrder,
+    OrderRefused,
+    UnknownOrder,
+    VenueUnavailable,
+)
 from horizon.venues.ibkr.changes import Changes
-from horizon.venues.ibkr.connection import Connection
+from horizon.venues.ibkr.connection import Connection, utc_now
+from horizon.venues.ibkr.guards import PreTradeGuards, Reference
 from horizon.venues.ibkr.instruments import Instruments
 from horizon.venues.ibkr.journal import FillJournal
 from horizon.venues.ibkr.mapping.accounts import (
@@ -45,6 +52,9 @@ from horizon.venues.ibkr.order_record import (
 )
 
 log = logging.getLogger("horizon.venues.ibkr")
+
+# what the rules judge an order's price by: (qualified contract, market id) -> a quote, if any
+ReferenceSource = Callable[[Contract, str], Awaitable[Reference | None]]
 
 COMPLETED_ORDERS_VERSION: Final = 150  # reqCompletedOrders exists from server version 150
 
@@ -109,9 +119,13 @@ class OrderTracker:
         changes: Changes,
         journal: FillJournal | None,
         *,
+        guards: PreTradeGuards | None = None,
+        reference: ReferenceSource | None = None,
         venue: str = "ibkr",
     ) -> None:
         self._connection = connection
+        self.guards = guards
+        self._reference = reference
         self._instruments = instruments
         self._changes = changes
         self._journal = journal
@@ -224,14 +238,31 @@ class OrderTracker:
         remaining: Decimal | None = None,
         **log_fields: object,
     ) -> OrderRecord:
-        """THE placement path (submits, ticket legs, allocations): one pacing token, a fresh
-        id above every id used, one placeOrder (a dead socket is VenueUnavailable, nothing
-        sent), one record."""
+        """THE placement path (submits, ticket legs, allocations): the pre-trade rules, one
+        pacing token, a fresh id above every id used, one placeOrder (a dead socket is
+        VenueUnavailable, nothing sent), one record."""
+        if self._connection.config.read_only:
+            raise OrderRefused("read_only", "this venue is read-only (read_only=True)")
+        guards, market_id = self.guards, self._instruments.market_id_for(contract)
+        ref = None
+        if guards is not None:
+            await self._restart_gate(guards)
+            if guards.guards.needs_price and self._reference is not None:
+                ref = await self._reference(contract, market_id)
 
         def send(ib: IB) -> Trade:
+            # no await from the rules to the send: the day's tally cannot race another order
+            notional = None
+            if guards is not None:
+                notional = guards.check(
+                    action, market_id=market_id, account=account, ref=ref, now=utc_now()
+                )
             if not order.orderId:
                 order.orderId = self._allocate_order_id(ib)
-            return ib.placeOrder(contract, order)
+            trade = ib.placeOrder(contract, order)
+            if guards is not None:
+                guards.record(account, notional, utc_now())
+            return trade
 
         trade = await self._connection.send("placeOrder", send)
         record = OrderRecord(
@@ -262,6 +293,22 @@ class OrderTracker:
                 },
             )
         return record
+
+    async def _restart_gate(self, guards: PreTradeGuards) -> None:
+        """Around the gateway's daily restart new orders are refused, or held until after
+        it, rather than lost in flight."""
+        window = guards.guards.restart_window
+        if window is None or not window.contains(utc_now()):
+            return
+        if guards.guards.restart_window_action == "refuse":
+            raise OrderRefused(
+                "restart_window", f"inside the gateway's restart window {window}: not sent"
+            )
+        log.warning("order held until the gateway's restart window ends", extra={
+            "window": str(window), "client_id": self._connection.client_id,
+        })  # fmt: skip
+        await asyncio.sleep(window.remaining(utc_now()))
+        await self._connection.ready()
 
     async def submit(self, action: OrderAction) -> str:
         """Place an order; returns its IB order id (as a string) once it is on the wire."""
@@ -500,7 +547,7 @@ class OrderTracker:
     async def sync_orders(self, ib: IB, first: bool) -> None:
         """Open orders, then the day's completed ones: what reconciliation compares with."""
         self._orders_synced = False
-        if self._connection.config.readonly:
+        if self._connection.config.read_only:
             return  # a read-only API session cannot see or place orders
         await self._connection.startup_request(ib.reqOpenOrdersAsync(), "reqOpenOrders")
         if ib.client.serverVersion() >= COMPLETED_ORDERS_VERSION:

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Final
 
 from ib_async import IB, Contract, Ticker
@@ -19,6 +20,7 @@ from ib_async import IB, Contract, Ticker
 from horizon.errors import HorizonError, InvalidOrder, RequestTimeout, VenueRejected
 from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.connection import Connection, utc_now
+from horizon.venues.ibkr.guards import Reference
 from horizon.venues.ibkr.instruments import Instruments
 from horizon.venues.ibkr.mapping.quotes import (
     DELAYED_NOTICE,
@@ -99,6 +101,28 @@ class QuoteStreams:
             )
             for s in sorted(self._streams.values(), key=lambda s: s.market_id)
         ]
+
+    async def reference(self, contract: Contract, market_id: str) -> Reference | None:
+        """The quote the pre-trade rules judge an order by: the stream's latest if the market
+        streams, else a snapshot. Delayed data is no reference for a price check: None."""
+        stream = self._streams.get(market_id)
+        quote = stream.last if stream is not None else None
+        if quote is None:
+            try:
+                quote = await self.quote(market_id)
+            except (HorizonError, TimeoutError) as exc:
+                log.warning(
+                    "no quote for the pre-trade rules",
+                    extra={"market_id": market_id, "error": str(exc)},
+                )
+                return None
+        if quote.delayed:
+            return None
+        multiplier = Decimal(contract.multiplier) if contract.multiplier else Decimal(1)
+        age = (utc_now() - quote.timestamp).total_seconds()
+        return Reference(
+            bid=quote.bid, ask=quote.ask, last=quote.last, age_s=age, multiplier=multiplier
+        )
 
     @property
     def fallen_back(self) -> bool:

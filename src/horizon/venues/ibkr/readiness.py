@@ -9,7 +9,7 @@ router should not send it work).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from horizon.errors import ConfigurationError
@@ -42,6 +42,16 @@ class RestartWindow:
         if self.start <= self.end:
             return self.start <= local < self.end
         return local >= self.start or local < self.end  # wraps midnight
+
+    def remaining(self, when: datetime) -> float:
+        """Seconds from `when` to the end of the window it is in (0 outside it)."""
+        if not self.contains(when):
+            return 0.0
+        local = when.astimezone(ZoneInfo(self.zone))
+        end = local.replace(hour=self.end.hour, minute=self.end.minute, second=0, microsecond=0)
+        if end <= local:
+            end += timedelta(days=1)
+        return (end - local).total_seconds()
 
     def __str__(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M} {self.zone}"

@@ -11,6 +11,7 @@ methods), so fills and health checks flow between calls.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from horizon.venues.ibkr.changes import Changes
 from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.connection import Connection, HealthSample, Lifecycle, Listener
 from horizon.venues.ibkr.fill_capture import FillCapture
+from horizon.venues.ibkr.guards import Guards, PreTradeGuards
 from horizon.venues.ibkr.instruments import Instruments
 from horizon.venues.ibkr.journal import FillJournal
 from horizon.venues.ibkr.mapping.accounts import balances_from_summary, position_from_ib
@@ -43,6 +45,7 @@ from horizon.venues.ibkr.readiness import Readiness, RestartWindow, assess
 from horizon.venues.ibkr.ticket_desk import TicketDesk
 
 T = TypeVar("T")
+log = logging.getLogger("horizon.venues.ibkr")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +125,17 @@ class Ibkr:
             cfg, TokenBucket(cfg.rate, cfg.burst), LoopThread(name=f"horizon-ibkr-{client_id}")
         )
         self._instruments = Instruments(self._connection)
+        # always there, so the kill switch works without any rule configured
+        self._guards = PreTradeGuards(cfg.guards or Guards())
+        self._quotes = QuoteStreams(cfg, self._connection, self._instruments)
         self._orders = OrderTracker(
-            self._connection, self._instruments, self._changes, self._journal, venue=self.name
+            self._connection,
+            self._instruments,
+            self._changes,
+            self._journal,
+            guards=self._guards,
+            reference=self._quotes.reference,
+            venue=self.name,
         )
         self._fills = FillCapture(
             cfg,
@@ -134,7 +146,6 @@ class Ibkr:
             on_execution=self._orders.note_execution,
             venue=self.name,
         )
-        self._quotes = QuoteStreams(cfg, self._connection, self._instruments)
         self._tickets = TicketDesk(
             self._connection, self._instruments, self._orders, self._changes
         )
@@ -487,6 +498,27 @@ class Ibkr:
     def orders(self, market_id: str | None = None) -> list[VenueOrder]:
         """Blocking twin of `orders_async`."""
         return self._sync(self.orders_async(market_id), "orders")
+
+    # ------------------------------------------------------------------ kill switch
+    async def kill_switch_async(
+        self, reason: str = "kill switch", *, cancel_all: bool = False
+    ) -> list[str]:
+        """Refuse every new order from now on (OrderRefused "kill_switch") until
+        `resume_trading()`; with `cancel_all`, also cancel this venue's open orders (their
+        ids are returned)."""
+        self._guards.kill(reason)
+        log.warning("kill switch thrown", extra={"reason": reason, "cancel_all": cancel_all})
+        return await self._orders.cancel_all() if cancel_all else []
+
+    def kill_switch(self, reason: str = "kill switch", *, cancel_all: bool = False) -> list[str]:
+        """Blocking twin of `kill_switch_async`."""
+        return self._sync(self.kill_switch_async(reason, cancel_all=cancel_all), "kill_switch")
+
+    def resume_trading(self) -> None:
+        """Undo `kill_switch()` (a kill-switch file, if configured, still refuses while it
+        exists)."""
+        self._guards.resume()
+        log.warning("kill switch released")
 
     # ------------------------------------------------------------------ account
     async def balance_async(self, account: str | None = None) -> list[Balance]:
