@@ -108,3 +108,11 @@ def test_simulator_example() -> None:
     namespace: dict[str, Any] = {}
     exec("from decimal import Decimal\n" + find("GatewaySimulator(host="), namespace)
     assert namespace["sim"].port > 0
+
+
+def test_guards_example_builds_a_guarded_venue(gateway: GatewaySimulator) -> None:
+    namespace: dict[str, Any] = {}
+    exec(on_port(find("Guards(", "kill_switch_file"), gateway.port), namespace)
+    venue = namespace["ibkr"]
+    assert venue.config.guards.max_order_quantity == 1000
+    venue.close()
