@@ -423,3 +423,22 @@ def test_many_threads_trading_at_once_meet_only_typed_errors_and_true_states(
     finally:
         stop.set()
         venue.close()
+
+
+# ------------------------------------------------------------- an order the gateway dropped
+
+
+def test_an_order_the_gateway_silently_drops_is_reported_rejected(
+    gateway: GatewaySimulator,
+) -> None:
+    venue = venue_on(gateway, ack_timeout=0.3)
+    try:
+        gateway.drop_next_order()  # as IB's paper servers sometimes do
+        lost = venue.submit(market())
+        kept = venue.submit(market())
+        assert venue.wait_for_status(kept, timeout=5) is OrderStatus.FILLED
+        assert venue.wait_for_status(lost, timeout=5) is OrderStatus.REJECTED
+        assert "does not know the order" in (venue.order(lost).reason or "")
+        assert venue.metrics_snapshot().rejects == {"unacknowledged": 1}
+    finally:
+        venue.close()

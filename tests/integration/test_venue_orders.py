@@ -209,3 +209,17 @@ def test_a_refused_cancel_does_not_revive_a_cancelled_order(
     gateway.wait_for(lambda: len(gateway.requests(kind=m.CancelOrder)) == 2, timeout=5)
     assert ibkr.health_check()  # its answer comes after the refusal: the venue has seen it
     assert ibkr.order_status(oid) is OrderStatus.CANCELED
+
+
+def test_a_preset_warning_leaves_the_order_live_and_it_fills(
+    ibkr: Ibkr, gateway: GatewaySimulator
+) -> None:
+    """IB's 10349 ("TIF set to DAY based on order preset") is a warning: ib_async marks the
+    trade Cancelled, but the order lives at IB, and fills."""
+    oid = ibkr.submit(buy(order_type="limit", limit_price="150.00", tif="GTC"))
+    ibkr.wait_for_status(oid, OrderStatus.ACCEPTED, timeout=5)
+    gateway.send_error(10349, "Order TIF was set to DAY based on order preset.", req_id=int(oid))
+    assert ibkr.health_check()  # answered after the warning: the venue has seen it
+    assert ibkr.order_status(oid) is OrderStatus.ACCEPTED
+    gateway.set_price("AAPL", Decimal("149.00"))
+    assert ibkr.wait_for_status(oid, timeout=5) is OrderStatus.FILLED

@@ -86,6 +86,10 @@ class IbkrConfig:
     market_data_type: int = 1
     # logging: drop ib_async's own lines for events the venue logs itself (process-wide)
     quiet_ib_async: bool = True
+    # an order the gateway has not acknowledged after this many seconds is looked for (a
+    # reqOpenOrders probe) and, if the gateway does not know it, reported rejected (IB's paper
+    # servers have been seen to drop placements silently); None turns it off
+    ack_timeout: float | None = 10.0
     # pre-trade rules, checked before an order leaves the process (off when None)
     guards: Guards | None = None
     # Prometheus metrics in prometheus_client's default registry (pip install

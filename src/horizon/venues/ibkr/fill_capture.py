@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -35,7 +36,7 @@ from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.connection import Connection
 from horizon.venues.ibkr.instruments import Instruments
 from horizon.venues.ibkr.journal import FillJournal
-from horizon.venues.ibkr.mapping.accounts import ib_decimal
+from horizon.venues.ibkr.mapping.accounts import UNSET_DOUBLE, ib_decimal
 from horizon.venues.ibkr.mapping.fills import (
     ExecutionRecord,
     FillBook,
@@ -276,7 +277,14 @@ class FillCapture:
             )
 
     def _on_commission(self, report: CommissionReport) -> None:
-        fee = ib_decimal(report.commission)
+        raw = float(report.commission)
+        if not raw < UNSET_DOUBLE or raw == -1.0 or math.isnan(raw):
+            # UNSET (max double) or -1: IB has not computed it yet (other negative amounts are
+            # rebates, and real). A fee still pending is no fee: the fill waits its grace,
+            # comes out fee=None, and the fee follows when IB reports it.
+            log.debug("commission pending", extra={"exec_id": report.execId, "raw": raw})
+            return
+        fee = ib_decimal(raw)
         if not self.book.add_commission(report.execId, fee, report.currency, time.monotonic()):
             return
         if self._journal is not None:

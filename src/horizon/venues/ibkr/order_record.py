@@ -27,6 +27,7 @@ FINISHED_UNSEEN = (
     "finished at the gateway while disconnected (reported neither open nor completed there)"
 )
 REFUSED_BY_PACING = "refused by the gateway's pacing (IB error 100); not placed"
+NEVER_ACKNOWLEDGED = "no acknowledgement from the gateway, which does not know the order"
 
 
 @dataclass(slots=True, kw_only=True)

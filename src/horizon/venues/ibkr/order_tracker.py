@@ -47,6 +47,7 @@ from horizon.venues.ibkr.mapping.symbology import canonical_market_id
 from horizon.venues.ibkr.order_record import (
     FINISHED_UNSEEN,
     LOST_BEFORE_ACK,
+    NEVER_ACKNOWLEDGED,
     REFUSED_BY_PACING,
     OrderRecord,
 )
@@ -135,6 +136,7 @@ class OrderTracker:
         self._id_floor = 0  # no order id below it may be handed out again
         self._orders_synced = False  # this session fetched open and completed orders
         self._pacing_recovery = False
+        self._ack_sweep_armed = False
         self._last_pacing_error = 0.0
         self.pacing_errors = 0
         # for metrics: bounded keys only (accounts of this login, IB error codes)
@@ -278,6 +280,7 @@ class OrderTracker:
         )
         self._orders[record.order_id] = record
         self.submitted[account] += 1
+        self._watch_ack()
         if log.isEnabledFor(logging.INFO):
             log.info(
                 "order submitted",
@@ -293,6 +296,49 @@ class OrderTracker:
                 },
             )
         return record
+
+    def _watch_ack(self) -> None:
+        """Arm the sweep for orders left unacknowledged (one timer, however many orders)."""
+        timeout = self._connection.config.ack_timeout
+        if timeout and not self._ack_sweep_armed:
+            self._ack_sweep_armed = True
+            self._connection.loop.call_later(timeout / 2, self._sweep_unacked)
+
+    def _sweep_unacked(self) -> None:
+        self._ack_sweep_armed = False
+        timeout = self._connection.config.ack_timeout
+        assert timeout
+        now = time.monotonic()
+        waiting = [
+            r for r in self._orders.values() if r.sent_at is not None and not r.status.is_terminal
+        ]
+        late = [r for r in waiting if now - (r.sent_at or now) >= timeout]
+        if late and self._connection.is_connected():
+            self._connection.spawn(self._probe_unacked(late))
+        if waiting:
+            self._watch_ack()
+
+    async def _probe_unacked(self, late: list[OrderRecord]) -> None:
+        """The gateway answers in order: once a reqOpenOrders sent now is answered, an order
+        placed before it and still unacknowledged is one the gateway does not have."""
+        connection = self._connection
+        ib = await connection.ready()
+        await connection.bucket.acquire_async()
+        try:
+            await asyncio.wait_for(ib.reqOpenOrdersAsync(), connection.config.request_timeout)
+        except (TimeoutError, ConnectionError):
+            return  # the connection is in trouble: reconciliation after it will decide
+        now = time.time()
+        for record in late:
+            if record.sent_at is not None and not record.status.is_terminal:
+                record.sent_at = None
+                record.reject(NEVER_ACKNOWLEDGED, now)
+                self.rejects["unacknowledged"] += 1
+                log.error(
+                    "order never acknowledged; the gateway does not know it",
+                    extra={"order_id": record.order_id, "client_id": connection.client_id},
+                )
+        self._changes.notify()
 
     async def _restart_gate(self, guards: PreTradeGuards) -> None:
         """Around the gateway's daily restart new orders are refused, or held until after

@@ -188,6 +188,9 @@ ERROR_KINDS: Final = MappingProxyType(
         10167: ErrorKind.DELAYED_DATA,  # Not subscribed; displaying delayed market data
         10168: ErrorKind.NO_MARKET_DATA,  # Not subscribed; delayed data not enabled
         10197: ErrorKind.NO_MARKET_DATA,  # No market data during a competing live session
+        # "Order TIF was set to DAY based on order preset" (and the like): the order is
+        # placed and live; ib_async marks it Cancelled, and it then fills (users' overfills)
+        10349: ErrorKind.WARNING,
         **{code: ErrorKind.ORDER_REJECTED for code in ORDER_REJECTED_CODES},
     }
 )
