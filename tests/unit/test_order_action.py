@@ -144,3 +144,49 @@ def test_a_market_id_with_an_empty_part_is_refused_when_the_action_is_built(bad:
     with pytest.raises(InvalidOrder) as err:
         OrderAction(market_id=bad, side="buy", quantity=1)
     assert err.value.field == "market_id"
+
+
+@pytest.mark.parametrize(
+    ("fields", "bad_field"),
+    [
+        ({"order_type": "market_if_touched"}, "stop_price"),
+        ({"order_type": "limit_if_touched", "stop_price": "9"}, "limit_price"),
+        ({"order_type": "trailing_stop_limit", "trail_amount": "1"}, "limit_offset"),
+        ({"order_type": "trailing_stop_limit", "limit_offset": "1"}, "trail_percent"),
+        ({"order_type": "relative"}, "offset"),
+        ({"order_type": "relative", "offset": "0.1", "stop_price": "9"}, "stop_price"),
+        ({"order_type": "limit_on_close"}, "limit_price"),
+        ({"order_type": "market_on_close", "limit_price": "1"}, "limit_price"),
+        ({"order_type": "market_on_close", "tif": "GTC"}, "tif"),
+        ({"order_type": "market_on_open", "tif": "IOC"}, "tif"),
+        ({"order_type": "midprice", "offset": "0.1"}, "offset"),
+        ({"order_type": "pegged_to_midpoint", "offset": "-0.1"}, "offset"),
+        ({"order_type": "market_to_limit", "limit_price": "1"}, "limit_price"),
+        ({"order_type": "limit", "limit_price": "1", "offset": "1"}, "offset"),
+    ],
+)
+def test_each_new_order_type_asks_for_its_prices_and_no_others(
+    fields: dict[str, object], bad_field: str
+) -> None:
+    with pytest.raises(InvalidOrder) as err:
+        OrderAction(market_id="AAPL", side="buy", quantity=1, **fields)  # type: ignore[arg-type]
+    assert err.value.field == bad_field
+
+
+def test_the_new_order_types_build_with_their_prices() -> None:
+    for fields in (
+        {"order_type": "market_if_touched", "stop_price": "9"},
+        {"order_type": "limit_if_touched", "stop_price": "9", "limit_price": "9.1"},
+        {"order_type": "trailing_stop_limit", "trail_percent": "1", "limit_offset": "0.05"},
+        {"order_type": "market_on_close"},
+        {"order_type": "limit_on_close", "limit_price": "10"},
+        {"order_type": "market_on_open", "tif": "OPG"},
+        {"order_type": "limit_on_open", "limit_price": "10"},
+        {"order_type": "relative", "offset": "0.01", "limit_price": "10"},
+        {"order_type": "midprice"},
+        {"order_type": "pegged_to_midpoint", "offset": "0"},
+        {"order_type": "market_to_limit"},
+        {"order_type": "limit", "limit_price": "10", "tif": "FOK"},
+    ):
+        action = OrderAction(market_id="AAPL", side="buy", quantity=1, **fields)  # type: ignore[arg-type]
+        assert action.order_type.value == fields["order_type"]

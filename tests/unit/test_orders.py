@@ -112,7 +112,9 @@ def test_account_and_client_order_id_and_rth() -> None:
 
 def test_every_order_type_has_an_ib_row() -> None:
     assert set(IB_ORDER_TYPES) == set(OrderType)
-    assert len(set(IB_ORDER_TYPES.values())) == len(OrderType)
+    # one IB type per OrderType, but for the opening auction (MKT / LMT with tif OPG)
+    assert len(set(IB_ORDER_TYPES.values())) == len(OrderType) - 2
+    assert {row[0] for row in ORDER_TYPE_ROWS} == {t.value for t in OrderType}
 
 
 def test_fractional_quantity_and_small_prices_are_exact() -> None:
@@ -295,8 +297,8 @@ def test_order_type_of(ib: str, ours: OrderType) -> None:
 
 
 def test_order_type_of_unknown_names_it() -> None:
-    with pytest.raises(ValueError, match="'MOC'"):
-        order_type_of("MOC")
+    with pytest.raises(ValueError, match="'VWAP'"):
+        order_type_of("VWAP")
 
 
 @pytest.mark.parametrize(
@@ -313,18 +315,52 @@ def test_side_of_unknown_names_it() -> None:
         side_of("BOT")
 
 
-def test_to_ib_order_round_trips_through_the_tables() -> None:
-    for ot, extra in [
-        ("market", {}),
-        ("limit", {"limit_price": "1"}),
-        ("stop", {"stop_price": "1"}),
-        ("stop_limit", {"stop_price": "1", "limit_price": "1"}),
-        ("trailing_stop", {"trail_amount": "1"}),
-    ]:
-        a = act(order_type=ot, side="sell", **extra)
-        o = to_ib_order(a, account="DU1")
-        assert order_type_of(o.orderType) is a.order_type
-        assert side_of(o.action) is a.side
+# one row per order type: (order_type, OrderAction prices, IB orderType, tif sent, Order
+# fields that carry the prices); what TWS API's "Order Types" pages put in each field
+ORDER_TYPE_ROWS = [
+    ("market", {}, "MKT", "DAY", {}),
+    ("limit", {"limit_price": "10"}, "LMT", "DAY", {"lmtPrice": 10.0}),
+    ("stop", {"stop_price": "9"}, "STP", "DAY", {"auxPrice": 9.0}),
+    ("stop_limit", {"stop_price": "9", "limit_price": "8.5"}, "STP LMT", "DAY",
+     {"auxPrice": 9.0, "lmtPrice": 8.5}),
+    ("trailing_stop", {"trail_amount": "1"}, "TRAIL", "DAY", {"auxPrice": 1.0}),
+    ("trailing_stop", {"trail_percent": "2", "stop_price": "9"}, "TRAIL", "DAY",
+     {"trailingPercent": 2.0, "trailStopPrice": 9.0}),
+    ("trailing_stop_limit", {"trail_amount": "1", "limit_offset": "0.1"}, "TRAIL LIMIT", "DAY",
+     {"auxPrice": 1.0, "lmtPriceOffset": 0.1}),
+    ("market_if_touched", {"stop_price": "9"}, "MIT", "DAY", {"auxPrice": 9.0}),
+    ("limit_if_touched", {"stop_price": "9", "limit_price": "9.1"}, "LIT", "DAY",
+     {"auxPrice": 9.0, "lmtPrice": 9.1}),
+    ("market_on_close", {}, "MOC", "DAY", {}),
+    ("limit_on_close", {"limit_price": "10"}, "LOC", "DAY", {"lmtPrice": 10.0}),
+    ("market_on_open", {}, "MKT", "OPG", {}),
+    ("limit_on_open", {"limit_price": "10"}, "LMT", "OPG", {"lmtPrice": 10.0}),
+    ("relative", {"offset": "0.02"}, "REL", "DAY", {"auxPrice": 0.02}),
+    ("relative", {"offset": "0.02", "limit_price": "10"}, "REL", "DAY",
+     {"auxPrice": 0.02, "lmtPrice": 10.0}),
+    ("midprice", {}, "MIDPRICE", "DAY", {}),
+    ("midprice", {"limit_price": "10"}, "MIDPRICE", "DAY", {"lmtPrice": 10.0}),
+    ("pegged_to_midpoint", {"offset": "0"}, "PEG MID", "DAY", {"auxPrice": 0.0}),
+    ("market_to_limit", {}, "MTL", "DAY", {}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("ot", "prices", "ib_type", "tif", "fields"), ORDER_TYPE_ROWS)
+def test_every_order_type_maps_to_ibs_fields(
+    ot: str, prices: dict[str, str], ib_type: str, tif: str, fields: dict[str, float]
+) -> None:
+    a = act(order_type=ot, side="sell", **prices)
+    o = to_ib_order(a, account="DU1")
+    assert (o.orderType, o.tif) == (ib_type, tif)
+    for name, value in fields.items():
+        assert getattr(o, name) == value, name
+    assert order_type_of(o.orderType, o.tif) is a.order_type
+    assert side_of(o.action) is a.side
+
+
+def test_fok_travels_as_ibs_tif() -> None:
+    fok = act(order_type="limit", limit_price="1", tif="FOK")
+    assert to_ib_order(fok, account="DU1").tif == "FOK"
 
 
 def test_a_blank_order_is_an_order_of_defaults_sharing_nothing_mutable() -> None:

@@ -16,6 +16,17 @@ class OrderType(StrEnum):
     STOP = "stop"
     STOP_LIMIT = "stop_limit"
     TRAILING_STOP = "trailing_stop"
+    TRAILING_STOP_LIMIT = "trailing_stop_limit"  # trail + a limit offset from the stop
+    MARKET_IF_TOUCHED = "market_if_touched"  # a market order once the price touches stop_price
+    LIMIT_IF_TOUCHED = "limit_if_touched"  # a limit order once the price touches stop_price
+    MARKET_ON_CLOSE = "market_on_close"  # at the closing auction
+    LIMIT_ON_CLOSE = "limit_on_close"
+    MARKET_ON_OPEN = "market_on_open"  # at the opening auction
+    LIMIT_ON_OPEN = "limit_on_open"
+    RELATIVE = "relative"  # pegged to the same-side quote by `offset` (a limit caps it)
+    MIDPRICE = "midprice"  # at the midpoint or better (a limit caps it)
+    PEGGED_TO_MIDPOINT = "pegged_to_midpoint"  # the midpoint -/+ `offset` (a limit caps it)
+    MARKET_TO_LIMIT = "market_to_limit"  # market; any rest becomes a limit at the fill price
 
 
 class TimeInForce(StrEnum):
@@ -24,6 +35,7 @@ class TimeInForce(StrEnum):
     IOC = "IOC"
     OPG = "OPG"
     GTD = "GTD"
+    FOK = "FOK"  # fill or kill: all at once, or nothing
 
 
 class OrderStatus(StrEnum):

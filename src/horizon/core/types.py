@@ -77,14 +77,49 @@ def _enum(field_name: str, enum: type[E], value: object) -> E:
         raise InvalidOrder(field_name, f"{value!r} is not one of {allowed}") from exc
 
 
+_PRICES: tuple[str, ...] = (
+    "limit_price", "stop_price", "trail_amount", "trail_percent", "offset", "limit_offset",
+)  # fmt: skip
+
+
+def _rule(required: tuple[str, ...], allowed: tuple[str, ...] = ()) -> tuple[
+    tuple[str, ...], tuple[str, ...]
+]:
+    """(prices required, prices forbidden): every price not required or allowed is forbidden."""
+    return required, tuple(p for p in _PRICES if p not in required and p not in allowed)
+
+
+_TRAIL: tuple[str, ...] = ("trail_amount", "trail_percent", "stop_price")
 _PRICE_RULES: dict[OrderType, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    # order type: (prices required, prices forbidden), each sorted so errors are stable
-    OrderType.MARKET: ((), ("limit_price", "stop_price", "trail_amount", "trail_percent")),
-    OrderType.LIMIT: (("limit_price",), ("stop_price", "trail_amount", "trail_percent")),
-    OrderType.STOP: (("stop_price",), ("limit_price", "trail_amount", "trail_percent")),
-    OrderType.STOP_LIMIT: (("limit_price", "stop_price"), ("trail_amount", "trail_percent")),
-    OrderType.TRAILING_STOP: ((), ("limit_price",)),
+    # order type: (prices required, prices forbidden)
+    OrderType.MARKET: _rule(()),
+    OrderType.LIMIT: _rule(("limit_price",)),
+    OrderType.STOP: _rule(("stop_price",)),
+    OrderType.STOP_LIMIT: _rule(("limit_price", "stop_price")),
+    OrderType.TRAILING_STOP: _rule((), _TRAIL),  # one of trail_amount / trail_percent
+    OrderType.TRAILING_STOP_LIMIT: _rule(("limit_offset",), _TRAIL),
+    OrderType.MARKET_IF_TOUCHED: _rule(("stop_price",)),
+    OrderType.LIMIT_IF_TOUCHED: _rule(("limit_price", "stop_price")),
+    OrderType.MARKET_ON_CLOSE: _rule(()),
+    OrderType.LIMIT_ON_CLOSE: _rule(("limit_price",)),
+    OrderType.MARKET_ON_OPEN: _rule(()),
+    OrderType.LIMIT_ON_OPEN: _rule(("limit_price",)),
+    OrderType.RELATIVE: _rule(("offset",), ("limit_price",)),
+    OrderType.MIDPRICE: _rule((), ("limit_price",)),
+    OrderType.PEGGED_TO_MIDPOINT: _rule((), ("limit_price", "offset")),
+    OrderType.MARKET_TO_LIMIT: _rule(()),
 }
+# the auctions' time in force is the order type's: MOC / LOC are DAY orders, and the open's
+# are OPG orders (IB refuses other TIFs with error 113)
+_AUCTION_TIFS: dict[OrderType, tuple[TimeInForce, ...]] = {
+    OrderType.MARKET_ON_CLOSE: (TimeInForce.DAY,),
+    OrderType.LIMIT_ON_CLOSE: (TimeInForce.DAY,),
+    OrderType.MARKET_ON_OPEN: (TimeInForce.DAY, TimeInForce.OPG),
+    OrderType.LIMIT_ON_OPEN: (TimeInForce.DAY, TimeInForce.OPG),
+}
+_TRAILING: frozenset[OrderType] = frozenset(
+    {OrderType.TRAILING_STOP, OrderType.TRAILING_STOP_LIMIT}
+)
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -92,9 +127,12 @@ class OrderAction:
     """What a strategy wants done: one order, venue-neutral, refused at once if incoherent.
 
     `side`, `order_type` and `tif` accept their plain string values ("buy", "limit", "GTC");
-    numbers accept Decimal, int or str (never float). For a trailing stop give exactly one of
-    `trail_percent` (Decimal("1.5") = 1.5 %) or `trail_amount` (a price distance); `stop_price`
-    may seed the initial trigger level.
+    numbers accept Decimal, int or str (never float). For a trailing stop (and a trailing
+    stop-limit) give exactly one of `trail_percent` (Decimal("1.5") = 1.5 %) or
+    `trail_amount` (a price distance); `stop_price` may seed the initial trigger level, and a
+    trailing stop-limit's limit sits `limit_offset` beyond its stop. The touched types trigger
+    at `stop_price`. `offset` is the distance of a relative order from its quote (and of a
+    midpoint peg from the midpoint); a `limit_price` caps those and the midprice order.
     """
 
     market_id: str
@@ -105,6 +143,8 @@ class OrderAction:
     stop_price: Decimal | None
     trail_percent: Decimal | None
     trail_amount: Decimal | None
+    offset: Decimal | None
+    limit_offset: Decimal | None
     tif: TimeInForce
     good_till: datetime | None
     account: str | None
@@ -122,6 +162,8 @@ class OrderAction:
         stop_price: Number | None = None,
         trail_percent: Number | None = None,
         trail_amount: Number | None = None,
+        offset: Number | None = None,
+        limit_offset: Number | None = None,
         tif: TimeInForce | str = TimeInForce.DAY,
         good_till: datetime | None = None,
         account: str | None = None,
@@ -142,12 +184,18 @@ class OrderAction:
             "stop_price": stop_price,
             "trail_percent": trail_percent,
             "trail_amount": trail_amount,
+            "limit_offset": limit_offset,
         }
         for name, raw in prices.items():
             value = _optional_decimal(name, raw)
             if value is not None and value <= 0:
                 raise InvalidOrder(name, f"must be positive, got {value}")
             s(self, name, value)
+        # an offset may be 0 (a peg at the midpoint itself), never negative
+        peg = _optional_decimal("offset", offset)
+        if peg is not None and peg < 0:
+            raise InvalidOrder("offset", f"must be zero or positive, got {peg}")
+        s(self, "offset", peg)
         s(self, "good_till", good_till)
         s(self, "account", account)
         s(self, "client_order_id", client_order_id)
@@ -165,17 +213,24 @@ class OrderAction:
         for name in forbidden:
             if getattr(self, name) is not None:
                 raise InvalidOrder(name, f"not allowed on a {self.order_type.value} order")
-        if self.order_type is OrderType.TRAILING_STOP:
+        if self.order_type in _TRAILING:
             given = [n for n in ("trail_percent", "trail_amount") if getattr(self, n) is not None]
             if len(given) != 1:
                 raise InvalidOrder(
                     "trail_percent",
-                    "a trailing_stop needs exactly one of trail_percent or trail_amount",
+                    f"a {self.order_type.value} needs exactly one of trail_percent or "
+                    "trail_amount",
                 )
             if self.trail_percent is not None and self.trail_percent >= 100:
                 raise InvalidOrder("trail_percent", f"must be below 100, got {self.trail_percent}")
 
     def _check_tif(self) -> None:
+        auction = _AUCTION_TIFS.get(self.order_type)
+        if auction is not None and self.tif not in auction:
+            allowed = " or ".join(t.value for t in auction)
+            raise InvalidOrder(
+                "tif", f"a {self.order_type.value} order is {allowed}, not {self.tif.value}"
+            )
         if self.tif is TimeInForce.GTD:
             if self.good_till is None:
                 raise InvalidOrder("good_till", "required when tif is GTD")

@@ -41,7 +41,13 @@ from horizon.venues.ibkr.mapping.accounts import (
     ib_price,
 )
 from horizon.venues.ibkr.mapping.fills import ExecutionRecord, exec_base
-from horizon.venues.ibkr.mapping.orders import amend_order, order_type_of, side_of, to_ib_order
+from horizon.venues.ibkr.mapping.orders import (
+    amend_order,
+    order_type_of,
+    side_of,
+    stop_of,
+    to_ib_order,
+)
 from horizon.venues.ibkr.mapping.status import ErrorKind, classify_error
 from horizon.venues.ibkr.mapping.symbology import canonical_market_id
 from horizon.venues.ibkr.order_record import (
@@ -173,14 +179,18 @@ class OrderTracker:
     def view(self, record: OrderRecord) -> VenueOrder:
         order = record.ib_order
         qty = ib_decimal(order.totalQuantity)
-        stop = order.trailStopPrice if order.orderType == "TRAIL" else order.auxPrice
+        stop = stop_of(order)
         return VenueOrder(
             venue=self._venue,
             order_id=str(record.order_id),
             market_id=record.market_id,
             side=side_of(order.action),
             quantity=qty,
-            order_type=order_type_of(order.orderType),
+            # what was asked for (an opening-auction order is MKT + OPG on the wire); an
+            # adopted order has only IB's fields to say it
+            order_type=record.action.order_type
+            if record.action is not None
+            else order_type_of(order.orderType, order.tif),
             status=record.status,
             filled=record.filled,
             remaining=record.remaining if record.remaining is not None else qty - record.filled,

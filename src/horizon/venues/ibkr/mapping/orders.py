@@ -28,11 +28,14 @@ __all__ = [
     "format_good_till",
     "order_type_of",
     "side_of",
+    "stop_of",
     "to_ib_float",
     "to_ib_order",
 ]
 
-# OrderType -> IB orderType, and back. "STP LMT" has a space on the wire.
+# OrderType -> (IB orderType, the TIF IB needs for it, if it is fixed). "STP LMT" has a space
+# on the wire. The opening auction is a market / limit order with tif OPG (IB's own
+# "MKT"/"LMT" + OPG; TWS API "Order Types": Market-on-Open, Limit-on-Open).
 IB_ORDER_TYPES: Final = MappingProxyType(
     {
         OrderType.MARKET: "MKT",
@@ -40,9 +43,33 @@ IB_ORDER_TYPES: Final = MappingProxyType(
         OrderType.STOP: "STP",
         OrderType.STOP_LIMIT: "STP LMT",
         OrderType.TRAILING_STOP: "TRAIL",
+        OrderType.TRAILING_STOP_LIMIT: "TRAIL LIMIT",
+        OrderType.MARKET_IF_TOUCHED: "MIT",
+        OrderType.LIMIT_IF_TOUCHED: "LIT",
+        OrderType.MARKET_ON_CLOSE: "MOC",
+        OrderType.LIMIT_ON_CLOSE: "LOC",
+        OrderType.MARKET_ON_OPEN: "MKT",
+        OrderType.LIMIT_ON_OPEN: "LMT",
+        OrderType.RELATIVE: "REL",
+        OrderType.MIDPRICE: "MIDPRICE",
+        OrderType.PEGGED_TO_MIDPOINT: "PEG MID",
+        OrderType.MARKET_TO_LIMIT: "MTL",
     }
 )
-_FROM_IB_ORDER_TYPE: Final = MappingProxyType({v: k for k, v in IB_ORDER_TYPES.items()})
+_FIXED_TIF: Final = MappingProxyType(
+    {OrderType.MARKET_ON_OPEN: TimeInForce.OPG, OrderType.LIMIT_ON_OPEN: TimeInForce.OPG}
+)
+# IB orderType (and tif, where it decides) -> OrderType, for orders read back from IB
+_FROM_IB_ORDER_TYPE: Final = MappingProxyType(
+    {
+        v: k
+        for k, v in IB_ORDER_TYPES.items()
+        if k not in (OrderType.MARKET_ON_OPEN, OrderType.LIMIT_ON_OPEN)
+    }
+)
+_FROM_IB_AT_THE_OPEN: Final = MappingProxyType(
+    {"MKT": OrderType.MARKET_ON_OPEN, "LMT": OrderType.LIMIT_ON_OPEN}
+)
 
 _SIDE_TO_IB: Final = MappingProxyType({Side.BUY: "BUY", Side.SELL: "SELL"})
 # IB order actions -> Side. SSHORT (short sale, institutional) and SLONG are sells.
@@ -51,9 +78,18 @@ _SIDE_FROM_IB: Final = MappingProxyType(
 )
 
 # Which IB order types carry which amendable price, and in which Order field.
-_LIMIT_FIELD: Final = MappingProxyType({"LMT": "lmtPrice", "STP LMT": "lmtPrice"})
+_LIMIT_FIELD: Final = MappingProxyType(
+    {t: "lmtPrice" for t in ("LMT", "STP LMT", "LIT", "LOC", "REL", "MIDPRICE", "PEG MID")}
+)
 _STOP_FIELD: Final = MappingProxyType(
-    {"STP": "auxPrice", "STP LMT": "auxPrice", "TRAIL": "trailStopPrice"}
+    {
+        "STP": "auxPrice",
+        "STP LMT": "auxPrice",
+        "MIT": "auxPrice",
+        "LIT": "auxPrice",
+        "TRAIL": "trailStopPrice",
+        "TRAIL LIMIT": "trailStopPrice",
+    }
 )
 
 _MAX_RELATIVE_ERROR: Final = Decimal("1e-9")
@@ -130,25 +166,33 @@ def to_ib_order(action: OrderAction, *, account: str) -> Order:
     open orders can be matched back to it after a restart.
     """
     order = blank_order()
+    kind = action.order_type
     order.action = _SIDE_TO_IB[action.side]
     order.totalQuantity = to_ib_float("quantity", action.quantity)
-    order.orderType = IB_ORDER_TYPES[action.order_type]
-    order.tif = action.tif.value
+    order.orderType = IB_ORDER_TYPES[kind]
+    order.tif = _FIXED_TIF.get(kind, action.tif).value
     order.account = action.account or account
     order.orderRef = action.client_order_id or ""
     order.outsideRth = action.outside_rth
     order.transmit = True
     if action.limit_price is not None:
         order.lmtPrice = to_ib_float("limit_price", action.limit_price)
-    if action.order_type is OrderType.TRAILING_STOP:
+    if kind in (OrderType.TRAILING_STOP, OrderType.TRAILING_STOP_LIMIT):
+        # TWS API "Trailing Stop" / "Trailing Stop Limit": the trail in auxPrice (or
+        # trailingPercent), the initial stop in trailStopPrice, the limit's distance from
+        # the stop in lmtPriceOffset
         if action.trail_percent is not None:
             order.trailingPercent = to_ib_float("trail_percent", action.trail_percent)
         elif action.trail_amount is not None:
             order.auxPrice = to_ib_float("trail_amount", action.trail_amount)
         if action.stop_price is not None:
             order.trailStopPrice = to_ib_float("stop_price", action.stop_price)
-    elif action.stop_price is not None:
+        if action.limit_offset is not None:
+            order.lmtPriceOffset = to_ib_float("limit_offset", action.limit_offset)
+    elif action.stop_price is not None:  # STP, STP LMT, and the trigger of MIT / LIT
         order.auxPrice = to_ib_float("stop_price", action.stop_price)
+    if action.offset is not None:  # REL and PEG MID: the offset travels in auxPrice
+        order.auxPrice = to_ib_float("offset", action.offset) if action.offset else 0.0
     if action.tif is TimeInForce.GTD:
         if action.good_till is None:  # OrderAction refuses this already; keep mypy and us honest
             raise InvalidOrder("good_till", "required when tif is GTD")
@@ -226,12 +270,24 @@ def check_tick(price: Decimal, min_tick: Decimal, field: str) -> None:
         )
 
 
-def order_type_of(ib_order_type: str) -> OrderType:
-    """OrderType of an IB orderType string; ValueError for types Horizon does not place."""
+def order_type_of(ib_order_type: str, tif: str = "") -> OrderType:
+    """OrderType of an IB orderType string (and tif: MKT / LMT with OPG are the opening
+    auction's); ValueError for types Horizon does not place."""
+    kind = ib_order_type.strip().upper()
+    if tif.strip().upper() == "OPG" and kind in _FROM_IB_AT_THE_OPEN:
+        return _FROM_IB_AT_THE_OPEN[kind]
     try:
-        return _FROM_IB_ORDER_TYPE[ib_order_type.strip().upper()]
+        return _FROM_IB_ORDER_TYPE[kind]
     except KeyError:
         raise ValueError(f"IB order type {ib_order_type!r} has no Horizon OrderType") from None
+
+
+def stop_of(order: Order) -> float | None:
+    """The stop (trigger) price an order carries, by its type: auxPrice for stops and touched
+    orders, trailStopPrice for trailing ones; None for types without one (a REL's auxPrice is
+    its offset, not a stop)."""
+    field = _STOP_FIELD.get(order.orderType)
+    return None if field is None else getattr(order, field)
 
 
 def side_of(action: str) -> Side:
