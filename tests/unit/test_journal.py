@@ -3,6 +3,7 @@ way a journal file can be unusable (each a typed JournalError, never a raw sqlit
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import subprocess
 import sys
@@ -152,6 +153,23 @@ def test_created_at_is_kept_and_an_old_schema_journal_is_upgraded(path: Path) ->
     upgraded = FillJournal(legacy)
     assert upgraded.created_at == datetime(2026, 11, 25, 14, 30, 1, tzinfo=UTC)
     assert upgraded.load().drained == ["a.b.01.01"]  # schema-1 drains carried their fee
+    upgraded.captured([rec(7)])
+    upgraded.close()
+    again = FillJournal(legacy)
+    assert again.load().pending == [rec(7)]  # the upgraded table takes new fills, unflagged
+    schema = sqlite3.connect(legacy).execute("SELECT value FROM meta WHERE key='schema'")
+    assert schema.fetchone() == ("3",)
+
+
+def test_a_liquidation_stays_flagged_across_a_restart(path: Path) -> None:
+    journal = FillJournal(path)
+    forced = dataclasses.replace(rec(9), order_id=-1, client_id=0, liquidation=True)
+    journal.captured([forced, rec(10)])
+    journal.close()
+    pending = FillJournal(path).load().pending
+    assert [(r.exec_id, r.liquidation) for r in pending] == [
+        (forced.exec_id, True), (rec(10).exec_id, False),
+    ]  # fmt: skip
 
 
 def test_a_directory_is_refused(tmp_path: Path) -> None:

@@ -2,89 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from enum import StrEnum
-from typing import TypeVar
+from decimal import Decimal
 
+from horizon.core.algos import ALGOS, Algo
+from horizon.core.conditions import CONDITIONS, Condition
 from horizon.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from horizon.core.values import (
+    Number,
+    enum_choice,
+    market_id_grammar,
+    optional_decimal,
+    require_utc,
+    to_decimal,
+)
 from horizon.errors import InvalidOrder
 
-Number = Decimal | int | str
-
-
-def _market_id(value: object) -> str:
-    """The venue-neutral grammar of a market id, checked when an action is built: a string
-    of ':'-separated parts (``AAPL``, ``FX:EUR.USD``, ``OPT:AAPL:20260619:180:C``), none
-    empty, without surrounding whitespace. What each part means is the venue's to check
-    (before anything is sent)."""
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidOrder("market_id", "must be a non-empty string such as 'AAPL'")
-    if value != value.strip():
-        raise InvalidOrder("market_id", f"{value!r} has surrounding whitespace")
-    for part in value.split(":"):
-        if not part.strip():
-            raise InvalidOrder(
-                "market_id",
-                f"{value!r} has an empty part; parts are separated by ':' (e.g. 'FX:EUR.USD')",
-            )
-        if part != part.strip():
-            raise InvalidOrder("market_id", f"{value!r}: part {part!r} has surrounding whitespace")
-    return value
-
-
-def to_decimal(field_name: str, value: object) -> Decimal:
-    """Decimal from int/str/Decimal. Floats are refused: 0.1 is not a price a float can hold."""
-    if isinstance(value, bool):
-        raise InvalidOrder(field_name, f"must be a number, got the bool {value!r}")
-    if isinstance(value, float):
-        raise InvalidOrder(
-            field_name, f"floats are refused (got {value!r}); pass str or Decimal, e.g. '101.25'"
-        )
-    if not isinstance(value, (Decimal, int, str)):
-        raise InvalidOrder(field_name, f"expected Decimal, int or str, got {type(value).__name__}")
-    try:
-        d = Decimal(value)
-    except (InvalidOperation, ValueError) as exc:
-        raise InvalidOrder(field_name, f"not a number: {value!r}") from exc
-    if not d.is_finite():
-        raise InvalidOrder(field_name, f"must be finite, got {value!r}")
-    return d
-
-
-def _optional_decimal(field_name: str, value: object) -> Decimal | None:
-    return None if value is None else to_decimal(field_name, value)
-
-
-def require_utc(field_name: str, value: datetime) -> datetime:
-    """Naive datetimes are refused: their zone is a guess, and a guess moves fills by hours."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidOrder(field_name, f"naive datetime {value.isoformat()} refused; pass tz-aware")
-    return value.astimezone(UTC)
-
-
-E = TypeVar("E", bound=StrEnum)
-
-
-def _enum(field_name: str, enum: type[E], value: object) -> E:
-    if not isinstance(value, str):
-        raise InvalidOrder(field_name, f"expected a string or {enum.__name__}, got {value!r}")
-    try:
-        return enum(value)
-    except ValueError as exc:
-        allowed = ", ".join(repr(m.value) for m in enum)
-        raise InvalidOrder(field_name, f"{value!r} is not one of {allowed}") from exc
-
+__all__ = [
+    "Balance",
+    "Number",
+    "OrderAction",
+    "Position",
+    "VenueFill",
+    "VenueOrder",
+    "market_id_grammar",
+    "require_utc",
+    "to_decimal",
+]
 
 _PRICES: tuple[str, ...] = (
     "limit_price", "stop_price", "trail_amount", "trail_percent", "offset", "limit_offset",
 )  # fmt: skip
 
 
-def _rule(required: tuple[str, ...], allowed: tuple[str, ...] = ()) -> tuple[
-    tuple[str, ...], tuple[str, ...]
-]:
+def _rule(
+    required: tuple[str, ...], allowed: tuple[str, ...] = ()
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(prices required, prices forbidden): every price not required or allowed is forbidden."""
     return required, tuple(p for p in _PRICES if p not in required and p not in allowed)
 
@@ -133,6 +88,11 @@ class OrderAction:
     trailing stop-limit's limit sits `limit_offset` beyond its stop. The touched types trigger
     at `stop_price`. `offset` is the distance of a relative order from its quote (and of a
     midpoint peg from the midpoint); a `limit_price` caps those and the midprice order.
+
+    `algo` hands a market or limit order to a broker algorithm (`horizon.core.algos`).
+    `conditions` (`horizon.core.conditions`) hold the order back until they are met, or with
+    `conditions_cancel_order` cancel it then; `conditions_outside_rth` lets them trigger
+    outside regular trading hours.
     """
 
     market_id: str
@@ -150,6 +110,10 @@ class OrderAction:
     account: str | None
     client_order_id: str | None
     outside_rth: bool
+    algo: Algo | None
+    conditions: tuple[Condition, ...]
+    conditions_cancel_order: bool
+    conditions_outside_rth: bool
 
     def __init__(
         self,
@@ -169,12 +133,16 @@ class OrderAction:
         account: str | None = None,
         client_order_id: str | None = None,
         outside_rth: bool = False,
+        algo: Algo | None = None,
+        conditions: Sequence[Condition] = (),
+        conditions_cancel_order: bool = False,
+        conditions_outside_rth: bool = False,
     ) -> None:
         s = object.__setattr__
-        s(self, "market_id", _market_id(market_id))
-        s(self, "side", _enum("side", Side, side))
-        s(self, "order_type", _enum("order_type", OrderType, order_type))
-        s(self, "tif", _enum("tif", TimeInForce, tif))
+        s(self, "market_id", market_id_grammar(market_id))
+        s(self, "side", enum_choice("side", Side, side))
+        s(self, "order_type", enum_choice("order_type", OrderType, order_type))
+        s(self, "tif", enum_choice("tif", TimeInForce, tif))
         qty = to_decimal("quantity", quantity)
         if qty <= 0:
             raise InvalidOrder("quantity", f"must be positive, got {qty}")
@@ -187,12 +155,12 @@ class OrderAction:
             "limit_offset": limit_offset,
         }
         for name, raw in prices.items():
-            value = _optional_decimal(name, raw)
+            value = optional_decimal(name, raw)
             if value is not None and value <= 0:
                 raise InvalidOrder(name, f"must be positive, got {value}")
             s(self, name, value)
         # an offset may be 0 (a peg at the midpoint itself), never negative
-        peg = _optional_decimal("offset", offset)
+        peg = optional_decimal("offset", offset)
         if peg is not None and peg < 0:
             raise InvalidOrder("offset", f"must be zero or positive, got {peg}")
         s(self, "offset", peg)
@@ -202,6 +170,8 @@ class OrderAction:
         s(self, "outside_rth", bool(outside_rth))
         self._check_prices()
         self._check_tif()
+        self._set_algo(algo)
+        self._set_conditions(conditions, conditions_cancel_order, conditions_outside_rth)
         if account is not None and not account.strip():
             raise InvalidOrder("account", "must be None or a non-empty account id")
 
@@ -218,11 +188,35 @@ class OrderAction:
             if len(given) != 1:
                 raise InvalidOrder(
                     "trail_percent",
-                    f"a {self.order_type.value} needs exactly one of trail_percent or "
-                    "trail_amount",
+                    f"a {self.order_type.value} needs exactly one of trail_percent or trail_amount",
                 )
             if self.trail_percent is not None and self.trail_percent >= 100:
                 raise InvalidOrder("trail_percent", f"must be below 100, got {self.trail_percent}")
+
+    def _set_algo(self, algo: object) -> None:
+        if algo is not None:
+            if not isinstance(algo, ALGOS):
+                names = ", ".join(a.__name__ for a in ALGOS)
+                raise InvalidOrder("algo", f"expected one of {names}, got {algo!r}")
+            if self.order_type not in (OrderType.MARKET, OrderType.LIMIT):
+                raise InvalidOrder(
+                    "algo", f"an algo works a market or limit order, not a {self.order_type.value}"
+                )
+        object.__setattr__(self, "algo", algo)
+
+    def _set_conditions(self, conditions: object, cancel: object, outside_rth: object) -> None:
+        if isinstance(conditions, (str, bytes)) or not isinstance(conditions, Sequence):
+            raise InvalidOrder("conditions", f"expected a sequence, got {conditions!r}")
+        for condition in conditions:
+            if not isinstance(condition, CONDITIONS):
+                names = ", ".join(c.__name__ for c in CONDITIONS)
+                raise InvalidOrder("conditions", f"expected one of {names}, got {condition!r}")
+        if cancel and not conditions:
+            raise InvalidOrder("conditions_cancel_order", "needs at least one condition")
+        s = object.__setattr__
+        s(self, "conditions", tuple(conditions))
+        s(self, "conditions_cancel_order", bool(cancel))
+        s(self, "conditions_outside_rth", bool(outside_rth))
 
     def _check_tif(self) -> None:
         auction = _AUCTION_TIFS.get(self.order_type)
@@ -247,7 +241,8 @@ class VenueFill:
     """One execution, as the host application books it.
 
     A fill with `corrects` set replaces the fill it names (an IB execution correction, or a
-    late commission for a fill already handed out with `fee=None`).
+    late commission for a fill already handed out with `fee=None`). `liquidation` marks an
+    execution the broker made on its own (IB's forced liquidation: no order of yours).
     """
 
     venue: str
@@ -264,6 +259,7 @@ class VenueFill:
     liquidity: Liquidity | None = None
     corrects: str | None = None
     client_order_id: str | None = None
+    liquidation: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "timestamp", require_utc("timestamp", self.timestamp))

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from horizon.venues.ibkr.connection import HealthSample, Lifecycle
     from horizon.venues.ibkr.health_server import HealthServer
     from horizon.venues.ibkr.mapping.allocation import Allocation
+    from horizon.venues.ibkr.mapping.preview import Preview
     from horizon.venues.ibkr.mapping.quotes import Quote, Subscription
     from horizon.venues.ibkr.mapping.tickets import LegRole, Ticket, TicketKind
     from horizon.venues.ibkr.readiness import Readiness, RestartWindow
@@ -32,6 +33,7 @@ _LAZY: Final = {
     "Readiness": "readiness",
     "RestartWindow": "readiness",
     "Allocation": "mapping.allocation",
+    "Preview": "mapping.preview",
     "Quote": "mapping.quotes",
     "Subscription": "mapping.quotes",
     "Ticket": "mapping.tickets",
@@ -50,6 +52,7 @@ __all__ = [
     "LegRole",
     "Lifecycle",
     "MetricsSnapshot",
+    "Preview",
     "Quote",
     "Readiness",
     "RestartWindow",

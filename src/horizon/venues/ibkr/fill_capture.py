@@ -183,8 +183,15 @@ class FillCapture:
         self, req_id: int, live: bool, contract: Contract, execution: Execution, raw_time: str
     ) -> None:
         client_id = self._connection.client_id
-        if client_id not in (0, execution.clientId):
-            return  # another process's fill (replays cover every client); client 0 sees all
+        # IB's own executions carry the Execution's liquidation flag (seen on real accounts
+        # with clientId 0, orderId -1, reqId -1); the order id alone proves nothing: manual
+        # TWS orders have ids <= 0 too
+        liquidation = bool(execution.liquidation)
+        if client_id not in (0, execution.clientId) and not liquidation:
+            # another process's fill (replays cover every client); client 0 sees all. IB's own
+            # executions (a forced liquidation: order id -1, client 0) belong to no client and
+            # reach every one: a position closed by IB must never go unbooked
+            return
         if not live and self._replaying_history:
             # the day's executions from before this process existed: history, not new fills
             self.book.mark_drained([execution.execId])
@@ -206,8 +213,15 @@ class FillCapture:
             exchange=execution.exchange,
             liquidity=liquidity_from_ib(execution.lastLiquidity),
             order_ref=execution.orderRef or "",
+            liquidation=liquidation,
         )
         self._on_execution_record(record)
+        if liquidation and live:
+            log.warning(
+                "IB liquidated a position on its own",
+                extra={"exec_id": record.exec_id, "market_id": record.market_id,
+                       "account": record.account, "quantity": str(record.quantity)},
+            )  # fmt: skip
         if self.book.add_execution(record, time.monotonic()):
             self._journal_capture(record)
             self._changes.notify()

@@ -9,14 +9,15 @@ their market id from `mapping.symbology.market_id_of`, cached by conId.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from ib_async import Contract
 
+from horizon.core.types import OrderAction
 from horizon.errors import UnknownInstrument
 from horizon.venues.ibkr.connection import Connection
-from horizon.venues.ibkr.mapping.orders import check_tick
+from horizon.venues.ibkr.mapping.orders import check_tick, watched_markets
 from horizon.venues.ibkr.mapping.symbology import (
     canonical_market_id,
     market_id_of,
@@ -61,6 +62,16 @@ class Instruments:
         if details[0].minTick and not math.isnan(details[0].minTick):
             self._min_ticks[qualified.conId] = Decimal(repr(details[0].minTick))
         return qualified
+
+    async def watched(self, actions: Iterable[OrderAction]) -> dict[str, Contract]:
+        """The contracts of the markets the actions' conditions watch, by market id as
+        written (a price condition on SPY needs SPY's conId on the wire)."""
+        found: dict[str, Contract] = {}
+        for action in actions:
+            for market_id in watched_markets(action.conditions):
+                if market_id not in found:
+                    found[market_id] = await self.qualify(market_id)
+        return found
 
     def market_id_for(self, contract: Contract) -> str:
         """The market id of a qualified contract: the one it was asked for by, if any."""

@@ -46,7 +46,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 APPLICATION: Final = "horizon-ibkr fill journal"
-SCHEMA_VERSION: Final = "2"
+SCHEMA_VERSION: Final = "3"  # 2: drained_fee; 3: liquidation
 ORDER_ID_BLOCK: Final = 100  # order ids reserved per write: at most this many skipped on restart
 
 _FILL_COLUMNS: Final = (
@@ -75,7 +75,8 @@ CREATE TABLE IF NOT EXISTS fills (
     order_ref   TEXT NOT NULL,
     drained     INTEGER NOT NULL DEFAULT 0,
     captured_at TEXT NOT NULL,
-    drained_fee INTEGER NOT NULL DEFAULT 1
+    drained_fee INTEGER NOT NULL DEFAULT 1,
+    liquidation INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS fills_undrained ON fills (drained);
 CREATE TABLE IF NOT EXISTS commissions (
@@ -87,7 +88,13 @@ CREATE TABLE IF NOT EXISTS commissions (
 
 _SELECT_RECORD: Final = (
     "SELECT exec_id, order_id, perm_id, client_id, account, market_id, side, quantity,"
-    " price, time, exchange, liquidity, order_ref FROM fills"
+    " price, time, exchange, liquidity, order_ref, liquidation FROM fills"
+)
+
+_INSERT_FILL: Final = (
+    "INSERT OR IGNORE INTO fills (exec_id, order_id, perm_id, client_id, account, market_id,"
+    " side, quantity, price, time, exchange, liquidity, order_ref, drained, captured_at,"
+    " drained_fee, liquidation) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,1,?)"
 )
 
 
@@ -116,6 +123,7 @@ def _record(row: tuple[object, ...]) -> ExecutionRecord:
         exchange=str(row[10]),
         liquidity=Liquidity(str(row[11])) if row[11] else None,
         order_ref=str(row[12]),
+        liquidation=bool(row[13]),
     )
 
 
@@ -249,12 +257,16 @@ class FillJournal:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
-                if "fills" in tables and "drained_fee" not in {
-                    row[1] for row in db.execute("PRAGMA table_info(fills)")
-                }:
+                had = {row[1] for row in db.execute("PRAGMA table_info(fills)")}
+                if "fills" in tables and "drained_fee" not in had:
                     # a schema-1 journal: its drained fills were all handed out with their fee
                     db.execute(
                         "ALTER TABLE fills ADD COLUMN drained_fee INTEGER NOT NULL DEFAULT 1"
+                    )
+                if "fills" in tables and "liquidation" not in had:
+                    # before schema 3 no fill was flagged: IB's own executions were not captured
+                    db.execute(
+                        "ALTER TABLE fills ADD COLUMN liquidation INTEGER NOT NULL DEFAULT 0"
                     )
                 if "created_at" not in meta:
                     first = db.execute("SELECT MIN(captured_at) FROM fills").fetchone()[0]
@@ -372,7 +384,7 @@ class FillJournal:
             return
         with self._writing("a captured fill") as db:
             db.executemany(
-                "INSERT OR IGNORE INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,1)", rows
+                _INSERT_FILL, rows
             )
 
     def commission(self, fees: Iterable[tuple[str, Decimal, str]]) -> None:
@@ -398,7 +410,7 @@ class FillJournal:
         with self._writing("handed-out fills") as db:
             if capture_rows:
                 db.executemany(
-                    "INSERT OR IGNORE INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,1)",
+                    _INSERT_FILL,
                     capture_rows,
                 )
             if fee_rows:
@@ -422,4 +434,5 @@ def _row(rec: ExecutionRecord, captured_at: str) -> tuple[object, ...]:
         rec.liquidity.value if rec.liquidity else None,
         rec.order_ref,
         captured_at,
+        int(rec.liquidation),
     )

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Final
 
-from ib_async import IB, Contract, Order, Trade
+from ib_async import IB, Contract, Order, OrderState, Trade
 
 from horizon.core.enums import OrderStatus, TimeInForce
 from horizon.core.types import OrderAction, VenueOrder
@@ -27,6 +27,7 @@ from horizon.errors import (
     InvalidOrder,
     OrderRefused,
     UnknownOrder,
+    VenueRejected,
     VenueUnavailable,
 )
 from horizon.venues.ibkr.changes import Changes
@@ -48,6 +49,7 @@ from horizon.venues.ibkr.mapping.orders import (
     stop_of,
     to_ib_order,
 )
+from horizon.venues.ibkr.mapping.preview import Preview, preview_of
 from horizon.venues.ibkr.mapping.status import ErrorKind, classify_error
 from horizon.venues.ibkr.mapping.symbology import canonical_market_id
 from horizon.venues.ibkr.order_record import (
@@ -139,6 +141,8 @@ class OrderTracker:
         self._venue = venue
         self._orders: dict[int, OrderRecord] = {}
         self._by_perm: dict[int, OrderRecord] = {}
+        # what-if order ids awaiting IB's answer -> the error that refused one, if any
+        self._previews: dict[int, tuple[int, str] | None] = {}
         self._id_floor = 0  # no order id below it may be handed out again
         self._orders_synced = False  # this session fetched open and completed orders
         self._pacing_recovery = False
@@ -374,9 +378,47 @@ class OrderTracker:
         self._instruments.check_ticks(
             contract.conId, {"limit_price": action.limit_price, "stop_price": action.stop_price}
         )
-        order = to_ib_order(action, account=account)
+        watched = await self._instruments.watched([action])
+        order = to_ib_order(action, account=account, watched=watched)
         record = await self.place(contract, order, action=action, account=account)
         return str(record.order_id)
+
+    async def preview(self, action: OrderAction) -> Preview:
+        """IB's what-if check of `action`: the margin and commission it would cost, nothing
+        placed. Its own order id (IB answers by it), so no id is ever reused; refused by IB
+        -> VenueRejected with IB's code."""
+        await self._connection.ready()
+        account = self._connection.account_for(action.account)
+        contract = await self._instruments.qualify(action.market_id)
+        self._instruments.check_ticks(
+            contract.conId, {"limit_price": action.limit_price, "stop_price": action.stop_price}
+        )
+        watched = await self._instruments.watched([action])
+        order = to_ib_order(action, account=account, watched=watched)
+        order.whatIf = True
+        sent: list[int] = []
+
+        def what_if(ib: IB) -> Awaitable[OrderState | None]:
+            order.orderId = self._allocate_order_id(ib)
+            sent.append(order.orderId)
+            self._previews[order.orderId] = None
+            # ib_async's whatIfOrderAsync, but with an id from this venue's floor
+            future: Awaitable[OrderState | None] = ib.wrapper.startReq(  # type: ignore[no-untyped-call]
+                order.orderId, contract
+            )
+            ib.client.placeOrder(order.orderId, contract, order)  # type: ignore[no-untyped-call]
+            return future
+
+        market_id = self._instruments.market_id_for(contract)
+        try:
+            state = await self._connection.query(what_if, f"preview of {market_id}")
+        finally:
+            refusals = [self._previews.pop(i, None) for i in sent]
+        if state is None:  # ib_async ends the request empty when IB refuses it
+            refusal = next((r for r in reversed(refusals) if r is not None), None)
+            code, text = refusal or (0, "the gateway refused the what-if order")
+            raise VenueRejected(code, text, order_id=sent[-1] if sent else None)
+        return preview_of(state, market_id=market_id, account=account)
 
     # ------------------------------------------------------------------ cancel / amend
     async def cancel(self, order_id: str) -> None:
@@ -553,6 +595,9 @@ class OrderTracker:
             return False  # others (quotes) act on it too
         record = self._orders.get(req_id)
         if record is None:
+            if req_id in self._previews:
+                self._previews[req_id] = (code, text)
+                return True
             return False
         self._on_order_error(record, code, kind, text)
         return True
@@ -759,4 +804,3 @@ class OrderTracker:
             self._reconcile(ib)
         except (HorizonError, TimeoutError, ConnectionError) as exc:
             log.warning("resync after connectivity restore failed", extra={"error": str(exc)})
-

@@ -76,8 +76,7 @@ class TicketDesk:
         except (KeyError, TypeError):
             raise UnknownTicket(
                 str(ticket_id),
-                "not known to this venue; use an id returned by submit_bracket() or "
-                "submit_oco()",
+                "not known to this venue; use an id returned by submit_bracket() or submit_oco()",
             ) from None
 
     def legs(self, ticket_id: str) -> list[str]:
@@ -140,9 +139,12 @@ class TicketDesk:
         """
         account = self._connection.account_for(entry.account)
         contract = await self._instruments.qualify(entry.market_id)
+        watched = await self._instruments.watched([entry])
         ib = await self._connection.ready()
         ids = self._tracker.allocate_ids(ib, 3)  # local, not a request
-        legs = bracket_legs(entry, take_profit, stop_loss, account=account, order_ids=ids)
+        legs = bracket_legs(
+            entry, take_profit, stop_loss, account=account, order_ids=ids, watched=watched
+        )
         self._check_leg_ticks(contract, legs)
         records = await self._place_all([(contract, leg, account) for leg in legs])
         ticket = Ticket(
@@ -169,6 +171,7 @@ class TicketDesk:
         actions = list(actions)
         accounts = [self._connection.account_for(a.account) for a in actions]
         contracts = [await self._instruments.qualify(a.market_id) for a in actions]
+        watched = await self._instruments.watched(actions)
         ib = await self._connection.ready()
         ids = self._tracker.allocate_ids(ib, len(actions))
         group = f"hz-{self._connection.client_id}-{ids[0] if ids else 0}-{secrets.token_hex(3)}"
@@ -178,6 +181,7 @@ class TicketDesk:
             order_ids=ids,
             oca_group=group,
             oca_type=oca_type,
+            watched=watched,
         )
         for contract, leg, account in zip(contracts, legs, accounts, strict=True):
             leg.order.account = account
@@ -373,8 +377,9 @@ class TicketDesk:
                 "an FA allocation order goes to the advisor login; leave OrderAction.account unset",
             )
         contract = await self._instruments.qualify(action.market_id)
+        watched = await self._instruments.watched([action])
         ib = await self._connection.ready()
-        base = to_ib_order(action, account="")
+        base = to_ib_order(action, account="", watched=watched)
         order = apply_allocation(base, allocation, server_version=ib.client.serverVersion())
         [order.orderId] = self._tracker.allocate_ids(ib, 1)
         leg = Leg(role=LegRole.ENTRY, action=action, order=order)

@@ -37,6 +37,7 @@ from horizon.venues.ibkr.instruments import Instruments
 from horizon.venues.ibkr.journal import FillJournal
 from horizon.venues.ibkr.mapping.accounts import balances_from_summary, position_from_ib
 from horizon.venues.ibkr.mapping.allocation import Allocation
+from horizon.venues.ibkr.mapping.preview import Preview
 from horizon.venues.ibkr.mapping.quotes import Quote, QuoteCallback, Subscription
 from horizon.venues.ibkr.mapping.tickets import Ticket
 from horizon.venues.ibkr.order_tracker import OrderTracker
@@ -400,6 +401,16 @@ class Ibkr:
     def submit(self, action: OrderAction) -> str:
         """Blocking twin of `submit_async`."""
         return self._sync(self.submit_async(action), "submit")
+
+    async def preview_async(self, action: OrderAction) -> Preview:
+        """IB's what-if check: the margin (before, after, change) and commission `action`
+        would cost, and IB's warning, without placing anything. IB's refusal ->
+        VenueRejected (its code); bad input -> InvalidOrder, as for submit."""
+        return await self._orders.preview(action)
+
+    def preview(self, action: OrderAction) -> Preview:
+        """Blocking twin of `preview_async`."""
+        return self._sync(self.preview_async(action), "preview")
 
     async def cancel_async(self, order_id: str) -> None:
         """Ask IB to cancel. A finished order, or one already being cancelled, is left alone

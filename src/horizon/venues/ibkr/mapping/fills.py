@@ -197,6 +197,7 @@ class ExecutionRecord:
     exchange: str
     liquidity: Liquidity | None
     order_ref: str
+    liquidation: bool = False  # IB executed it on its own (a forced liquidation)
 
     def __post_init__(self) -> None:
         if not self.exec_id:
@@ -450,4 +451,5 @@ class FillBook:
             liquidity=rec.liquidity,
             corrects=slot.held,
             client_order_id=rec.order_ref or None,
+            liquidation=rec.liquidation,
         )

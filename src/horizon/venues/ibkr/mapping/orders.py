@@ -10,27 +10,58 @@ from __future__ import annotations
 import copy
 import functools
 import math
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation, localcontext
 from types import MappingProxyType
 from typing import Final
 
-from ib_async import Order
+from ib_async import Contract, Order, TagValue
+from ib_async import order as ib_order
 
+from horizon.core.algos import (
+    Adaptive,
+    Algo,
+    ArrivalPrice,
+    ClosePrice,
+    PercentOfVolume,
+    Priority,
+    RiskAversion,
+    Twap,
+    TwapStyle,
+    Vwap,
+)
+from horizon.core.conditions import (
+    WATCHES_MARKET,
+    Condition,
+    Conjunction,
+    ExecutionCondition,
+    MarginCondition,
+    PercentChangeCondition,
+    PriceCondition,
+    TimeCondition,
+    TriggerMethod,
+    VolumeCondition,
+)
 from horizon.core.enums import OrderType, Side, TimeInForce
 from horizon.core.types import OrderAction, require_utc, to_decimal
 from horizon.errors import InvalidOrder
 
 __all__ = [
+    "IB_ALGOS",
     "IB_ORDER_TYPES",
+    "IB_TRIGGER_METHODS",
+    "algo_fields",
     "amend_order",
     "check_tick",
+    "condition_fields",
     "format_good_till",
     "order_type_of",
     "side_of",
     "stop_of",
     "to_ib_float",
     "to_ib_order",
+    "watched_markets",
 ]
 
 # OrderType -> (IB orderType, the TIF IB needs for it, if it is fixed). "STP LMT" has a space
@@ -158,12 +189,203 @@ def blank_order() -> Order:
     return order
 
 
-def to_ib_order(action: OrderAction, *, account: str) -> Order:
+# ------------------------------------------------------------------ algos
+# Algo class -> IB algoStrategy (TWS API "IB Algos"; the names IB's own AvailableAlgoParams
+# samples send)
+IB_ALGOS: Final = MappingProxyType(
+    {
+        Adaptive: "Adaptive",
+        Twap: "Twap",
+        Vwap: "Vwap",
+        ArrivalPrice: "ArrivalPx",
+        ClosePrice: "ClosePx",
+        PercentOfVolume: "PctVol",
+    }
+)
+_PRIORITY: Final = MappingProxyType(
+    {Priority.URGENT: "Urgent", Priority.NORMAL: "Normal", Priority.PATIENT: "Patient"}
+)
+_RISK_AVERSION: Final = MappingProxyType(
+    {
+        RiskAversion.GET_DONE: "Get Done",
+        RiskAversion.AGGRESSIVE: "Aggressive",
+        RiskAversion.NEUTRAL: "Neutral",
+        RiskAversion.PASSIVE: "Passive",
+    }
+)
+_TWAP_STYLE: Final = MappingProxyType(
+    {
+        TwapStyle.MARKETABLE: "Marketable",
+        TwapStyle.MATCHING_MIDPOINT: "Matching Midpoint",
+        TwapStyle.MATCHING_SAME_SIDE: "Matching Same Side",
+        TwapStyle.MATCHING_LAST: "Matching Last",
+    }
+)
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def _time(when: datetime | None) -> str | None:
+    return None if when is None else format_good_till(when)
+
+
+def _rate(value: object) -> str | None:
+    return None if value is None else f"{Decimal(str(value)).normalize():f}"
+
+
+def algo_fields(algo: Algo) -> tuple[str, list[TagValue]]:
+    """(algoStrategy, algoParams) for `algo`; parameters left unset are not sent, so IB applies
+    its own defaults."""
+    params: dict[str, str | None]
+    match algo:
+        case Adaptive():
+            params = {"adaptivePriority": _PRIORITY[Priority(algo.priority)]}
+        case Twap():
+            params = {
+                "strategyType": _TWAP_STYLE[TwapStyle(algo.style)],
+                "startTime": _time(algo.start),
+                "endTime": _time(algo.end),
+                "allowPastEndTime": _flag(algo.allow_past_end),
+            }
+        case Vwap():
+            params = {
+                "maxPctVol": _rate(algo.max_participation),
+                "startTime": _time(algo.start),
+                "endTime": _time(algo.end),
+                "allowPastEndTime": _flag(algo.allow_past_end),
+                "noTakeLiq": _flag(algo.no_take_liquidity),
+            }
+        case ArrivalPrice():
+            params = {
+                "maxPctVol": _rate(algo.max_participation),
+                "riskAversion": _RISK_AVERSION[RiskAversion(algo.risk_aversion)],
+                "startTime": _time(algo.start),
+                "endTime": _time(algo.end),
+                "forceCompletion": _flag(algo.force_completion),
+                "allowPastEndTime": _flag(algo.allow_past_end),
+            }
+        case ClosePrice():
+            params = {
+                "maxPctVol": _rate(algo.max_participation),
+                "riskAversion": _RISK_AVERSION[RiskAversion(algo.risk_aversion)],
+                "startTime": _time(algo.start),
+                "forceCompletion": _flag(algo.force_completion),
+            }
+        case PercentOfVolume():
+            params = {
+                "pctVol": _rate(algo.participation),
+                "startTime": _time(algo.start),
+                "endTime": _time(algo.end),
+                "noTakeLiq": _flag(algo.no_take_liquidity),
+            }
+        case _:
+            raise InvalidOrder("algo", f"not an algo Horizon knows: {algo!r}")
+    tags = [TagValue(tag, value) for tag, value in params.items() if value is not None]
+    return IB_ALGOS[type(algo)], tags
+
+
+# ------------------------------------------------------------------ conditions
+# TriggerMethod -> IB's triggerMethod code (ibapi order_condition.PriceCondition; 5 and 6 unused)
+IB_TRIGGER_METHODS: Final = MappingProxyType(
+    {
+        TriggerMethod.DEFAULT: 0,
+        TriggerMethod.DOUBLE_BID_ASK: 1,
+        TriggerMethod.LAST: 2,
+        TriggerMethod.DOUBLE_LAST: 3,
+        TriggerMethod.BID_ASK: 4,
+        TriggerMethod.LAST_BID_ASK: 7,
+        TriggerMethod.MIDPOINT: 8,
+    }
+)
+
+
+def watched_markets(conditions: Sequence[Condition]) -> list[str]:
+    """The market ids the conditions watch (each must be resolved to a contract first)."""
+    seen: dict[str, None] = {}
+    for condition in conditions:
+        if isinstance(condition, WATCHES_MARKET):
+            seen[condition.market_id] = None  # type: ignore[union-attr]
+    return list(seen)
+
+
+def _watched(contracts: Mapping[str, Contract], market_id: str) -> Contract:
+    contract = contracts.get(market_id)
+    if contract is None or not contract.conId:
+        raise InvalidOrder("conditions", f"{market_id!r} was not resolved to a contract")
+    return contract
+
+
+def condition_fields(
+    condition: Condition, contracts: Mapping[str, Contract]
+) -> ib_order.OrderCondition:
+    """The ib_async condition for `condition`, whose watched market is in `contracts`.
+
+    ib_async sends a condition's dataclass fields in order, which is the layout of IB's own
+    ``OrderCondition.make_fields`` (type, conjunction, isMore, value, conId, exchange, ...).
+    """
+    conjunction = "a" if Conjunction(condition.conjunction) is Conjunction.AND else "o"
+    match condition:
+        case PriceCondition():
+            c = _watched(contracts, condition.market_id)
+            return ib_order.PriceCondition(
+                conjunction=conjunction,
+                isMore=condition.above,
+                price=to_ib_float("condition.price", Decimal(str(condition.price))),
+                conId=c.conId,
+                exch=c.exchange or "SMART",
+                triggerMethod=IB_TRIGGER_METHODS[TriggerMethod(condition.trigger)],
+            )
+        case TimeCondition():
+            return ib_order.TimeCondition(
+                conjunction=conjunction, isMore=condition.after, time=format_good_till(condition.at)
+            )
+        case MarginCondition():
+            return ib_order.MarginCondition(
+                conjunction=conjunction, isMore=condition.above, percent=condition.percent
+            )
+        case ExecutionCondition():
+            c = _watched(contracts, condition.market_id)
+            return ib_order.ExecutionCondition(
+                conjunction=conjunction,
+                secType=c.secType,
+                exch=c.exchange or "SMART",
+                symbol=c.symbol,
+            )
+        case VolumeCondition():
+            c = _watched(contracts, condition.market_id)
+            return ib_order.VolumeCondition(
+                conjunction=conjunction,
+                isMore=condition.above,
+                volume=condition.volume,
+                conId=c.conId,
+                exch=c.exchange or "SMART",
+            )
+        case PercentChangeCondition():
+            c = _watched(contracts, condition.market_id)
+            return ib_order.PercentChangeCondition(
+                conjunction=conjunction,
+                isMore=condition.above,
+                changePercent=to_ib_float("condition.percent", Decimal(str(condition.percent))),
+                conId=c.conId,
+                exch=c.exchange or "SMART",
+            )
+    raise InvalidOrder("conditions", f"not a condition Horizon knows: {condition!r}")
+
+
+_NO_CONTRACTS: Final[Mapping[str, Contract]] = MappingProxyType({})
+
+
+def to_ib_order(
+    action: OrderAction, *, account: str, watched: Mapping[str, Contract] = _NO_CONTRACTS
+) -> Order:
     """The ib_async Order for `action`, routed to ``action.account`` or else `account`.
 
     orderId is left 0: ib_async assigns the next id in placeOrder. transmit is always True
     (Horizon has no staged orders), and orderRef carries the client order id so fills and
-    open orders can be matched back to it after a restart.
+    open orders can be matched back to it after a restart. `watched` holds the contracts of
+    the markets the action's conditions watch (`watched_markets`), resolved by the caller.
     """
     order = blank_order()
     kind = action.order_type
@@ -197,6 +419,12 @@ def to_ib_order(action: OrderAction, *, account: str) -> Order:
         if action.good_till is None:  # OrderAction refuses this already; keep mypy and us honest
             raise InvalidOrder("good_till", "required when tif is GTD")
         order.goodTillDate = format_good_till(action.good_till)
+    if action.algo is not None:
+        order.algoStrategy, order.algoParams = algo_fields(action.algo)
+    if action.conditions:
+        order.conditions = [condition_fields(c, watched) for c in action.conditions]
+        order.conditionsCancelOrder = action.conditions_cancel_order
+        order.conditionsIgnoreRth = action.conditions_outside_rth
     return order
 
 

@@ -15,14 +15,14 @@ Everything is validated before the first order is built, so an invalid ticket se
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
-from ib_async import Order
+from ib_async import Contract, Order
 
 from horizon.core.enums import OrderType, Side, TimeInForce
 from horizon.core.types import OrderAction, to_decimal
@@ -202,6 +202,7 @@ def bracket_legs(
     *,
     account: str,
     order_ids: Sequence[int],
+    watched: Mapping[str, Contract] = MappingProxyType({}),
 ) -> list[Leg]:
     """The three linked Orders of a bracket, in the order they must be placed.
 
@@ -217,7 +218,7 @@ def bracket_legs(
     legs = []
     roles = (LegRole.ENTRY, LegRole.TAKE_PROFIT, LegRole.STOP_LOSS)
     for i, (role, action, order_id) in enumerate(zip(roles, actions, order_ids, strict=True)):
-        order = to_ib_order(action, account=account)
+        order = to_ib_order(action, account=account, watched=watched)
         order.orderId = order_id
         order.parentId = 0 if role is LegRole.ENTRY else parent_id
         order.transmit = i == len(roles) - 1
@@ -240,6 +241,7 @@ def oco_legs(
     order_ids: Sequence[int],
     oca_group: str,
     oca_type: int = 1,
+    watched: Mapping[str, Contract] = MappingProxyType({}),
 ) -> list[Leg]:
     """Orders of one OCA group, one per action, in the order they must be placed.
 
@@ -268,7 +270,7 @@ def oco_legs(
     legs = []
     last = len(actions) - 1
     for i, (action, order_id) in enumerate(zip(actions, order_ids, strict=True)):
-        order = to_ib_order(action, account=account)
+        order = to_ib_order(action, account=account, watched=watched)
         order.orderId = order_id
         order.ocaGroup = oca_group
         order.ocaType = oca_type
