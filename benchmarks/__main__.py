@@ -77,9 +77,9 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
         return str(fig["error"])[:90]
     pick = {
         "submit_latency": lambda f: (
-            f"p50 {f['horizon']['p50']:.3f} vs {f['raw_ib_async']['p50']:.3f} ms "
-            f"(x{f['ratio_p50']:.2f}), p99 {f['horizon']['p99']:.3f} vs "
-            f"{f['raw_ib_async']['p99']:.3f} ms"),
+            f"p50 {f['horizon']['p50']:.3f} vs {f['raw_ib_async']['p50']:.3f} ms; median "
+            f"block x{f['block_ratio']['median']:.3f} ({f['block_ratio']['min']:.3f}.."
+            f"{f['block_ratio']['max']:.3f}), +{f['block_added_us']['median']:.0f} us"),
         "pacing": lambda f: (
             f"defaults: max {f['defaults']['max_msgs_in_any_1s']}/s, "
             f"{f['defaults']['pacing_violations']} violations, rate x"
@@ -88,8 +88,9 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
             f"{f['single_40_5']['max_msgs_in_any_1s']}/s, "
             f"{f['single_40_5']['pacing_violations']} viol."),
         "fill_ingestion": lambda f: (
-            f"{f['horizon_cpu_us_per_fill']:.0f} vs {f['raw_cpu_us_per_fill']:.0f} us CPU/fill "
-            f"(x{f['ratio']:.2f})"),
+            f"{f['horizon_cpu_us_per_fill']:.0f} vs {f['raw_cpu_us_per_fill']:.0f} us CPU/fill; "
+            f"median pair x{f['pair_ratio']['median']:.3f} ({f['pair_ratio']['min']:.3f}.."
+            f"{f['pair_ratio']['max']:.3f}), +{f['pair_added_us']['median']:.0f} us"),
         "connect_time": lambda f: (
             f"p50 {f['horizon']['p50']:.0f} vs {f['raw_ib_async']['p50']:.0f} ms "
             f"(x{f['ratio_p50']:.2f})"),
@@ -123,6 +124,45 @@ def _table(figures: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+TABLE_START, TABLE_END = "<!-- bench:table -->", "<!-- /bench:table -->"
+READMES = (REPO / "README.md", REPO / "benchmarks" / "README.md")
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    """The results table the READMEs show, made from a results file (never typed by hand)."""
+    m = report.get("machine", {})
+    lines = [
+        f"{report.get('mode', '?')} run {report.get('generated_at', '?')}, commit "
+        f"{m.get('commit', '?')}, {m.get('cpus', '?')} CPUs ({m.get('cpu', '?')}), "
+        f"{m.get('implementation', 'Python')} {m.get('python', '?')}, "
+        f"ib_async {m.get('ib_async', '?')}:",
+        "",
+        "| figure | result | verdict |",
+        "|---|---|---|",
+    ]
+    for name, fig in report.get("figures", {}).items():
+        ok = "PASS" if fig.get("pass") else "FAIL"
+        result = _headline(name, fig).replace("|", "\\|")
+        lines.append(f"| {name} | {result} | {ok}: {fig.get('goal', '')} |")
+    return "\n".join(lines)
+
+
+def render(report: dict[str, Any]) -> list[Path]:
+    """Rewrite the table between the bench:table markers of each README from `report`."""
+    table = markdown_table(report)
+    changed = []
+    for path in READMES:
+        text = path.read_text()
+        start, end = text.find(TABLE_START), text.find(TABLE_END)
+        if start < 0 or end < start:
+            continue
+        new = f"{text[: start + len(TABLE_START)]}\n{table}\n{text[end:]}"
+        if new != text:
+            path.write_text(new)
+            changed.append(path)
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="smaller runs (< 60 s in all)")
@@ -130,12 +170,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="", help="result file (default results/latest.json)")
     parser.add_argument("--profile", default="",
                         help="run these figures under cProfile (client side); writes .prof")
+    parser.add_argument("--render", action="store_true",
+                        help="only rewrite the README tables from the results file")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     parser.add_argument("--profile-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return _child(args.child, args.quick, Path(args.out), args.profile_child)
 
+    if args.render:
+        source = Path(args.out) if args.out else RESULTS / "latest.json"
+        for path in render(json.loads(source.read_text())):
+            print(f"rewrote {path.relative_to(REPO)}")
+        return 0
     names = [n for n in args.only.split(",") if n] or list(FIGURES)
     unknown = sorted(set(names) - set(FIGURES))
     if unknown:
@@ -158,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(_table(report["figures"]))
     shown = out.relative_to(REPO) if out.is_relative_to(REPO) else out
+    if report["mode"] == "full" and not args.only:  # the READMEs show full runs only
+        render(report)
     verdict = "all pass" if report["all_pass"] else "SOME FIGURES FAIL"
     print(f"{verdict} in {report['seconds']} s; wrote {shown}")
     return 0 if report["all_pass"] else 1

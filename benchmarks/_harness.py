@@ -55,6 +55,22 @@ def summary(values: Sequence[float], scale: float = 1.0, digits: int = 3) -> dic
     }
 
 
+def paired(ratios: Sequence[float], digits: int = 3) -> dict[str, Any]:
+    """The median of per-pair ratios (Horizon / raw, each pair measured back to back) and
+    their spread: the figure a pass/fail is decided on, because a pooled ratio flips with
+    whatever else the machine did between the two sides' samples."""
+    if not ratios:
+        raise ValueError("no pairs")
+    xs = sorted(ratios)
+    return {
+        "median": round(statistics.median(xs), digits),
+        "min": round(xs[0], digits),
+        "max": round(xs[-1], digits),
+        "spread": round(xs[-1] - xs[0], digits),
+        "pairs": len(xs),
+    }
+
+
 def verdict(ok: bool, goal: str, **metrics: Any) -> Figure:
     return {"goal": goal, "pass": bool(ok), **metrics}
 

@@ -24,13 +24,22 @@ from typing import Any
 
 from ib_async import IB, CommissionReport, Fill, LimitOrder, Trade
 
-from benchmarks._harness import Figure, SimHost, qualify_stock, verdict, wait_until
+from benchmarks._harness import (
+    Figure,
+    SimHost,
+    interleaved,
+    paired,
+    qualify_stock,
+    verdict,
+    wait_until,
+)
 from horizon.core import OrderAction, OrderStatus
 from horizon.venues.ibkr import Ibkr
 
 NAME = "fill_ingestion"
 TITLE = "CPU per fill: ib_async + Horizon pipeline vs ib_async alone"
-GOAL_RATIO = 1.25
+GOAL_RATIO = 1.05  # and at most GOAL_ADDED_US of CPU added per fill (issue: venue overhead)
+GOAL_ADDED_US = 20.0
 # side -> (resting limit, marketable pass price)
 PRICES = {"buy": ("180.00", "179.00"), "sell": ("190.00", "191.00")}
 
@@ -103,13 +112,20 @@ async def _horizon_phase(host: SimHost, side: str, orders: int, qty: int) -> dic
 
 
 async def _run(quick: bool) -> Figure:
-    orders, qty, rounds = (400, 10, 1) if quick else (2000, 10, 2)
-    plan = ["raw", "horizon", "horizon", "raw"]
+    orders, qty, rounds = (400, 10, 3) if quick else (2000, 10, 4)
     phases = []
-    for who in plan[: 2 * rounds]:
-        with SimHost("--no-pacing", "--liquidity", "1", log_name="fill_ingestion-sim") as host:
-            phase = _raw_phase if who == "raw" else _horizon_phase
-            phases.append(await phase(host, "buy", orders, qty))
+    pair_ratios: list[float] = []
+    pair_added: list[float] = []
+    for pair in interleaved(rounds, ("raw", "horizon")):  # raw hz, hz raw, raw hz ...
+        done: dict[str, float] = {}
+        for who in pair:
+            with SimHost("--no-pacing", "--liquidity", "1", log_name="fill_ingestion-sim") as host:
+                phase = _raw_phase if who == "raw" else _horizon_phase
+                row = await phase(host, "buy", orders, qty)
+            phases.append(row)
+            done[who] = 1e6 * row["cpu_s"] / max(row["fills"], 1)
+        pair_ratios.append(done["horizon"] / done["raw"])
+        pair_added.append(done["horizon"] - done["raw"])
     want = orders * qty
 
     def per_fill(who: str) -> float:
@@ -124,9 +140,14 @@ async def _run(quick: bool) -> Figure:
         p["fills_per_s"] = round(p["fills"] / p["wall_s"], 0)
         for key in ("cpu_s", "wall_s", "sim_s"):
             p[key] = round(p[key], 3)
+    decided = paired(pair_ratios)
+    added = paired(pair_added, digits=1)
     return verdict(
-        complete and hz / raw <= GOAL_RATIO,
-        f"every fill delivered once with its fee; Horizon CPU/fill <= {GOAL_RATIO} x raw",
+        complete and (decided["median"] <= GOAL_RATIO or added["median"] <= GOAL_ADDED_US),
+        f"every fill delivered once with its fee; median over pairs of Horizon / raw CPU per "
+        f"fill <= {GOAL_RATIO} (or <= {GOAL_ADDED_US:.0f} us added)",
+        pair_ratio=decided,
+        pair_added_us=added,
         fills_per_phase=want,
         raw_cpu_us_per_fill=round(raw, 1),
         horizon_cpu_us_per_fill=round(hz, 1),

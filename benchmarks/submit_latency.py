@@ -16,13 +16,23 @@ from decimal import Decimal
 
 from ib_async import IB, Contract, LimitOrder, Trade
 
-from benchmarks._harness import Figure, SimHost, interleaved, qualify_stock, summary, verdict
+from benchmarks._harness import (
+    Figure,
+    SimHost,
+    interleaved,
+    paired,
+    percentile,
+    qualify_stock,
+    summary,
+    verdict,
+)
 from horizon.core import OrderAction, OrderStatus
 from horizon.venues.ibkr import Ibkr
 
 NAME = "submit_latency"
 TITLE = "submit -> accepted: Horizon vs raw ib_async"
-GOAL_RATIO = 1.10
+GOAL_RATIO = 1.05  # and at most GOAL_ADDED_US added at p50 (issue: venue overhead)
+GOAL_ADDED_US = 50.0
 
 
 async def _raw_once(ib: IB, contract: Contract) -> float:
@@ -87,18 +97,27 @@ async def _run(quick: bool) -> Figure:
     hz: list[float] = []
     raw: list[float] = []
     sim_cpu: list[float] = []
+    block_ratios: list[float] = []  # p50 / p50 of each block: its two sides ran interleaved
+    block_added: list[float] = []
     for _ in range(blocks):
         h, r, c = await _block(pairs, warmup)
         hz += h
         raw += r
         sim_cpu.append(c)
+        block_ratios.append(percentile(h, 50) / percentile(r, 50))
+        block_added.append((percentile(h, 50) - percentile(r, 50)) * 1e6)
     hz_s, raw_s = summary(hz, 1e3), summary(raw, 1e3)
     ratio_p50 = hz_s["p50"] / raw_s["p50"]
     ratio_p99 = hz_s["p99"] / raw_s["p99"]
     pair_ratios = sorted(h / r for h, r in zip(hz, raw, strict=True))
+    decided = paired(block_ratios)
+    added = paired(block_added, digits=1)
     return verdict(
-        ratio_p50 <= GOAL_RATIO,
-        f"Horizon p50 <= {GOAL_RATIO:.2f} x raw ib_async p50",
+        decided["median"] <= GOAL_RATIO or added["median"] <= GOAL_ADDED_US,
+        f"median over blocks of Horizon p50 / raw p50 <= {GOAL_RATIO:.2f} "
+        f"(or <= {GOAL_ADDED_US:.0f} us added)",
+        block_ratio=decided,
+        block_added_us=added,
         unit="ms",
         horizon=hz_s,
         raw_ib_async=raw_s,
