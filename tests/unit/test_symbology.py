@@ -10,8 +10,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ib_async import Contract, Forex, Future, Option, Stock
 
-from horizon.errors import InvalidMarketId
-from horizon.venues.ibkr.mapping.symbology import canonical_market_id, market_id_of, parse_market_id
+from horizon.core import OrderAction
+from horizon.errors import InvalidMarketId, InvalidOrder
+from horizon.venues.ibkr.mapping.orders import check_combo, to_ib_order
+from horizon.venues.ibkr.mapping.symbology import (
+    canonical_market_id,
+    combo_contract,
+    combo_legs,
+    combo_market_id_of,
+    market_id_of,
+    parse_market_id,
+)
 
 # ------------------------------------------------------------------------------ the spec's table
 
@@ -305,3 +314,72 @@ def test_arbitrary_text_parses_or_raises_invalid_market_id(text: str) -> None:
 )
 def test_the_readmes_accepted_spellings_normalise_as_it_says(typed: str, canonical: str) -> None:
     assert canonical_market_id(typed) == canonical
+
+
+# ------------------------------------------------------------------ combos
+def test_a_combo_id_has_one_canonical_spelling() -> None:
+    typed = "COMBO:+1 opt:aapl:20260619:180.0:c,-1 OPT:AAPL:20260619:190:C"
+    assert canonical_market_id(typed) == (
+        "COMBO:+1 OPT:AAPL:20260619:180:C,-1 OPT:AAPL:20260619:190:C"
+    )
+    legs = combo_legs("COMBO:+1 AAPL,-2 STK:SAP:EUR")
+    assert [(leg.market_id, leg.ratio, leg.same_side) for leg in legs] == [
+        ("AAPL", 1, True), ("STK:SAP:EUR", 2, False),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("market_id", "part"),
+    [
+        ("COMBO:+1 AAPL", "legs"),  # one leg is not a combo
+        ("COMBO:+1 AAPL,+1 AAPL", "legs"),  # the same leg twice
+        ("COMBO:1 AAPL,-1 MSFT", "leg 1"),  # the sign is required
+        ("COMBO:+0 AAPL,-1 MSFT", "leg 1"),  # ratios are positive
+        ("COMBO:+1AAPL,-1 MSFT", "leg 1"),
+        ("COMBO:+1 AAPL,-1 COMBO:+1 A,-1 B", "leg 2"),
+        ("COMBO:+1 AAPL,-1 OPT:AAPL:2026", "format"),  # a bad leg names its own part
+    ],
+)
+def test_bad_combo_ids_name_the_part(market_id: str, part: str) -> None:
+    with pytest.raises(InvalidMarketId) as err:
+        canonical_market_id(market_id)
+    assert err.value.part == part
+
+
+def test_the_bag_is_built_from_qualified_legs_and_read_back() -> None:
+    c180 = Contract(secType="OPT", conId=11, symbol="AAPL", exchange="SMART", currency="USD")
+    c190 = Contract(secType="OPT", conId=12, symbol="AAPL", exchange="SMART", currency="USD")
+    specs = combo_legs("COMBO:+1 OPT:AAPL:20260619:180:C,-1 OPT:AAPL:20260619:190:C")
+    bag = combo_contract(list(zip((c180, c190), specs, strict=True)))
+    assert (bag.secType, bag.symbol, bag.exchange, bag.currency) == ("BAG", "AAPL", "SMART", "USD")
+    assert [(leg.conId, leg.ratio, leg.action) for leg in bag.comboLegs] == [
+        (11, 1, "BUY"), (12, 1, "SELL"),
+    ]  # fmt: skip
+    names = {11: specs[0].market_id, 12: specs[1].market_id}
+    assert combo_market_id_of(bag, names.get) == (
+        "COMBO:+1 OPT:AAPL:20260619:180:C,-1 OPT:AAPL:20260619:190:C"
+    )
+    assert combo_market_id_of(bag, {11: "x"}.get) is None  # a leg never seen: no guess
+    eur = Contract(secType="STK", conId=13, symbol="SAP", exchange="SMART", currency="EUR")
+    with pytest.raises(InvalidMarketId):
+        combo_contract([(c180, specs[0]), (eur, specs[1])])
+
+
+def test_a_combo_limit_may_be_a_credit_and_only_market_or_limit() -> None:
+    credit = OrderAction(
+        market_id="COMBO:+1 AAPL,-1 MSFT", side="buy", quantity=1, order_type="limit",
+        limit_price="-0.50",
+    )  # fmt: skip
+    check_combo(credit)
+    assert to_ib_order(credit, account="DU1").lmtPrice == -0.5
+    assert credit.limit_price == Decimal("-0.50")
+    with pytest.raises(InvalidOrder):
+        OrderAction(market_id="AAPL", side="buy", quantity=1, order_type="limit",
+                    limit_price="-0.50")  # fmt: skip
+    stop = OrderAction(
+        market_id="COMBO:+1 AAPL,-1 MSFT", side="buy", quantity=1, order_type="stop",
+        stop_price="1",
+    )  # fmt: skip
+    with pytest.raises(InvalidOrder) as err:
+        check_combo(stop)
+    assert err.value.field == "order_type"

@@ -89,6 +89,9 @@ class OrderAction:
     at `stop_price`. `offset` is the distance of a relative order from its quote (and of a
     midpoint peg from the midpoint); a `limit_price` caps those and the midprice order.
 
+    A combo (``COMBO:+1 A,-1 B``: legs traded together, see the venue's market-id forms) takes
+    a net `limit_price`, which may be zero or negative (a credit).
+
     `algo` hands a market or limit order to a broker algorithm (`horizon.core.algos`).
     `conditions` (`horizon.core.conditions`) hold the order back until they are met, or with
     `conditions_cancel_order` cancel it then; `conditions_outside_rth` lets them trigger
@@ -154,9 +157,11 @@ class OrderAction:
             "trail_amount": trail_amount,
             "limit_offset": limit_offset,
         }
+        combo = self.market_id[:6].upper() == "COMBO:"
         for name, raw in prices.items():
             value = optional_decimal(name, raw)
-            if value is not None and value <= 0:
+            if value is not None and value <= 0 and not (combo and name == "limit_price"):
+                # a combo's limit is a net price: zero or below is a credit
                 raise InvalidOrder(name, f"must be positive, got {value}")
             s(self, name, value)
         # an offset may be 0 (a peg at the midpoint itself), never negative

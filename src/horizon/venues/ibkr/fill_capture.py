@@ -216,6 +216,10 @@ class FillCapture:
             liquidation=liquidation,
         )
         self._on_execution_record(record)
+        if contract.secType == "BAG":
+            # a combo's own execution sums its legs' (ib_async's Trade.filled counts these
+            # alone): it counts on the order; the legs' executions are the fills
+            return
         if liquidation and live:
             log.warning(
                 "IB liquidated a position on its own",

@@ -20,6 +20,10 @@ from horizon.venues.ibkr.connection import Connection
 from horizon.venues.ibkr.mapping.orders import check_tick, watched_markets
 from horizon.venues.ibkr.mapping.symbology import (
     canonical_market_id,
+    combo_contract,
+    combo_legs,
+    combo_market_id_of,
+    is_combo,
     market_id_of,
     parse_market_id,
 )
@@ -40,6 +44,8 @@ class Instruments:
         cached = self._contracts.get(key)
         if cached is not None:
             return cached
+        if is_combo(key):
+            return await self._qualify_combo(key)
         contract = parse_market_id(market_id)
         details = await self._connection.query(
             lambda ib: ib.reqContractDetailsAsync(contract), f"contract details for {key}"
@@ -73,8 +79,22 @@ class Instruments:
                     found[market_id] = await self.qualify(market_id)
         return found
 
+    async def _qualify_combo(self, key: str) -> Contract:
+        """A BAG of qualified legs. IB never answers reqContractDetails for a BAG (and every
+        BAG shares one conId), so the legs are qualified and the BAG is built from them; it is
+        cached by its market id, never by conId."""
+        specs = combo_legs(key)
+        legs = [(await self.qualify(spec.market_id), spec) for spec in specs]
+        bag = combo_contract(legs)
+        self._contracts[key] = bag
+        return bag
+
     def market_id_for(self, contract: Contract) -> str:
         """The market id of a qualified contract: the one it was asked for by, if any."""
+        if contract.secType == "BAG":
+            combo = combo_market_id_of(contract, self._market_ids.get)
+            if combo is not None:
+                return combo
         known = self._market_ids.get(contract.conId)
         if known is not None:
             return known

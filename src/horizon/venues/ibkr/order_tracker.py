@@ -44,6 +44,7 @@ from horizon.venues.ibkr.mapping.accounts import (
 from horizon.venues.ibkr.mapping.fills import ExecutionRecord, exec_base
 from horizon.venues.ibkr.mapping.orders import (
     amend_order,
+    check_combo,
     order_type_of,
     side_of,
     stop_of,
@@ -51,7 +52,7 @@ from horizon.venues.ibkr.mapping.orders import (
 )
 from horizon.venues.ibkr.mapping.preview import Preview, preview_of
 from horizon.venues.ibkr.mapping.status import ErrorKind, classify_error
-from horizon.venues.ibkr.mapping.symbology import canonical_market_id
+from horizon.venues.ibkr.mapping.symbology import canonical_market_id, is_combo
 from horizon.venues.ibkr.order_record import (
     FINISHED_UNSEEN,
     LOST_BEFORE_ACK,
@@ -374,6 +375,7 @@ class OrderTracker:
         """Place an order; returns its IB order id (as a string) once it is on the wire."""
         await self._connection.ready()
         account = self._connection.account_for(action.account)
+        check_combo(action)
         contract = await self._instruments.qualify(action.market_id)
         self._instruments.check_ticks(
             contract.conId, {"limit_price": action.limit_price, "stop_price": action.stop_price}
@@ -389,6 +391,7 @@ class OrderTracker:
         -> VenueRejected with IB's code."""
         await self._connection.ready()
         account = self._connection.account_for(action.account)
+        check_combo(action)
         contract = await self._instruments.qualify(action.market_id)
         self._instruments.check_ticks(
             contract.conId, {"limit_price": action.limit_price, "stop_price": action.stop_price}
@@ -569,6 +572,10 @@ class OrderTracker:
         if record is None and rec.perm_id:
             record = self._by_perm.get(rec.perm_id)
         if record is None:
+            return
+        if is_combo(record.market_id) and not rec.market_id.startswith(("COMBO:", "BAG:")):
+            # a combo leg's execution: the BAG's own execution (whose contract comes without
+            # its legs, so its id may be the opaque BAG:...) counts the combo
             return
         if record.note_execution(exec_base(rec.exec_id), rec.quantity, rec.perm_id):
             if record.perm_id:

@@ -53,6 +53,7 @@ __all__ = [
     "IB_TRIGGER_METHODS",
     "algo_fields",
     "amend_order",
+    "check_combo",
     "check_tick",
     "condition_fields",
     "format_good_till",
@@ -495,6 +496,20 @@ def check_tick(price: Decimal, min_tick: Decimal, field: str) -> None:
             field,
             f"{p} is not a multiple of the minimum tick {tick}; "
             f"use {below.normalize():f} or {(below + tick).normalize():f}",
+        )
+
+
+_COMBO_TYPES: Final = frozenset({OrderType.MARKET, OrderType.LIMIT})
+
+
+def check_combo(action: OrderAction) -> None:
+    """A combo order is a market or limit order on the net price (IB's BAG orders); its
+    limit may be a credit (zero or below). Other actions pass unchanged."""
+    if action.market_id[:6].upper() != "COMBO:":
+        return
+    if action.order_type not in _COMBO_TYPES:
+        raise InvalidOrder(
+            "order_type", f"a combo is a market or limit order, not {action.order_type.value}"
         )
 
 

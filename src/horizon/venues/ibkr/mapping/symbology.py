@@ -11,7 +11,14 @@ market id                      contract (unqualified)
 ``FUT:ES:202503:CME``          ``Future(ES, 202503, CME, USD)``
 ``FX:EUR.USD``                 ``Forex("EURUSD")`` (IDEALPRO)
 ``IND:SPX:416904``             ``Contract(secType="IND", conId=416904)`` (opaque, see below)
+``COMBO:+1 A,-1 B``            a BAG of legs A and B (each any form above), see below
 =============================  ================================================================
+
+A combo (IB's BAG) lists its legs after ``COMBO:``, separated by ``,``, each a signed ratio, a
+space and the leg's market id: ``COMBO:+1 OPT:AAPL:20260619:180:C,-1 OPT:AAPL:20260619:190:C``
+is a call vertical. ``+`` legs trade on the combo order's side, ``-`` legs on the other (buying
+that combo buys the 180 call and sells the 190 call). The legs are qualified one by one; the
+BAG itself is never sent to reqContractDetails (IB does not answer for one).
 
 OPT and FUT take an optional trailing currency (``FUT:FGBL:202503:EUREX:EUR``); USD is the
 default and is left out of the canonical form.
@@ -32,17 +39,33 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Final
 
-from ib_async import Contract, Forex, Future, Option, Stock
+from ib_async import ComboLeg, Contract, Forex, Future, Option, Stock
 
 from horizon.errors import InvalidMarketId
 
-__all__ = ["canonical_market_id", "market_id_of", "parse_market_id"]
+__all__ = [
+    "COMBO_KIND",
+    "ComboLegSpec",
+    "canonical_market_id",
+    "combo_contract",
+    "combo_legs",
+    "combo_market_id_of",
+    "is_combo",
+    "market_id_of",
+    "parse_market_id",
+]
+
+COMBO_KIND: Final = "COMBO"
+_COMBO_PREFIX: Final = "COMBO:"
+_MAX_LEGS: Final = 8
+_RATIO_RE: Final = re.compile(r"([+-])([1-9][0-9]{0,3})")
 
 DEFAULT_CURRENCY: Final = "USD"
 OPTION_MULTIPLIER: Final = "100"
@@ -229,6 +252,101 @@ _KINDS: Final[
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ComboLegSpec:
+    """One leg of a combo market id: `ratio` units per combo unit, on the combo's side when
+    `same_side`, else on the other."""
+
+    market_id: str  # canonical
+    ratio: int
+    same_side: bool
+
+    @property
+    def text(self) -> str:
+        return f"{'+' if self.same_side else '-'}{self.ratio} {self.market_id}"
+
+
+def is_combo(market_id: str) -> bool:
+    return market_id[:6].upper() == _COMBO_PREFIX
+
+
+def combo_legs(market_id: str) -> tuple[ComboLegSpec, ...]:
+    """The legs of a COMBO market id, each leg id canonical; InvalidMarketId names the part."""
+    if not is_combo(market_id):
+        raise InvalidMarketId(market_id, "kind", "is not a COMBO:... market id")
+    body = market_id[len(_COMBO_PREFIX) :]
+    legs = []
+    for n, raw in enumerate(body.split(","), start=1):
+        ratio_text, space, leg_id = raw.partition(" ")
+        match = _RATIO_RE.fullmatch(ratio_text)
+        if not space or match is None:
+            raise InvalidMarketId(
+                market_id, f"leg {n}", f"{raw!r} is not '<+|-><ratio> <market id>', e.g. '+1 AAPL'"
+            )
+        if is_combo(leg_id):
+            raise InvalidMarketId(market_id, f"leg {n}", "a combo leg cannot be a combo")
+        canonical = _parse(leg_id)[1]
+        legs.append(ComboLegSpec(canonical, int(match.group(2)), match.group(1) == "+"))
+    if len(legs) < 2:
+        raise InvalidMarketId(market_id, "legs", "a combo needs at least two legs")
+    if len(legs) > _MAX_LEGS:
+        raise InvalidMarketId(market_id, "legs", f"at most {_MAX_LEGS} legs, got {len(legs)}")
+    if len({leg.market_id for leg in legs}) != len(legs):
+        raise InvalidMarketId(market_id, "legs", "names the same leg twice")
+    return tuple(legs)
+
+
+def _parse_combo(market_id: str) -> _Parsed:
+    legs = combo_legs(market_id)
+    return Contract(secType="BAG"), _COMBO_PREFIX + ",".join(leg.text for leg in legs)
+
+
+def combo_contract(legs: Sequence[tuple[Contract, ComboLegSpec]]) -> Contract:
+    """The BAG contract of qualified leg contracts (TWS API "Spreads"): symbol the legs'
+    underlying (comma-joined when they differ, as IB's stock-spread sample does), one currency,
+    the legs' exchange when they share one, else SMART; ratios and actions per leg (the
+    actions are for a BUY of the combo: IB mirrors them for a SELL)."""
+    currencies = {c.currency for c, _ in legs}
+    if len(currencies) != 1:
+        raise InvalidMarketId(
+            ",".join(s.text for _, s in legs), "legs", f"mix currencies {sorted(currencies)}"
+        )
+    symbols = list(dict.fromkeys(c.symbol for c, _ in legs))
+    exchanges = {c.exchange for c, _ in legs}
+    exchange = exchanges.pop() if len(exchanges) == 1 else "SMART"
+    return Contract(
+        secType="BAG",
+        symbol=",".join(symbols),
+        currency=currencies.pop(),
+        exchange=exchange or "SMART",
+        comboLegs=[
+            ComboLeg(
+                conId=c.conId,
+                ratio=spec.ratio,
+                action="BUY" if spec.same_side else "SELL",
+                exchange=c.exchange or exchange or "SMART",
+            )
+            for c, spec in legs
+        ],
+    )
+
+
+def combo_market_id_of(contract: Contract, leg_ids: Callable[[int], str | None]) -> str | None:
+    """The COMBO market id of a BAG contract read back from IB (open orders, executions), its
+    legs named by `leg_ids(conId)`; None if a leg is unknown or the BAG has no legs."""
+    legs = contract.comboLegs or []
+    if not legs:
+        return None
+    texts = []
+    for leg in legs:
+        leg_id = leg_ids(leg.conId)
+        if leg_id is None:
+            return None
+        sign = "+" if leg.action.upper() == "BUY" else "-"
+        texts.append(f"{sign}{int(leg.ratio)} {leg_id}")
+    return _COMBO_PREFIX + ",".join(texts)
+
+
 def _parse(market_id: str) -> _Parsed:
     if not isinstance(market_id, str):
         raise InvalidMarketId(repr(market_id), "market_id", "must be a string such as 'AAPL'")
@@ -238,6 +356,8 @@ def _parse(market_id: str) -> _Parsed:
     if not sep:
         return _parse_stock(market_id, [market_id])
     kind = kind.upper()
+    if kind == COMBO_KIND:
+        return _parse_combo(market_id)
     parts = rest.split(":")
     if len(parts) == 2 and kind in _OPAQUE_KINDS and _DIGITS_RE.fullmatch(parts[1]):
         return _parse_opaque(market_id, kind, parts)
