@@ -306,8 +306,9 @@ async def test_real_time_market_data(sim: GatewaySimulator, ib: ib_async.IB) -> 
     sim.set_price("AAPL", Decimal("190.00"))
     await until(ib, lambda: ticker.last == 190.0)
     assert ticker.bid < 190.0 < ticker.ask
+    assert [len(s.market_data) for s in sim.sessions()] == [1]
     ib.cancelMktData(ticker.contract)
-    await sim.wait_for_async(lambda: not any(s.market for s in sim._sessions))
+    await sim.wait_for_async(lambda: not any(s.market_data for s in sim.sessions()))
 
 
 async def test_delayed_market_data(sim: GatewaySimulator, ib: ib_async.IB) -> None:

@@ -99,7 +99,7 @@ def healthy(sim: GatewaySimulator, client_id: int = 99) -> None:
     sim.wait_for(lambda: client_id not in sim.connected_client_ids())
 
 
-WATCHED = ("asyncio", "horizon.venues.ibkr.simulator")
+WATCHED = ("asyncio", "ibgateway_sim")
 
 
 @pytest.fixture

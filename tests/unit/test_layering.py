@@ -174,6 +174,11 @@ def test_the_wire_and_the_engine_know_nothing_of_the_layers_above() -> None:
 
 
 def test_importing_the_simulator_does_not_load_ib_async() -> None:
-    code = "import sys, ibgateway_sim; print('ib_async' in sys.modules)"
+    """In a fresh interpreter (this one has ib_async loaded already): a project that only
+    wants the simulator, or its pytest fixture, pays nothing for the venue."""
+    code = (
+        "import sys, ibgateway_sim, ibgateway_sim.pytest_plugin; "
+        "print('ib_async' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

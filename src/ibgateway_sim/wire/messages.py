@@ -191,8 +191,9 @@ INFINITY: Final = Decimal("Infinity")
 
 
 @ROW
-class Contract12:
-    """The contract as requests send it (reqMktData, placeOrder, reqContractDetails)."""
+class RequestContract:
+    """The contract as requests send it (reqMktData, placeOrder, reqContractDetails): twelve
+    fields, primaryExchange among them."""
 
     con_id: int = w(INT)
     symbol: str = w(STR)
@@ -209,8 +210,9 @@ class Contract12:
 
 
 @ROW
-class Contract11:
-    """The contract as openOrder, completedOrder, execDetails and position send it."""
+class ReplyContract:
+    """The contract as the gateway's replies send it (openOrder, completedOrder, execDetails,
+    position, positionMulti): eleven fields, no primaryExchange."""
 
     con_id: int = w(INT)
     symbol: str = w(STR)
@@ -328,7 +330,7 @@ class Outbound(Message):
 class ReqMktData(Inbound, msg_id=1):
     version: int = w(INT, 11)
     req_id: int = w(INT)
-    contract: Contract12 = w(Kind.STRUCT, item=Contract12)
+    contract: RequestContract = w(Kind.STRUCT, item=RequestContract)
     combo_legs: tuple[MktDataComboLeg, ...] = w(
         Kind.GROUP, item=MktDataComboLeg, when=OneOf("contract.sec_type", frozenset({"BAG"}))
     )
@@ -355,7 +357,7 @@ class PlaceOrder(Inbound, msg_id=3):
     """placeOrder has no version field; its layout follows the negotiated server version."""
 
     order_id: int = w(INT)
-    contract: Contract12 = w(Kind.STRUCT, item=Contract12)
+    contract: RequestContract = w(Kind.STRUCT, item=RequestContract)
     sec_id_type: str = w(STR)
     sec_id: str = w(STR)
     action: str = w(STR)
@@ -569,7 +571,7 @@ class ReqIds(Inbound, msg_id=8):
 class ReqContractDetails(Inbound, msg_id=9):
     version: int = w(INT, 8)
     req_id: int = w(INT)
-    contract: Contract12 = w(Kind.STRUCT, item=Contract12)
+    contract: RequestContract = w(Kind.STRUCT, item=RequestContract)
     include_expired: bool = w(BOOL)
     sec_id_type: str = w(STR)
     sec_id: str = w(STR)
@@ -745,7 +747,7 @@ class OpenOrder(Outbound, msg_id=5):
     """127 fields (with the id) for a plain order at 178; no version field."""
 
     order_id: int = w(INT)
-    contract: Contract11 = w(Kind.STRUCT, item=Contract11)
+    contract: ReplyContract = w(Kind.STRUCT, item=ReplyContract)
     action: str = w(STR)
     total_quantity: Decimal | None = w(DEC, Decimal(0))
     order_type: str = w(STR)
@@ -975,7 +977,7 @@ class ExecDetails(Outbound, msg_id=11):
 
     req_id: int = w(INT, -1)
     order_id: int = w(INT)
-    contract: Contract11 = w(Kind.STRUCT, item=Contract11)
+    contract: ReplyContract = w(Kind.STRUCT, item=ReplyContract)
     exec_id: str = w(STR)
     time: str = w(STR)
     acct_number: str = w(STR)
@@ -1059,7 +1061,7 @@ class CommissionReport(Outbound, msg_id=59):
 class Position(Outbound, msg_id=61):
     version: int = w(INT, 3)
     account: str = w(STR)
-    contract: Contract11 = w(Kind.STRUCT, item=Contract11)
+    contract: ReplyContract = w(Kind.STRUCT, item=ReplyContract)
     position: Decimal | None = w(DEC, Decimal(0))
     avg_cost: Decimal | None = w(DEC, Decimal(0))
 
@@ -1090,7 +1092,7 @@ class PositionMulti(Outbound, msg_id=71):
     version: int = w(INT, 1)
     req_id: int = w(INT)
     account: str = w(STR)
-    contract: Contract11 = w(Kind.STRUCT, item=Contract11)
+    contract: ReplyContract = w(Kind.STRUCT, item=ReplyContract)
     position: Decimal | None = w(DEC, Decimal(0))
     avg_cost: Decimal | None = w(DEC, Decimal(0))
     model_code: str = w(STR)
@@ -1133,7 +1135,7 @@ class TickReqParams(Outbound, msg_id=81):
 class CompletedOrder(Outbound, msg_id=101):
     """Like openOrder without orderId/clientId and several order fields; never unsolicited."""
 
-    contract: Contract11 = w(Kind.STRUCT, item=Contract11)
+    contract: ReplyContract = w(Kind.STRUCT, item=ReplyContract)
     action: str = w(STR)
     total_quantity: Decimal | None = w(DEC, Decimal(0))
     order_type: str = w(STR)
