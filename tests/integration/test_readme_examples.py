@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from horizon.venues.ibkr.simulator import GatewaySimulator
+from ibgateway_sim import GatewaySimulator
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

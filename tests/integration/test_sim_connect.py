@@ -13,8 +13,8 @@ from typing import Any
 import ib_async
 import pytest
 
-from horizon.venues.ibkr.simulator import GatewaySimulator
-from horizon.venues.ibkr.simulator import messages as m
+from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.wire import messages as m
 from tests.integration.conftest import RawClient, connect_ib, until
 
 FA = ["DF1234567", "DU1234568", "DU1234569"]

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from horizon.venues.ibkr.simulator import GatewaySimulator
-from horizon.venues.ibkr.simulator import messages as m
-from horizon.venues.ibkr.simulator.codec import ClientConnection
-from horizon.venues.ibkr.simulator.limits import Limits
+from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.limits import Limits
+from ibgateway_sim.wire import messages as m
+from ibgateway_sim.wire.codec import ClientConnection
 from tests.integration.conftest import connect_ib
 
 SimFactory = Callable[..., contextlib.AbstractAsyncContextManager[GatewaySimulator]]

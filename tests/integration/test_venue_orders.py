@@ -10,7 +10,7 @@ import pytest
 from horizon.core import OrderAction, OrderStatus
 from horizon.errors import InvalidMarketId, InvalidOrder, UnknownInstrument, UnknownOrder
 from horizon.venues.ibkr import Ibkr
-from horizon.venues.ibkr.simulator import GatewaySimulator
+from ibgateway_sim import GatewaySimulator
 
 AAPL = Decimal("190.00")
 
