@@ -114,12 +114,12 @@ class Engine:
             self._usd_rate,
         )
         self.pretrade = PreTrade(self.ledger, self.commissions, self.quote, self._usd_rate)
-        self._reg = Registry()
-        self._orders, self._live = self._reg.all, self._reg.live
+        self._registry = Registry()
+        self._orders, self._live = self._registry.all, self._registry.live
         self.skip_oca_cancels = 0  # fault: the next N OCA fills leave their siblings working
         self._seq = 0
         self._max_order_id = 0
-        self._perm = 1_000_000_000 + (seed % 100_000) * 10_000
+        self._last_perm_id = 1_000_000_000 + (seed % 100_000) * 10_000
         self.journal = Journal(seed, clock())
         self._pass_keys: set[tuple[int, int]] | None = None
 
@@ -271,13 +271,13 @@ class Engine:
             out.append(OrderUpdated(self._what_if(req, spec, account, targets)))
             return out
         self._seq += 1
-        self._perm += 1
+        self._last_perm_id += 1
         total = sum(targets.values(), _ZERO) if targets else req.quantity
         o = WorkingOrder(
             seq=self._seq,
             req=req,
             spec=spec,
-            perm_id=self._perm,
+            perm_id=self._last_perm_id,
             account=account,
             total=total,
             gtd=gtd,
@@ -285,7 +285,7 @@ class Engine:
             allocation=targets,
             transmitted=req.transmit,
         )
-        self._reg.add(o)
+        self._registry.add(o)
         if parent is not None:
             o.parent_perm_id = parent.perm_id
             o.held_by_parent = parent.status != "Filled"
@@ -311,7 +311,7 @@ class Engine:
         makes the group go live as one (the way IB users place OCA groups so that no leg can
         fill before its siblings are in the group). They are worked in placement order."""
         keys: set[tuple[int, int]] = set()
-        for member in self._reg.oca_members(o):
+        for member in self._registry.oca_members(o):
             if member.transmitted or member.req.client_id != o.req.client_id:
                 continue
             member.transmitted = True
@@ -326,14 +326,14 @@ class Engine:
         completed. Returns how many were forgotten."""
         held = [o for o in self._live.values() if not o.transmitted]
         for o in held:
-            self._reg.close(o)
+            self._registry.close(o)
             self._orders.pop(o.key, None)
         return len(held)
 
     def _transmit_group(self, parent: WorkingOrder, out: list[Event]) -> set[tuple[int, int]]:
         """A transmitting child releases its parent and the parent's other children."""
         parent.transmitted = True
-        for child in self._reg.children(parent):
+        for child in self._registry.children(parent):
             child.transmitted = True
         if parent.working:
             self._submit(parent, out)
@@ -381,7 +381,7 @@ class Engine:
             or req.order_type != o.req.order_type
         )
         o.req, o.gtd, o.gat = req, gtd, gat
-        self._reg.reindex(o)
+        self._registry.reindex(o)
         if not o.allocation:
             o.total = req.quantity
         if stop_changed:
@@ -417,21 +417,21 @@ class Engine:
             out.append(OrderError(req.client_id, req.order_id, code, text))
             return out
         self._seq += 1
-        self._perm += 1
+        self._last_perm_id += 1
         inactive = code not in (OFF_TICK, READ_ONLY)
         status = "Inactive" if inactive else "Cancelled"
         o = WorkingOrder(
             seq=self._seq,
             req=req,
             spec=spec,
-            perm_id=self._perm,
+            perm_id=self._last_perm_id,
             account=req.account,
             total=req.quantity,
             status=status,
             completed_time=self._clock(),
             completed_status="Rejected",
         )
-        self._reg.add(o)
+        self._registry.add(o)
         if inactive:
             out.append(OrderUpdated(o.snapshot()))
         out.append(OrderError(req.client_id, req.order_id, code, text))
@@ -481,12 +481,12 @@ class Engine:
         if o.done:
             return
         o.status = status
-        self._reg.close(o)
+        self._registry.close(o)
         o.completed_time = self._clock()
         o.completed_status = completed or status
         out.append(OrderUpdated(o.snapshot()))
         if status != "Filled":
-            for child in self._reg.children(o):
+            for child in self._registry.children(o):
                 self._finish(child, "Cancelled", out)
 
     # ---- validation ---------------------------------------------------------------------
@@ -525,15 +525,15 @@ class Engine:
 
     def _housekeeping(self, out: list[Event]) -> None:
         """Time-driven changes: GTD expiry and good-after-time activation."""
-        if not self._reg.timed:
+        if not self._registry.timed:
             return
         now = self._clock()
-        for o in self._reg.timed_in_order():
+        for o in self._registry.timed_in_order():
             if o.gtd is not None and o.gtd <= now:
                 self._finish(o, "Cancelled", out)
             elif o.gat is not None and o.gat <= now:
                 o.gat = None
-                self._reg.reindex(o)
+                self._registry.reindex(o)
                 if o.working:
                     self._submit(o, out)
 
@@ -678,12 +678,12 @@ class Engine:
             self.skip_oca_cancels -= 1  # a fault: the group's cancel did not happen in time
         elif o.req.oca_group:
             self._cancel_or_reduce(
-                self._reg.oca_members(o), o.req.oca_type in (2, 3), qty, complete, out
+                self._registry.oca_members(o), o.req.oca_type in (2, 3), qty, complete, out
             )
         if o.req.parent_id:
-            self._cancel_or_reduce(self._reg.siblings(o), True, qty, complete, out)
+            self._cancel_or_reduce(self._registry.siblings(o), True, qty, complete, out)
         if o.status == "Filled":
-            for child in self._reg.children(o):
+            for child in self._registry.children(o):
                 if child.done or not child.held_by_parent:
                     continue
                 child.held_by_parent = False

@@ -82,10 +82,10 @@ def _option_price(spot: Decimal, strike: Decimal, expiry: dt.date, right: str) -
     d1 = (math.log(s / k) + 0.5 * vol * vol * t) / (vol * math.sqrt(t))
     d2 = d1 - vol * math.sqrt(t)
 
-    def n(x: float) -> float:
+    def normal_cdf(x: float) -> float:
         return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
-    call = s * n(d1) - k * n(d2)
+    call = s * normal_cdf(d1) - k * normal_cdf(d2)
     price = call if right == "C" else call - s + k
     return max(Decimal(f"{round(price * 20) / 20:.2f}"), Decimal("0.05"))
 

@@ -66,7 +66,7 @@ class AccountHandlers:
     def forget(self, session: Session) -> None:
         self._subs.pop(session, None)
 
-    def _of(self, s: Session) -> _Subscriptions:
+    def _subscriptions_of(self, s: Session) -> _Subscriptions:
         subs = self._subs.get(s)
         if subs is None:
             subs = self._subs[s] = _Subscriptions()
@@ -78,13 +78,13 @@ class AccountHandlers:
         s.send(m.ManagedAccounts(accounts=",".join(self._engine.accounts)))
 
     def _on_positions(self, s: Session, msg: m.ReqPositions) -> None:
-        self._of(s).positions = True
+        self._subscriptions_of(s).positions = True
         for row in self._engine.positions():
             s.send(position_row(row))
         s.send(m.PositionEnd())
 
     def _on_cancel_positions(self, s: Session, msg: m.CancelPositions) -> None:
-        self._of(s).positions = False
+        self._subscriptions_of(s).positions = False
 
     def _on_positions_multi(self, s: Session, msg: m.ReqPositionsMulti) -> None:
         for row in self._positions_of(msg.account):
@@ -115,7 +115,7 @@ class AccountHandlers:
 
     def _on_account_updates(self, s: Session, msg: m.ReqAccountUpdates) -> None:
         account = self._account_for(msg.acct_code)
-        subs = self._of(s)
+        subs = self._subscriptions_of(s)
         if not msg.subscribe:
             subs.account = None
             return
@@ -147,7 +147,7 @@ class AccountHandlers:
     def _on_account_updates_multi(self, s: Session, msg: m.ReqAccountUpdatesMulti) -> None:
         account = self._account_for(msg.account)
         if account is not None:
-            subs = self._of(s)
+            subs = self._subscriptions_of(s)
             subs.multi[msg.req_id] = (account, msg.ledger_and_nlv)
             subs.multi_sent[msg.req_id] = {}
             self._send_multi(s, subs, msg.req_id)
