@@ -70,18 +70,18 @@ class Session(asyncio.Protocol):
         faults: FaultPlan,
         limits: Limits,
     ) -> None:
-        self.owner = owner
+        self._owner = owner
         self.conn = conn
         self.pacing = pacing
         self._faults = faults
         self._limits = limits
-        self.transport: asyncio.Transport | None = None
+        self._transport: asyncio.Transport | None = None
         self.peer = ""
         self.nodelay = False
         self.client_id: int | None = None
         self.started = False
         self.closed = False
-        self.out: list[bytes] = []
+        self._out: list[bytes] = []
         self._held: list[bytes] = []
         self._send_after = 0.0
         self._turn_pending = False
@@ -91,14 +91,14 @@ class Session(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self._transport = transport
         sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.nodelay = bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
-        self.owner.session_opened(self)
+        self._owner.session_opened(self)
 
     def data_received(self, data: bytes) -> None:
         self.conn.receive_data(data)
@@ -107,14 +107,14 @@ class Session(asyncio.Protocol):
                 self.pause_reading()
             return
         if not self._faults.frozen:
-            self.owner.session_readable(self)
+            self._owner.session_readable(self)
 
     def eof_received(self) -> bool:
         return False  # close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self.owner.session_closed(self)
+        self._owner.session_closed(self)
 
     # ---- input flow -----------------------------------------------------------------------
 
@@ -132,19 +132,19 @@ class Session(asyncio.Protocol):
         self._turn_pending = False
         if self.closed or self._faults.frozen:
             return
-        self.owner.session_readable(self)
+        self._owner.session_readable(self)
         if not self._turn_pending and self.conn.buffered < self._limits.max_unread_bytes:
             self.resume_reading()
 
     def pause_reading(self) -> None:
-        if not self._reading_paused and self.transport is not None and not self.closed:
+        if not self._reading_paused and self._transport is not None and not self.closed:
             self._reading_paused = True
-            self.transport.pause_reading()
+            self._transport.pause_reading()
 
     def resume_reading(self) -> None:
-        if self._reading_paused and self.transport is not None and not self.closed:
+        if self._reading_paused and self._transport is not None and not self.closed:
             self._reading_paused = False
-            self.transport.resume_reading()
+            self._transport.resume_reading()
 
     # ---- the API session ------------------------------------------------------------------
 
@@ -156,7 +156,7 @@ class Session(asyncio.Protocol):
 
     def send(self, msg: m.Message) -> None:
         if not self.closed:
-            self.out.append(self.conn.send(msg))
+            self._out.append(self.conn.send(msg))
 
     def send_error(self, req_id: int, code: int, text: str) -> None:
         self.send(m.ErrorMsg(req_id=req_id, code=code, text=text))
@@ -164,13 +164,13 @@ class Session(asyncio.Protocol):
     def send_raw(self, data: bytes) -> None:
         """Bytes into the stream as they are: the handshake's version reply (framed by the
         codec), or what no gateway sends (the raw-bytes fault)."""
-        self.out.append(bytes(data))
+        self._out.append(bytes(data))
 
     def flush(self) -> None:
-        if not self.out or self.transport is None:
+        if not self._out or self._transport is None:
             return
-        data = b"".join(self.out)
-        self.out.clear()
+        data = b"".join(self._out)
+        self._out.clear()
         faults = self._faults
         if faults.frozen:
             self._held.append(data)
@@ -180,28 +180,28 @@ class Session(asyncio.Protocol):
             self._send_after = when
             loop.call_at(when, self._write, data)
         else:
-            self.transport.write(data)
-        unsent = self.transport.get_write_buffer_size()
+            self._transport.write(data)
+        unsent = self._transport.get_write_buffer_size()
         if unsent > self._limits.max_unsent_bytes and not self.closed:
-            self.owner.cut_off(self, "it does not read what it is sent", unsent_bytes=unsent)
+            self._owner.cut_off(self, "it does not read what it is sent", unsent_bytes=unsent)
 
     def release(self) -> None:
         """After a thaw: what was held goes out, then anything new."""
-        if self._held and self.transport is not None:
-            self.out[:0] = self._held
+        if self._held and self._transport is not None:
+            self._out[:0] = self._held
             self._held.clear()
         self.flush()
 
     def _write(self, data: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(data)
 
     def close(self, *, abort: bool = False) -> None:
-        if self.transport is None or self.closed:
+        if self._transport is None or self.closed:
             return
         self.closed = True  # first: the last flush below cannot re-enter
         self.flush()
         if abort:
-            self.transport.abort()
+            self._transport.abort()
         else:
-            self.transport.close()
+            self._transport.close()
