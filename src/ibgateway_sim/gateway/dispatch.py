@@ -33,8 +33,8 @@ class EventDispatcher:
         self,
         sessions: Collection[Session],
         engine: Engine,
-        faults: FaultPlan,
         *,
+        faults: FaultPlan,
         times: TimeFormatter,
         after_fills: Callable[[set[tuple[str, int]]], None],  # (account, conId)s
     ) -> None:

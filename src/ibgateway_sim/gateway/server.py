@@ -129,22 +129,22 @@ class Gateway:
 
         times = TimeFormatter(options.timezone, options.exec_time_format)
         self._times = times
-        self._accounts = AccountHandlers(self.engine, options.clock, times)
+        self._accounts = AccountHandlers(self.engine, clock=options.clock, times=times)
         self._market_data = MarketDataHandlers(
             self.engine, realtime_data=options.realtime_data, delayed_data=options.delayed_data
         )
         self._dispatcher = EventDispatcher(
             self._sessions.keys(),
             self.engine,
-            self.faults,
+            faults=self.faults,
             times=times,
             after_fills=self._accounts.after_fills,
         )
         self._areas: tuple[Area, ...] = (
             self._accounts,
             self._market_data,
-            OrderHandlers(self.engine, self.faults, self._dispatcher, clock=options.clock,
-                          times=times),
+            OrderHandlers(self.engine, self.faults, dispatcher=self._dispatcher,
+                          clock=options.clock, times=times),
             ContractHandlers(self.engine, clock=options.clock),
             ExecutionHandlers(self.engine, times=times),
             MiscHandlers(clock=options.clock),
@@ -177,7 +177,7 @@ class Gateway:
         return Session(
             self,
             GatewayConnection(options.min_version, options.max_version),
-            PacingWindow(options.pacing_limit, max_backlog=self.limits.max_backlog),
+            pacing=PacingWindow(options.pacing_limit, max_backlog=self.limits.max_backlog),
             faults=self.faults,
             limits=self.limits,
         )

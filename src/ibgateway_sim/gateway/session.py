@@ -65,8 +65,8 @@ class Session(asyncio.Protocol):
         self,
         owner: SessionOwner,
         conn: GatewayConnection,
-        pacing: PacingWindow[Any],
         *,
+        pacing: PacingWindow[Any],
         faults: FaultPlan,
         limits: Limits,
     ) -> None:

@@ -42,7 +42,9 @@ class _Subscriptions:
 
 
 class AccountHandlers:
-    def __init__(self, engine: Engine, clock: Callable[[], float], times: TimeFormatter) -> None:
+    def __init__(
+        self, engine: Engine, *, clock: Callable[[], float], times: TimeFormatter
+    ) -> None:
         self._engine = engine
         self._clock = clock
         self._times = times

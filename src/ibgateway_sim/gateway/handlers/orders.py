@@ -41,8 +41,8 @@ class OrderHandlers:
         self,
         engine: Engine,
         faults: FaultPlan,
-        dispatcher: Dispatcher,
         *,
+        dispatcher: Dispatcher,
         clock: Callable[[], float],
         times: TimeFormatter,
     ) -> None:
