@@ -26,8 +26,8 @@ from decimal import Decimal
 from typing import Any
 
 from benchmarks._harness import Figure, SimHost, verdict
-from horizon.venues.ibkr.simulator import messages as m
-from horizon.venues.ibkr.simulator.codec import ClientConnection
+from ibgateway_sim.wire import messages as m
+from ibgateway_sim.wire.codec import ClientConnection
 
 NAME = "sim_ceiling"
 TITLE = "simulator ceiling (raw socket client)"
@@ -105,7 +105,7 @@ class Counter:
 def _order(client: RawClient, order_id: int, limit: str) -> bytes:
     return client.codec.send(m.PlaceOrder(
         order_id=order_id,
-        contract=m.Contract12(symbol="AAPL", sec_type="STK", exchange="SMART", currency="USD"),
+        contract=m.RequestContract(symbol="AAPL", sec_type="STK", exchange="SMART", currency="USD"),
         action="BUY", total_quantity=Decimal(1), order_type="LMT", lmt_price=Decimal(limit),
         tif="DAY", account="DU1234567",
     ))
@@ -149,8 +149,8 @@ def _fills(host: SimHost, orders: int, qty: int) -> dict[str, float]:
         payload = b"".join(
             client.codec.send(m.PlaceOrder(
                 order_id=first + i,
-                contract=m.Contract12(symbol="MSFT", sec_type="STK", exchange="SMART",
-                                      currency="USD"),
+                contract=m.RequestContract(symbol="MSFT", sec_type="STK", exchange="SMART",
+                                         currency="USD"),
                 action="BUY", total_quantity=Decimal(qty), order_type="LMT",
                 lmt_price=Decimal("400.00"), tif="DAY", account="DU1234567"))
             for i in range(orders))

@@ -22,8 +22,8 @@ from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from typing import Any
 
-from horizon.venues.ibkr.simulator import GatewaySimulator
-from horizon.venues.ibkr.simulator.engine import ContractQuery, ContractSpec, Engine, OrderRequest
+from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.engine import ContractQuery, ContractSpec, Engine, OrderRequest
 
 SYNTH_CON_ID = 990_000_000
 

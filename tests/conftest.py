@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from horizon.venues.ibkr.simulator import GatewaySimulator
+from ibgateway_sim import GatewaySimulator
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from horizon.venues.ibkr.simulator.codec import MAX_VERSION, MIN_VERSION
-from horizon.venues.ibkr.simulator.messages import (
+from ibgateway_sim.wire.codec import MAX_VERSION, MIN_VERSION
+from ibgateway_sim.wire.messages import (
     SPECS,
     Direction,
     Kind,

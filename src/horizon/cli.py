@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
-    from horizon.venues.ibkr.simulator import GatewaySimulator
+    from ibgateway_sim import GatewaySimulator
 
     sim = GatewaySimulator(
         host=args.host,
@@ -120,7 +120,7 @@ def _version() -> str:
 
 def _start_demo_gateway(port: int) -> object:
     """The simulator on the quickstart's own port (7497) if free, else on any free port."""
-    from horizon.venues.ibkr.simulator import GatewaySimulator
+    from ibgateway_sim import GatewaySimulator
 
     for candidate in (port, 0):
         sim = GatewaySimulator(host="127.0.0.1", port=candidate, accounts=["DU1234567"], seed=7)

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 import ib_async
 import pytest
 
-from horizon.venues.ibkr.simulator import GatewaySimulator
-from horizon.venues.ibkr.simulator import messages as m
-from horizon.venues.ibkr.simulator.codec import MAX_VERSION, MIN_VERSION, ClientConnection
+from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.wire import messages as m
+from ibgateway_sim.wire.codec import MAX_VERSION, MIN_VERSION, ClientConnection
 
 M = TypeVar("M", bound=m.Message)
 DEFAULTS: dict[str, Any] = {

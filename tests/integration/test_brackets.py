@@ -14,8 +14,8 @@ from horizon.core import OrderAction, OrderStatus
 from horizon.errors import InvalidOrder, UnknownTicket, VenueUnavailable
 from horizon.venues.ibkr.mapping.tickets import bracket_legs
 from horizon.venues.ibkr.resilience import ConnectionState
-from horizon.venues.ibkr.simulator import GatewaySimulator
 from horizon.venues.ibkr.venue import Ibkr
+from ibgateway_sim import GatewaySimulator
 from tests.support import Events
 
 CID = 5

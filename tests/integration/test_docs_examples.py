@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from horizon.venues.ibkr.simulator import GatewaySimulator
+from ibgateway_sim import GatewaySimulator
 
 pytest_plugins = ["pytester"]
 

@@ -21,7 +21,7 @@ import pytest
 
 from horizon.cli import main
 from horizon.venues.ibkr.doctor import CHECK_NAMES, DoctorOptions, DoctorReport, run_doctor
-from horizon.venues.ibkr.simulator import GatewaySimulator
+from ibgateway_sim import GatewaySimulator
 
 CLI = str(Path(sys.executable).with_name("horizon-ibkr"))
 SimFactory = Callable[..., contextlib.AbstractAsyncContextManager[GatewaySimulator]]

@@ -15,8 +15,8 @@ import pytest
 from horizon.core import OrderAction, OrderStatus, VenueFill
 from horizon.errors import InvalidOrder
 from horizon.venues.ibkr.mapping.allocation import Allocation, FaMethod
-from horizon.venues.ibkr.simulator import GatewaySimulator
 from horizon.venues.ibkr.venue import Ibkr
+from ibgateway_sim import GatewaySimulator
 
 MASTER, A, B, C = "DF1000000", "DU1000001", "DU1000002", "DU1000003"
 FA: dict[str, Any] = {

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from horizon.venues.ibkr.simulator import GatewaySimulator
+from ibgateway_sim import GatewaySimulator
 
 CHILD = r"""
 import json, sys

@@ -29,7 +29,7 @@ from horizon.venues.ibkr import metrics as venue_metrics
 from horizon.venues.ibkr.health_server import HealthServer
 from horizon.venues.ibkr.readiness import RestartWindow
 from horizon.venues.ibkr.resilience import ConnectionState
-from horizon.venues.ibkr.simulator import GatewaySimulator
+from ibgateway_sim import GatewaySimulator
 from tests.support import Events
 
 CID = 41

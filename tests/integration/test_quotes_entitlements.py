@@ -9,7 +9,7 @@ import pytest
 
 from horizon.errors import VenueRejected
 from horizon.venues.ibkr import Ibkr
-from horizon.venues.ibkr.simulator import GatewaySimulator
+from ibgateway_sim import GatewaySimulator
 
 
 @pytest.fixture

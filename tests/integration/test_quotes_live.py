@@ -19,8 +19,8 @@ import pytest
 from horizon.errors import UnknownInstrument
 from horizon.venues.ibkr.mapping.quotes import Quote, Subscription
 from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
-from horizon.venues.ibkr.simulator import GatewaySimulator
 from horizon.venues.ibkr.venue import Ibkr
+from ibgateway_sim import GatewaySimulator
 from tests.integration.conftest import until
 
 

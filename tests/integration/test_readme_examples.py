@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from horizon.venues.ibkr.resilience import ConnectionState
-from horizon.venues.ibkr.simulator import GatewaySimulator
+from ibgateway_sim import GatewaySimulator
 from tests.support import Events
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -12,11 +12,11 @@ from typing import Any
 import ib_async
 import pytest
 
-from horizon.venues.ibkr.simulator import GatewaySimulator
-from horizon.venues.ibkr.simulator import messages as m
+from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.wire import messages as m
 from tests.integration.conftest import RawClient, connect_ib, until
 
-AAPL = m.Contract12(symbol="AAPL", sec_type="STK", exchange="SMART", currency="USD")
+AAPL = m.RequestContract(symbol="AAPL", sec_type="STK", exchange="SMART", currency="USD")
 RawFactory = Callable[[int], RawClient]
 
 

@@ -17,7 +17,7 @@ from ibapi.order import Order
 from ibapi.order_cancel import OrderCancel
 from ibapi.wrapper import EWrapper
 
-from horizon.venues.ibkr.simulator import GatewaySimulator
+from ibgateway_sim import GatewaySimulator
 
 
 class App(EWrapper, EClient):

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from horizon.venues.ibkr.simulator import GatewaySimulator
-from horizon.venues.ibkr.simulator import messages as m
-from horizon.venues.ibkr.simulator.codec import ClientConnection
-from horizon.venues.ibkr.simulator.limits import Limits
+from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.limits import Limits
+from ibgateway_sim.wire import messages as m
+from ibgateway_sim.wire.codec import ClientConnection
 from tests.integration.conftest import connect_ib
 
 SimFactory = Callable[..., contextlib.AbstractAsyncContextManager[GatewaySimulator]]
@@ -47,7 +47,7 @@ async def test_a_flooding_client_is_cut_off_and_the_others_are_served(
     limits = Limits(max_unsent_bytes=1 << 20, max_backlog=5_000)
     async with sim_factory(limits=limits) as sim:
         good = await connect_ib(sim, client_id=1)
-        with caplog.at_level(logging.WARNING, logger="horizon.venues.ibkr.simulator"):
+        with caplog.at_level(logging.WARNING, logger="ibgateway_sim"):
             writer = await flood(sim.port, paced=paced, requests=300_000)
             try:
                 for _ in range(5):  # the well-behaved client keeps being answered
@@ -59,7 +59,7 @@ async def test_a_flooding_client_is_cut_off_and_the_others_are_served(
             finally:
                 await close(writer)
                 good.disconnect()
-        lines = [r for r in caplog.records if r.name.startswith("horizon.venues.ibkr.simulator")]
+        lines = [r for r in caplog.records if r.name.startswith("ibgateway_sim")]
         assert len(lines) < 40, f"{len(lines)} log lines for one flood"
         reason = "backlog is full" if paced else "does not read"
         assert any(reason in r.getMessage() for r in lines)

@@ -11,8 +11,8 @@ from typing import Any
 import ib_async
 import pytest
 
-from horizon.venues.ibkr.simulator import GatewaySimulator
-from horizon.venues.ibkr.simulator import messages as m
+from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.wire import messages as m
 from tests.integration.conftest import RawClient, connect_ib, until
 
 FA = ["DF1234567", "DU1234568", "DU1234569"]
@@ -306,8 +306,9 @@ async def test_real_time_market_data(sim: GatewaySimulator, ib: ib_async.IB) -> 
     sim.set_price("AAPL", Decimal("190.00"))
     await until(ib, lambda: ticker.last == 190.0)
     assert ticker.bid < 190.0 < ticker.ask
+    assert [len(s.market_data) for s in sim.sessions()] == [1]
     ib.cancelMktData(ticker.contract)
-    await sim.wait_for_async(lambda: not any(s.market for s in sim._sessions))
+    await sim.wait_for_async(lambda: not any(s.market_data for s in sim.sessions()))
 
 
 async def test_delayed_market_data(sim: GatewaySimulator, ib: ib_async.IB) -> None:

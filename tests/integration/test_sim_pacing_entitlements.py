@@ -9,7 +9,7 @@ from typing import Any
 import ib_async
 import pytest
 
-from horizon.venues.ibkr.simulator import GatewaySimulator
+from ibgateway_sim import GatewaySimulator
 from tests.integration.conftest import connect_ib, until
 
 AAPL = ib_async.Stock("AAPL", "SMART", "USD")

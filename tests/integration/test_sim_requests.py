@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from horizon.venues.ibkr.simulator import GatewaySimulator
-from horizon.venues.ibkr.simulator import messages as m
+from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.wire import messages as m
 from tests.integration.conftest import RawClient
 
-AAPL = m.Contract12(symbol="AAPL", sec_type="STK", exchange="SMART", currency="USD")
+AAPL = m.RequestContract(symbol="AAPL", sec_type="STK", exchange="SMART", currency="USD")
 RawFactory = Callable[[int], RawClient]
 
 
@@ -87,7 +87,7 @@ async def test_unknown_market_data_contract_is_200(
     sim: GatewaySimulator, raw_factory: RawFactory
 ) -> None:
     raw = await started(sim, raw_factory)
-    raw.send(m.ReqMktData(req_id=7, contract=m.Contract12(symbol="ZZZZ", sec_type="STK")))
+    raw.send(m.ReqMktData(req_id=7, contract=m.RequestContract(symbol="ZZZZ", sec_type="STK")))
     (error,) = await raw.expect(m.ErrorMsg, lambda e: e.code == 200)
     assert error.req_id == 7
 

@@ -16,16 +16,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from horizon.venues.ibkr.simulator import GatewaySimulator
-from horizon.venues.ibkr.simulator import messages as m
-from horizon.venues.ibkr.simulator.codec import (
+from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.wire import messages as m
+from ibgateway_sim.wire.codec import (
     ClientConnection,
     encode,
     encode_hello,
     frame,
     frame_fields,
 )
-from horizon.venues.ibkr.simulator.messages import Direction
+from ibgateway_sim.wire.messages import Direction
 from tests.strategies import any_message
 
 FUZZ = settings(max_examples=60, deadline=None,
@@ -99,7 +99,7 @@ def healthy(sim: GatewaySimulator, client_id: int = 99) -> None:
     sim.wait_for(lambda: client_id not in sim.connected_client_ids())
 
 
-WATCHED = ("asyncio", "horizon.venues.ibkr.simulator")
+WATCHED = ("asyncio", "ibgateway_sim")
 
 
 @pytest.fixture
@@ -169,10 +169,8 @@ def test_half_sent_frame_then_close(gateway: GatewaySimulator,
     before = (len(gateway.engine.open_orders()), len(gateway.executions()))
     w = Wire(gateway.port)
     w.start(client_id=25)
-    whole = encode(m.PlaceOrder(order_id=1, contract=m.Contract12(symbol="AAPL", sec_type="STK",
-                                                                 exchange="SMART",
-                                                                 currency="USD"),
-                                action="BUY", order_type="MKT"))
+    aapl = m.RequestContract(symbol="AAPL", sec_type="STK", exchange="SMART", currency="USD")
+    whole = encode(m.PlaceOrder(order_id=1, contract=aapl, action="BUY", order_type="MKT"))
     w.sock.sendall(whole[: len(whole) // 2])
     w.close()
     gateway.wait_for(lambda: 25 not in gateway.connected_client_ids())
@@ -260,11 +258,11 @@ order_fields = st.fixed_dictionaries({
     "fa_percentage": st.sampled_from(["", "10", "x"]), "what_if": st.booleans(),
 })
 contracts = st.sampled_from([
-    m.Contract12(symbol="AAPL", sec_type="STK", exchange="SMART", currency="USD"),
-    m.Contract12(symbol="ES", sec_type="FUT", exchange="CME", last_trade_date="202503"),
-    m.Contract12(symbol="EUR", sec_type="CASH", exchange="IDEALPRO", currency="USD"),
-    m.Contract12(con_id=265598, exchange="SMART"),
-    m.Contract12(symbol="AAPL", sec_type="OPT", exchange="SMART", last_trade_date="20260619",
+    m.RequestContract(symbol="AAPL", sec_type="STK", exchange="SMART", currency="USD"),
+    m.RequestContract(symbol="ES", sec_type="FUT", exchange="CME", last_trade_date="202503"),
+    m.RequestContract(symbol="EUR", sec_type="CASH", exchange="IDEALPRO", currency="USD"),
+    m.RequestContract(con_id=265598, exchange="SMART"),
+    m.RequestContract(symbol="AAPL", sec_type="OPT", exchange="SMART", last_trade_date="20260619",
                  strike=Decimal(180), right="C"),
 ])
 
@@ -274,7 +272,7 @@ contracts = st.sampled_from([
        cancels=st.lists(st.integers(-5, 50), max_size=3), price=st.decimals(1, 500, places=2))
 def test_fuzz_orders_through_the_engine(
     gateway: GatewaySimulator, no_callback_failures: None,
-    orders: list[tuple[m.Contract12, dict[str, Any]]], cancels: list[int], price: Decimal,
+    orders: list[tuple[m.RequestContract, dict[str, Any]]], cancels: list[int], price: Decimal,
 ) -> None:
     """Plausible and implausible orders, modifies (repeated ids), cancels and a price move:
     the gateway answers every one and never fails inside."""

@@ -15,7 +15,7 @@ import pytest
 from horizon.core import OrderAction, OrderStatus
 from horizon.errors import InvalidOrder
 from horizon.venues.ibkr import Ibkr
-from horizon.venues.ibkr.simulator import GatewaySimulator
+from ibgateway_sim import GatewaySimulator
 
 FA = ["DF1234567", "DU1234568", "DU1234569"]
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from horizon.core import OrderAction, OrderStatus
 from horizon.venues.ibkr import Ibkr
-from horizon.venues.ibkr.simulator import GatewaySimulator
+from ibgateway_sim import GatewaySimulator
 
 
 def test_each_client_drains_only_its_own_fills(gateway: GatewaySimulator) -> None:

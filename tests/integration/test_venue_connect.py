@@ -10,7 +10,7 @@ import pytest
 
 from horizon.errors import AccountModeMismatch, ClientIdInUse, VenueUnavailable
 from horizon.venues.ibkr import Ibkr
-from horizon.venues.ibkr.simulator import GatewaySimulator
+from ibgateway_sim import GatewaySimulator
 
 
 def free_port() -> int:

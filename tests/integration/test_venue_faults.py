@@ -25,8 +25,8 @@ from horizon.errors import (
 )
 from horizon.venues.ibkr import Ibkr
 from horizon.venues.ibkr.resilience import ConnectionState
-from horizon.venues.ibkr.simulator import GatewaySimulator
-from horizon.venues.ibkr.simulator import messages as m
+from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.wire import messages as m
 from tests.support import Events, read_only
 
 FAST = {

@@ -16,8 +16,8 @@ from horizon.errors import OrderRefused
 from horizon.venues.ibkr import Ibkr
 from horizon.venues.ibkr.guards import Guards
 from horizon.venues.ibkr.readiness import RestartWindow
-from horizon.venues.ibkr.simulator import GatewaySimulator
-from horizon.venues.ibkr.simulator import messages as m
+from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.wire import messages as m
 
 CID = 44
 

@@ -10,8 +10,8 @@ import pytest
 from horizon.core import OrderAction, OrderStatus
 from horizon.errors import InvalidMarketId, InvalidOrder, UnknownInstrument, UnknownOrder
 from horizon.venues.ibkr import Ibkr
-from horizon.venues.ibkr.simulator import GatewaySimulator
-from horizon.venues.ibkr.simulator import messages as m
+from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.wire import messages as m
 
 AAPL = Decimal("190.00")
 

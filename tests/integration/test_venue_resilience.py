@@ -15,7 +15,7 @@ from horizon.core import OrderAction, OrderStatus
 from horizon.errors import VenueUnavailable
 from horizon.venues.ibkr import Ibkr
 from horizon.venues.ibkr.resilience import ConnectionState
-from horizon.venues.ibkr.simulator import GatewaySimulator
+from ibgateway_sim import GatewaySimulator
 from tests.support import Events
 
 

@@ -15,7 +15,7 @@ import pytest
 from horizon.core import OrderAction, OrderStatus
 from horizon.errors import ClientIdInUse, RequestTimeout, VenueUnavailable
 from horizon.venues.ibkr import Ibkr
-from horizon.venues.ibkr.simulator import GatewaySimulator
+from ibgateway_sim import GatewaySimulator
 
 
 def resting() -> OrderAction:

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from horizon.venues.ibkr.simulator import messages as m
-from horizon.venues.ibkr.simulator.codec import (
+from ibgateway_sim.wire import messages as m
+from ibgateway_sim.wire.codec import (
     MAX_FRAME,
     MAX_VERSION,
     BadMessage,
@@ -30,7 +30,7 @@ from horizon.venues.ibkr.simulator.codec import (
     frame_fields,
     negotiate,
 )
-from horizon.venues.ibkr.simulator.messages import Direction
+from ibgateway_sim.wire.messages import Direction
 from tests.strategies import any_message
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -32,14 +32,14 @@ from ibapi.order_cancel import OrderCancel
 from ibapi.tag_value import TagValue as ApiTagValue
 from ibapi.wrapper import EWrapper
 
-from horizon.venues.ibkr.simulator import messages as m
-from horizon.venues.ibkr.simulator.codec import (
+from ibgateway_sim.wire import messages as m
+from ibgateway_sim.wire.codec import (
     MAX_VERSION,
     MIN_VERSION,
     decode_fields,
     encode_fields,
 )
-from horizon.venues.ibkr.simulator.messages import Direction
+from ibgateway_sim.wire.messages import Direction
 
 VERSIONS = [157, 158, 160, 162, 163, 164, 166, 169, 170, 176, 177, 178]
 assert VERSIONS[0] == MIN_VERSION and VERSIONS[-1] == MAX_VERSION
@@ -424,7 +424,7 @@ def test_other_requests_decode_exactly(client_kind: str, version: int) -> None:
 
 # ---- replies into both libraries' decoders -------------------------------------------------
 
-C11 = m.Contract11(
+C11 = m.ReplyContract(
     con_id=265598,
     symbol="AAPL",
     sec_type="STK",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from horizon.venues.ibkr.simulator.engine import (
+from ibgateway_sim.engine import (
     ContractQuery,
     ContractSpec,
     Engine,

@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from horizon.venues.ibkr.simulator.engine import (
+from ibgateway_sim.engine import (
     ContractQuery,
     Engine,
     EngineError,

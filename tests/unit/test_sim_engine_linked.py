@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from horizon.venues.ibkr.simulator.engine import Engine, OrderUpdated
+from ibgateway_sim.engine import Engine, OrderUpdated
 from tests.unit.test_sim_engine import AAPL, FakeClock, errors, fills, order, statuses
 
 MASTER, A1, A2, A3 = "DF1000000", "DU1000001", "DU1000002", "DU1000003"

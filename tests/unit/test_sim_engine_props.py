@@ -11,8 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from horizon.venues.ibkr.simulator.allocation import largest_remainder
-from horizon.venues.ibkr.simulator.engine import (
+from ibgateway_sim.engine import (
     ContractQuery,
     Engine,
     Event,
@@ -20,6 +19,7 @@ from horizon.venues.ibkr.simulator.engine import (
     OrderRequest,
     OrderUpdated,
 )
+from ibgateway_sim.engine.allocation import largest_remainder
 from tests.unit.test_sim_engine import AAPL, IBM, FakeClock
 
 BOOKS = {AAPL: D("185.00"), IBM: D("225.00")}

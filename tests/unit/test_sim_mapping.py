@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from horizon.venues.ibkr.simulator import mapping
-from horizon.venues.ibkr.simulator import messages as m
-from horizon.venues.ibkr.simulator.codec import encode_fields
-from horizon.venues.ibkr.simulator.engine import AccountValue, Engine, OrderRequest
+from ibgateway_sim.engine import AccountValue, Engine, OrderRequest
+from ibgateway_sim.gateway import mapping
+from ibgateway_sim.wire import messages as m
+from ibgateway_sim.wire.codec import encode_fields
 
 JAN_15_1430_UTC = dt.datetime(2025, 1, 15, 14, 30, 1, tzinfo=dt.UTC).timestamp()
 
 
 def test_times_are_formatted_as_tws_sends_them() -> None:
-    utc, eastern = mapping.Clock("UTC"), mapping.Clock("US/Eastern")
+    utc, eastern = mapping.TimeFormatter("UTC"), mapping.TimeFormatter("US/Eastern")
     assert utc.stamp(JAN_15_1430_UTC) == "20250115 14:30:01 UTC"
     assert eastern.stamp(JAN_15_1430_UTC) == "20250115 09:30:01 US/Eastern"
     assert eastern.connection_time(JAN_15_1430_UTC) == "20250115 09:30:01 EST"
@@ -22,8 +22,9 @@ def test_times_are_formatted_as_tws_sends_them() -> None:
 
 
 def test_zero_strike_means_not_given() -> None:
-    assert mapping.contract_query(m.Contract12(symbol="AAPL", strike=Decimal("0.0"))).strike is None
-    assert mapping.contract_query(m.Contract12(strike=Decimal(180))).strike == 180
+    zero = m.RequestContract(symbol="AAPL", strike=Decimal("0.0"))
+    assert mapping.contract_query(zero).strike is None
+    assert mapping.contract_query(m.RequestContract(strike=Decimal(180))).strike == 180
 
 
 def test_place_order_fields_reach_the_engine_request() -> None:
@@ -54,16 +55,16 @@ def test_summary_selects_plain_tags_in_base_and_the_ledger_on_request() -> None:
 
 def test_engine_states_become_well_formed_rows() -> None:
     engine = Engine(seed=1, clock=lambda: JAN_15_1430_UTC)
-    query = mapping.contract_query(m.Contract12(symbol="AAPL", sec_type="STK",
+    query = mapping.contract_query(m.RequestContract(symbol="AAPL", sec_type="STK",
                                                 exchange="SMART", currency="USD"))
     events = engine.place(OrderRequest(client_id=1, order_id=5, contract=query, action="BUY",
                                        quantity=Decimal(10), order_type="MKT"))
     states = [e.order for e in events if hasattr(e, "order")]
     (execution, commission) = engine.executions()[0]
     rows: list[m.Message] = [mapping.open_order(states[-1]), mapping.order_status(states[-1]),
-                             mapping.exec_details(execution, -1, mapping.Clock("UTC")),
+                             mapping.exec_details(execution, -1, mapping.TimeFormatter("UTC")),
                              mapping.commission_report(commission),
-                             mapping.completed_order(states[-1], mapping.Clock("UTC"), 0.0)]
+                             mapping.completed_order(states[-1], mapping.TimeFormatter("UTC"), 0.0)]
     for row in rows:
         assert encode_fields(row)  # encodable at the top version
     open_order, status, details, report, completed = rows
@@ -79,7 +80,7 @@ def test_engine_states_become_well_formed_rows() -> None:
 
 def test_what_if_answer_carries_numeric_margins() -> None:
     engine = Engine(seed=1)
-    query = mapping.contract_query(m.Contract12(symbol="AAPL", sec_type="STK",
+    query = mapping.contract_query(m.RequestContract(symbol="AAPL", sec_type="STK",
                                                 exchange="SMART", currency="USD"))
     (event,) = engine.place(OrderRequest(client_id=1, order_id=5, contract=query, action="BUY",
                                          quantity=Decimal(10), order_type="MKT", what_if=True))

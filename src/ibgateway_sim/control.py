@@ -1,0 +1,476 @@
+"""`GatewaySimulator`: the simulator's public face. It holds a `Gateway` (the in-loop core)
+and runs it in a background thread or in the caller's loop, hops control calls from any
+thread onto that loop (in call order), offers event-driven waits, and arms the faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, TypeVar
+
+from ibgateway_sim.engine import (
+    Commission,
+    ContractQuery,
+    ContractSpec,
+    Engine,
+    Execution,
+    OrderRequest,
+)
+from ibgateway_sim.faults import Correction, FaultPlan, OneShot
+from ibgateway_sim.gateway.options import GatewayOptions
+from ibgateway_sim.gateway.server import Gateway
+from ibgateway_sim.gateway.session import SessionInfo
+from ibgateway_sim.limits import Limits
+from ibgateway_sim.wire.codec import MAX_VERSION, MIN_VERSION
+
+log = logging.getLogger(__name__)
+
+__all__ = ["GatewaySimulator", "SessionInfo"]
+
+T = TypeVar("T")
+
+
+class GatewaySimulator:
+    """A TWS / IB Gateway on a TCP port, backed by the paper `Engine`.
+
+    Run it in a background thread (`start()`/`stop()`) or inside the current event loop
+    (`async with`). Every control method may be called from any thread; it is applied on the
+    simulator's loop, in call order, and returns when it has taken effect.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        accounts: Sequence[str] = ("DU1234567",),
+        seed: int = 0,
+        timezone: str = "UTC",
+        pacing_limit: int | None = 50,
+        liquidity: Decimal | None = None,
+        read_only: bool = False,
+        fa_groups: dict[str, Sequence[str]] | None = None,
+        step_interval: float | None = 0.25,
+        contracts: Iterable[ContractSpec] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        min_version: int = MIN_VERSION,
+        max_version: int = MAX_VERSION,
+        realtime_data: bool | Iterable[str] = True,
+        delayed_data: bool = True,
+        exec_time_format: str = "zone",
+        fa_profiles: dict[str, dict[str, Decimal]] | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        self.options = GatewayOptions(
+            host=host,
+            port=port,
+            accounts=tuple(accounts),
+            seed=seed,
+            timezone=timezone,
+            pacing_limit=pacing_limit,
+            liquidity=liquidity,
+            read_only=read_only,
+            fa_groups=fa_groups,
+            step_interval=step_interval,
+            contracts=None if contracts is None else tuple(contracts),
+            clock=clock,
+            min_version=min_version,
+            max_version=max_version,
+            realtime_data=(
+                realtime_data if isinstance(realtime_data, bool) else frozenset(realtime_data)
+            ),
+            delayed_data=delayed_data,
+            exec_time_format=exec_time_format,
+            fa_profiles=fa_profiles,
+            limits=limits or Limits(),
+        )
+        self._cond = threading.Condition()
+        self._changed_event: asyncio.Event | None = None
+        self._gateway = Gateway(self.options, on_change=self._changed)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._thread: threading.Thread | None = None
+        self._manual_ids = 0
+
+    # ---- what tests and benchmarks read -----------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        return self._gateway.host
+
+    @property
+    def port(self) -> int:
+        """The bound port once started (the real one, also when constructed with port 0)."""
+        return self._gateway.port
+
+    @property
+    def engine(self) -> Engine:
+        return self._gateway.engine
+
+    @property
+    def faults(self) -> FaultPlan:
+        return self._gateway.faults
+
+    @property
+    def limits(self) -> Limits:
+        return self._gateway.limits
+
+    @property
+    def listening(self) -> bool:
+        return self._gateway.listening
+
+    @property
+    def pacing_violations(self) -> int:
+        """Requests refused with error 100, over all clients."""
+        return self._gateway.pacing_violations
+
+    @property
+    def max_msgs_in_window(self) -> int:
+        """The most messages any client had in its one-second window; settable (to 0) to
+        measure a stretch of a run."""
+        return self._gateway.max_msgs_in_window
+
+    @max_msgs_in_window.setter
+    def max_msgs_in_window(self, value: int) -> None:
+        self._gateway.max_msgs_in_window = value
+
+    @property
+    def disconnected_for_limits(self) -> int:
+        """Clients cut off by `limits` (flooders, non-readers)."""
+        return self._gateway.disconnected_for_limits
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._changed_event = asyncio.Event()
+        await self._gateway.open()
+
+    async def _close(self) -> None:
+        await self._gateway.close()
+        self._loop = None
+        self._loop_thread = None
+
+    def start(self) -> None:
+        """Run in a background thread with its own loop; returns once the port is bound."""
+        if self._thread is not None or self._loop is not None:
+            raise RuntimeError("the simulator is already running")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self._open())
+            except BaseException as exc:
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="ibkr-gateway-sim", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            self._thread = None
+            raise failure[0]
+
+    def stop(self) -> None:
+        """Close every connection and the listener; join the thread in `start()` mode."""
+        loop, thread = self._loop, self._thread
+        if loop is None:
+            return
+        if thread is None:  # async mode, called from the loop
+            self._gateway.shutdown()
+            return
+        if not loop.is_closed():
+            fut = asyncio.run_coroutine_threadsafe(self._close(), loop)
+            fut.result(timeout=10)
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        self._thread = None
+
+    async def __aenter__(self) -> GatewaySimulator:
+        await self._open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._close()
+
+    # ---- threading and change notification ------------------------------------------------
+
+    def _changed(self) -> None:
+        """Wake every waiter: the gateway calls this after each change."""
+        with self._cond:
+            self._cond.notify_all()
+        event = self._changed_event
+        if event is not None:
+            event.set()
+            self._changed_event = asyncio.Event()
+
+    def _in_loop(self) -> bool:
+        return self._loop_thread == threading.get_ident()
+
+    def _control(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn` on the simulator's loop (directly if we are on it) and return its result."""
+        loop = self._loop
+        gateway = self._gateway
+        if loop is None or self._in_loop():
+            result = fn(*args)
+            if loop is not None:
+                gateway.flush_all()
+                self._changed()
+            return result
+        fut: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                fut.set_result(fn(*args))
+            except BaseException as exc:
+                fut.set_exception(exc)
+            gateway.flush_all()
+            self._changed()
+
+        loop.call_soon_threadsafe(run)
+        return fut.result(timeout=30)
+
+    def wait_for(self, pred: Callable[[], bool], timeout: float = 5) -> None:
+        """Block until `pred()` is true (re-checked on every state change) or raise
+        TimeoutError. For `start()` mode; inside the simulator's loop use wait_for_async."""
+        if self._in_loop():
+            raise RuntimeError("wait_for would block the simulator's loop; await wait_for_async")
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not pred():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"condition not met within {timeout} s")
+                self._cond.wait(remaining)
+
+    async def wait_for_async(self, pred: Callable[[], bool], timeout: float = 5) -> None:
+        """Await `pred()` becoming true, re-checked on every state change; TimeoutError after
+        `timeout`. Must run on the simulator's loop (`async with` mode)."""
+        if not self._in_loop():
+            raise RuntimeError("wait_for_async must run on the simulator's own loop")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not pred():
+            event = self._changed_event
+            assert event is not None
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except TimeoutError:
+                if not pred():
+                    raise TimeoutError(f"condition not met within {timeout} s") from None
+
+    # ---- observation: safe from any thread, also inside a `wait_for` predicate ---------------
+
+    def sessions(self) -> list[SessionInfo]:
+        """The open connections, as a test or an operator sees them."""
+        return self._gateway.sessions()
+
+    def requests(self, client_id: int | None = None, kind: type[T] | None = None) -> list[Any]:
+        """The requests received so far (the newest 100,000), oldest first: of one client id
+        if given (the startApi itself is the last one sent without it), of one message type
+        (e.g. `messages.PlaceOrder`) if given. What a test checks to see what a client sent."""
+        return [
+            msg
+            for cid, msg in self._gateway.received()
+            if (client_id is None or cid == client_id) and (kind is None or isinstance(msg, kind))
+        ]
+
+    def executions(self) -> list[Execution]:
+        """Every execution the engine made so far, corrections included, in order."""
+        return [ex for ex, _ in self.engine.executions()]
+
+    def commissions(self) -> dict[str, Commission]:
+        return {cr.exec_id: cr for _, cr in self.engine.executions()}
+
+    def connected_client_ids(self) -> set[int]:
+        return self._gateway.client_ids()
+
+    # ---- control ------------------------------------------------------------------------
+
+    def resolve(self, instrument: str | int) -> int:
+        """A conId from a conId, a stock symbol, or an exact local symbol ("EUR.USD")."""
+        if isinstance(instrument, int):
+            self.engine.contract(instrument)
+            return instrument
+        for query in (
+            ContractQuery(symbol=instrument, sec_type="STK"),
+            ContractQuery(local_symbol=instrument),
+        ):
+            specs = self.engine.match_contracts(query)
+            if len(specs) == 1:
+                return specs[0].con_id
+        raise ValueError(f"{instrument!r} names no single instrument; pass a conId")
+
+    def set_price(self, instrument: str | int, price: Decimal) -> None:
+        """Make `price` the last trade of `instrument` and match its resting orders now."""
+
+        def apply() -> None:
+            con_id = self.resolve(instrument)
+            self._gateway.dispatch(self.engine.set_price(con_id, Decimal(price)))
+            self._gateway.refresh_market_data(con_id)
+
+        self._control(apply)
+
+    def step(self, n: int = 1) -> None:
+        """Advance the price paths `n` steps now (what the `step_interval` timer does), match
+        resting orders (OPG orders get their opening) and push the ticks."""
+
+        def apply() -> None:
+            for _ in range(n):
+                self._gateway.dispatch(self.engine.step())
+            self._gateway.refresh_market_data()
+
+        self._control(apply)
+
+    def restart(self, downtime: float = 1.0) -> None:
+        """Every socket drops and connects are refused for `downtime` seconds; then the
+        gateway listens again on the same port with orders and executions intact, but for
+        orders held untransmitted (transmit=False): those lived only in the local TWS."""
+
+        def apply() -> None:
+            forgotten = self.engine.forget_untransmitted()
+            log.warning("fault: restart", extra={"downtime": downtime, "forgotten": forgotten})
+            self._gateway.restart(downtime)
+
+        self._control(apply)
+
+    def freeze(self) -> None:
+        """Half-open: sockets (and new connections) stay open, nothing is answered."""
+
+        def apply() -> None:
+            log.warning("fault: freeze")
+            self.faults.frozen = True
+
+        self._control(apply)
+
+    def thaw(self) -> None:
+        def apply() -> None:
+            log.warning("fault: thaw")
+            self.faults.frozen = False
+            self._gateway.release_held()
+
+        self._control(apply)
+
+    def delay(self, seconds: float) -> None:
+        """Delay every reply by `seconds` (0 clears)."""
+
+        def apply() -> None:
+            self.faults.delay = max(0.0, float(seconds))
+
+        self._control(apply)
+
+    def duplicate_next_exec(self) -> None:
+        self._control(self.faults.arm, OneShot.DUPLICATE_EXEC)
+
+    def commission_before_exec(self) -> None:
+        self._control(self.faults.arm, OneShot.COMMISSION_FIRST)
+
+    def drop_next_commission(self) -> None:
+        self._control(self.faults.arm, OneShot.DROP_COMMISSION)
+
+    def drop_next_order(self) -> None:
+        self._control(self.faults.arm, OneShot.DROP_ORDER)
+
+    def drop_after_next_order(self) -> None:
+        """The connection that sends the next placeOrder drops right after the gateway took
+        it: a drop between the legs of a bracket or OCO set."""
+        self._control(self.faults.arm, OneShot.DROP_AFTER_ORDER)
+
+    def skip_next_oca_cancel(self) -> None:
+        """The next fill in an OCA group leaves its siblings working: the overfill IB warns
+        of ("OCA orders are not guaranteed", an order it could not cancel in time)."""
+
+        def apply() -> None:
+            self.engine.skip_oca_cancels += 1
+
+        self._control(apply)
+
+    def correct_next_exec(
+        self, shares: Decimal | None = None, price: Decimal | None = None
+    ) -> None:
+        """After the next execution, correct it (IB's execution correction)."""
+        self._control(self.faults.corrections.append, Correction(shares, price))
+
+    def inject_manual_order(
+        self,
+        symbol: str = "AAPL",
+        action: str = "BUY",
+        quantity: Decimal = Decimal(1),
+        order_type: str = "LMT",
+        limit_price: Decimal | None = None,
+        *,
+        aux_price: Decimal | None = None,
+        tif: str = "DAY",
+        account: str = "",
+    ) -> int:
+        """An order entered in TWS itself: clientId 0 and a negative order id (the id TWS
+        gives a manual order when it binds it to API client 0). Returns that order id."""
+
+        def apply() -> int:
+            con_id = self.resolve(symbol)
+            subs = [a for a in self.engine.accounts if not a.startswith("DF")]
+            self._manual_ids -= 1
+            spec = self.engine.contract(con_id)
+            req = OrderRequest(
+                client_id=0,
+                order_id=self._manual_ids,
+                contract=ContractQuery(con_id=con_id, exchange=spec.exchange),
+                action=action,
+                quantity=Decimal(quantity),
+                order_type=order_type,
+                limit_price=limit_price,
+                aux_price=aux_price,
+                tif=tif,
+                account=account or (subs[0] if subs else self.engine.accounts[0]),
+            )
+            self._gateway.dispatch(self.engine.place(req))
+            return self._manual_ids
+
+        return self._control(apply)
+
+    def inject_bytes(self, data: bytes, client_id: int | None = None) -> None:
+        """Write raw bytes into the stream of every started session (or of one client id):
+        what no gateway sends (a corrupt length prefix, a frame without a message id), for
+        testing a client's defences. The session stays open."""
+
+        def apply() -> None:
+            log.warning("fault: raw bytes injected", extra={"bytes": len(data)})
+            self._gateway.inject_bytes(data, client_id)
+
+        self._control(apply)
+
+    def send_error(self, code: int, text: str, req_id: int = -1) -> None:
+        """Broadcast an error or notice (e.g. the 1100/1101/1102 connectivity sequence)."""
+
+        def apply() -> None:
+            self._gateway.broadcast_error(req_id, code, text)
+
+        self._control(apply)

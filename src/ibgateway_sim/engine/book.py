@@ -1,0 +1,126 @@
+"""Seeded top-of-book price paths, one per instrument.
+
+Each instrument draws from its own `random.Random(f"{seed}:{con_id}")`, so its path does not
+depend on which other instruments exist or were looked at. A path advances lazily: the engine
+counts global steps and a book catches up when it is read, which keeps `step()` cheap with a
+universe of hundreds of option contracts.
+
+The book is `bid = last - tick`, `ask = last + tick` (a two-tick spread centred on the last
+trade), so `set_price(p)` makes `p` the last price and a stop at `p` triggers on it.
+"""
+
+from __future__ import annotations
+
+import random
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from .model import ContractSpec, Quote
+
+_STEP_BPS = Decimal("0.0005")  # a step moves up to about 5 bp of the price
+_SIZE_LOTS = {
+    "STK": (Decimal(100), 1, 30),
+    "OPT": (Decimal(1), 1, 100),
+    "FUT": (Decimal(1), 1, 60),
+    "CASH": (Decimal(100000), 1, 50),
+}
+
+
+def to_grid(price: Decimal, tick: Decimal) -> Decimal:
+    """Round to the nearest multiple of `tick` (half-even), keeping the tick's exponent."""
+    return ((price / tick).to_integral_value(ROUND_HALF_EVEN) * tick).quantize(tick)
+
+
+def on_grid(price: Decimal, tick: Decimal) -> bool:
+    return price % tick == 0
+
+
+class Book:
+    """Mutable top of book for one instrument; owned by the engine."""
+
+    __slots__ = (
+        "_rng",
+        "ask",
+        "ask_size",
+        "bid",
+        "bid_size",
+        "close",
+        "high",
+        "last",
+        "last_size",
+        "low",
+        "spec",
+        "steps",
+        "time",
+        "version",
+        "volume",
+    )
+
+    def __init__(self, spec: ContractSpec, seed: int, now: float, steps: int) -> None:
+        self.spec = spec
+        self._rng = random.Random(f"{seed}:{spec.con_id}")
+        tick = spec.min_tick
+        price = max(to_grid(spec.initial_price, tick), 2 * tick)
+        self.close = price
+        self.high = price
+        self.low = price
+        self.volume = Decimal(0)
+        self.last = price
+        self.bid = price - tick
+        self.ask = price + tick
+        self.last_size = Decimal(0)
+        self.bid_size = self.ask_size = Decimal(0)
+        self.steps = steps  # global step count this book has caught up to
+        self.version = 0  # bumped on every price change; lets idle orders skip a pass
+        self.time = now
+        self._sizes()
+
+    def _lot(self) -> tuple[Decimal, int, int]:
+        return _SIZE_LOTS.get(self.spec.sec_type, (Decimal(1), 1, 10))
+
+    def _sizes(self) -> None:
+        lot, lo, hi = self._lot()
+        self.bid_size = lot * self._rng.randint(lo, hi)
+        self.ask_size = lot * self._rng.randint(lo, hi)
+
+    def set_last(self, price: Decimal, now: float) -> None:
+        """Make `price` (on the grid, > 0) the last trade and centre the book on it."""
+        tick = self.spec.min_tick
+        self.version += 1
+        self.last = price
+        self.bid = max(price - tick, Decimal(0))
+        self.ask = price + tick
+        self.high = max(self.high, price)
+        self.low = min(self.low, price)
+        self.time = now
+
+    def advance(self, target_steps: int, now: float) -> bool:
+        """Walk the path up to the global step count; True if the book moved."""
+        moved = False
+        tick = self.spec.min_tick
+        while self.steps < target_steps:
+            self.steps += 1
+            reach = max(1, int(self.last * _STEP_BPS / tick))
+            delta = self._rng.randint(-reach, reach)
+            price = max(self.last + delta * tick, 2 * tick)
+            lot, lo, hi = self._lot()
+            self.last_size = lot * self._rng.randint(lo, max(lo, hi // 3))
+            self.volume += self.last_size
+            self._sizes()
+            self.set_last(price, now)
+            moved = True
+        return moved
+
+    def quote(self) -> Quote:
+        return Quote(
+            bid=self.bid,
+            ask=self.ask,
+            last=self.last,
+            bid_size=self.bid_size,
+            ask_size=self.ask_size,
+            last_size=self.last_size,
+            volume=self.volume,
+            high=self.high,
+            low=self.low,
+            close=self.close,
+            time=self.time,
+        )

@@ -1,0 +1,379 @@
+"""Accounts of the paper engine: cash per currency, positions, PnL, margin, commissions.
+
+Choices where IB's exact behaviour is not published or not worth modelling:
+- Base currency USD for every account; other currencies convert at the FX book's last price.
+- Average cost as IB reports it: price times multiplier, commissions included.
+- Stocks and options move cash by the premium/notional; futures move cash only by realized
+  PnL and commissions and add their unrealized PnL to NetLiquidation (daily settlement is
+  not modelled); an FX trade moves cash in both currencies (and shows a CASH position).
+- Margin, Reg-T style intraday: stocks 25% initial and maintenance (so BuyingPower is
+  4 x AvailableFunds); long options 100% of value; short options 100% of value plus 20% of
+  the strike notional; futures 6% initial / 5% maintenance of notional; FX 3% / 2.5%.
+- Commissions, IBKR Pro fixed, charged per order (the minimum applies once per order and
+  account, each execution carries its increment): stocks per share (default $0.005, min
+  $1.00, max 1% of value); options $0.65 a contract, min $1.00; futures $0.85 a contract;
+  FX 0.2 bp of the USD value, min $2.00, in USD.
+- The ledger is a replay of its fills: a corrected execution replaces the original entry and
+  the account is rebuilt, so cash and positions change by exactly the difference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Set
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from .model import AccountValue, ContractSpec, PositionRow
+
+BASE = "USD"
+CENT = Decimal("0.01")
+_ZERO = Decimal(0)
+
+Mark = Callable[[int], Decimal]  # con_id -> last price
+Rate = Callable[[str], Decimal]  # currency -> USD per unit
+
+_MARGIN = {  # sec_type -> (initial, maintenance) fraction of |value|
+    "STK": (Decimal("0.25"), Decimal("0.25")),
+    "FUT": (Decimal("0.06"), Decimal("0.05")),
+    "CASH": (Decimal("0.03"), Decimal("0.025")),
+}
+_SHORT_OPTION_EXTRA = Decimal("0.20")
+BUYING_POWER_LEVERAGE = Decimal(4)
+
+
+def money(d: Decimal) -> str:
+    """Account values go on the wire as plain two-decimal strings, e.g. "1000000.00"."""
+    return str(d.quantize(CENT, ROUND_HALF_UP))
+
+
+@dataclass(slots=True)
+class CommissionSchedule:
+    per_share: Decimal = Decimal("0.005")
+    min_stock: Decimal = Decimal("1.00")
+    max_stock_pct: Decimal = Decimal("0.01")
+    per_option: Decimal = Decimal("0.65")
+    min_option: Decimal = Decimal("1.00")
+    per_future: Decimal = Decimal("0.85")
+    fx_rate: Decimal = Decimal("0.00002")
+    min_fx: Decimal = Decimal("2.00")
+
+    def for_order(self, spec: ContractSpec, shares: Decimal, value_usd: Decimal) -> Decimal:
+        """Commission of an order that has executed `shares` worth `value_usd` so far."""
+        if shares == 0:
+            return _ZERO
+        if spec.sec_type == "OPT":
+            c = max(shares * self.per_option, self.min_option)
+        elif spec.sec_type == "FUT":
+            c = shares * self.per_future
+        elif spec.sec_type == "CASH":
+            c = max(value_usd * self.fx_rate, self.min_fx)
+        else:
+            c = min(max(shares * self.per_share, self.min_stock), value_usd * self.max_stock_pct)
+        return c.quantize(CENT, ROUND_HALF_UP)
+
+    def currency(self, spec: ContractSpec) -> str:
+        return BASE if spec.sec_type == "CASH" else spec.currency
+
+
+@dataclass(slots=True)
+class Entry:
+    """One execution as the ledger applies it (signed quantity)."""
+
+    exec_id: str
+    spec: ContractSpec
+    qty: Decimal
+    price: Decimal
+    commission: Decimal
+    commission_currency: str
+
+
+@dataclass(slots=True)
+class Position:
+    qty: Decimal = _ZERO
+    avg_cost: Decimal = _ZERO  # per unit x multiplier, commissions included (IB's avgCost)
+    avg_trade: Decimal = _ZERO  # per unit x multiplier, without commissions (futures MTM)
+    realized: Decimal = _ZERO
+
+
+@dataclass(slots=True)
+class Account:
+    code: str
+    initial_cash: Decimal
+    is_master: bool = False
+    cash: dict[str, Decimal] = field(default_factory=dict)
+    positions: dict[int, tuple[ContractSpec, Position]] = field(default_factory=dict)
+    realized: dict[str, Decimal] = field(default_factory=dict)
+    entries: list[Entry] = field(default_factory=list)
+
+    def reset(self) -> None:
+        self.cash = {BASE: self.initial_cash}
+        self.positions = {}
+        self.realized = {}
+
+    def position(self, con_id: int) -> Decimal:
+        held = self.positions.get(con_id)
+        return held[1].qty if held else _ZERO
+
+
+def _sign(d: Decimal) -> int:
+    return (d > 0) - (d < 0)
+
+
+def apply(acct: Account, e: Entry) -> Decimal | None:
+    """Apply one execution; return IB's realizedPNL for it (None when it only opens)."""
+    spec, mult = e.spec, e.spec.multiplier_value
+    ccy = spec.currency
+    _, pos = acct.positions.setdefault(spec.con_id, (spec, Position()))
+    comm_in_cost = (
+        e.commission if (e.commission_currency == ccy and spec.sec_type != "CASH") else _ZERO
+    )
+    unit = e.price * mult
+    realized: Decimal | None = None
+    q0, dq = pos.qty, e.qty
+    if q0 == 0 or _sign(q0) == _sign(dq):
+        n0, n1 = abs(q0), abs(q0 + dq)
+        pos.avg_cost = (n0 * pos.avg_cost + abs(dq) * unit + comm_in_cost) / n1
+        pos.avg_trade = (n0 * pos.avg_trade + abs(dq) * unit) / n1
+    else:
+        closed = min(abs(dq), abs(q0))
+        realized = closed * (unit - pos.avg_cost) * _sign(q0) - comm_in_cost
+        gross = closed * (unit - pos.avg_trade) * _sign(q0)
+        if spec.sec_type == "FUT":
+            acct.cash[ccy] = acct.cash.get(ccy, _ZERO) + gross
+        opened = abs(dq) - closed
+        if opened > 0:  # the trade flips the position
+            pos.avg_cost = pos.avg_trade = unit
+        elif q0 + dq == 0:
+            pos.avg_cost = pos.avg_trade = _ZERO
+        pos.realized += realized
+        acct.realized[ccy] = acct.realized.get(ccy, _ZERO) + realized
+    pos.qty = q0 + dq
+    if spec.sec_type in ("STK", "OPT"):
+        acct.cash[ccy] = acct.cash.get(ccy, _ZERO) - dq * unit
+    elif spec.sec_type == "CASH":
+        acct.cash[spec.symbol] = acct.cash.get(spec.symbol, _ZERO) + dq
+        acct.cash[ccy] = acct.cash.get(ccy, _ZERO) - dq * e.price
+    acct.cash[e.commission_currency] = acct.cash.get(e.commission_currency, _ZERO) - e.commission
+    return realized
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """An account's totals in the base currency."""
+
+    net_liquidation: Decimal
+    total_cash: Decimal
+    gross_position_value: Decimal
+    stock_value: Decimal
+    option_value: Decimal
+    future_pnl: Decimal
+    init_margin: Decimal
+    maint_margin: Decimal
+    unrealized: Decimal
+    realized: Decimal
+
+    @property
+    def available_funds(self) -> Decimal:
+        return self.net_liquidation - self.init_margin
+
+    @property
+    def excess_liquidity(self) -> Decimal:
+        return self.net_liquidation - self.maint_margin
+
+    @property
+    def buying_power(self) -> Decimal:
+        return max(self.available_funds, _ZERO) * BUYING_POWER_LEVERAGE
+
+
+def market_value(spec: ContractSpec, pos: Position, mark: Decimal) -> Decimal:
+    return pos.qty * mark * spec.multiplier_value
+
+
+def unrealized(spec: ContractSpec, pos: Position, mark: Decimal) -> Decimal:
+    return market_value(spec, pos, mark) - pos.qty * pos.avg_cost
+
+
+def summarize(acct: Account, mark: Mark, rate: Rate) -> Summary:
+    total_cash = sum((v * rate(c) for c, v in acct.cash.items()), _ZERO)
+    gross = stock = option = fut = init = maint = upnl = _ZERO
+    for spec, pos in acct.positions.values():
+        if pos.qty == 0:
+            continue
+        r = rate(spec.currency)
+        px = mark(spec.con_id)
+        mv = market_value(spec, pos, px) * r
+        upnl += unrealized(spec, pos, px) * r
+        if spec.sec_type == "FUT":
+            fut += mv - pos.qty * pos.avg_trade * r
+        elif spec.sec_type in ("STK", "OPT"):
+            gross += abs(mv)
+            if spec.sec_type == "STK":
+                stock += mv
+            else:
+                option += mv
+        i, m = _position_margin(spec, pos.qty, abs(mv), px, r)
+        init += i
+        maint += m
+    realized = sum((v * rate(c) for c, v in acct.realized.items()), _ZERO)
+    return Summary(
+        net_liquidation=total_cash + stock + option + fut,
+        total_cash=total_cash,
+        gross_position_value=gross,
+        stock_value=stock,
+        option_value=option,
+        future_pnl=fut,
+        init_margin=init,
+        maint_margin=maint,
+        unrealized=upnl,
+        realized=realized,
+    )
+
+
+def _position_margin(
+    spec: ContractSpec, qty: Decimal, abs_value: Decimal, mark: Decimal, rate: Decimal
+) -> tuple[Decimal, Decimal]:
+    if spec.sec_type == "OPT":
+        if qty > 0:
+            return abs_value, abs_value
+        extra = _SHORT_OPTION_EXTRA * spec.strike * spec.multiplier_value * abs(qty) * rate
+        return abs_value + extra, abs_value + extra
+    init, maint = _MARGIN.get(spec.sec_type, (Decimal(1), Decimal(1)))
+    return abs_value * init, abs_value * maint
+
+
+class Ledger:
+    """All accounts. Reads marks and FX rates through callbacks so it never owns prices."""
+
+    def __init__(
+        self, accounts: dict[str, Decimal], masters: Set[str], mark: Mark, rate: Rate
+    ) -> None:
+        self._mark, self._rate = mark, rate
+        self.accounts: dict[str, Account] = {}
+        for code, cash in accounts.items():
+            a = Account(code=code, initial_cash=cash, is_master=code in masters)
+            a.reset()
+            self.accounts[code] = a
+
+    def apply(self, account: str, entry: Entry) -> Decimal | None:
+        acct = self.accounts[account]
+        acct.entries.append(entry)
+        return apply(acct, entry)
+
+    def replace(self, account: str, exec_id: str, entry: Entry) -> Decimal | None:
+        """Swap the entry `exec_id` for `entry` and rebuild the account by replay.
+        Returns the realized PnL the new entry produced in the replay."""
+        acct = self.accounts[account]
+        acct.reset()
+        realized: Decimal | None = None
+        entries = [entry if e.exec_id == exec_id else e for e in acct.entries]
+        acct.entries = entries
+        for e in entries:
+            r = apply(acct, e)
+            if e is entry:
+                realized = r
+        return realized
+
+    def summary(self, account: str) -> Summary:
+        return summarize(self.accounts[account], self._mark, self._rate)
+
+    def what_if(self, account: str, entries: list[Entry]) -> tuple[Summary, Summary]:
+        """Totals before and after hypothetically applying `entries` (not recorded)."""
+        acct = self.accounts[account]
+        before = summarize(acct, self._mark, self._rate)
+        trial = Account(
+            code=acct.code,
+            initial_cash=acct.initial_cash,
+            cash=dict(acct.cash),
+            realized=dict(acct.realized),
+            positions={
+                k: (spec, dataclasses.replace(pos)) for k, (spec, pos) in acct.positions.items()
+            },
+        )
+        for e in entries:
+            apply(trial, e)
+        return before, summarize(trial, self._mark, self._rate)
+
+    def position(self, account: str, con_id: int) -> Decimal:
+        return self.accounts[account].position(con_id)
+
+    def weight(self, account: str, method: str) -> Decimal:
+        """FA allocation weight: NetLiquidation ("NetLiq") or AvailableFunds
+        ("AvailableEquity")."""
+        s = self.summary(account)
+        return s.net_liquidation if method == "NetLiq" else s.available_funds
+
+    def positions(self, account: str | None = None) -> list[PositionRow]:
+        rows = []
+        for code, acct in self.accounts.items():
+            if account and code != account:
+                continue
+            for spec, pos in acct.positions.values():
+                px = self._mark(spec.con_id)
+                rows.append(
+                    PositionRow(
+                        account=code,
+                        contract=spec,
+                        position=pos.qty,
+                        avg_cost=pos.avg_cost,
+                        market_price=px,
+                        market_value=market_value(spec, pos, px),
+                        unrealized_pnl=unrealized(spec, pos, px) if pos.qty else _ZERO,
+                        realized_pnl=pos.realized,
+                    )
+                )
+        return rows
+
+    def account_values(self, account: str, account_type: str) -> list[AccountValue]:
+        acct = self.accounts[account]
+        s = self.summary(account)
+        rows: list[tuple[str, str, str]] = [
+            ("AccountCode", account, ""),
+            ("AccountReady", "true", ""),
+            ("AccountType", account_type, ""),
+            ("Currency", BASE, BASE),
+            ("NetLiquidation", money(s.net_liquidation), BASE),
+            ("TotalCashValue", money(s.total_cash), BASE),
+            ("SettledCash", money(s.total_cash), BASE),
+            ("AccruedCash", "0.00", BASE),
+            ("BuyingPower", money(s.buying_power), BASE),
+            ("AvailableFunds", money(s.available_funds), BASE),
+            ("ExcessLiquidity", money(s.excess_liquidity), BASE),
+            ("EquityWithLoanValue", money(s.net_liquidation), BASE),
+            ("GrossPositionValue", money(s.gross_position_value), BASE),
+            ("InitMarginReq", money(s.init_margin), BASE),
+            ("MaintMarginReq", money(s.maint_margin), BASE),
+            ("FullInitMarginReq", money(s.init_margin), BASE),
+            ("FullMaintMarginReq", money(s.maint_margin), BASE),
+            ("FullAvailableFunds", money(s.available_funds), BASE),
+            ("FullExcessLiquidity", money(s.excess_liquidity), BASE),
+            ("LookAheadInitMarginReq", money(s.init_margin), BASE),
+            ("LookAheadMaintMarginReq", money(s.maint_margin), BASE),
+            ("LookAheadAvailableFunds", money(s.available_funds), BASE),
+            ("LookAheadExcessLiquidity", money(s.excess_liquidity), BASE),
+            (
+                "Cushion",
+                str((s.excess_liquidity / s.net_liquidation).quantize(Decimal("0.000001")))
+                if s.net_liquidation
+                else "0",
+                "",
+            ),
+            ("DayTradesRemaining", "-1", ""),
+            ("StockMarketValue", money(s.stock_value), BASE),
+            ("OptionMarketValue", money(s.option_value), BASE),
+            ("FuturesPNL", money(s.future_pnl), BASE),
+            ("NetLiquidationByCurrency", money(s.net_liquidation), "BASE"),
+            ("CashBalance", money(s.total_cash), "BASE"),
+            ("TotalCashBalance", money(s.total_cash), "BASE"),
+            ("RealizedPnL", money(s.realized), "BASE"),
+            ("UnrealizedPnL", money(s.unrealized), "BASE"),
+        ]
+        for ccy in sorted(acct.cash):
+            bal = acct.cash[ccy]
+            rows += [
+                ("CashBalance", money(bal), ccy),
+                ("TotalCashBalance", money(bal), ccy),
+                ("ExchangeRate", str(self._rate(ccy)), ccy),
+                ("RealizedPnL", money(acct.realized.get(ccy, _ZERO)), ccy),
+            ]
+        return [AccountValue(account, k, v, c) for k, v, c in rows]

@@ -1,0 +1,80 @@
+"""Pre-trade checks on the ledger: the buying-power check and what-if margin answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from .ledger import CommissionSchedule, Entry, Ledger, money
+from .model import ContractSpec, MarginImpact, OrderRequest, Quote
+from .validation import reject
+from .working import ACTIONS, LIMIT_TYPES
+
+
+class PreTrade:
+    def __init__(
+        self,
+        ledger: Ledger,
+        commissions: CommissionSchedule,
+        quote: Callable[[int], Quote],
+        usd_rate: Callable[[str], Decimal],
+    ) -> None:
+        self._ledger, self._commissions = ledger, commissions
+        self._quote, self._usd_rate = quote, usd_rate
+
+    def reference_price(self, req: OrderRequest, spec: ContractSpec) -> Decimal:
+        """Where the order would fill in full: its limit, its stop, or the far side."""
+        if req.limit_price is not None and req.order_type in LIMIT_TYPES:
+            return req.limit_price
+        if req.aux_price is not None and req.order_type in ("STP", "MIT"):
+            return req.aux_price
+        q = self._quote(spec.con_id)
+        return q.ask if ACTIONS[req.action] > 0 else q.bid
+
+    def _entries(self, req: OrderRequest, spec: ContractSpec, qty: Decimal) -> list[Entry]:
+        price = self.reference_price(req, spec)
+        usd = qty * price * spec.multiplier_value * self._usd_rate(spec.currency)
+        comm = self._commissions.for_order(spec, qty, usd)
+        return [
+            Entry(
+                "", spec, qty * ACTIONS[req.action], price, comm, self._commissions.currency(spec)
+            )
+        ]
+
+    def check(
+        self, req: OrderRequest, spec: ContractSpec, account: str, targets: dict[str, Decimal]
+    ) -> None:
+        """Reg-T style: an order that adds margin must leave AvailableFunds >= 0 if it
+        filled in full at its reference price (equivalently: its cost fits BuyingPower,
+        4x AvailableFunds for stocks). Other open orders are not reserved against, and
+        orders that reduce margin always pass."""
+        for acct, qty in (targets or {account: req.quantity}).items():
+            before, after = self._ledger.what_if(acct, self._entries(req, spec, qty))
+            if after.init_margin > before.init_margin and after.available_funds < 0:
+                raise reject(
+                    "YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR "
+                    f"EQUITY WITH LOAN VALUE [{money(after.net_liquidation)} USD] MUST EXCEED "
+                    f"THE INITIAL MARGIN [{money(after.init_margin)} USD]"
+                )
+
+    def what_if(
+        self, req: OrderRequest, spec: ContractSpec, account: str, targets: dict[str, Decimal]
+    ) -> MarginImpact:
+        """Margin before/change/after for the order's (first) account, and its commission."""
+        acct = account or next(iter(targets))
+        qty = targets.get(acct, req.quantity) if targets else req.quantity
+        entries = self._entries(req, spec, qty)
+        before, after = self._ledger.what_if(acct, entries)
+        return MarginImpact(
+            init_margin_before=before.init_margin,
+            maint_margin_before=before.maint_margin,
+            equity_with_loan_before=before.net_liquidation,
+            init_margin_change=after.init_margin - before.init_margin,
+            maint_margin_change=after.maint_margin - before.maint_margin,
+            equity_with_loan_change=after.net_liquidation - before.net_liquidation,
+            init_margin_after=after.init_margin,
+            maint_margin_after=after.maint_margin,
+            equity_with_loan_after=after.net_liquidation,
+            commission=entries[0].commission,
+            commission_currency=entries[0].commission_currency,
+        )

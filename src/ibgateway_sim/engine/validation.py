@@ -1,0 +1,94 @@
+"""Order checks that need no engine state: action, type, TIF, prices on the tick grid,
+quantity, and the GTD / good-after times. Failures raise `Rejection`, which the engine
+turns into the error events TWS would send."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .book import on_grid
+from .model import ContractSpec, OrderRequest
+from .timeparse import parse_ib_time
+from .working import (
+    ACTIONS,
+    LIMIT_TYPES,
+    OFF_TICK,
+    ORDER_TYPES,
+    REJECTED,
+    STOP_TYPES,
+    TEXT_OFF_TICK,
+    TIFS,
+    text_rejected,
+)
+
+
+class Rejection(Exception):
+    """An order the gateway refuses; carries the error code and text to send."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(text)
+        self.code, self.text = code, text
+
+
+def reject(reason: str) -> Rejection:
+    return Rejection(REJECTED, text_rejected(reason))
+
+
+def check_request(req: OrderRequest, spec: ContractSpec) -> None:
+    if req.action not in ACTIONS:
+        raise reject(f"Invalid action {req.action!r}")
+    if req.order_type not in ORDER_TYPES:
+        raise reject(f"Unsupported order type {req.order_type!r}")
+    if req.tif not in TIFS:
+        raise reject(f"Invalid time in force {req.tif!r}")
+    check_prices(req, spec)
+
+
+def check_quantity(qty: Decimal, spec: ContractSpec) -> None:
+    if qty <= 0:
+        raise reject(f"The order quantity {qty} must be positive")
+    if qty % spec.size_increment:
+        raise reject(
+            f"The order size {qty} is not a multiple of the size increment {spec.size_increment}"
+        )
+
+
+def check_prices(req: OrderRequest, spec: ContractSpec) -> None:
+    """Required prices present, and every price (and trailing amount) on the tick grid."""
+    t = req.order_type
+    if t in LIMIT_TYPES and t != "TRAIL LIMIT" and req.limit_price is None:
+        raise reject("Limit price is missing")
+    if t in ("STP", "STP LMT", "MIT", "LIT") and req.aux_price is None:
+        raise reject("Stop price is missing")
+    if t in ("TRAIL", "TRAIL LIMIT") and not (req.aux_price or req.trailing_percent):
+        raise reject("Trailing amount or trailing percent is missing")
+    prices = [
+        req.limit_price if t in LIMIT_TYPES else None,
+        req.aux_price if t in STOP_TYPES else None,
+        req.trail_stop_price if t in ("TRAIL", "TRAIL LIMIT") else None,
+        req.limit_price_offset if t == "TRAIL LIMIT" else None,
+    ]
+    for p in prices:
+        if p is not None and (p <= 0 or not on_grid(p, spec.min_tick)):
+            if p <= 0:
+                raise reject(f"The price {p} must be positive")
+            raise Rejection(OFF_TICK, TEXT_OFF_TICK)
+
+
+def parse_times(req: OrderRequest, now: float, timezone: str) -> tuple[float | None, float | None]:
+    """(good-till epoch, good-after epoch); a good-after time already past is None."""
+    gtd = gat = None
+    try:
+        if req.tif == "GTD":
+            if not req.good_till_date:
+                raise reject("Good till date is missing")
+            gtd = parse_ib_time(req.good_till_date, timezone)
+            if gtd <= now:
+                raise reject("Good till date is in the past")
+        if req.good_after_time:
+            gat = parse_ib_time(req.good_after_time, timezone)
+            if gat <= now:
+                gat = None
+    except ValueError as exc:
+        raise reject(f"Invalid time: {exc}") from exc
+    return gtd, gat

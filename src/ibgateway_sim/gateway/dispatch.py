@@ -1,0 +1,113 @@
+"""Engine events -> messages, to the sessions that hear about them.
+
+What a real gateway does that shapes this module:
+* order traffic goes only to the session whose clientId owns the order; orders typed into
+  TWS (clientId 0) also go to clientId-0 sessions that bound them with reqAutoOpenOrders;
+* a live fill is execDetails (reqId -1), then the order's status, then its commissionReport;
+* after fills, subscribers hear about the positions and account values that changed.
+
+The execution faults (duplicate, commission first, commission lost, a correction) bite here,
+where TWS would make them.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Collection, Sequence
+
+from ibgateway_sim.engine import Engine, Event, ExecutionMade, OrderError, OrderUpdated
+from ibgateway_sim.faults import FaultPlan, OneShot
+from ibgateway_sim.gateway.mapping import (
+    TimeFormatter,
+    commission_report,
+    exec_details,
+    open_order,
+    order_status,
+)
+from ibgateway_sim.gateway.session import Session
+from ibgateway_sim.wire import messages as m
+
+
+class EventDispatcher:
+    def __init__(
+        self,
+        sessions: Collection[Session],
+        engine: Engine,
+        *,
+        faults: FaultPlan,
+        times: TimeFormatter,
+        after_fills: Callable[[set[tuple[str, int]]], None],  # (account, conId)s
+    ) -> None:
+        self._sessions = sessions  # the gateway's live view of its connections
+        self._engine = engine
+        self._faults = faults
+        self._times = times
+        self._after_fills = after_fills
+        self._manual_orders_to: set[Session] = set()  # clientId-0 sessions with auto-bind
+
+    def bind_manual_orders(self, session: Session, bound: bool) -> None:
+        """reqAutoOpenOrders: `session` hears (or stops hearing) about TWS-entered orders."""
+        if bound:
+            self._manual_orders_to.add(session)
+        else:
+            self._manual_orders_to.discard(session)
+
+    def forget(self, session: Session) -> None:
+        self._manual_orders_to.discard(session)
+
+    def audience(self, client_id: int) -> list[Session]:
+        """Who hears about an order of `client_id`."""
+        manual = self._manual_orders_to if client_id == 0 else ()
+        return [
+            s
+            for s in self._sessions
+            if s.started and not s.closed and (s.client_id == client_id or s in manual)
+        ]
+
+    def dispatch(self, events: Sequence[Event]) -> None:
+        """Turn engine events into messages, in order; commission reports follow the order
+        status of their execution, as TWS sends them."""
+        faults = self._faults
+        queue: deque[Event] = deque(events)
+        later: list[tuple[list[Session], m.CommissionReport]] = []
+        touched: set[tuple[str, int]] = set()
+        while queue:
+            ev = queue.popleft()
+            if isinstance(ev, OrderUpdated):
+                st = ev.order
+                for s in self.audience(st.client_id):
+                    s.send(open_order(st))
+                    if st.margin is None:
+                        s.send(order_status(st))
+            elif isinstance(ev, ExecutionMade):
+                ex, cr = ev.execution, ev.commission
+                touched.add((ex.account, ex.contract.con_id))
+                audience = self.audience(ex.client_id)
+                details = exec_details(ex, -1, self._times)
+                report = commission_report(cr)
+                first = faults.take(OneShot.COMMISSION_FIRST)
+                twice = faults.take(OneShot.DUPLICATE_EXEC)
+                drop = faults.take(OneShot.DROP_COMMISSION)
+                for s in audience:
+                    if first and not drop:
+                        s.send(report)
+                    s.send(details)
+                    if twice:
+                        s.send(details)
+                if not (first or drop):
+                    later.append((audience, report))
+                correction = faults.take_correction()
+                if correction is not None:
+                    queue.extend(
+                        self._engine.correct_execution(
+                            ex.exec_id, shares=correction.shares, price=correction.price
+                        )
+                    )
+            elif isinstance(ev, OrderError):
+                for s in self.audience(ev.client_id):
+                    s.send_error(ev.order_id, ev.code, ev.text)
+        for audience, report in later:
+            for s in audience:
+                s.send(report)
+        if touched:
+            self._after_fills(touched)

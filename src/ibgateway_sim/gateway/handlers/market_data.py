@@ -1,0 +1,157 @@
+"""Market data: reqMarketDataType, reqMktData (streaming, frozen and snapshots, real-time or
+delayed per the entitlements), cancelMktData; and the ticks that follow price changes.
+
+As TWS does, a tick is sent again only when its value changed, per subscription; a client
+without a real-time subscription for a symbol falls back to delayed data (10167), unless
+delayed data is off too (354 / 10168).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ibgateway_sim.engine import ContractSpec, Engine
+from ibgateway_sim.gateway.codes import (
+    DELAYED_DISABLED,
+    DELAYED_SHOWN,
+    NO_SECURITY,
+    NOT_SUBSCRIBED,
+    TEXT_DELAYED_DISABLED,
+    TEXT_DELAYED_SHOWN,
+    TEXT_NO_SECURITY,
+    TEXT_NOT_SUBSCRIBED,
+)
+from ibgateway_sim.gateway.handlers.base import Handler
+from ibgateway_sim.gateway.mapping import DELAYED, LAST_TIMESTAMP, contract_query, quote_ticks
+from ibgateway_sim.gateway.session import Session
+from ibgateway_sim.wire import messages as m
+
+LIVE, FROZEN, DELAYED_LIVE, DELAYED_FROZEN = 1, 2, 3, 4  # reqMarketDataType's values
+
+
+@dataclass(slots=True)
+class MarketData:
+    """One reqMktData subscription and the ticks it was last sent."""
+
+    req_id: int
+    con_id: int
+    delayed: bool
+    frozen: bool
+    sent: dict[int, tuple[Decimal, Decimal | None]] = field(default_factory=dict)
+
+
+class MarketDataHandlers:
+    def __init__(
+        self, engine: Engine, *, realtime_data: bool | frozenset[str], delayed_data: bool
+    ) -> None:
+        self._engine = engine
+        self._realtime = realtime_data
+        self._delayed = delayed_data
+        self._types: dict[Session, int] = {}  # reqMarketDataType per connection (default LIVE)
+        self._subs: dict[Session, dict[int, MarketData]] = {}  # streaming ones, by reqId
+
+    @property
+    def handlers(self) -> Mapping[type, Handler]:
+        return {
+            m.ReqMarketDataType: self._on_market_data_type,
+            m.ReqMktData: self._on_mkt_data,
+            m.CancelMktData: self._on_cancel_mkt_data,
+        }
+
+    def forget(self, session: Session) -> None:
+        self._types.pop(session, None)
+        self._subs.pop(session, None)
+
+    def subscriptions(self, session: Session) -> tuple[int, ...]:
+        """The req ids of `session`'s streaming subscriptions, in order. Safe from any thread."""
+        return tuple(sorted(self._subs.get(session, {})))
+
+    def refresh(self, con_id: int | None = None) -> None:
+        """Send the ticks that changed, to every streaming subscription (of `con_id`)."""
+        for s, subs in self._subs.items():
+            for sub in subs.values():
+                if con_id is None or sub.con_id == con_id:
+                    self._send_ticks(s, sub)
+
+    # ---- requests -------------------------------------------------------------------------
+
+    def _on_market_data_type(self, s: Session, msg: m.ReqMarketDataType) -> None:
+        if LIVE <= msg.market_data_type <= DELAYED_FROZEN:
+            self._types[s] = msg.market_data_type
+
+    def _has_realtime(self, spec: ContractSpec) -> bool:
+        if isinstance(self._realtime, bool):
+            return self._realtime
+        return spec.symbol in self._realtime
+
+    def _on_mkt_data(self, s: Session, msg: m.ReqMktData) -> None:
+        specs = self._engine.match_contracts(contract_query(msg.contract))
+        if len(specs) != 1:
+            s.send_error(msg.req_id, NO_SECURITY, TEXT_NO_SECURITY)
+            return
+        spec = specs[0]
+        md_type = self._types.get(s, LIVE)
+        if md_type in (LIVE, FROZEN) and not self._has_realtime(spec):
+            if not self._delayed:
+                s.send_error(msg.req_id, NOT_SUBSCRIBED, TEXT_NOT_SUBSCRIBED)
+                return
+            # TWS falls back to delayed data for an account without the subscription
+            s.send_error(msg.req_id, DELAYED_SHOWN, TEXT_DELAYED_SHOWN)
+            md_type += DELAYED_LIVE - LIVE
+        elif (
+            md_type in (DELAYED_LIVE, DELAYED_FROZEN)
+            and not self._delayed
+            and not self._has_realtime(spec)
+        ):
+            s.send_error(msg.req_id, DELAYED_DISABLED, TEXT_DELAYED_DISABLED)
+            return
+        sub = MarketData(
+            msg.req_id,
+            spec.con_id,
+            delayed=md_type in (DELAYED_LIVE, DELAYED_FROZEN),
+            frozen=md_type in (FROZEN, DELAYED_FROZEN),
+        )
+        s.send(
+            m.TickReqParams(
+                req_id=msg.req_id,
+                min_tick=spec.min_tick,
+                bbo_exchange="9c0001",
+                snapshot_permissions=3,
+            )
+        )
+        s.send(m.MarketDataType(req_id=msg.req_id, market_data_type=md_type))
+        self._send_ticks(s, sub)
+        if msg.snapshot or msg.regulatory_snapshot:
+            s.send(m.TickSnapshotEnd(req_id=msg.req_id))
+        elif not sub.frozen:
+            self._subs.setdefault(s, {})[msg.req_id] = sub
+
+    def _send_ticks(self, s: Session, sub: MarketData) -> None:
+        quote = self._engine.quote(sub.con_id)
+        ticks = quote_ticks(quote)
+        changed = False
+        for tick_type, (value, size) in ticks.items():
+            if sub.sent.get(tick_type) == (value, size):
+                continue
+            sub.sent[tick_type] = (value, size)
+            changed = True
+            wire_type = DELAYED[tick_type] if sub.delayed else tick_type
+            if size is None:
+                s.send(m.TickSize(req_id=sub.req_id, tick_type=wire_type, size=value))
+            else:
+                s.send(m.TickPrice(req_id=sub.req_id, tick_type=wire_type, price=value, size=size))
+        if changed and not sub.delayed:
+            s.send(
+                m.TickString(
+                    req_id=sub.req_id, tick_type=LAST_TIMESTAMP, value=str(int(quote.time))
+                )
+            )
+
+    def _on_cancel_mkt_data(self, s: Session, msg: m.CancelMktData) -> None:
+        subs = self._subs.get(s)
+        if subs is not None:
+            subs.pop(msg.req_id, None)
+            if not subs:
+                del self._subs[s]

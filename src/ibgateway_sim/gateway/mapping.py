@@ -1,0 +1,426 @@
+"""Pure mapping between the paper engine's values and the wire rows of `messages.py`.
+
+Values in, values out: no sockets, loop, logging or clock reads (times are passed in). The
+gateway's handlers and dispatcher call these; tests can check them without a connection.
+Each IB-visible choice made here (which exchange an execution names, how TWS formats a time,
+which tags a summary returns) is made once, in this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from ibgateway_sim.engine import (
+    Commission,
+    ContractQuery,
+    ContractSpec,
+    Execution,
+    OrderRequest,
+    OrderState,
+    PositionRow,
+    Quote,
+)
+from ibgateway_sim.wire import messages as m
+
+# live tick types and their delayed twins (tick type + 65 for prices/sizes, per IB)
+BID, ASK, LAST, HIGH, LOW, CLOSE = 1, 2, 4, 6, 7, 9
+BID_SIZE, ASK_SIZE, LAST_SIZE, VOLUME = 0, 3, 5, 8
+DELAYED: Final = {
+    BID: 66,
+    ASK: 67,
+    LAST: 68,
+    HIGH: 72,
+    LOW: 73,
+    CLOSE: 75,
+    BID_SIZE: 69,
+    ASK_SIZE: 70,
+    LAST_SIZE: 71,
+    VOLUME: 74,
+}
+LAST_TIMESTAMP: Final = 45
+ORDER_TYPES_TEXT: Final = (
+    "ACTIVETIM,AD,ADJUST,ALERT,ALGO,ALLOC,AVGCOST,BASKET,COND,CONDORDER,DAY,DEACT,DEACTDIS,"
+    "DEACTEOD,GAT,GTC,GTD,GTT,HID,IOC,LIT,LMT,MIT,MKT,MTL,NGCOMB,NONALGO,OCA,OPG,PEGBENCH,"
+    "SCALE,SCALERST,SNAPMID,SNAPMKT,SNAPREL,STP,STPLMT,TRAIL,TRAILLIT,TRAILLMT,TRAILMIT,WHATIF"
+)
+LEDGER_KEYS: Final = frozenset(
+    {
+        "CashBalance",
+        "Currency",
+        "ExchangeRate",
+        "FuturesPNL",
+        "NetLiquidationByCurrency",
+        "OptionMarketValue",
+        "RealizedPnL",
+        "StockMarketValue",
+        "TotalCashBalance",
+        "UnrealizedPnL",
+    }
+)
+
+
+class TimeFormatter:
+    """Formats epoch seconds the way TWS does, in the gateway's configured zone. Not a clock:
+    it reads no time, it is given one."""
+
+    def __init__(self, timezone: str, exec_time_format: str = "zone") -> None:
+        self.name = timezone
+        self.exec_time_format = exec_time_format
+        self.zone: dt.tzinfo = dt.UTC if timezone.upper() == "UTC" else ZoneInfo(timezone)
+
+    def local(self, t: float) -> dt.datetime:
+        return dt.datetime.fromtimestamp(t, self.zone)
+
+    def stamp(self, t: float) -> str:
+        """ "YYYYMMDD HH:MM:SS <zone>": one space, so ib_async parses it tz-aware."""
+        return f"{self.local(t):%Y%m%d %H:%M:%S} {self.name}"
+
+    def exec_stamp(self, t: float) -> str:
+        """Execution times: "zone" (the default, as current TWS sends them) or "utc", the
+        "YYYYMMDD-HH:MM:SS" form some TWS versions send, which is UTC by IB's definition."""
+        if self.exec_time_format == "utc":
+            return f"{dt.datetime.fromtimestamp(t, dt.UTC):%Y%m%d-%H:%M:%S}"
+        return self.stamp(t)
+
+    def connection_time(self, t: float) -> str:
+        local = self.local(t)
+        return f"{local:%Y%m%d %H:%M:%S} {local.tzname() or self.name}"
+
+    def hhmm(self, t: float) -> str:
+        return f"{self.local(t):%H:%M}"
+
+
+def contract_query(c: m.RequestContract) -> ContractQuery:
+    """What the client asked for. IB treats a zero strike as 'not given'."""
+    strike = c.strike if c.strike else None
+    return ContractQuery(
+        con_id=c.con_id,
+        symbol=c.symbol,
+        sec_type=c.sec_type,
+        last_trade_date=c.last_trade_date,
+        strike=strike,
+        right=c.right,
+        multiplier=c.multiplier,
+        exchange=c.exchange,
+        primary_exchange=c.primary_exchange,
+        currency=c.currency,
+        local_symbol=c.local_symbol,
+        trading_class=c.trading_class,
+    )
+
+
+def order_request(msg: m.PlaceOrder, client_id: int) -> OrderRequest:
+    return OrderRequest(
+        client_id=client_id,
+        order_id=msg.order_id,
+        contract=contract_query(msg.contract),
+        action=msg.action,
+        quantity=msg.total_quantity or Decimal(0),
+        order_type=msg.order_type,
+        limit_price=msg.lmt_price,
+        aux_price=msg.aux_price,
+        tif=msg.tif or "DAY",
+        good_till_date=msg.good_till_date,
+        good_after_time=msg.good_after_time,
+        trailing_percent=msg.trailing_percent,
+        trail_stop_price=msg.trail_stop_price,
+        account=msg.account,
+        order_ref=msg.order_ref,
+        transmit=msg.transmit,
+        parent_id=msg.parent_id,
+        oca_group=msg.oca_group,
+        oca_type=msg.oca_type,
+        outside_rth=msg.outside_rth,
+        fa_group=msg.fa_group,
+        fa_method=msg.fa_method,
+        fa_percentage=msg.fa_percentage,
+        fa_profile=msg.fa_profile,
+        what_if=msg.what_if,
+        limit_price_offset=msg.lmt_price_offset,
+    )
+
+
+def reply_contract(spec: ContractSpec, exchange: str = "") -> m.ReplyContract:
+    return m.ReplyContract(
+        con_id=spec.con_id,
+        symbol=spec.symbol,
+        sec_type=spec.sec_type,
+        last_trade_date=spec.last_trade_date,
+        strike=spec.strike,
+        right=spec.right,
+        multiplier=spec.multiplier,
+        exchange=exchange or spec.exchange,
+        currency=spec.currency,
+        local_symbol=spec.local_symbol,
+        trading_class=spec.trading_class,
+    )
+
+
+def _order_exchange(st: OrderState) -> str:
+    return st.request.contract.exchange or st.contract.exchange
+
+
+def open_order(st: OrderState) -> m.OpenOrder:
+    req = st.request
+    margin = st.margin
+    base = m.OpenOrder(
+        order_id=st.order_id,
+        contract=reply_contract(st.contract, _order_exchange(st)),
+        action=req.action,
+        total_quantity=req.quantity,
+        order_type=req.order_type,
+        lmt_price=req.limit_price,
+        aux_price=req.aux_price,
+        tif=req.tif,
+        oca_group=req.oca_group,
+        account=req.account,
+        order_ref=req.order_ref,
+        client_id=st.client_id,
+        perm_id=st.perm_id,
+        outside_rth=req.outside_rth,
+        good_after_time=req.good_after_time,
+        fa_group=req.fa_group,
+        fa_method=req.fa_method,
+        fa_percentage=req.fa_percentage,
+        fa_profile=req.fa_profile,
+        good_till_date=req.good_till_date,
+        oca_type=req.oca_type,
+        parent_id=req.parent_id,
+        trail_stop_price=st.trail_stop_price,
+        trailing_percent=req.trailing_percent,
+        stop_price=st.trail_stop_price,
+        lmt_price_offset=req.limit_price_offset,
+        what_if=req.what_if,
+        status=st.status,
+    )
+    if margin is None:
+        return base
+    return replace(
+        base,
+        init_margin_before=str(margin.init_margin_before),
+        maint_margin_before=str(margin.maint_margin_before),
+        equity_with_loan_before=str(margin.equity_with_loan_before),
+        init_margin_change=str(margin.init_margin_change),
+        maint_margin_change=str(margin.maint_margin_change),
+        equity_with_loan_change=str(margin.equity_with_loan_change),
+        init_margin_after=str(margin.init_margin_after),
+        maint_margin_after=str(margin.maint_margin_after),
+        equity_with_loan_after=str(margin.equity_with_loan_after),
+        commission=margin.commission,
+        commission_currency=margin.commission_currency,
+        warning_text=margin.warning_text,
+    )
+
+
+def order_status(st: OrderState) -> m.OrderStatus:
+    return m.OrderStatus(
+        order_id=st.order_id,
+        status=st.status,
+        filled=st.filled,
+        remaining=st.remaining,
+        avg_fill_price=st.avg_fill_price,
+        perm_id=st.perm_id,
+        parent_id=st.request.parent_id,
+        last_fill_price=st.last_fill_price,
+        client_id=st.client_id,
+        why_held=st.why_held,
+    )
+
+
+def completed_order(st: OrderState, times: TimeFormatter, now: float) -> m.CompletedOrder:
+    req = st.request
+    done_at = st.completed_time if st.completed_time is not None else now
+    return m.CompletedOrder(
+        contract=reply_contract(st.contract, _order_exchange(st)),
+        action=req.action,
+        total_quantity=req.quantity,
+        order_type=req.order_type,
+        lmt_price=req.limit_price,
+        aux_price=req.aux_price,
+        tif=req.tif,
+        oca_group=req.oca_group,
+        account=req.account,
+        order_ref=req.order_ref,
+        perm_id=st.perm_id,
+        outside_rth=req.outside_rth,
+        good_after_time=req.good_after_time,
+        fa_group=req.fa_group,
+        fa_method=req.fa_method,
+        fa_percentage=req.fa_percentage,
+        fa_profile=req.fa_profile,
+        good_till_date=req.good_till_date,
+        oca_type=req.oca_type,
+        trail_stop_price=st.trail_stop_price,
+        trailing_percent=req.trailing_percent,
+        status=st.status,
+        stop_price=st.trail_stop_price,
+        filled_quantity=st.filled,
+        parent_perm_id=st.parent_perm_id,
+        completed_time=times.stamp(done_at),
+        completed_status=st.completed_status or st.status,
+    )
+
+
+def exec_details(ex: Execution, req_id: int, times: TimeFormatter) -> m.ExecDetails:
+    return m.ExecDetails(
+        req_id=req_id,
+        order_id=ex.order_id,
+        contract=reply_contract(ex.contract, ex.exchange),
+        exec_id=ex.exec_id,
+        time=times.exec_stamp(ex.time),
+        acct_number=ex.account,
+        exchange=ex.exchange,
+        side=ex.side,
+        shares=ex.shares,
+        price=ex.price,
+        perm_id=ex.perm_id,
+        client_id=ex.client_id,
+        cum_qty=ex.cum_qty,
+        avg_price=ex.avg_price,
+        order_ref=ex.order_ref,
+        last_liquidity=ex.liquidity,
+    )
+
+
+def commission_report(cr: Commission) -> m.CommissionReport:
+    return m.CommissionReport(
+        exec_id=cr.exec_id,
+        commission=cr.commission,
+        currency=cr.currency,
+        realized_pnl=cr.realized_pnl,
+    )
+
+
+def position_row(row: PositionRow) -> m.Position:
+    return m.Position(
+        account=row.account,
+        contract=reply_contract(row.contract),
+        position=row.position,
+        avg_cost=row.avg_cost,
+    )
+
+
+def portfolio_row(row: PositionRow) -> m.UpdatePortfolio:
+    c = row.contract
+    return m.UpdatePortfolio(
+        contract=m.PortfolioContract(
+            con_id=c.con_id,
+            symbol=c.symbol,
+            sec_type=c.sec_type,
+            last_trade_date=c.last_trade_date,
+            strike=c.strike,
+            right=c.right,
+            multiplier=c.multiplier,
+            primary_exchange=c.primary_exchange,
+            currency=c.currency,
+            local_symbol=c.local_symbol,
+            trading_class=c.trading_class,
+        ),
+        position=row.position,
+        market_price=row.market_price,
+        market_value=row.market_value,
+        average_cost=row.avg_cost,
+        unrealized_pnl=row.unrealized_pnl,
+        realized_pnl=row.realized_pnl,
+        account=row.account,
+    )
+
+
+def _hours(spec: ContractSpec, day: dt.date) -> tuple[str, str]:
+    """tradingHours / liquidHours for the next few days, in the contract's zone."""
+    days = [day + dt.timedelta(days=i) for i in range(3)]
+    if spec.sec_type in ("FUT", "CASH"):
+        start, end = ("1700", "1600") if spec.sec_type == "FUT" else ("1715", "1700")
+        text = ";".join(f"{d - dt.timedelta(days=1):%Y%m%d}:{start}-{d:%Y%m%d}:{end}" for d in days)
+        return text, text
+    trading = ";".join(f"{d:%Y%m%d}:0400-{d:%Y%m%d}:2000" for d in days)
+    liquid = ";".join(f"{d:%Y%m%d}:0930-{d:%Y%m%d}:1600" for d in days)
+    return trading, liquid
+
+
+def contract_data(spec: ContractSpec, req_id: int, now: float) -> m.ContractData:
+    zone = ZoneInfo(spec.time_zone_id) if spec.time_zone_id else dt.UTC
+    trading, liquid = _hours(spec, dt.datetime.fromtimestamp(now, zone).date())
+    under_type = {"OPT": "STK", "FUT": "IND"}.get(spec.sec_type, "")
+    exchanges = {
+        "STK": f"SMART,{spec.primary_exchange},ARCA,BATS,IEX",
+        "OPT": "SMART,CBOE,AMEX,ISE,PHLX",
+        "FUT": spec.exchange,
+        "CASH": spec.exchange,
+    }.get(spec.sec_type, spec.exchange)
+    return m.ContractData(
+        req_id=req_id,
+        symbol=spec.symbol,
+        sec_type=spec.sec_type,
+        last_trade_date=spec.last_trade_date,
+        strike=spec.strike,
+        right=spec.right,
+        exchange=spec.exchange,
+        currency=spec.currency,
+        local_symbol=spec.local_symbol,
+        market_name=spec.trading_class,
+        trading_class=spec.trading_class,
+        con_id=spec.con_id,
+        min_tick=spec.min_tick,
+        multiplier=spec.multiplier,
+        order_types=ORDER_TYPES_TEXT,
+        valid_exchanges=exchanges,
+        under_con_id=spec.under_con_id,
+        long_name=spec.long_name,
+        primary_exchange=spec.primary_exchange,
+        contract_month=spec.last_trade_date[:6],
+        time_zone_id=spec.time_zone_id,
+        trading_hours=trading,
+        liquid_hours=liquid,
+        under_symbol=spec.under_symbol,
+        under_sec_type=under_type,
+        market_rule_ids="26",
+        real_expiration_date=spec.last_trade_date,
+        stock_type="COMMON" if spec.sec_type == "STK" else "",
+        size_min_tick=spec.size_increment,
+        min_size=spec.size_increment,
+        size_increment=spec.size_increment,
+        suggested_size_increment=spec.size_increment,
+    )
+
+
+def summary_rows(values: Iterable[Any], tags: str) -> list[tuple[str, str, str]]:
+    """reqAccountSummary's selection: the plain tags in the base currency, plus the ledger
+    tags for `$LEDGER` (base), `$LEDGER:ALL` (every currency) or `$LEDGER:CCY`."""
+    wanted = {t.strip() for t in tags.split(",") if t.strip()}
+    ledger = {t.split(":", 1)[1] if ":" in t else "BASE" for t in wanted if t.startswith("$")}
+    rows, seen = [], set()
+    for v in values:
+        if v.key in wanted and v.currency != "BASE" and v.key not in seen:
+            seen.add(v.key)
+            rows.append((v.key, v.value, v.currency))
+        elif (
+            v.key in LEDGER_KEYS
+            and ledger
+            and (
+                "ALL" in ledger
+                or (v.currency == "BASE" and "BASE" in ledger)
+                or v.currency in ledger
+            )
+            and v.currency
+        ):
+            rows.append((v.key, v.value, v.currency))
+    return rows
+
+
+def quote_ticks(q: Quote) -> dict[int, tuple[Decimal, Decimal | None]]:
+    """Tick type -> (value, size for price ticks)."""
+    return {
+        BID: (q.bid, q.bid_size),
+        ASK: (q.ask, q.ask_size),
+        LAST: (q.last, q.last_size),
+        HIGH: (q.high, Decimal(0)),
+        LOW: (q.low, Decimal(0)),
+        CLOSE: (q.close, Decimal(0)),
+        VOLUME: (q.volume, None),
+    }

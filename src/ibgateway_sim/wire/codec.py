@@ -1,0 +1,332 @@
+"""Sans-IO codec for the TWS API socket protocol: bytes in, messages out, and back.
+
+Two layers here, and the row walker below them; none touches a socket, a clock or a logger:
+
+* framing: `uint32 big-endian length | payload`, payload = NUL-terminated text fields;
+* connection state (`GatewayConnection`, `ClientConnection`): the `API\\0` hello and version
+  negotiation are codec states, so the server never parses a handshake itself.
+
+Rows <-> fields (`encode_fields` / `decode_fields`, version windows, conditional blocks) is
+`fieldcodec.py`; its public names are re-exported here, the codec's one import point.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final
+
+from ibgateway_sim.wire.fieldcodec import (
+    MAX_DOUBLE_TEXT,
+    MAX_FRAME,
+    MAX_VERSION,
+    MIN_VERSION,
+    UNSET_INT_TEXTS,
+    UNSET_TEXTS,
+    DecodeError,
+    EncodeError,
+    UnknownMessage,
+    decode_fields,
+    encode_fields,
+    plan,
+)
+from ibgateway_sim.wire.messages import Direction, Message
+
+__all__ = [
+    "HELLO_PREFIX", "MAX_DOUBLE_TEXT", "MAX_FRAME", "MAX_VERSION", "MIN_VERSION",
+    "UNSET_INT_TEXTS", "UNSET_TEXTS", "BadMessage", "ClientConnection", "ConnState",
+    "DecodeError", "Decoder", "EncodeError", "FrameReader", "GatewayConnection", "Hello",
+    "ProtocolError", "UnknownMessage", "decode_fields", "encode", "encode_fields",
+    "encode_hello", "frame", "frame_fields", "negotiate", "parse_hello_text", "plan",
+    "split_payload",
+]  # fmt: skip
+
+HELLO_PREFIX: Final = b"API\0"
+_HEADER = struct.Struct(">I")
+
+
+class ProtocolError(Exception):
+    """The byte stream cannot be trusted any more (bad hello, absurd length): close it."""
+
+
+# --------------------------------------------------------------------------------------------
+# Framing
+# --------------------------------------------------------------------------------------------
+
+
+def frame(payload: bytes) -> bytes:
+    if len(payload) > MAX_FRAME:
+        raise EncodeError(f"frame of {len(payload)} bytes exceeds {MAX_FRAME}")
+    return _HEADER.pack(len(payload)) + payload
+
+
+def frame_fields(fields: Iterable[str]) -> bytes:
+    return frame("".join(f"{f}\0" for f in fields).encode())
+
+
+def encode(msg: Message, version: int = MAX_VERSION) -> bytes:
+    """One framed message, ready for the socket."""
+    return frame_fields(encode_fields(msg, version))
+
+
+@dataclass(frozen=True, slots=True)
+class BadMessage:
+    """A well-framed message that does not parse; the stream itself is still fine."""
+
+    msg_id: int | None
+    fields: tuple[str, ...]
+    reason: str
+
+
+def split_payload(payload: bytes) -> list[str]:
+    """Payload bytes -> text fields. Undecodable bytes become U+FFFD rather than an error, as
+    TWS treats a field it can't read as a bad value, not a broken stream."""
+    text = payload.decode("utf-8", errors="replace")
+    parts = text.split("\0")
+    if parts and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
+class FrameReader:
+    """Reassembles frames from arbitrary chunks. Partial input is normal, not an error."""
+
+    __slots__ = ("_buf", "_pos")
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._pos = 0
+
+    def feed(self, data: bytes) -> None:
+        if self._pos:
+            del self._buf[: self._pos]
+            self._pos = 0
+        self._buf += data
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf) - self._pos
+
+    def next_frame(self) -> bytes | None:
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos < 4:
+            return None
+        (size,) = _HEADER.unpack_from(buf, pos)
+        if size > MAX_FRAME:
+            raise ProtocolError(f"frame length {size} exceeds {MAX_FRAME}")
+        end = pos + 4 + size
+        if len(buf) < end:
+            return None
+        payload = bytes(buf[pos + 4 : end])
+        self._pos = end
+        return payload
+
+
+class Decoder:
+    """Frames + rows for one direction and version; what a peer uses after the handshake."""
+
+    def __init__(self, direction: Direction, version: int = MAX_VERSION) -> None:
+        self.direction = direction
+        self.version = version
+        self._frames = FrameReader()
+
+    def feed(self, data: bytes) -> None:
+        self._frames.feed(data)
+
+    def next_message(self) -> Message | UnknownMessage | BadMessage | None:
+        """The next complete message, None if more bytes are needed. Raises ProtocolError only
+        for a frame length nobody could send."""
+        payload = self._frames.next_frame()
+        if payload is None:
+            return None
+        fields = split_payload(payload)
+        try:
+            return decode_fields(self.direction, fields, self.version)
+        except DecodeError as exc:
+            msg_id = _try_int(fields[0]) if fields else None
+            return BadMessage(msg_id, tuple(fields), str(exc))
+
+
+def _try_int(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# Handshake and connection state
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """The client's opening: the version range it speaks and its connect options."""
+
+    min_version: int
+    max_version: int
+    options: str = ""
+
+
+def negotiate(hello: Hello, lo: int = MIN_VERSION, hi: int = MAX_VERSION) -> int | None:
+    """The version both sides speak: the highest common one, None if the ranges don't meet."""
+    top = min(hello.max_version, hi)
+    if top < max(hello.min_version, lo) or hello.min_version > hello.max_version:
+        return None
+    return top
+
+
+def parse_hello_text(text: str) -> Hello:
+    """`v157..178[ options]` or the single-version `v176` form -> Hello."""
+    head, _, options = text.partition(" ")
+    if not head.startswith("v"):
+        raise ProtocolError(f"client hello is not a version range: {text[:40]!r}")
+    lo_text, sep, hi_text = head[1:].partition("..")
+    try:
+        lo = int(lo_text)
+        hi = int(hi_text) if sep else lo
+    except ValueError:
+        raise ProtocolError(f"client hello is not a version range: {text[:40]!r}") from None
+    return Hello(lo, hi, options)
+
+
+def encode_hello(min_version: int, max_version: int, options: str = "") -> bytes:
+    text = f"v{min_version}..{max_version}" + (f" {options}" if options else "")
+    return HELLO_PREFIX + frame(text.encode())
+
+
+class ConnState(Enum):
+    AWAIT_HELLO = "await_hello"
+    AWAIT_ACCEPT = "await_accept"  # hello read; the server decides
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class GatewayConnection:
+    """The gateway's side of one connection.
+
+    Feed it bytes with `receive_data`, pull events with `next_event`: first a `Hello`, which the
+    server answers with `accept(...)` (the bytes of the 2-field version reply) or `refuse()`;
+    then `Message`, `UnknownMessage` or `BadMessage` events. `send(msg)` gives the bytes of one
+    outgoing message at the negotiated version.
+    """
+
+    def __init__(self, lo: int = MIN_VERSION, hi: int = MAX_VERSION) -> None:
+        self.lo, self.hi = lo, hi
+        self.state = ConnState.AWAIT_HELLO
+        self.version = 0
+        self.hello: Hello | None = None
+        self._frames = FrameReader()
+        self._raw = bytearray()
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet turned into events."""
+        return len(self._raw) + self._frames.buffered
+
+    def receive_data(self, data: bytes) -> None:
+        if self.state is ConnState.AWAIT_HELLO:
+            self._raw += data
+        else:
+            self._frames.feed(data)
+
+    def next_event(self) -> Hello | Message | UnknownMessage | BadMessage | None:
+        if self.state is ConnState.AWAIT_HELLO:
+            return self._read_hello()
+        if self.state is not ConnState.OPEN:
+            return None
+        payload = self._frames.next_frame()
+        if payload is None:
+            return None
+        fields = split_payload(payload)
+        try:
+            return decode_fields(Direction.IN, fields, self.version)
+        except DecodeError as exc:
+            return BadMessage(_try_int(fields[0]) if fields else None, tuple(fields), str(exc))
+
+    def _read_hello(self) -> Hello | None:
+        raw = self._raw
+        n = min(len(raw), len(HELLO_PREFIX))
+        if raw[:n] != HELLO_PREFIX[:n]:
+            self.state = ConnState.CLOSED
+            raise ProtocolError(f"connection did not start with API\\0: {bytes(raw[:8])!r}")
+        if len(raw) < 8:
+            return None
+        (size,) = _HEADER.unpack_from(raw, 4)
+        if size > 1024:
+            self.state = ConnState.CLOSED
+            raise ProtocolError(f"client hello of {size} bytes")
+        if len(raw) < 8 + size:
+            return None
+        text = bytes(raw[8 : 8 + size]).decode("ascii", errors="replace")
+        rest = bytes(raw[8 + size :])
+        self._raw = bytearray()
+        try:
+            hello = parse_hello_text(text)
+        except ProtocolError:
+            self.state = ConnState.CLOSED
+            raise
+        self.hello = hello
+        self.state = ConnState.AWAIT_ACCEPT
+        if rest:
+            self._frames.feed(rest)
+        return hello
+
+    def negotiate(self) -> int | None:
+        assert self.hello is not None
+        return negotiate(self.hello, self.lo, self.hi)
+
+    def accept(self, version: int, connection_time: str) -> bytes:
+        """Open the connection at `version`; returns the reply [version, time] to send."""
+        if self.state is not ConnState.AWAIT_ACCEPT:
+            raise ProtocolError(f"accept() in state {self.state.value}")
+        self.version = version
+        self.state = ConnState.OPEN
+        return frame_fields([str(version), connection_time])
+
+    def refuse(self) -> None:
+        self.state = ConnState.CLOSED
+
+    def send(self, msg: Message) -> bytes:
+        return encode(msg, self.version)
+
+    def send_many(self, msgs: Iterable[Message]) -> bytes:
+        version = self.version
+        return b"".join(encode(m, version) for m in msgs)
+
+
+class ClientConnection:
+    """A client's side, for tests and benchmarks: hello out, version reply in, then rows."""
+
+    def __init__(self, lo: int = MIN_VERSION, hi: int = MAX_VERSION, options: str = "") -> None:
+        self.hello_bytes = encode_hello(lo, hi, options)
+        self.version = 0
+        self.connection_time = ""
+        self._frames = FrameReader()
+
+    def receive_data(self, data: bytes) -> None:
+        self._frames.feed(data)
+
+    def next_event(self) -> Message | UnknownMessage | BadMessage | None:
+        """Before the reply: None until it arrives (then `version` is set and the next
+        message follows). Raises ProtocolError if the first frame is not a version reply."""
+        while True:
+            payload = self._frames.next_frame()
+            if payload is None:
+                return None
+            fields = split_payload(payload)
+            if self.version:
+                try:
+                    return decode_fields(Direction.OUT, fields, self.version)
+                except DecodeError as exc:
+                    msg_id = _try_int(fields[0]) if fields else None
+                    return BadMessage(msg_id, tuple(fields), str(exc))
+            if len(fields) != 2 or _try_int(fields[0]) is None:
+                raise ProtocolError(f"expected [version, time], got {fields[:4]!r}")
+            self.version = int(fields[0])
+            self.connection_time = fields[1]
+
+    def send(self, msg: Message) -> bytes:
+        return encode(msg, self.version or MAX_VERSION)
