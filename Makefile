@@ -5,11 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stamp-install
 
-.PHONY: help install demo test lint typecheck unit integration bench bench-quick sim clean
+.PHONY: help install demo test lint typecheck unit integration test-venue test-sim bench bench-quick sim clean
 
 help:
 	@echo "make demo   - run the quickstart against the embedded IB Gateway simulator"
 	@echo "make test   - ruff, mypy and the whole pytest suite"
+	@echo "make test-venue / make test-sim - one suite (tests/venue, tests/sim)"
 	@echo "make bench  - benchmarks vs raw ib_async; writes benchmarks/results/latest.json"
 	@echo "make bench-quick - the same, smaller (about a minute)"
 	@echo "make sim    - run the simulator on 127.0.0.1:4002 until Ctrl-C"
@@ -31,10 +32,16 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest tests/unit -q
+	$(BIN)/pytest tests/core tests/venue/unit tests/sim/unit tests/test_layering.py -q
 
 integration: $(STAMP)
-	$(BIN)/pytest tests/integration -q
+	$(BIN)/pytest tests/venue/integration tests/sim/integration -q
+
+test-venue: $(STAMP)
+	$(BIN)/pytest tests/core tests/venue -q
+
+test-sim: $(STAMP)
+	$(BIN)/pytest tests/sim -q
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,115 @@
+"""Requests the IB libraries send rarely or hide, checked on the wire with the raw client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.wire import messages as m
+from tests.sim.clients import RawClient
+
+AAPL = m.RequestContract(symbol="AAPL", sec_type="STK", exchange="SMART", currency="USD")
+RawFactory = Callable[[int], RawClient]
+
+
+async def started(sim: GatewaySimulator, raw_factory: RawFactory, client_id: int = 1) -> RawClient:
+    raw = raw_factory(sim.port)
+    await raw.start(client_id)
+    return raw
+
+
+async def test_start_api_answers_accounts_id_and_farm_notices_in_order(
+    sim: GatewaySimulator, raw_factory: RawFactory
+) -> None:
+    raw = await started(sim, raw_factory)
+    await raw.expect(m.ErrorMsg, lambda e: e.code == 2158)
+    first = raw.received[:5]
+    assert [type(e) for e in first] == [m.ManagedAccounts, m.NextValidId, m.ErrorMsg,
+                                        m.ErrorMsg, m.ErrorMsg]
+    assert [e.code for e in raw.of(m.ErrorMsg)] == [2104, 2106, 2158]
+    assert all(e.req_id == -1 for e in raw.of(m.ErrorMsg))
+
+
+async def test_managed_accounts_and_ids_on_request(
+    sim: GatewaySimulator, raw_factory: RawFactory
+) -> None:
+    raw = await started(sim, raw_factory)
+    raw.send(m.ReqManagedAccts())
+    raw.send(m.ReqIds(num_ids=1))
+    accounts = await raw.expect(m.ManagedAccounts, count=2)
+    ids = await raw.expect(m.NextValidId, count=2)
+    assert accounts[-1].accounts == "DU1234567" and ids[-1].order_id >= 1
+    raw.send(m.PlaceOrder(order_id=41, contract=AAPL, action="BUY", total_quantity=Decimal(1),
+                          order_type="LMT", lmt_price=Decimal("100"), tif="DAY"))
+    await raw.expect(m.OrderStatus, lambda s: s.order_id == 41)
+    raw.send(m.ReqIds(num_ids=1))
+    ids = await raw.expect(m.NextValidId, count=3)
+    assert ids[-1].order_id == 42
+
+
+async def test_frozen_market_data_is_sent_once(
+    sim: GatewaySimulator, raw_factory: RawFactory
+) -> None:
+    raw = await started(sim, raw_factory)
+    raw.send(m.ReqMarketDataType(market_data_type=2))
+    raw.send(m.ReqMktData(req_id=5, contract=AAPL))
+    (kind,) = await raw.expect(m.MarketDataType)
+    assert kind.market_data_type == 2
+    await raw.expect(m.TickPrice, lambda t: t.tick_type == 4)
+    count = len(raw.of(m.TickPrice))
+    sim.set_price("AAPL", Decimal("199.00"))
+    raw.send(m.ReqCurrentTime())
+    await raw.expect(m.CurrentTime)
+    assert len(raw.of(m.TickPrice)) == count
+
+
+async def test_streaming_ticks_stop_after_cancel(
+    sim: GatewaySimulator, raw_factory: RawFactory
+) -> None:
+    raw = await started(sim, raw_factory)
+    raw.send(m.ReqMktData(req_id=6, contract=AAPL))
+    (params,) = await raw.expect(m.TickReqParams)
+    assert params.min_tick == Decimal("0.01")
+    sim.set_price("AAPL", Decimal("188.00"))
+    await raw.expect(m.TickPrice, lambda t: t.tick_type == 4 and t.price == Decimal("188.00"))
+    raw.send(m.CancelMktData(req_id=6))
+    raw.send(m.ReqCurrentTime())
+    await raw.expect(m.CurrentTime)
+    count = len(raw.of(m.TickPrice))
+    sim.set_price("AAPL", Decimal("189.00"))
+    raw.send(m.ReqCurrentTime())
+    await raw.expect(m.CurrentTime, count=2)
+    assert len(raw.of(m.TickPrice)) == count
+
+
+async def test_unknown_market_data_contract_is_200(
+    sim: GatewaySimulator, raw_factory: RawFactory
+) -> None:
+    raw = await started(sim, raw_factory)
+    raw.send(m.ReqMktData(req_id=7, contract=m.RequestContract(symbol="ZZZZ", sec_type="STK")))
+    (error,) = await raw.expect(m.ErrorMsg, lambda e: e.code == 200)
+    assert error.req_id == 7
+
+
+async def test_positions_multi_and_account_updates_follow_fills(
+    sim: GatewaySimulator, raw_factory: RawFactory
+) -> None:
+    raw = await started(sim, raw_factory)
+    raw.send(m.ReqPositions())
+    raw.send(m.ReqAccountUpdates(subscribe=True, acct_code="DU1234567"))
+    await raw.expect(m.AccountDownloadEnd)
+    raw.send(m.PlaceOrder(order_id=1, contract=AAPL, action="BUY", total_quantity=Decimal(7),
+                          order_type="MKT", tif="DAY"))
+    (position,) = await raw.expect(m.Position, lambda p: p.position == 7)
+    assert position.contract.con_id == 265598
+    (portfolio,) = await raw.expect(m.UpdatePortfolio, lambda p: p.position == 7)
+    assert portfolio.account == "DU1234567"
+    assert portfolio.market_value is not None and portfolio.market_value > 0
+    cash = [v for v in raw.of(m.UpdateAccountValue) if v.key == "TotalCashValue"]
+    assert len(cash) >= 2 and cash[-1].value != cash[0].value  # the fill moved the cash
+
+    raw.send(m.ReqPositionsMulti(req_id=9, account="DU1234567"))
+    (multi,) = await raw.expect(m.PositionMulti)
+    await raw.expect(m.PositionMultiEnd)
+    assert (multi.req_id, multi.position) == (9, 7)
