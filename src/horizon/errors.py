@@ -151,3 +151,34 @@ class JournalInUse(JournalError):
 
 class PacingViolation(HorizonError):
     """The gateway reported error 100: more than its message rate limit."""
+
+
+class InvalidRequest(HorizonError, ValueError):
+    """A data request was refused before anything was sent (a bar size IB does not serve, a
+    range that ends before it starts, ...)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"invalid request: {field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class HistoricalPacing(HorizonError):
+    """A historical data request would break IB's historical pacing rules (and the venue is
+    set to refuse rather than wait), or IB answered error 162 for it."""
+
+    def __init__(self, rule: str, detail: str, *, wait_s: float | None = None) -> None:
+        super().__init__(f"historical pacing ({rule}): {detail}")
+        self.rule = rule
+        self.detail = detail
+        self.wait_s = wait_s
+
+
+class MarketDataLimit(HorizonError):
+    """The account's market data lines are all in use (IB error 101): cancel a subscription
+    first, or buy more lines."""
+
+    def __init__(self, market_id: str, text: str) -> None:
+        super().__init__(f"market data for {market_id}: no line left (IB 101: {text})")
+        self.market_id = market_id
+        self.text = text
