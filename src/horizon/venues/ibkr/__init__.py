@@ -4,7 +4,10 @@
 from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.connection import HealthSample, Lifecycle
 from horizon.venues.ibkr.health_server import HealthServer
+from horizon.venues.ibkr.history import HistoricalTick
 from horizon.venues.ibkr.mapping.allocation import Allocation
+from horizon.venues.ibkr.mapping.bars import Bar, BarSize, WhatToShow
+from horizon.venues.ibkr.mapping.depth import DepthChange, DepthLevel, DepthSnapshot
 from horizon.venues.ibkr.mapping.preview import Preview
 from horizon.venues.ibkr.mapping.quotes import Quote, Subscription
 from horizon.venues.ibkr.mapping.tickets import LegRole, Ticket, TicketKind
@@ -14,10 +17,16 @@ from horizon.venues.ibkr.venue import Ibkr, MetricsSnapshot, VenueStats
 
 __all__ = [
     "Allocation",
+    "Bar",
+    "BarSize",
     "ConnectionEvent",
     "ConnectionState",
+    "DepthChange",
+    "DepthLevel",
+    "DepthSnapshot",
     "HealthSample",
     "HealthServer",
+    "HistoricalTick",
     "Ibkr",
     "IbkrConfig",
     "LegRole",
@@ -31,4 +40,5 @@ __all__ = [
     "Ticket",
     "TicketKind",
     "VenueStats",
+    "WhatToShow",
 ]

@@ -103,6 +103,10 @@ class IbkrConfig:
     reconnect_max_delay: float = 30.0
     reconnect_wait: float = 10.0
     client_id_range: tuple[int, int] | None = None
+    # historical data: what a request that would break IB's historical pacing does ("wait"
+    # until it may go, or "refuse" with HistoricalPacing), and how long one may take
+    history_pacing: str = "wait"
+    history_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host.strip():
@@ -131,7 +135,13 @@ class IbkrConfig:
                     f"client_id_range must satisfy 0 <= lo <= hi <= {MAX_CLIENT_ID}, "
                     f"got {self.client_id_range!r}"
                 )
-        for name in ("connect_timeout", "request_timeout", "health_timeout", "rate"):
+        if self.history_pacing not in ("wait", "refuse"):
+            raise ConfigurationError(
+                f"history_pacing must be 'wait' or 'refuse', got {self.history_pacing!r}"
+            )
+        for name in (
+            "connect_timeout", "request_timeout", "health_timeout", "rate", "history_timeout",
+        ):  # fmt: skip
             if not getattr(self, name) > 0:
                 raise ConfigurationError(f"{name} must be positive, got {getattr(self, name)!r}")
         if self.market_data_type not in (1, 2, 3, 4):

@@ -37,6 +37,7 @@ class Instruments:
         self._contracts: dict[str, Contract] = {}  # canonical market id -> qualified contract
         self._min_ticks: dict[int, Decimal] = {}  # conId -> minimum price increment
         self._market_ids: dict[int, str] = {}  # conId -> canonical market id
+        self._time_zones: dict[int, str] = {}  # conId -> the exchange's zone (IB timeZoneId)
 
     async def qualify(self, market_id: str) -> Contract:
         """The qualified contract of a market id (conId resolved once, then cached)."""
@@ -67,7 +68,13 @@ class Instruments:
         self._market_ids[qualified.conId] = key
         if details[0].minTick and not math.isnan(details[0].minTick):
             self._min_ticks[qualified.conId] = Decimal(repr(details[0].minTick))
+        if details[0].timeZoneId:
+            self._time_zones[qualified.conId] = details[0].timeZoneId
         return qualified
+
+    def time_zone(self, con_id: int) -> str | None:
+        """The exchange's time zone of a qualified contract (IB's timeZoneId), if IB gave one."""
+        return self._time_zones.get(con_id)
 
     async def watched(self, actions: Iterable[OrderAction]) -> dict[str, Contract]:
         """The contracts of the markets the actions' conditions watch, by market id as

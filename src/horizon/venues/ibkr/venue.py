@@ -14,7 +14,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -33,10 +33,12 @@ from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.connection import Connection, HealthSample, Lifecycle, Listener
 from horizon.venues.ibkr.fill_capture import FillCapture
 from horizon.venues.ibkr.guards import Guards, PreTradeGuards
+from horizon.venues.ibkr.history import HistoricalTick, History
 from horizon.venues.ibkr.instruments import Instruments
 from horizon.venues.ibkr.journal import FillJournal
 from horizon.venues.ibkr.mapping.accounts import balances_from_summary, position_from_ib
 from horizon.venues.ibkr.mapping.allocation import Allocation
+from horizon.venues.ibkr.mapping.bars import Bar, BarSize, WhatToShow
 from horizon.venues.ibkr.mapping.preview import Preview
 from horizon.venues.ibkr.mapping.quotes import Quote, QuoteCallback, Subscription
 from horizon.venues.ibkr.mapping.tickets import Ticket
@@ -47,6 +49,8 @@ from horizon.venues.ibkr.ticket_desk import TicketDesk
 
 T = TypeVar("T")
 log = logging.getLogger("horizon.venues.ibkr")
+# the blocking twins of requests that may page, wait on IB's historical pacing, or stream
+_LONG_REQUEST_S = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +133,7 @@ class Ibkr:
         # always there, so the kill switch works without any rule configured
         self._guards = PreTradeGuards(cfg.guards or Guards())
         self._quotes = QuoteStreams(cfg, self._connection, self._instruments)
+        self._history = History(self._connection, self._instruments)
         self._orders = OrderTracker(
             self._connection,
             self._instruments,
@@ -650,6 +655,85 @@ class Ibkr:
     ) -> list[str] | str:
         """Blocking twin of `allocate_block_async`."""
         return self._sync(self.allocate_block_async(action, allocation), "allocate_block")
+
+    # ------------------------------------------------------------------ history
+    async def bars_async(
+        self,
+        market_id: str,
+        duration: timedelta | str,
+        bar_size: BarSize | str,
+        what: WhatToShow | str = WhatToShow.TRADES,
+        rth: bool = True,
+        end: datetime | None = None,
+    ) -> list[Bar]:
+        """Historical bars of `market_id` covering `duration` (a timedelta or IB's "1 Y",
+        "30 D" ...) up to `end` (now when None), oldest first, each once. `bar_size` is one of
+        IB's ("1 min", "5 secs", "1 day", ...: `BarSize`); `what` trades, midpoint, bid, ask,
+        bid_ask, adjusted_last, historical_volatility, option_implied_volatility. Long ranges
+        are split into the requests IB allows; IB's historical pacing is kept before sending
+        (waiting, or HistoricalPacing with `history_pacing="refuse"`); IB's error 162 is
+        HistoricalPacing, a request with no answer RequestTimeout (`history_timeout`)."""
+        return await self._history.bars(market_id, duration, bar_size, what=what, rth=rth, end=end)
+
+    def bars(
+        self,
+        market_id: str,
+        duration: timedelta | str,
+        bar_size: BarSize | str,
+        what: WhatToShow | str = WhatToShow.TRADES,
+        rth: bool = True,
+        end: datetime | None = None,
+    ) -> list[Bar]:
+        """Blocking twin of `bars_async`."""
+        return self._sync(
+            self.bars_async(market_id, duration, bar_size, what, rth, end), "bars",
+            timeout=_LONG_REQUEST_S,
+        )  # fmt: skip
+
+    async def head_timestamp_async(
+        self, market_id: str, what: WhatToShow | str = WhatToShow.TRADES, rth: bool = True
+    ) -> datetime:
+        """The earliest time IB has `what` data for `market_id` (UTC)."""
+        return await self._history.head_timestamp(market_id, what=what, rth=rth)
+
+    def head_timestamp(
+        self, market_id: str, what: WhatToShow | str = WhatToShow.TRADES, rth: bool = True
+    ) -> datetime:
+        """Blocking twin of `head_timestamp_async`."""
+        return self._sync(
+            self.head_timestamp_async(market_id, what, rth), "head_timestamp",
+            timeout=_LONG_REQUEST_S,
+        )  # fmt: skip
+
+    async def historical_ticks_async(
+        self,
+        market_id: str,
+        start: datetime,
+        end: datetime | None = None,
+        what: str = "trades",
+        rth: bool = True,
+        count: int = 1000,
+    ) -> list[HistoricalTick]:
+        """Up to `count` (at most 1000, IB's page) historical ticks of `market_id` from
+        `start`: "trades", "bid_ask" or "midpoint"."""
+        return await self._history.ticks(
+            market_id, start, end=end, what=what, rth=rth, count=count
+        )
+
+    def historical_ticks(
+        self,
+        market_id: str,
+        start: datetime,
+        end: datetime | None = None,
+        what: str = "trades",
+        rth: bool = True,
+        count: int = 1000,
+    ) -> list[HistoricalTick]:
+        """Blocking twin of `historical_ticks_async`."""
+        return self._sync(
+            self.historical_ticks_async(market_id, start, end, what, rth, count),
+            "historical_ticks", timeout=_LONG_REQUEST_S,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ quotes
     async def quote_async(self, market_id: str) -> Quote:
