@@ -43,3 +43,18 @@ def test_an_unanswered_request_times_out_and_an_identical_one_is_refused(
             gateway.thaw()
         assert err.value.wait_s is not None and 14 < err.value.wait_s <= 15
         assert err.value.rule == "venue"  # refused here, before a byte was sent
+
+
+def test_a_data_farm_outage_marks_streams_degraded_until_it_is_back(
+    priced_gateway: GatewaySimulator,
+) -> None:
+    with Ibkr(port=priced_gateway.port, paper=True, client_id=4) as venue:
+        quotes = venue.subscribe_quotes(["AAPL"])
+        quotes.get(timeout=5)
+        priced_gateway.send_error(2103, "Market data farm connection is broken:usfarm")
+        assert venue.health_check()  # one round trip: the notice before it is processed
+        assert quotes.degraded == {"AAPL": "Market data farm connection is broken:usfarm"}
+        assert not quotes.closed and quotes.failures == {}  # silent because of the farm
+        priced_gateway.send_error(2104, "Market data farm connection is OK:usfarm")
+        assert venue.health_check()
+        assert quotes.degraded == {}

@@ -1,6 +1,7 @@
 """Interactive Brokers venue (over ib_async). The gateway simulator is its own package,
 `ibgateway_sim`."""
 
+from horizon.venues.ibkr.bar_streams import BarSubscription
 from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.connection import HealthSample, Lifecycle
 from horizon.venues.ibkr.health_server import HealthServer
@@ -19,6 +20,7 @@ __all__ = [
     "Allocation",
     "Bar",
     "BarSize",
+    "BarSubscription",
     "ConnectionEvent",
     "ConnectionState",
     "DepthChange",

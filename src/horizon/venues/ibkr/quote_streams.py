@@ -38,6 +38,9 @@ from horizon.venues.ibkr.mapping.status import needs_resubscribe
 from horizon.venues.ibkr.mapping.symbology import canonical_market_id
 from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
 
+# IB notices: a market data farm down / back (TWS API message codes 2103-2106, 2157-2158)
+FARM_DOWN: Final = frozenset({2103, 2105, 2157})
+FARM_UP: Final = frozenset({2104, 2106, 2158})
 log = logging.getLogger("horizon.venues.ibkr")
 
 # IB's snapshot ends after at most 11 s when some ticks never come
@@ -341,6 +344,12 @@ class QuoteStreams:
     # ------------------------------------------------------------------ events
     def _on_error(self, req_id: int, code: int, text: str, contract: Any) -> bool:
         """Market-data codes of this venue's snapshots and streams; True if owned."""
+        if code in FARM_DOWN or code in FARM_UP:
+            # a data farm down (2103/2105/2157) or back: the streams say why they are silent
+            for each in self._streams.values():
+                for sub in each.subscriptions:
+                    sub.degrade(each.market_id, text if code in FARM_DOWN else None)
+            return False
         if needs_resubscribe(code):
             self._spawn(self._restore_streams(cancel_first=True), "resubscribe after 1101")
             return False

@@ -28,6 +28,7 @@ from horizon.core.sync import LoopThread, run_sync
 from horizon.core.types import Balance, OrderAction, Position, VenueFill, VenueOrder
 from horizon.errors import ConfigurationError, RequestTimeout
 from horizon.venues.ibkr import logfilter
+from horizon.venues.ibkr.bar_streams import BarStreams, BarSubscription
 from horizon.venues.ibkr.changes import Changes
 from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.connection import Connection, HealthSample, Lifecycle, Listener
@@ -134,6 +135,7 @@ class Ibkr:
         self._guards = PreTradeGuards(cfg.guards or Guards())
         self._quotes = QuoteStreams(cfg, self._connection, self._instruments)
         self._history = History(self._connection, self._instruments)
+        self._bars = BarStreams(self._connection, self._instruments, self._history)
         self._orders = OrderTracker(
             self._connection,
             self._instruments,
@@ -734,6 +736,47 @@ class Ibkr:
             self.historical_ticks_async(market_id, start, end, what, rth, count),
             "historical_ticks", timeout=_LONG_REQUEST_S,
         )  # fmt: skip
+
+    async def subscribe_bars_async(
+        self,
+        market_id: str,
+        bar_size: BarSize | str,
+        what: WhatToShow | str = WhatToShow.TRADES,
+        rth: bool = False,
+        callback: Callable[[Bar], object] | None = None,
+    ) -> BarSubscription:
+        """Live bars of `market_id` (5 secs .. 8 hours, built from IB's 5-second real-time
+        bars), each delivered once, whole and in order: iterate the subscription and/or get
+        `callback(bar)` on the venue's loop. After a reconnect the bars completed while away
+        are fetched from history and delivered first, so there is no gap."""
+        return await self._bars.subscribe(
+            market_id, bar_size, what=what, rth=rth, callback=callback
+        )
+
+    def subscribe_bars(
+        self,
+        market_id: str,
+        bar_size: BarSize | str,
+        what: WhatToShow | str = WhatToShow.TRADES,
+        rth: bool = False,
+        callback: Callable[[Bar], object] | None = None,
+    ) -> BarSubscription:
+        """Blocking twin of `subscribe_bars_async`."""
+        return self._sync(
+            self.subscribe_bars_async(market_id, bar_size, what, rth, callback), "subscribe_bars"
+        )
+
+    async def unsubscribe_bars_async(self, subscription: BarSubscription) -> None:
+        """End a bar subscription (idempotent); cancelled at IB."""
+        await self._bars.unsubscribe(subscription)
+
+    def unsubscribe_bars(self, subscription: BarSubscription) -> None:
+        """Blocking twin of `unsubscribe_bars_async`."""
+        self._sync(self.unsubscribe_bars_async(subscription), "unsubscribe_bars")
+
+    def bar_streams(self) -> list[tuple[str, str]]:
+        """(market id, bar size) of every live bar stream."""
+        return self._bars.streams()
 
     # ------------------------------------------------------------------ quotes
     async def quote_async(self, market_id: str) -> Quote:

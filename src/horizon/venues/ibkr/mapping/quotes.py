@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-import threading
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,8 +20,9 @@ from types import MappingProxyType
 from typing import Final, Protocol
 
 from horizon.core.types import require_utc
-from horizon.errors import ConfigurationError, HorizonError, RequestTimeout
+from horizon.errors import ConfigurationError
 from horizon.venues.ibkr.mapping.accounts import decimal_from_float
+from horizon.venues.ibkr.mapping.streams import Stream
 
 __all__ = [
     "DELAYED_TICK_TYPES",
@@ -205,15 +204,10 @@ def quote_from_ticker(
 QuoteCallback = Callable[[Quote], object]
 
 
-class Subscription:
+class Subscription(Stream[Quote]):
     """A live quote stream: iterate it (``async for q in sub``), read ``latest()``, block on
-    ``get()`` from plain threads, or let the venue call `callback` with each quote.
-
-    Quotes are queued (at most `maxlen`; the oldest go first, counted in `dropped`) until
-    consumed. Iteration ends after `unsubscribe()` (or the venue's close) once the queue is
-    empty. A market IB refused is listed in `failures` with the reason; the others go on.
-
-    Thread-safe: the venue's loop produces, any thread or loop may consume.
+    ``get()`` from plain threads, or let the venue call `callback` with each quote (see
+    `Stream`). A market IB refused is listed in `failures` with the reason; the others go on.
     """
 
     def __init__(
@@ -224,112 +218,15 @@ class Subscription:
         loop: asyncio.AbstractEventLoop | None = None,
         maxlen: int = 10_000,
     ) -> None:
-        self.market_ids: tuple[str, ...] = tuple(market_ids)
-        self.callback = callback
-        self.failures: dict[str, str] = {}
-        self.dropped = 0
-        self._loop = loop
-        self._queue: deque[Quote] = deque()
-        self._maxlen = maxlen
-        self._latest: dict[str, Quote] = {}
-        self._closed = False
-        self._cond = threading.Condition()
-        self._waiters: list[asyncio.Future[None]] = []
-
-    def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
-        return f"Subscription({', '.join(self.market_ids)}; {state})"
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def latest(self, market_id: str) -> Quote | None:
-        """The newest quote of `market_id` seen by this subscription (consumed or not)."""
-        with self._cond:
-            return self._latest.get(market_id)
-
-    def pending(self) -> int:
-        with self._cond:
-            return len(self._queue)
-
-    # ---- producer side (the venue) ------------------------------------------------------
-    def push(self, quote: Quote) -> None:
-        with self._cond:
-            if self._closed:
-                return
-            self._latest[quote.market_id] = quote
-            self._queue.append(quote)
-            if len(self._queue) > self._maxlen:
-                self._queue.popleft()
-                self.dropped += 1
-            self._wake()
-
-    def fail(self, market_id: str, reason: str) -> None:
-        with self._cond:
-            self.failures[market_id] = reason
-            self._wake()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._wake()
-
-    def _wake(self) -> None:
-        self._cond.notify_all()
-        waiters, self._waiters = self._waiters, []
-        for fut in waiters:
-            loop = fut.get_loop()
-            if loop.is_closed():
-                continue
-            loop.call_soon_threadsafe(_resolve, fut)
-
-    # ---- consumer side ------------------------------------------------------------------
-    def get(self, timeout: float | None = None) -> Quote:
-        """Block until the next quote; RequestTimeout after `timeout` seconds, StopIteration
-        once the subscription is closed and drained. Not on the venue's own loop thread."""
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is not None and running is self._loop:
-            raise HorizonError("Subscription.get() blocks; on the venue's loop use `async for`")
-        with self._cond:
-            if not self._cond.wait_for(lambda: bool(self._queue) or self._closed, timeout):
-                raise RequestTimeout("next quote", timeout or 0.0)
-            if self._queue:
-                return self._queue.popleft()
-        raise StopIteration
-
-    def __iter__(self) -> Iterator[Quote]:
-        while True:
-            try:
-                yield self.get()
-            except StopIteration:
-                return
-
-    def __aiter__(self) -> AsyncIterator[Quote]:
-        return self
-
-    async def __anext__(self) -> Quote:
-        while True:
-            with self._cond:
-                if self._queue:
-                    return self._queue.popleft()
-                if self._closed:
-                    raise StopAsyncIteration
-                fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-                self._waiters.append(fut)
-            await fut
-
-    async def next_async(self, timeout: float) -> Quote:
-        """The next quote within `timeout` seconds (RequestTimeout otherwise)."""
-        try:
-            return await asyncio.wait_for(self.__anext__(), timeout)
-        except TimeoutError as exc:
-            raise RequestTimeout("next quote", timeout) from exc
+        super().__init__(
+            market_ids,
+            key=_quote_market,
+            callback=callback,
+            loop=loop,
+            maxlen=maxlen,
+            what="quote",
+        )
 
 
-def _resolve(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
+def _quote_market(quote: Quote) -> str:
+    return quote.market_id

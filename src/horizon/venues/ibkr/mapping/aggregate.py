@@ -1,0 +1,100 @@
+"""5-second real-time bars -> bars of any size that is a multiple of 5 s. Pure; no I/O.
+
+IB streams real-time bars of 5 seconds only (reqRealTimeBars' barSize must be 5). A bar of
+`size` seconds starts at a multiple of `size` since the epoch (UTC) and is complete when a
+5-second bar of a later period arrives, so a bar is delivered once, whole, in order. After a
+reconnect the 5-second bars of the gap are lost: the period the gap cut is marked `tainted`
+and its bar must come from history instead of from the partial sum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from horizon.venues.ibkr.mapping.bars import Bar
+
+__all__ = ["BarAggregator", "period_start"]
+
+
+def period_start(when: datetime, size_s: int) -> datetime:
+    epoch = int(when.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % size_s, UTC)
+
+
+@dataclass(slots=True)
+class _Partial:
+    bar: Bar
+    wap_volume: Decimal  # sum of wap * volume, for the bar's wap
+    count: int
+
+
+class BarAggregator:
+    """Sums 5-second bars into `size_s`-second bars of one market."""
+
+    def __init__(self, market_id: str, size_s: int) -> None:
+        if size_s <= 0 or size_s % 5:
+            raise ValueError(f"bar size {size_s} s is not a positive multiple of 5 s")
+        self.market_id = market_id
+        self.size_s = size_s
+        self.last_start: datetime | None = None  # start of the last bar handed out
+        self.tainted: datetime | None = None  # a period whose 5-s bars were partly lost
+        self.owed: list[datetime] = []  # tainted periods now complete: fetch from history
+        self._partial: _Partial | None = None
+
+    def add(self, five: Bar) -> list[Bar]:
+        """Feed one 5-second bar; the bars it completes (zero or one), oldest first. Bars of
+        periods already handed out are ignored (a replay after a reconnect)."""
+        start = period_start(five.start, self.size_s)
+        if self.last_start is not None and start <= self.last_start:
+            return []
+        done: list[Bar] = []
+        part = self._partial
+        if part is not None and part.bar.start != start:
+            if part.bar.start != self.tainted:
+                done.append(self._finish(part))
+            self._partial = None
+            part = None
+        if self.tainted is not None and start > self.tainted:
+            if self.last_start is None or self.tainted > self.last_start:
+                self.owed.append(self.tainted)
+            self.tainted = None
+        if part is None:
+            self._partial = _Partial(
+                bar=replace(five, start=start, wap=None, count=None),
+                wap_volume=(five.wap or Decimal(0)) * five.volume,
+                count=five.count or 0,
+            )
+        else:
+            bar = part.bar
+            part.bar = replace(
+                bar,
+                high=max(bar.high, five.high),
+                low=min(bar.low, five.low),
+                close=five.close,
+                volume=bar.volume + five.volume,
+            )
+            part.wap_volume += (five.wap or Decimal(0)) * five.volume
+            part.count += five.count or 0
+        if done:
+            self.last_start = done[-1].start
+        return done
+
+    def _finish(self, part: _Partial) -> Bar:
+        volume = part.bar.volume
+        wap = (part.wap_volume / volume) if volume else None
+        return replace(part.bar, wap=wap, count=part.count)
+
+    def interrupted(self, now: datetime) -> None:
+        """The stream was cut (a reconnect) at `now`: the period in progress lost some of
+        its 5-s bars; it is never handed out from the sum (once complete it is `owed`)."""
+        self.tainted = period_start(now, self.size_s)
+        self._partial = None
+
+    def delivered(self, start: datetime) -> None:
+        """A bar starting at `start` was handed out another way (from history)."""
+        if self.last_start is None or start > self.last_start:
+            self.last_start = start
+        if self._partial is not None and self._partial.bar.start <= start:
+            self._partial = None
