@@ -11,6 +11,13 @@ from horizon.venues.ibkr.mapping.bars import Bar, BarSize, WhatToShow
 from horizon.venues.ibkr.mapping.depth import DepthChange, DepthLevel, DepthSnapshot
 from horizon.venues.ibkr.mapping.preview import Preview
 from horizon.venues.ibkr.mapping.quotes import Quote, Subscription
+from horizon.venues.ibkr.mapping.reference import (
+    ContractInfo,
+    Greeks,
+    OptionChainInfo,
+    PnLFigures,
+    SymbolMatch,
+)
 from horizon.venues.ibkr.mapping.tickets import LegRole, Ticket, TicketKind
 from horizon.venues.ibkr.readiness import Readiness, RestartWindow
 from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
@@ -23,9 +30,11 @@ __all__ = [
     "BarSubscription",
     "ConnectionEvent",
     "ConnectionState",
+    "ContractInfo",
     "DepthChange",
     "DepthLevel",
     "DepthSnapshot",
+    "Greeks",
     "HealthSample",
     "HealthServer",
     "HistoricalTick",
@@ -34,11 +43,14 @@ __all__ = [
     "LegRole",
     "Lifecycle",
     "MetricsSnapshot",
+    "OptionChainInfo",
+    "PnLFigures",
     "Preview",
     "Quote",
     "Readiness",
     "RestartWindow",
     "Subscription",
+    "SymbolMatch",
     "Ticket",
     "TicketKind",
     "VenueStats",

@@ -42,7 +42,15 @@ from horizon.venues.ibkr.mapping.allocation import Allocation
 from horizon.venues.ibkr.mapping.bars import Bar, BarSize, WhatToShow
 from horizon.venues.ibkr.mapping.preview import Preview
 from horizon.venues.ibkr.mapping.quotes import Quote, QuoteCallback, Subscription
+from horizon.venues.ibkr.mapping.reference import (
+    ContractInfo,
+    Greeks,
+    OptionChainInfo,
+    PnLFigures,
+    SymbolMatch,
+)
 from horizon.venues.ibkr.mapping.tickets import Ticket
+from horizon.venues.ibkr.market_info import MarketInfo
 from horizon.venues.ibkr.order_tracker import OrderTracker
 from horizon.venues.ibkr.quote_streams import QuoteStreams, StreamState
 from horizon.venues.ibkr.readiness import Readiness, RestartWindow, assess
@@ -136,6 +144,7 @@ class Ibkr:
         self._quotes = QuoteStreams(cfg, self._connection, self._instruments)
         self._history = History(self._connection, self._instruments)
         self._bars = BarStreams(self._connection, self._instruments, self._history)
+        self._info = MarketInfo(self._connection, self._instruments)
         self._orders = OrderTracker(
             self._connection,
             self._instruments,
@@ -777,6 +786,84 @@ class Ibkr:
     def bar_streams(self) -> list[tuple[str, str]]:
         """(market id, bar size) of every live bar stream."""
         return self._bars.streams()
+
+    # ------------------------------------------------------------------ reference data
+    async def search_async(self, pattern: str) -> list[SymbolMatch]:
+        """Instruments whose symbol or name matches `pattern` (IB's reqMatchingSymbols)."""
+        return await self._info.search(pattern)
+
+    def search(self, pattern: str) -> list[SymbolMatch]:
+        """Blocking twin of `search_async`."""
+        return self._sync(self.search_async(pattern), "search")
+
+    async def contract_details_async(self, market_id: str) -> ContractInfo:
+        """What IB says about `market_id`: trading and liquid hours, time zone, min tick,
+        market rules, valid exchanges, ISIN and the other security ids, industry, ..."""
+        return await self._info.contract_details(market_id)
+
+    def contract_details(self, market_id: str) -> ContractInfo:
+        """Blocking twin of `contract_details_async`."""
+        return self._sync(self.contract_details_async(market_id), "contract_details")
+
+    async def option_chain_async(self, underlying: str) -> list[OptionChainInfo]:
+        """The option series of `underlying`, one per exchange and trading class:
+        expirations, strikes, multiplier (IB's reqSecDefOptParams)."""
+        return await self._info.option_chain(underlying)
+
+    def option_chain(self, underlying: str) -> list[OptionChainInfo]:
+        """Blocking twin of `option_chain_async`."""
+        return self._sync(self.option_chain_async(underlying), "option_chain")
+
+    async def greeks_async(self, market_id: str) -> Greeks:
+        """An option's model greeks from its market data (delta, gamma, vega, theta,
+        implied volatility, model price, the underlying's price)."""
+        return await self._info.greeks(market_id)
+
+    def greeks(self, market_id: str) -> Greeks:
+        """Blocking twin of `greeks_async`."""
+        return self._sync(self.greeks_async(market_id), "greeks")
+
+    async def implied_volatility_async(
+        self, market_id: str, option_price: Decimal | str, underlying_price: Decimal | str
+    ) -> Greeks:
+        """IB's implied volatility of an option at these prices (with its greeks)."""
+        return await self._info.implied_volatility(market_id, option_price, underlying_price)
+
+    def implied_volatility(
+        self, market_id: str, option_price: Decimal | str, underlying_price: Decimal | str
+    ) -> Greeks:
+        """Blocking twin of `implied_volatility_async`."""
+        return self._sync(
+            self.implied_volatility_async(market_id, option_price, underlying_price),
+            "implied_volatility",
+        )
+
+    async def option_price_async(
+        self, market_id: str, volatility: Decimal | str, underlying_price: Decimal | str
+    ) -> Greeks:
+        """IB's model price of an option at `volatility` (0.25 = 25 %), with its greeks."""
+        return await self._info.option_price(market_id, volatility, underlying_price)
+
+    def option_price(
+        self, market_id: str, volatility: Decimal | str, underlying_price: Decimal | str
+    ) -> Greeks:
+        """Blocking twin of `option_price_async`."""
+        return self._sync(
+            self.option_price_async(market_id, volatility, underlying_price), "option_price"
+        )
+
+    async def pnl_async(
+        self, market_id: str | None = None, account: str | None = None
+    ) -> PnLFigures:
+        """Daily, unrealized and realized PnL of the account, or of its `market_id` position
+        (with the position's size and value). One IB subscription each, reused."""
+        if market_id is None:
+            return await self._info.pnl(account)
+        return await self._info.position_pnl(market_id, account)
+
+    def pnl(self, market_id: str | None = None, account: str | None = None) -> PnLFigures:
+        """Blocking twin of `pnl_async`."""
+        return self._sync(self.pnl_async(market_id, account), "pnl")
 
     # ------------------------------------------------------------------ quotes
     async def quote_async(self, market_id: str) -> Quote:
