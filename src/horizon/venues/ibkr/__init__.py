@@ -19,6 +19,7 @@ from horizon.venues.ibkr.mapping.reference import (
     SymbolMatch,
 )
 from horizon.venues.ibkr.mapping.tickets import LegRole, Ticket, TicketKind
+from horizon.venues.ibkr.market_streams import DepthSubscription, TickSubscription
 from horizon.venues.ibkr.readiness import Readiness, RestartWindow
 from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
 from horizon.venues.ibkr.venue import Ibkr, MetricsSnapshot, VenueStats
@@ -34,6 +35,7 @@ __all__ = [
     "DepthChange",
     "DepthLevel",
     "DepthSnapshot",
+    "DepthSubscription",
     "Greeks",
     "HealthSample",
     "HealthServer",
@@ -51,6 +53,7 @@ __all__ = [
     "RestartWindow",
     "Subscription",
     "SymbolMatch",
+    "TickSubscription",
     "Ticket",
     "TicketKind",
     "VenueStats",

@@ -17,7 +17,13 @@ from typing import Any, Final
 
 from ib_async import IB, Contract, Ticker
 
-from horizon.errors import HorizonError, InvalidOrder, RequestTimeout, VenueRejected
+from horizon.errors import (
+    HorizonError,
+    InvalidOrder,
+    MarketDataLimit,
+    RequestTimeout,
+    VenueRejected,
+)
 from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.connection import Connection, utc_now
 from horizon.venues.ibkr.guards import Reference
@@ -38,6 +44,8 @@ from horizon.venues.ibkr.mapping.status import needs_resubscribe
 from horizon.venues.ibkr.mapping.symbology import canonical_market_id
 from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState
 
+# IB 101: "Max number of tickers has been reached" (the account's market data lines)
+LINE_LIMIT: Final = 101
 # IB notices: a market data farm down / back (TWS API message codes 2103-2106, 2157-2158)
 FARM_DOWN: Final = frozenset({2103, 2105, 2157})
 FARM_UP: Final = frozenset({2104, 2106, 2158})
@@ -185,6 +193,9 @@ class QuoteStreams:
             ib = await self._connection.ready()
             requested = await self._ensure_type(ib)
             codes, ticker, delayed_ticks = await self._snapshot(ib, contract)
+            for code, text in codes:
+                if code == LINE_LIMIT:
+                    raise MarketDataLimit(key, text)
             refused = [(c, t) for c, t in codes if c in FALLBACK_CODES]
             if not refused:
                 notice = delayed_ticks or any(c == DELAYED_NOTICE for c, _ in codes)
@@ -353,7 +364,7 @@ class QuoteStreams:
         if needs_resubscribe(code):
             self._spawn(self._restore_streams(cancel_first=True), "resubscribe after 1101")
             return False
-        if code not in FALLBACK_CODES and code != DELAYED_NOTICE:
+        if code not in FALLBACK_CODES and code not in (DELAYED_NOTICE, LINE_LIMIT):
             return False
         con_id = getattr(contract, "conId", 0)
         in_flight = self._snapshot_codes.get(con_id, [])
@@ -370,7 +381,9 @@ class QuoteStreams:
                 )
             stream.delayed_seen = True
             return True
-        if self._fall_back(code, text, stream.market_id, stream.requested_type):
+        if code != LINE_LIMIT and self._fall_back(
+            code, text, stream.market_id, stream.requested_type
+        ):
             self._spawn(self._rerequest(stream), "fall back to delayed")
             return True
         stream.failed = f"IB error {code}: {text}"

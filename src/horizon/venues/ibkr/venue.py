@@ -40,6 +40,7 @@ from horizon.venues.ibkr.journal import FillJournal
 from horizon.venues.ibkr.mapping.accounts import balances_from_summary, position_from_ib
 from horizon.venues.ibkr.mapping.allocation import Allocation
 from horizon.venues.ibkr.mapping.bars import Bar, BarSize, WhatToShow
+from horizon.venues.ibkr.mapping.depth import DepthChange
 from horizon.venues.ibkr.mapping.preview import Preview
 from horizon.venues.ibkr.mapping.quotes import Quote, QuoteCallback, Subscription
 from horizon.venues.ibkr.mapping.reference import (
@@ -51,6 +52,7 @@ from horizon.venues.ibkr.mapping.reference import (
 )
 from horizon.venues.ibkr.mapping.tickets import Ticket
 from horizon.venues.ibkr.market_info import MarketInfo
+from horizon.venues.ibkr.market_streams import DepthSubscription, MarketStreams, TickSubscription
 from horizon.venues.ibkr.order_tracker import OrderTracker
 from horizon.venues.ibkr.quote_streams import QuoteStreams, StreamState
 from horizon.venues.ibkr.readiness import Readiness, RestartWindow, assess
@@ -145,6 +147,7 @@ class Ibkr:
         self._history = History(self._connection, self._instruments)
         self._bars = BarStreams(self._connection, self._instruments, self._history)
         self._info = MarketInfo(self._connection, self._instruments)
+        self._market = MarketStreams(self._connection, self._instruments)
         self._orders = OrderTracker(
             self._connection,
             self._instruments,
@@ -163,9 +166,7 @@ class Ibkr:
             on_execution=self._orders.note_execution,
             venue=self.name,
         )
-        self._tickets = TicketDesk(
-            self._connection, self._instruments, self._orders, self._changes
-        )
+        self._tickets = TicketDesk(self._connection, self._instruments, self._orders, self._changes)
         # after every handshake, in this order: the orders the gateway reports, the journal
         # (what an earlier run left), the order-id floor, the day's executions (through the
         # journal's dedup), then every record brought to the gateway's truth
@@ -727,9 +728,7 @@ class Ibkr:
     ) -> list[HistoricalTick]:
         """Up to `count` (at most 1000, IB's page) historical ticks of `market_id` from
         `start`: "trades", "bid_ask" or "midpoint"."""
-        return await self._history.ticks(
-            market_id, start, end=end, what=what, rth=rth, count=count
-        )
+        return await self._history.ticks(market_id, start, end=end, what=what, rth=rth, count=count)
 
     def historical_ticks(
         self,
@@ -786,6 +785,59 @@ class Ibkr:
     def bar_streams(self) -> list[tuple[str, str]]:
         """(market id, bar size) of every live bar stream."""
         return self._bars.streams()
+
+    # ------------------------------------------------------------------ depth and ticks
+    async def depth_async(
+        self,
+        market_id: str,
+        rows: int = 5,
+        smart: bool = False,
+        callback: Callable[[DepthChange], object] | None = None,
+    ) -> DepthSubscription:
+        """A maintained order book of `market_id` (`rows` levels a side; `smart` for IB's
+        consolidated depth): `snapshot()` is the book now, iterating gives each change
+        (insert / update / delete applied as IB means them). Rebuilt from a fresh
+        subscription when IB resets it (317) and after a reconnect."""
+        return await self._market.depth(market_id, rows, smart, callback)
+
+    def depth(
+        self,
+        market_id: str,
+        rows: int = 5,
+        smart: bool = False,
+        callback: Callable[[DepthChange], object] | None = None,
+    ) -> DepthSubscription:
+        """Blocking twin of `depth_async`."""
+        return self._sync(self.depth_async(market_id, rows, smart, callback), "depth")
+
+    async def subscribe_ticks_async(
+        self,
+        market_id: str,
+        what: str = "trades",
+        callback: Callable[[HistoricalTick], object] | None = None,
+    ) -> TickSubscription:
+        """IB's tick-by-tick data of `market_id`: "trades", "all_trades", "bid_ask" or
+        "midpoint"; each tick once, in order."""
+        return await self._market.ticks(market_id, what, callback)
+
+    def subscribe_ticks(
+        self,
+        market_id: str,
+        what: str = "trades",
+        callback: Callable[[HistoricalTick], object] | None = None,
+    ) -> TickSubscription:
+        """Blocking twin of `subscribe_ticks_async`."""
+        return self._sync(self.subscribe_ticks_async(market_id, what, callback), "subscribe_ticks")
+
+    async def unsubscribe_stream_async(
+        self, subscription: DepthSubscription | TickSubscription
+    ) -> None:
+        """End a depth or tick subscription (idempotent); cancelled at IB."""
+        await self._market.unsubscribe(subscription)
+
+    def unsubscribe_stream(self, subscription: DepthSubscription | TickSubscription) -> None:
+        """Blocking twin of `unsubscribe_stream_async`."""
+        self._sync(self.unsubscribe_stream_async(subscription), "unsubscribe_stream")
 
     # ------------------------------------------------------------------ reference data
     async def search_async(self, pattern: str) -> list[SymbolMatch]:
