@@ -67,6 +67,9 @@ class GatewaySimulator:
         exec_time_format: str = "zone",
         fa_profiles: dict[str, dict[str, Decimal]] | None = None,
         limits: Limits | None = None,
+        account_update_interval: float | None = 180.0,
+        interest_rate: Decimal = Decimal("0.045"),
+        dividend_yield: Decimal = Decimal(0),
     ) -> None:
         self.options = GatewayOptions(
             host=host,
@@ -90,6 +93,9 @@ class GatewaySimulator:
             exec_time_format=exec_time_format,
             fa_profiles=fa_profiles,
             limits=limits or Limits(),
+            account_update_interval=account_update_interval,
+            interest_rate=interest_rate,
+            dividend_yield=dividend_yield,
         )
         self._cond = threading.Condition()
         self._changed_event: asyncio.Event | None = None
@@ -464,6 +470,15 @@ class GatewaySimulator:
         def apply() -> None:
             log.warning("fault: raw bytes injected", extra={"bytes": len(data)})
             self._gateway.inject_bytes(data, client_id)
+
+        self._control(apply)
+
+    def post_bulletin(self, message: str, msg_type: int = 1, origin_exchange: str = "") -> None:
+        """An IB news bulletin (1 news, 2 exchange unavailable, 3 available again) to every
+        client subscribed with reqNewsBulletins."""
+
+        def apply() -> None:
+            self._gateway.post_bulletin(message, msg_type, origin_exchange)
 
         self._control(apply)
 

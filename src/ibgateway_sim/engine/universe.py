@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
+from typing import Final
 
 from .model import ContractQuery, ContractSpec
+from .pricing import black_scholes
 
 REFERENCE_DATE = dt.date(2026, 11, 25)
 """Fixed so the universe (and option theoretical prices) never depend on the wall clock."""
@@ -76,17 +79,11 @@ def occ_symbol(root: str, expiry: dt.date, right: str, strike: Decimal) -> str:
 def _option_price(spot: Decimal, strike: Decimal, expiry: dt.date, right: str) -> Decimal:
     """Black-Scholes at 25% vol, zero rates, as an initial theoretical price on a 0.05 grid.
     Floats are fine here: the result is rounded and becomes a Decimal through a string."""
-    s, k = float(spot), float(strike)
-    t = max((expiry - REFERENCE_DATE).days, 30) / 365.0
-    vol = 0.25
-    d1 = (math.log(s / k) + 0.5 * vol * vol * t) / (vol * math.sqrt(t))
-    d2 = d1 - vol * math.sqrt(t)
-
-    def normal_cdf(x: float) -> float:
-        return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
-
-    call = s * normal_cdf(d1) - k * normal_cdf(d2)
-    price = call if right == "C" else call - s + k
+    years = max((expiry - REFERENCE_DATE).days, 30) / 365.0
+    price = black_scholes(
+        spot=float(spot), strike=float(strike), years=years, vol=0.25, rate=0.0, dividend=0.0,
+        right=right,
+    ).price
     return max(Decimal(f"{round(price * 20) / 20:.2f}"), Decimal("0.05"))
 
 
@@ -297,3 +294,211 @@ def match_all(query: ContractQuery, specs: Iterable[ContractSpec]) -> list[Contr
     if query == ContractQuery() or query == ContractQuery(strike=Decimal(0)):
         return []
     return [s for s in specs if matches(query, s)]
+
+
+# --- reference data: what reqContractDetails and the reference requests tell about each ----
+# instrument, beyond its contract. Values are IB's where they are public (ISINs, the
+# classification IB shows for a stock, its SMART destinations); the market-rule ids are the
+# simulator's own, each defined below with the tick ladder it stands for.
+
+
+@dataclass(frozen=True, slots=True)
+class MarketRuleSpec:
+    """A price ladder: (low edge, increment) from the lowest price up."""
+
+    rule_id: int
+    increments: tuple[tuple[Decimal, Decimal], ...]
+
+
+MARKET_RULES: Final[Mapping[int, MarketRuleSpec]] = MappingProxyType(
+    {
+        r.rule_id: r
+        for r in (
+            MarketRuleSpec(26, ((Decimal(0), Decimal("0.01")),)),  # US stocks and ETFs
+            MarketRuleSpec(32, ((Decimal(0), Decimal("0.01")), (Decimal(3), Decimal("0.05")))),
+            MarketRuleSpec(67, ((Decimal(0), Decimal("0.25")),)),  # CME equity-index futures
+            MarketRuleSpec(239, ((Decimal(0), Decimal("0.00005")),)),  # FX majors
+            MarketRuleSpec(240, ((Decimal(0), Decimal("0.005")),)),  # FX against JPY
+        )
+    }
+)
+
+STOCK_EXCHANGES: Final[tuple[str, ...]] = (
+    "SMART", "AMEX", "NYSE", "CBOE", "PHLX", "ISE", "CHX", "ARCA", "ISLAND", "DRCTEDGE",
+    "BEX", "BATS", "EDGEA", "BYX", "IEX", "EDGX", "FOXRIVER", "PEARL", "NYSENAT", "LTSE",
+    "MEMX", "IBEOS", "OVERNIGHT", "TPLUS0", "PSX",
+)  # fmt: skip
+OPTION_EXCHANGES: Final[tuple[str, ...]] = (
+    "SMART", "AMEX", "CBOE", "PHLX", "PSE", "ISE", "BOX", "BATS", "NASDAQOM", "CBOE2",
+    "NASDAQBX", "MIAX", "GEMINI", "EDGX", "MERCURY", "PEARL", "EMERALD", "MEMX", "IBUSOPT",
+)  # fmt: skip
+STOCK_ORDER_TYPES: Final = (
+    "ACTIVETIM,AD,ADJUST,ALERT,ALGO,ALLOC,AON,AVGCOST,BASKET,BENCHPX,CASHQTY,COND,CONDORDER,"
+    "DARKONLY,DARKPOLL,DAY,DEACT,DEACTDIS,DEACTEOD,DIS,DUR,GAT,GTC,GTD,GTT,HID,IBKRATS,ICE,"
+    "IMB,IOC,LIT,LMT,LOC,MIDPX,MIT,MKT,MOC,MTL,NGCOMB,NODARK,NONALGO,OCA,OPG,OPGREROUT,PEGBENCH,"
+    "PEGMID,POSTATS,POSTONLY,PREOPGRTH,PRICECHK,REL,REL2MID,RELPCTOFS,RPI,RTH,SCALE,SCALEODD,"
+    "SCALERST,SIZECHK,SNAPMID,SNAPMKT,SNAPREL,STP,STPLMT,SWEEP,TRAIL,TRAILLIT,TRAILLMT,"
+    "TRAILMIT,WHATIF"
+)
+OPTION_ORDER_TYPES: Final = (
+    "ACTIVETIM,AD,ADJUST,ALERT,ALLOC,AVGCOST,BASKET,COND,CONDORDER,DAY,DEACT,DEACTDIS,DEACTEOD,"
+    "DIS,GAT,GTC,GTD,GTT,HID,ICE,IOC,LIT,LMT,MIT,MKT,MTL,NGCOMB,NONALGO,OCA,OPG,OPGREROUT,"
+    "PEGMID,PRICECHK,REL,REL2MID,RELPCTOFS,SCALE,SCALERST,SIZECHK,SNAPMID,SNAPMKT,SNAPREL,STP,"
+    "STPLMT,TRAIL,TRAILLIT,TRAILLMT,TRAILMIT,VOLAT,WHATIF"
+)
+FUTURE_ORDER_TYPES: Final = (
+    "ACTIVETIM,AD,ADJUST,ALERT,ALGO,ALLOC,AVGCOST,BASKET,COND,CONDORDER,DAY,DEACT,DEACTDIS,"
+    "DEACTEOD,GAT,GTC,GTD,GTT,HID,ICE,IOC,LIT,LMT,LTH,MIT,MKT,MTL,NGCOMB,NONALGO,OCA,SCALE,"
+    "SCALERST,SNAPMID,SNAPMKT,SNAPREL,STP,STPLMT,TRAIL,TRAILLIT,TRAILLMT,TRAILMIT,WHATIF"
+)
+FX_ORDER_TYPES: Final = (
+    "ACTIVETIM,AD,ADJUST,ALERT,ALGO,ALLOC,AVGCOST,BASKET,CASHQTY,COND,CONDORDER,DAY,DEACT,"
+    "DEACTDIS,DEACTEOD,GAT,GTC,GTD,GTT,HID,IOC,LIT,LMT,MIT,MKT,NONALGO,OCA,REL,RELPCTOFS,"
+    "SCALE,SCALERST,SIZECHK,STP,STPLMT,TRAIL,TRAILLIT,TRAILLMT,TRAILMIT,WHATIF"
+)
+
+# symbol -> (ISIN, industry, category, subcategory, stock type), as IB classifies them
+_STOCK_FACTS: Final[Mapping[str, tuple[str, str, str, str, str]]] = MappingProxyType({
+    "AAPL": ("US0378331005", "Technology", "Computers", "Computers", "COMMON"),
+    "MSFT": ("US5949181045", "Technology", "Software", "Applications Software", "COMMON"),
+    "SPY": ("US78462F1030", "", "", "", "ETF"),
+    "QQQ": ("US46090E1038", "", "", "", "ETF"),
+    "TSLA": ("US88160R1014", "Consumer, Cyclical", "Auto Manufacturers",
+             "Auto-Cars/Light Trucks", "COMMON"),
+    "AMZN": ("US0231351067", "Communications", "Internet", "E-Commerce/Products", "COMMON"),
+    "NVDA": ("US67066G1040", "Technology", "Semiconductors", "Electronic Compo-Semicon",
+             "COMMON"),
+    "IBM": ("US4592001014", "Technology", "Computers", "Computer Services", "COMMON"),
+    "GOOGL": ("US02079K3059", "Communications", "Internet", "Web Portals/ISP", "COMMON"),
+    "META": ("US30303M1027", "Communications", "Internet", "Internet Content-Entmnt",
+             "COMMON"),
+    "JPM": ("US46625H1005", "Financial", "Banks", "Money Center Banks", "COMMON"),
+    "IWM": ("US4642876555", "", "", "", "ETF"),
+})  # fmt: skip
+# futures: symbol -> (underlying index conId, the index's exchange) (IB's ES / NQ indices)
+_FUTURE_UNDERLYINGS: Final = MappingProxyType({"ES": (11004968, "CME"), "NQ": (11004958, "CME")})
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentDetails:
+    """What reqContractDetails adds to a contract (all but its trading sessions, which the
+    session model owns)."""
+
+    market_name: str
+    order_types: str
+    valid_exchanges: str
+    under_con_id: int
+    under_symbol: str
+    under_sec_type: str
+    industry: str
+    category: str
+    subcategory: str
+    sec_ids: tuple[tuple[str, str], ...]  # (tag, value): ("ISIN", "US0378331005")
+    agg_group: int
+    market_rule_ids: str  # one per valid exchange, in the same order
+    stock_type: str
+    ev_rule: str
+    ev_multiplier: str
+    real_expiration_date: str
+    contract_month: str
+
+
+def market_rule_of(spec: ContractSpec) -> int:
+    """The simulator's market rule for an instrument: the ladder its prices move on."""
+    if spec.sec_type == "OPT":
+        return 32
+    if spec.sec_type == "FUT":
+        return 67
+    if spec.sec_type == "CASH":
+        return 240 if spec.currency == "JPY" else 239
+    return 26
+
+
+def details_of(spec: ContractSpec) -> InstrumentDetails:
+    """The reference data of one instrument, as TWS fills contractDetails for its kind."""
+    rule = market_rule_of(spec)
+    if spec.sec_type == "STK":
+        isin, industry, category, subcategory, stock_type = _STOCK_FACTS.get(
+            spec.symbol, ("", "", "", "", "COMMON")
+        )
+        exchanges: tuple[str, ...] = STOCK_EXCHANGES
+        return InstrumentDetails(
+            market_name=spec.trading_class,
+            order_types=STOCK_ORDER_TYPES,
+            valid_exchanges=",".join(exchanges),
+            under_con_id=0,
+            under_symbol="",
+            under_sec_type="",
+            industry=industry,
+            category=category,
+            subcategory=subcategory,
+            sec_ids=(("ISIN", isin),) if isin else (),
+            agg_group=1,
+            market_rule_ids=",".join([str(rule)] * len(exchanges)),
+            stock_type=stock_type,
+            ev_rule="",
+            ev_multiplier="",
+            real_expiration_date="",
+            contract_month="",
+        )
+    if spec.sec_type == "OPT":
+        exchanges = OPTION_EXCHANGES
+        return InstrumentDetails(
+            market_name=spec.trading_class,
+            order_types=OPTION_ORDER_TYPES,
+            valid_exchanges=",".join(exchanges),
+            under_con_id=spec.under_con_id,
+            under_symbol=spec.under_symbol,
+            under_sec_type="STK",
+            industry=_STOCK_FACTS.get(spec.symbol, ("",) * 5)[1],
+            category=_STOCK_FACTS.get(spec.symbol, ("",) * 5)[2],
+            subcategory=_STOCK_FACTS.get(spec.symbol, ("",) * 5)[3],
+            sec_ids=(),
+            agg_group=2,
+            market_rule_ids=",".join([str(rule)] * len(exchanges)),
+            stock_type="",
+            ev_rule="",
+            ev_multiplier="",
+            real_expiration_date=spec.last_trade_date,
+            contract_month=spec.last_trade_date[:6],
+        )
+    if spec.sec_type == "FUT":
+        under_con_id, _ = _FUTURE_UNDERLYINGS.get(spec.symbol, (0, ""))
+        return InstrumentDetails(
+            market_name=spec.trading_class,
+            order_types=FUTURE_ORDER_TYPES,
+            valid_exchanges=spec.exchange,
+            under_con_id=under_con_id,
+            under_symbol=spec.symbol,
+            under_sec_type="IND",
+            industry="",
+            category="",
+            subcategory="",
+            sec_ids=(),
+            agg_group=2,
+            market_rule_ids=str(rule),
+            stock_type="",
+            ev_rule="",
+            ev_multiplier="",
+            real_expiration_date=spec.last_trade_date,
+            contract_month=spec.last_trade_date[:6],
+        )
+    return InstrumentDetails(  # CASH
+        market_name=spec.trading_class,
+        order_types=FX_ORDER_TYPES,
+        valid_exchanges=spec.exchange,
+        under_con_id=0,
+        under_symbol="",
+        under_sec_type="",
+        industry="",
+        category="",
+        subcategory="",
+        sec_ids=(),
+        agg_group=4,
+        market_rule_ids=str(rule),
+        stock_type="",
+        ev_rule="",
+        ev_multiplier="",
+        real_expiration_date="",
+        contract_month="",
+    )

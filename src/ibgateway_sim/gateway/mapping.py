@@ -25,6 +25,7 @@ from ibgateway_sim.engine import (
     PositionRow,
     Quote,
 )
+from ibgateway_sim.engine.universe import details_of
 from ibgateway_sim.wire import messages as m
 
 # live tick types and their delayed twins (tick type + 65 for prices/sizes, per IB)
@@ -43,11 +44,6 @@ DELAYED: Final = {
     VOLUME: 74,
 }
 LAST_TIMESTAMP: Final = 45
-ORDER_TYPES_TEXT: Final = (
-    "ACTIVETIM,AD,ADJUST,ALERT,ALGO,ALLOC,AVGCOST,BASKET,COND,CONDORDER,DAY,DEACT,DEACTDIS,"
-    "DEACTEOD,GAT,GTC,GTD,GTT,HID,IOC,LIT,LMT,MIT,MKT,MTL,NGCOMB,NONALGO,OCA,OPG,PEGBENCH,"
-    "SCALE,SCALERST,SNAPMID,SNAPMKT,SNAPREL,STP,STPLMT,TRAIL,TRAILLIT,TRAILLMT,TRAILMIT,WHATIF"
-)
 LEDGER_KEYS: Final = frozenset(
     {
         "CashBalance",
@@ -344,15 +340,12 @@ def _hours(spec: ContractSpec, day: dt.date) -> tuple[str, str]:
 
 
 def contract_data(spec: ContractSpec, req_id: int, now: float) -> m.ContractData:
+    d = details_of(spec)
+    # --- trading sessions (the session model's part): zone, trading and liquid hours ---
     zone = ZoneInfo(spec.time_zone_id) if spec.time_zone_id else dt.UTC
     trading, liquid = _hours(spec, dt.datetime.fromtimestamp(now, zone).date())
-    under_type = {"OPT": "STK", "FUT": "IND"}.get(spec.sec_type, "")
-    exchanges = {
-        "STK": f"SMART,{spec.primary_exchange},ARCA,BATS,IEX",
-        "OPT": "SMART,CBOE,AMEX,ISE,PHLX",
-        "FUT": spec.exchange,
-        "CASH": spec.exchange,
-    }.get(spec.sec_type, spec.exchange)
+    time_zone_id = spec.time_zone_id
+    # --- everything else is the instrument's reference data (engine/universe.py) ---
     return m.ContractData(
         req_id=req_id,
         symbol=spec.symbol,
@@ -363,25 +356,32 @@ def contract_data(spec: ContractSpec, req_id: int, now: float) -> m.ContractData
         exchange=spec.exchange,
         currency=spec.currency,
         local_symbol=spec.local_symbol,
-        market_name=spec.trading_class,
+        market_name=d.market_name,
         trading_class=spec.trading_class,
         con_id=spec.con_id,
         min_tick=spec.min_tick,
         multiplier=spec.multiplier,
-        order_types=ORDER_TYPES_TEXT,
-        valid_exchanges=exchanges,
-        under_con_id=spec.under_con_id,
+        order_types=d.order_types,
+        valid_exchanges=d.valid_exchanges,
+        under_con_id=d.under_con_id,
         long_name=spec.long_name,
         primary_exchange=spec.primary_exchange,
-        contract_month=spec.last_trade_date[:6],
-        time_zone_id=spec.time_zone_id,
+        contract_month=d.contract_month,
+        industry=d.industry,
+        category=d.category,
+        subcategory=d.subcategory,
+        time_zone_id=time_zone_id,
         trading_hours=trading,
         liquid_hours=liquid,
-        under_symbol=spec.under_symbol,
-        under_sec_type=under_type,
-        market_rule_ids="26",
-        real_expiration_date=spec.last_trade_date,
-        stock_type="COMMON" if spec.sec_type == "STK" else "",
+        ev_rule=d.ev_rule,
+        ev_multiplier=d.ev_multiplier,
+        sec_id_list=tuple(m.TagValue(tag=t, value=v) for t, v in d.sec_ids),
+        agg_group=d.agg_group,
+        under_symbol=d.under_symbol,
+        under_sec_type=d.under_sec_type,
+        market_rule_ids=d.market_rule_ids,
+        real_expiration_date=d.real_expiration_date,
+        stock_type=d.stock_type,
         size_min_tick=spec.size_increment,
         min_size=spec.size_increment,
         size_increment=spec.size_increment,

@@ -42,6 +42,11 @@ class GatewayOptions:
     exec_time_format: str = "zone"  # "zone" or "utc" (see mapping.TimeFormatter)
     fa_profiles: Mapping[str, Mapping[str, Decimal]] | None = None  # name -> account -> ratio
     limits: Limits = field(default_factory=Limits)
+    # TWS's account-update cycle: account values, portfolio and summaries that changed are
+    # re-sent this often (seconds; None: only after fills)
+    account_update_interval: float | None = 180.0
+    interest_rate: Decimal = Decimal("0.045")  # the option calculators' risk-free rate
+    dividend_yield: Decimal = Decimal(0)  # ... and the underlying's continuous yield
 
     def __post_init__(self) -> None:
         if self.exec_time_format not in EXEC_TIME_FORMATS:

@@ -42,13 +42,21 @@ from ibgateway_sim.gateway.handlers.accounts import AccountHandlers
 from ibgateway_sim.gateway.handlers.base import Area, Handler
 from ibgateway_sim.gateway.handlers.contracts import ContractHandlers
 from ibgateway_sim.gateway.handlers.executions import ExecutionHandlers
+from ibgateway_sim.gateway.handlers.fa import FaHandlers
 from ibgateway_sim.gateway.handlers.market_data import MarketDataHandlers
 from ibgateway_sim.gateway.handlers.misc import MiscHandlers
+from ibgateway_sim.gateway.handlers.news import NewsHandlers
+from ibgateway_sim.gateway.handlers.options import OptionHandlers
 from ibgateway_sim.gateway.handlers.orders import OrderHandlers
+from ibgateway_sim.gateway.handlers.pnl import PnLHandlers
+from ibgateway_sim.gateway.handlers.reference import ReferenceHandlers
+from ibgateway_sim.gateway.handlers.scanners import ScannerHandlers
+from ibgateway_sim.gateway.handlers.wsh import WshHandlers
 from ibgateway_sim.gateway.mapping import TimeFormatter
 from ibgateway_sim.gateway.options import GatewayOptions
 from ibgateway_sim.gateway.pacing import Admission, PacingWindow
 from ibgateway_sim.gateway.session import Session, SessionInfo
+from ibgateway_sim.gateway.validation import refusal_of, request_id, request_id_of
 from ibgateway_sim.wire import messages as m
 from ibgateway_sim.wire.codec import (
     BadMessage,
@@ -126,6 +134,7 @@ class Gateway:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._step_timer: asyncio.TimerHandle | None = None
         self._reopen: asyncio.TimerHandle | None = None
+        self._account_timer: asyncio.TimerHandle | None = None
 
         times = TimeFormatter(options.timezone, options.exec_time_format)
         self._times = times
@@ -138,8 +147,11 @@ class Gateway:
             self.engine,
             faults=self.faults,
             times=times,
-            after_fills=self._accounts.after_fills,
+            after_fills=self._after_fills,
         )
+        self._pnl = PnLHandlers(self.engine)
+        self._scanners = ScannerHandlers(self.engine)
+        self._news = NewsHandlers(self.engine, clock=options.clock)
         self._areas: tuple[Area, ...] = (
             self._accounts,
             self._market_data,
@@ -148,6 +160,14 @@ class Gateway:
             ContractHandlers(self.engine, clock=options.clock),
             ExecutionHandlers(self.engine, times=times),
             MiscHandlers(clock=options.clock),
+            ReferenceHandlers(self.engine),
+            self._pnl,
+            OptionHandlers(self.engine, clock=options.clock, rate=options.interest_rate,
+                           dividend_yield=options.dividend_yield),
+            self._news,
+            self._scanners,
+            WshHandlers(self.engine, clock=options.clock),
+            FaHandlers(self.engine),
         )  # fmt: skip
         self._routes = routes_of(self._areas)
         self._routes[m.StartApi] = self._on_duplicate_start_api
@@ -159,6 +179,7 @@ class Gateway:
         self._loop = asyncio.get_running_loop()
         await self._listen()
         self._schedule_step()
+        self._schedule_account_updates()
         log.info("gateway simulator listening", extra={"host": self.host, "port": self.port})
 
     async def _listen(self) -> None:
@@ -184,10 +205,10 @@ class Gateway:
 
     def shutdown(self) -> None:
         """Stop listening and drop every connection (synchronous; `close` also waits)."""
-        for handle in (self._step_timer, self._reopen):
+        for handle in (self._step_timer, self._reopen, self._account_timer):
             if handle is not None:
                 handle.cancel()
-        self._step_timer = self._reopen = None
+        self._step_timer = self._reopen = self._account_timer = None
         if self._server is not None:
             self._server.close()
         self.listening = False
@@ -400,11 +421,11 @@ class Gateway:
                 "malformed message",
                 extra={"peer": s.peer, "msg_id": event.msg_id, "reason": event.reason},
             )
-            s.send_error(-1, READ_ERROR, TEXT_READ_ERROR)
+            s.send_error(request_id(event.msg_id, event.fields), READ_ERROR, TEXT_READ_ERROR)
             return
         if isinstance(event, UnknownMessage):
             log.warning("unsupported message id", extra={"peer": s.peer, "msg_id": event.msg_id})
-            s.send_error(-1, READ_ERROR, TEXT_READ_ERROR)
+            s.send_error(request_id(event.msg_id, event.fields), READ_ERROR, TEXT_READ_ERROR)
             return
         if not s.started:
             if isinstance(event, m.StartApi):
@@ -415,9 +436,14 @@ class Gateway:
                     extra={"peer": s.peer, "request": type(event).__name__},
                 )
             return
+        refusal = refusal_of(event)
+        if refusal is not None:  # TWS validates a request's fields before anything else
+            s.send_error(refusal.req_id, refusal.code, refusal.text)
+            return
         handler = self._routes.get(type(event))
         if handler is None:
             log.warning("request not handled", extra={"request": type(event).__name__})
+            s.send_error(request_id_of(event), READ_ERROR, TEXT_READ_ERROR)
             return
         try:
             handler(s, event)
@@ -428,7 +454,7 @@ class Gateway:
                 "request handler failed",
                 extra={"request": type(event).__name__, "client_id": s.client_id},
             )
-            s.send_error(-1, READ_ERROR, TEXT_READ_ERROR)
+            s.send_error(request_id_of(event), READ_ERROR, TEXT_READ_ERROR)
 
     def _on_start_api(self, s: Session, msg: m.StartApi) -> None:
         cid = msg.client_id
@@ -465,8 +491,33 @@ class Gateway:
         self._dispatcher.dispatch(events)
 
     def refresh_market_data(self, con_id: int | None = None) -> None:
-        """Send the ticks that changed (of `con_id`, or of every instrument)."""
+        """Send the ticks that changed (of `con_id`, or of every instrument), and the PnL
+        and scans that prices move."""
         self._market_data.refresh(con_id)
+        self._pnl.refresh()
+        self._scanners.refresh()
+
+    def _after_fills(self, touched: set[tuple[str, int]]) -> None:
+        self._accounts.after_fills(touched)
+        self._pnl.refresh()
+
+    def post_bulletin(self, message: str, msg_type: int, origin_exchange: str) -> None:
+        """An IB news bulletin to every connection subscribed with reqNewsBulletins."""
+        self._news.post_bulletin(message, msg_type, origin_exchange)
+
+    def _schedule_account_updates(self) -> None:
+        interval = self.options.account_update_interval
+        if interval and self._loop is not None:
+            self._account_timer = self._loop.call_later(interval, self._on_account_cycle)
+
+    def _on_account_cycle(self) -> None:
+        """TWS's account-update cycle: subscribers get the account values that changed."""
+        try:
+            self._accounts.refresh()
+            self.flush_all()
+            self._on_change()
+        finally:
+            self._schedule_account_updates()
 
     def release_held(self) -> None:
         """After a thaw: each connection sends what it held and handles what it was sent."""

@@ -1249,6 +1249,651 @@ class CompletedOrdersEnd(Outbound, msg_id=102):
 
 
 # --------------------------------------------------------------------------------------------
+# The rest of the API: reference data, account PnL, options, news, scanners, WSH, FA, display
+# groups. Each layout follows IB's own client: requests as `ibapi/client.py` (10.50) and
+# `ib_async/client.py` (2.1) send them, replies as `ibapi/decoder.py` and `ib_async/decoder.py`
+# read them (the `processXxx` / handler named in each docstring). Rows with no version field
+# have none on the wire either.
+# --------------------------------------------------------------------------------------------
+
+V_LINKING: Final = 70  # display groups, verify, option-calc and scanner option strings
+V_SERVICE_DATA_TYPE: Final = 120  # mktDepthExchanges: listingExch, serviceDataType, aggGroup
+V_WSH_EVENT_DATA_FILTERS: Final = 171
+V_WSH_EVENT_DATA_FILTERS_DATE: Final = 173
+
+
+@ROW
+class OptionContract:
+    """exerciseOptions' contract (ibapi `exerciseOptions`): the reply layout, eleven fields,
+    no primaryExchange."""
+
+    con_id: int = w(INT)
+    symbol: str = w(STR)
+    sec_type: str = w(STR)
+    last_trade_date: str = w(STR)
+    strike: Decimal | None = w(DEC)
+    right: str = w(STR)
+    multiplier: str = w(STR)
+    exchange: str = w(STR)
+    currency: str = w(STR)
+    local_symbol: str = w(STR)
+    trading_class: str = w(STR)
+
+
+@ROW
+class ReqNewsBulletins(Inbound, msg_id=12):
+    version: int = w(INT, 1)
+    all_msgs: bool = w(BOOL)
+
+
+@ROW
+class CancelNewsBulletins(Inbound, msg_id=13):
+    version: int = w(INT, 1)
+
+
+@ROW
+class SetServerLogLevel(Inbound, msg_id=14):
+    version: int = w(INT, 1)
+    log_level: int = w(INT)
+
+
+@ROW
+class RequestFA(Inbound, msg_id=18):
+    version: int = w(INT, 1)
+    fa_data_type: int = w(INT)  # 1 groups, 3 aliases (2, profiles, is refused at >= 177)
+
+
+@ROW
+class ReplaceFA(Inbound, msg_id=19):
+    """reqId trails the xml (MIN_SERVER_VER_REPLACE_FA_END = 157, our lowest version)."""
+
+    version: int = w(INT, 1)
+    fa_data_type: int = w(INT)
+    cxml: str = w(STR)
+    req_id: int = w(INT)
+
+
+@ROW
+class ExerciseOptions(Inbound, msg_id=21):
+    """manualOrderTime (180), customerAccount (183) and professionalCustomer (184) come after
+    `override` on newer servers: none is inside our version window."""
+
+    version: int = w(INT, 2)
+    req_id: int = w(INT)
+    contract: OptionContract = w(Kind.STRUCT, item=OptionContract)
+    exercise_action: int = w(INT)  # 1 exercise, 2 lapse
+    exercise_quantity: int = w(INT)
+    account: str = w(STR)
+    override: int = w(INT)
+
+
+@ROW
+class ReqScannerSubscription(Inbound, msg_id=22):
+    """No version field at >= MIN_SERVER_VER_SCANNER_GENERIC_OPTS (143). Both option lists
+    travel as `tag=value;` text (ib_async formats its TagValue lists so)."""
+
+    req_id: int = w(INT)
+    number_of_rows: int | None = w(OPT_INT)
+    instrument: str = w(STR)
+    location_code: str = w(STR)
+    scan_code: str = w(STR)
+    above_price: Decimal | None = w(DEC)
+    below_price: Decimal | None = w(DEC)
+    above_volume: int | None = w(OPT_INT)
+    market_cap_above: Decimal | None = w(DEC)
+    market_cap_below: Decimal | None = w(DEC)
+    moody_rating_above: str = w(STR)
+    moody_rating_below: str = w(STR)
+    sp_rating_above: str = w(STR)
+    sp_rating_below: str = w(STR)
+    maturity_date_above: str = w(STR)
+    maturity_date_below: str = w(STR)
+    coupon_rate_above: Decimal | None = w(DEC)
+    coupon_rate_below: Decimal | None = w(DEC)
+    exclude_convertible: bool = w(BOOL)
+    average_option_volume_above: int | None = w(OPT_INT)
+    scanner_setting_pairs: str = w(STR)
+    stock_type_filter: str = w(STR)
+    filter_options: str = w(STR)
+    options: str = w(STR)
+
+
+@ROW
+class CancelScannerSubscription(Inbound, msg_id=23):
+    version: int = w(INT, 1)
+    req_id: int = w(INT)
+
+
+@ROW
+class ReqScannerParameters(Inbound, msg_id=24):
+    version: int = w(INT, 1)
+
+
+@ROW
+class ReqCalcImpliedVolat(Inbound, msg_id=54):
+    """ibapi sends the options as one `tag=value;` string; ib_async sends a count before it
+    (`len(implVolOptions), implVolOptions`), one field more, which the gateway tolerates as a
+    trailing field (it then reads the count as the options text)."""
+
+    version: int = w(INT, 3)
+    req_id: int = w(INT)
+    contract: RequestContract = w(Kind.STRUCT, item=RequestContract)
+    option_price: Decimal | None = w(DEC)
+    under_price: Decimal | None = w(DEC)
+    options: str = w(STR)
+
+
+@ROW
+class ReqCalcOptionPrice(Inbound, msg_id=55):
+    """Like ReqCalcImpliedVolat, with the volatility where the option price was."""
+
+    version: int = w(INT, 3)
+    req_id: int = w(INT)
+    contract: RequestContract = w(Kind.STRUCT, item=RequestContract)
+    volatility: Decimal | None = w(DEC)
+    under_price: Decimal | None = w(DEC)
+    options: str = w(STR)
+
+
+@ROW
+class CancelCalcImpliedVolat(Inbound, msg_id=56):
+    version: int = w(INT, 1)
+    req_id: int = w(INT)
+
+
+@ROW
+class CancelCalcOptionPrice(Inbound, msg_id=57):
+    version: int = w(INT, 1)
+    req_id: int = w(INT)
+
+
+@ROW
+class VerifyRequest(Inbound, msg_id=65):
+    version: int = w(INT, 1)
+    api_name: str = w(STR)
+    api_version: str = w(STR)
+
+
+@ROW
+class VerifyMessage(Inbound, msg_id=66):
+    version: int = w(INT, 1)
+    api_data: str = w(STR)
+
+
+@ROW
+class QueryDisplayGroups(Inbound, msg_id=67):
+    version: int = w(INT, 1)
+    req_id: int = w(INT)
+
+
+@ROW
+class SubscribeToGroupEvents(Inbound, msg_id=68):
+    version: int = w(INT, 1)
+    req_id: int = w(INT)
+    group_id: int = w(INT)
+
+
+@ROW
+class UpdateDisplayGroup(Inbound, msg_id=69):
+    version: int = w(INT, 1)
+    req_id: int = w(INT)
+    contract_info: str = w(STR)
+
+
+@ROW
+class UnsubscribeFromGroupEvents(Inbound, msg_id=70):
+    version: int = w(INT, 1)
+    req_id: int = w(INT)
+
+
+@ROW
+class VerifyAndAuthRequest(Inbound, msg_id=72):
+    version: int = w(INT, 1)
+    api_name: str = w(STR)
+    api_version: str = w(STR)
+    opaque_isv_key: str = w(STR)
+
+
+@ROW
+class VerifyAndAuthMessage(Inbound, msg_id=73):
+    version: int = w(INT, 1)
+    api_data: str = w(STR)
+    xyz_response: str = w(STR)
+
+
+@ROW
+class ReqSecDefOptParams(Inbound, msg_id=78):
+    req_id: int = w(INT)
+    underlying_symbol: str = w(STR)
+    fut_fop_exchange: str = w(STR)
+    underlying_sec_type: str = w(STR)
+    underlying_con_id: int = w(INT)
+
+
+@ROW
+class ReqSoftDollarTiers(Inbound, msg_id=79):
+    req_id: int = w(INT)
+
+
+@ROW
+class ReqFamilyCodes(Inbound, msg_id=80):
+    """Just the message id."""
+
+
+@ROW
+class ReqMatchingSymbols(Inbound, msg_id=81):
+    req_id: int = w(INT)
+    pattern: str = w(STR)
+
+
+@ROW
+class ReqMktDepthExchanges(Inbound, msg_id=82):
+    """Just the message id."""
+
+
+@ROW
+class ReqSmartComponents(Inbound, msg_id=83):
+    req_id: int = w(INT)
+    bbo_exchange: str = w(STR)
+
+
+@ROW
+class ReqNewsArticle(Inbound, msg_id=84):
+    req_id: int = w(INT)
+    provider_code: str = w(STR)
+    article_id: str = w(STR)
+    options: str = w(STR)  # MIN_SERVER_VER_NEWS_QUERY_ORIGINS (128)
+
+
+@ROW
+class ReqNewsProviders(Inbound, msg_id=85):
+    """Just the message id."""
+
+
+@ROW
+class ReqHistoricalNews(Inbound, msg_id=86):
+    req_id: int = w(INT)
+    con_id: int = w(INT)
+    provider_codes: str = w(STR)  # "BRFG+DJNL"
+    start_date_time: str = w(STR)
+    end_date_time: str = w(STR)
+    total_results: int = w(INT)
+    options: str = w(STR)
+
+
+@ROW
+class ReqMarketRule(Inbound, msg_id=91):
+    market_rule_id: int = w(INT)
+
+
+@ROW
+class ReqPnL(Inbound, msg_id=92):
+    req_id: int = w(INT)
+    account: str = w(STR)
+    model_code: str = w(STR)
+
+
+@ROW
+class CancelPnL(Inbound, msg_id=93):
+    req_id: int = w(INT)
+
+
+@ROW
+class ReqPnLSingle(Inbound, msg_id=94):
+    req_id: int = w(INT)
+    account: str = w(STR)
+    model_code: str = w(STR)
+    con_id: int = w(INT)
+
+
+@ROW
+class CancelPnLSingle(Inbound, msg_id=95):
+    req_id: int = w(INT)
+
+
+@ROW
+class ReqWshMetaData(Inbound, msg_id=100):
+    req_id: int = w(INT)
+
+
+@ROW
+class CancelWshMetaData(Inbound, msg_id=101):
+    req_id: int = w(INT)
+
+
+@ROW
+class ReqWshEventData(Inbound, msg_id=102):
+    """ib_async sends this one with makeEmpty=False: an unset conId is 2147483647."""
+
+    req_id: int = w(INT)
+    con_id: int | None = w(OPT_INT)
+    filter: str = w(STR, since=V_WSH_EVENT_DATA_FILTERS)
+    fill_watchlist: bool = w(BOOL, since=V_WSH_EVENT_DATA_FILTERS)
+    fill_portfolio: bool = w(BOOL, since=V_WSH_EVENT_DATA_FILTERS)
+    fill_competitors: bool = w(BOOL, since=V_WSH_EVENT_DATA_FILTERS)
+    start_date: str = w(STR, since=V_WSH_EVENT_DATA_FILTERS_DATE)
+    end_date: str = w(STR, since=V_WSH_EVENT_DATA_FILTERS_DATE)
+    total_limit: int | None = w(OPT_INT, since=V_WSH_EVENT_DATA_FILTERS_DATE)
+
+
+@ROW
+class CancelWshEventData(Inbound, msg_id=103):
+    req_id: int = w(INT)
+
+
+@ROW
+class ReqUserInfo(Inbound, msg_id=104):
+    req_id: int = w(INT)
+
+
+# ---- replies --------------------------------------------------------------------------------
+
+
+@ROW
+class UpdateNewsBulletin(Outbound, msg_id=14):
+    """ibapi: wrap=updateNewsBulletin (msgId, msgType, message, originExch after the version);
+    ib_async: wrap("updateNewsBulletin", [int, int, str, str])."""
+
+    version: int = w(INT, 1)
+    news_msg_id: int = w(INT)
+    news_msg_type: int = w(INT)  # 1 regular, 2 exchange unavailable, 3 exchange available
+    message: str = w(STR)
+    origin_exchange: str = w(STR)
+
+
+@ROW
+class ReceiveFA(Outbound, msg_id=16):
+    """ibapi: wrap=receiveFA(faData, cxml); ib_async: wrap("receiveFA", [int, str])."""
+
+    version: int = w(INT, 1)
+    fa_data_type: int = w(INT)
+    cxml: str = w(STR)
+
+
+@ROW
+class ScannerParameters(Outbound, msg_id=19):
+    """ibapi: wrap=scannerParameters(xml); ib_async: wrap("scannerParameters", [str])."""
+
+    version: int = w(INT, 1)
+    xml: str = w(STR)
+
+
+@ROW
+class ScanDataItem:
+    """One row of scannerData (ibapi `processScannerDataMsg`, ib_async `scannerData`)."""
+
+    rank: int = w(INT)
+    con_id: int = w(INT)
+    symbol: str = w(STR)
+    sec_type: str = w(STR)
+    last_trade_date: str = w(STR)
+    strike: Decimal | None = w(DEC, Decimal(0))
+    right: str = w(STR)
+    exchange: str = w(STR)
+    currency: str = w(STR)
+    local_symbol: str = w(STR)
+    market_name: str = w(STR)
+    trading_class: str = w(STR)
+    distance: str = w(STR)
+    benchmark: str = w(STR)
+    projection: str = w(STR)
+    legs_str: str = w(STR)
+
+
+@ROW
+class ScannerData(Outbound, msg_id=20):
+    """All rows of one scan in one message; both clients end the scan after it."""
+
+    version: int = w(INT, 3)
+    req_id: int = w(INT)
+    items: tuple[ScanDataItem, ...] = w(Kind.GROUP, item=ScanDataItem)
+
+
+@ROW
+class TickOptionComputation(Outbound, msg_id=21):
+    """No version field at >= MIN_SERVER_VER_PRICE_BASED_VOLATILITY (156), and every field
+    present (ibapi `processTickOptionComputationMsg`: version >= 6; ib_async unpacks exactly
+    eight values after tickAttrib). "Not computed" is -1 (vol, prices) or -2 (greeks)."""
+
+    req_id: int = w(INT)
+    tick_type: int = w(INT)  # 13 model; 53 / 54 for the IV / price calculators' replies
+    tick_attrib: int = w(INT)  # 0 return-based, 1 price-based
+    implied_vol: Decimal | None = w(DEC)
+    delta: Decimal | None = w(DEC)
+    opt_price: Decimal | None = w(DEC)
+    pv_dividend: Decimal | None = w(DEC)
+    gamma: Decimal | None = w(DEC)
+    vega: Decimal | None = w(DEC)
+    theta: Decimal | None = w(DEC)
+    und_price: Decimal | None = w(DEC)
+
+
+@ROW
+class VerifyCompleted(Outbound, msg_id=66):
+    """ibapi: wrap=verifyCompleted(isSuccessful, errorText); ib_async: [bool, str]."""
+
+    version: int = w(INT, 1)
+    is_successful: bool = w(BOOL)
+    error_text: str = w(STR)
+
+
+@ROW
+class DisplayGroupList(Outbound, msg_id=67):
+    """ibapi: wrap=displayGroupList(reqId, groups); groups is `1|2|3...`."""
+
+    version: int = w(INT, 1)
+    req_id: int = w(INT)
+    groups: str = w(STR)
+
+
+@ROW
+class DisplayGroupUpdated(Outbound, msg_id=68):
+    version: int = w(INT, 1)
+    req_id: int = w(INT)
+    contract_info: str = w(STR)  # "conId@exchange", or "none"
+
+
+@ROW
+class Expiration:
+    value: str = w(STR)
+
+
+@ROW
+class Strike:
+    value: Decimal | None = w(DEC)
+
+
+@ROW
+class SecurityDefinitionOptionParameter(Outbound, msg_id=75):
+    """ibapi `processSecurityDefinitionOptionParameterMsg`: no version field; expirations
+    and strikes each after their count."""
+
+    req_id: int = w(INT)
+    exchange: str = w(STR)
+    underlying_con_id: int = w(INT)
+    trading_class: str = w(STR)
+    multiplier: str = w(STR)
+    expirations: tuple[Expiration, ...] = w(Kind.GROUP, item=Expiration)
+    strikes: tuple[Strike, ...] = w(Kind.GROUP, item=Strike)
+
+
+@ROW
+class SecurityDefinitionOptionParameterEnd(Outbound, msg_id=76):
+    req_id: int = w(INT)
+
+
+@ROW
+class SoftDollarTier:
+    name: str = w(STR)
+    value: str = w(STR)
+    display_name: str = w(STR)
+
+
+@ROW
+class SoftDollarTiers(Outbound, msg_id=77):
+    req_id: int = w(INT)
+    tiers: tuple[SoftDollarTier, ...] = w(Kind.GROUP, item=SoftDollarTier)
+
+
+@ROW
+class FamilyCode:
+    account_id: str = w(STR)
+    family_code: str = w(STR)
+
+
+@ROW
+class FamilyCodes(Outbound, msg_id=78):
+    codes: tuple[FamilyCode, ...] = w(Kind.GROUP, item=FamilyCode)
+
+
+@ROW
+class DerivativeSecType:
+    value: str = w(STR)
+
+
+@ROW
+class ContractDescription:
+    """ibapi `processSymbolSamplesMsg`: description and issuerId close each item at >= 176."""
+
+    con_id: int = w(INT)
+    symbol: str = w(STR)
+    sec_type: str = w(STR)
+    primary_exchange: str = w(STR)
+    currency: str = w(STR)
+    derivative_sec_types: tuple[DerivativeSecType, ...] = w(Kind.GROUP, item=DerivativeSecType)
+    description: str = w(STR, since=V_BOND_ISSUERID)
+    issuer_id: str = w(STR, since=V_BOND_ISSUERID)
+
+
+@ROW
+class SymbolSamples(Outbound, msg_id=79):
+    req_id: int = w(INT)
+    descriptions: tuple[ContractDescription, ...] = w(Kind.GROUP, item=ContractDescription)
+
+
+@ROW
+class DepthMktDataDescription:
+    exchange: str = w(STR)
+    sec_type: str = w(STR)
+    listing_exchange: str = w(STR)
+    service_data_type: str = w(STR)  # "Deep" / "Deep2"
+    agg_group: int = w(INT)  # never empty: ib_async int()s it
+
+
+@ROW
+class MktDepthExchanges(Outbound, msg_id=80):
+    """At >= MIN_SERVER_VER_SERVICE_DATA_TYPE (120) each item has five fields."""
+
+    descriptions: tuple[DepthMktDataDescription, ...] = w(
+        Kind.GROUP, item=DepthMktDataDescription
+    )
+
+
+@ROW
+class SmartComponent:
+    bit_number: int = w(INT)
+    exchange: str = w(STR)
+    exchange_letter: str = w(STR)
+
+
+@ROW
+class SmartComponents(Outbound, msg_id=82):
+    req_id: int = w(INT)
+    components: tuple[SmartComponent, ...] = w(Kind.GROUP, item=SmartComponent)
+
+
+@ROW
+class NewsArticle(Outbound, msg_id=83):
+    req_id: int = w(INT)
+    article_type: int = w(INT)  # 0 plain text or html, 1 binary (base64 pdf)
+    article_text: str = w(STR)
+
+
+@ROW
+class NewsProvider:
+    code: str = w(STR)
+    name: str = w(STR)
+
+
+@ROW
+class NewsProviders(Outbound, msg_id=85):
+    providers: tuple[NewsProvider, ...] = w(Kind.GROUP, item=NewsProvider)
+
+
+@ROW
+class HistoricalNews(Outbound, msg_id=86):
+    req_id: int = w(INT)
+    time: str = w(STR)  # "YYYY-MM-DD HH:MM:SS.0"
+    provider_code: str = w(STR)
+    article_id: str = w(STR)
+    headline: str = w(STR)
+
+
+@ROW
+class HistoricalNewsEnd(Outbound, msg_id=87):
+    req_id: int = w(INT)
+    has_more: bool = w(BOOL)
+
+
+@ROW
+class PriceIncrement:
+    low_edge: Decimal | None = w(DEC, Decimal(0))
+    increment: Decimal | None = w(DEC, Decimal(0))
+
+
+@ROW
+class MarketRule(Outbound, msg_id=93):
+    """No reqId: the answer carries the rule id asked for."""
+
+    market_rule_id: int = w(INT)
+    increments: tuple[PriceIncrement, ...] = w(Kind.GROUP, item=PriceIncrement)
+
+
+@ROW
+class PnL(Outbound, msg_id=94):
+    """unrealized (>= 129) and realized (>= 135) are always present in our window."""
+
+    req_id: int = w(INT)
+    daily_pnl: Decimal | None = w(DEC_MAX)
+    unrealized_pnl: Decimal | None = w(DEC_MAX)
+    realized_pnl: Decimal | None = w(DEC_MAX)
+
+
+@ROW
+class PnLSingle(Outbound, msg_id=95):
+    req_id: int = w(INT)
+    position: Decimal | None = w(DEC, Decimal(0))
+    daily_pnl: Decimal | None = w(DEC_MAX)
+    unrealized_pnl: Decimal | None = w(DEC_MAX)
+    realized_pnl: Decimal | None = w(DEC_MAX)
+    value: Decimal | None = w(DEC_MAX)
+
+
+@ROW
+class ReplaceFAEnd(Outbound, msg_id=103):
+    req_id: int = w(INT)
+    text: str = w(STR)
+
+
+@ROW
+class WshMetaData(Outbound, msg_id=104):
+    req_id: int = w(INT)
+    data_json: str = w(STR)
+
+
+@ROW
+class WshEventData(Outbound, msg_id=105):
+    req_id: int = w(INT)
+    data_json: str = w(STR)
+
+
+@ROW
+class UserInfo(Outbound, msg_id=107):
+    req_id: int = w(INT)
+    white_branding_id: str = w(STR)
+
+
+# --------------------------------------------------------------------------------------------
 # The table
 # --------------------------------------------------------------------------------------------
 

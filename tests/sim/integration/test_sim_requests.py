@@ -87,7 +87,8 @@ async def test_unknown_market_data_contract_is_200(
     sim: GatewaySimulator, raw_factory: RawFactory
 ) -> None:
     raw = await started(sim, raw_factory)
-    raw.send(m.ReqMktData(req_id=7, contract=m.RequestContract(symbol="ZZZZ", sec_type="STK")))
+    unknown = m.RequestContract(symbol="ZZZZ", sec_type="STK", exchange="SMART", currency="USD")
+    raw.send(m.ReqMktData(req_id=7, contract=unknown))
     (error,) = await raw.expect(m.ErrorMsg, lambda e: e.code == 200)
     assert error.req_id == 7
 

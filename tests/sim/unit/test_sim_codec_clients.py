@@ -40,6 +40,8 @@ from ibgateway_sim.wire.codec import (
     encode_fields,
 )
 from ibgateway_sim.wire.messages import Direction
+from tests.sim.api_samples import API_CALLBACKS, API_SAMPLES
+from tests.sim.decoding import ibapi_calls
 
 VERSIONS = [157, 158, 160, 162, 163, 164, 166, 169, 170, 176, 177, 178]
 assert VERSIONS[0] == MIN_VERSION and VERSIONS[-1] == MAX_VERSION
@@ -558,6 +560,7 @@ SAMPLES: dict[type, m.Message] = {
         completed_status="Filled",
     ),
     m.CompletedOrdersEnd: m.CompletedOrdersEnd(),
+    **API_SAMPLES,
 }
 
 
@@ -634,6 +637,7 @@ EXPECTED_CALLBACK = {
     m.TickReqParams: ("tickReqParams", "tickReqParams"),
     m.CompletedOrder: ("completedOrder", "completedOrder"),
     m.CompletedOrdersEnd: ("completedOrdersEnd", "completedOrdersEnd"),
+    **API_CALLBACKS,
 }
 
 
@@ -659,6 +663,8 @@ def test_both_libraries_decode_every_reply(
     api_decoder.interpret(tuple(f.encode() for f in fields[1:]), int(fields[0]))
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
     assert api_name in [name for name, _ in api.calls], api.calls
+    # field by field: ibapi must read exactly the fields sent, none left over, none missing
+    assert api_name in [name for name, _ in ibapi_calls(fields, version)]
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -39,6 +39,9 @@ class _Subscriptions:
     account_sent: dict[tuple[str, str], str] = field(default_factory=dict)
     multi: dict[int, tuple[str, bool]] = field(default_factory=dict)  # reqId -> (acct, ledger)
     multi_sent: dict[int, dict[tuple[str, str], str]] = field(default_factory=dict)
+    # reqAccountSummary: reqId -> tags, and what each (account, tag, currency) was last sent
+    summaries: dict[int, str] = field(default_factory=dict)
+    summary_sent: dict[int, dict[tuple[str, str, str], str]] = field(default_factory=dict)
 
 
 class AccountHandlers:
@@ -62,7 +65,7 @@ class AccountHandlers:
             m.ReqAccountUpdatesMulti: self._on_account_updates_multi,
             m.CancelAccountUpdatesMulti: self._on_cancel_account_updates_multi,
             m.ReqAccountSummary: self._on_account_summary,
-            m.CancelAccountSummary: ignore,
+            m.CancelAccountSummary: self._on_cancel_account_summary,
         }
 
     def forget(self, session: Session) -> None:
@@ -183,15 +186,53 @@ class AccountHandlers:
             subs.multi_sent.pop(msg.req_id, None)
 
     def _on_account_summary(self, s: Session, msg: m.ReqAccountSummary) -> None:
+        """Every account's values for the tags, then the end; TWS keeps the subscription
+        and later sends the values that changed (`refresh`, after fills)."""
+        subs = self._subscriptions_of(s)
+        subs.summaries[msg.req_id] = msg.tags
+        subs.summary_sent[msg.req_id] = {}
+        self._send_summary(s, subs, msg.req_id)
+        s.send(m.AccountSummaryEnd(req_id=msg.req_id))
+
+    def _send_summary(self, s: Session, subs: _Subscriptions, req_id: int) -> None:
         engine = self._engine
+        sent = subs.summary_sent[req_id]
+        tags = subs.summaries[req_id]
         for account in engine.accounts:
-            for tag, value, currency in summary_rows(engine.account_values(account), msg.tags):
+            for tag, value, currency in summary_rows(engine.account_values(account), tags):
+                key = (account, tag, currency)
+                if sent.get(key) == value:
+                    continue
+                sent[key] = value
                 s.send(
                     m.AccountSummary(
-                        req_id=msg.req_id, account=account, tag=tag, value=value, currency=currency
+                        req_id=req_id, account=account, tag=tag, value=value, currency=currency
                     )
                 )
-        s.send(m.AccountSummaryEnd(req_id=msg.req_id))
+
+    def _on_cancel_account_summary(self, s: Session, msg: m.CancelAccountSummary) -> None:
+        subs = self._subs.get(s)
+        if subs is not None:
+            subs.summaries.pop(msg.req_id, None)
+            subs.summary_sent.pop(msg.req_id, None)
+
+    def refresh(self) -> None:
+        """What TWS re-sends on its account-update cycle (every 3 minutes): the account
+        values, portfolio rows and summary values that changed since last sent, to each
+        subscription."""
+        rows = self._engine.positions()
+        for s, subs in self._subs.items():
+            account = subs.account
+            if account is not None:
+                self._send_account_values(s, subs, account)
+                for row in rows:
+                    if row.account == account and row.position:
+                        s.send(portfolio_row(row))
+                s.send(m.UpdateAccountTime(time_stamp=self._times.hhmm(self._clock())))
+            for req_id in subs.multi:
+                self._send_multi(s, subs, req_id)
+            for req_id in subs.summaries:
+                self._send_summary(s, subs, req_id)
 
     # ---- after fills ----------------------------------------------------------------------
 
@@ -214,6 +255,8 @@ class AccountHandlers:
             for req_id, (multi_account, _) in subs.multi.items():
                 if multi_account in accounts:
                     self._send_multi(s, subs, req_id)
+            for req_id in subs.summaries:
+                self._send_summary(s, subs, req_id)
 
     def _flat_row(self, account: str, con_id: int) -> PositionRow:
         zero = Decimal(0)
