@@ -1,0 +1,183 @@
+"""Figure 8. Scale: 32 clients at once (IB's per-gateway client limit) on one simulator.
+
+Part 1: 32 venues, one per client id, each submitting at its own pacing limit (45/s, burst
+10, the venue's defaults) for 60 s (10 s quick) against one simulator in its own process with
+IB's pacing (50 msgs/s per client). Nine of every ten orders are limit buys far below the
+market (they rest: submit -> acknowledged latency), every tenth a market buy (it fills).
+Reported per client: p50/p99 submit -> acknowledged; the simulator's CPU; the pacing
+violations the simulator counted (must be 0 at every client); and every fill the simulator
+made delivered by `drain_fills()` to the client that owns it, once.
+
+Part 2: 32 venue processes started together with the same `client_id_range=(100, 131)`
+against one simulator: every one gets a distinct client id, each within 1 s of its connect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from typing import Any
+
+from benchmarks._harness import REPO, Figure, SimHost, percentile, verdict
+from horizon.core import OrderAction, OrderStatus
+from horizon.venues.ibkr import Ibkr
+
+NAME = "scale"
+TITLE = "32 clients on one simulator; 32 processes leasing client ids"
+CLIENTS = 32
+ACK_P99_GOAL_MS = 250.0  # an acknowledgement later than this under load would be news
+
+
+async def _client(port: int, client_id: int, seconds: float) -> dict[str, Any]:
+    venue = Ibkr(port=port, paper=True, client_id=client_id, commission_grace=0.3,
+                 health_check_interval=None)  # fmt: skip
+    await venue.connect_async()
+    resting = OrderAction(market_id="AAPL", side="buy", quantity=Decimal(1),
+                          order_type="limit", limit_price="100.00")  # fmt: skip
+    market = OrderAction(market_id="AAPL", side="buy", quantity=Decimal(1))
+    acks: list[float] = []
+    pending: list[asyncio.Task[None]] = []
+    n = 0
+
+    async def ack(oid: str, started: float) -> None:
+        await venue.wait_for_status_async(oid, OrderStatus.ACCEPTED, timeout=30)
+        acks.append(time.perf_counter() - started)
+
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            n += 1
+            started = time.perf_counter()
+            if n % 10 == 0:
+                await venue.submit_async(market)  # the bucket paces it: this is the limit
+            else:
+                oid = await venue.submit_async(resting)
+                pending.append(asyncio.ensure_future(ack(oid, started)))
+        await asyncio.gather(*pending)
+        fills = await venue.wait_fills_async(n // 10, timeout=60)
+        fills += venue.drain_fills()
+    finally:
+        await venue.close_async()
+    return {"client_id": client_id, "orders": n, "acks": acks,
+            "fills": sorted(f.exec_id for f in fills)}  # fmt: skip
+
+
+async def _clients(seconds: float) -> dict[str, Any]:
+    with SimHost(log_name="scale-sim") as host:
+        host.call("set_price", symbol="AAPL", price="190.00")
+        cpu0 = host.call("stats")["cpu_s"]
+        started = time.perf_counter()
+        rows = await asyncio.gather(*[_client(host.port, 1 + i, seconds) for i in range(CLIENTS)])
+        wall = time.perf_counter() - started
+        stats = await host.acall("stats")
+        ledger = await host.acall("ledger")
+    owned: dict[int, list[str]] = {}
+    for exec_id, client_id, *_ in ledger:
+        owned.setdefault(int(client_id), []).append(str(exec_id))
+    per_client = []
+    for row in rows:
+        acks = row["acks"]
+        per_client.append({
+            "client_id": row["client_id"],
+            "orders": row["orders"],
+            "ack_ms_p50": round(1e3 * percentile(acks, 50), 3),
+            "ack_ms_p99": round(1e3 * percentile(acks, 99), 3),
+            "fills_delivered_once": row["fills"] == sorted(owned.get(row["client_id"], [])),
+        })  # fmt: skip
+    return {
+        "clients": CLIENTS,
+        "seconds": round(wall, 1),
+        "orders": sum(r["orders"] for r in rows),
+        "orders_per_s": round(sum(r["orders"] for r in rows) / wall, 1),
+        "simulator_cpu_s": round(stats["cpu_s"] - cpu0, 2),
+        "pacing_violations": stats["pacing_violations"],
+        "worst_ack_ms_p99": max(c["ack_ms_p99"] for c in per_client),
+        "median_ack_ms_p50": round(percentile([c["ack_ms_p50"] for c in per_client], 50), 3),
+        "every_fill_once_to_its_owner": all(c["fills_delivered_once"] for c in per_client),
+        "executions": len(ledger),
+        "per_client": per_client,
+    }
+
+
+_LEASER = """
+import asyncio, json, sys, time
+from horizon.venues.ibkr import Ibkr
+
+async def main() -> None:
+    venue = Ibkr(port=int(sys.argv[1]), paper=True, client_id_range=(100, 131),
+                 health_check_interval=None, connect_timeout=10)
+    sys.stdout.write("ready\\n"); sys.stdout.flush()
+    sys.stdin.readline()  # all start together
+    started = time.perf_counter()
+    await venue.connect_async()
+    took = time.perf_counter() - started
+    print(json.dumps({"client_id": venue.client_id, "seconds": took}), flush=True)
+    sys.stdin.readline()  # hold the lease until every process has one
+    await venue.close_async()
+
+asyncio.run(main())
+"""
+
+
+def _leasing() -> dict[str, Any]:
+    with SimHost(log_name="scale-lease-sim") as host:
+        procs = [
+            subprocess.Popen([sys.executable, "-c", _LEASER, str(host.port)], cwd=str(REPO),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            for _ in range(CLIENTS)
+        ]  # fmt: skip
+        try:
+            for p in procs:
+                assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+            for p in procs:
+                assert p.stdin is not None
+                p.stdin.write("go\n")
+                p.stdin.flush()
+            results = []
+            for p in procs:
+                assert p.stdout is not None
+                results.append(json.loads(p.stdout.readline()))
+            for p in procs:
+                assert p.stdin is not None
+                p.stdin.write("done\n")
+                p.stdin.flush()
+        finally:
+            for p in procs:
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+    ids = [r["client_id"] for r in results]
+    times = [r["seconds"] for r in results]
+    return {
+        "processes": CLIENTS,
+        "distinct_ids": len(set(ids)),
+        "ids_in_range": all(100 <= i <= 131 for i in ids),
+        "connect_s_max": round(max(times), 3),
+        "connect_s_p50": round(percentile(times, 50), 3),
+    }
+
+
+def run(quick: bool) -> Figure:
+    clients = asyncio.run(_clients(10.0 if quick else 60.0))
+    leasing = _leasing()
+    ok = (
+        clients["pacing_violations"] == 0
+        and clients["every_fill_once_to_its_owner"]
+        and clients["worst_ack_ms_p99"] <= ACK_P99_GOAL_MS
+        and leasing["distinct_ids"] == CLIENTS
+        and leasing["ids_in_range"]
+        and leasing["connect_s_max"] <= 1.0
+    )
+    return verdict(
+        ok,
+        f"32 clients at their pacing limit: 0 pacing violations, every fill once to its "
+        f"owner, ack p99 <= {ACK_P99_GOAL_MS:.0f} ms; 32 processes leasing ids: all distinct, "
+        "each connected within 1 s",
+        clients=clients,
+        leasing=leasing,
+    )
