@@ -28,7 +28,7 @@ from ibgateway_sim.gateway.options import GatewayOptions
 from ibgateway_sim.gateway.server import Gateway
 from ibgateway_sim.gateway.session import SessionInfo
 from ibgateway_sim.limits import Limits
-from ibgateway_sim.wire.codec import MAX_VERSION, MIN_VERSION
+from ibgateway_sim.wire.thresholds import MAX_SERVER_VERSION, TEXT_MIN_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,8 @@ class GatewaySimulator:
         contracts: Iterable[ContractSpec] | None = None,
         *,
         clock: Callable[[], float] = time.time,
-        min_version: int = MIN_VERSION,
-        max_version: int = MAX_VERSION,
+        min_server_version: int = TEXT_MIN_VERSION,
+        max_server_version: int = MAX_SERVER_VERSION,
         realtime_data: bool | Iterable[str] = True,
         delayed_data: bool = True,
         exec_time_format: str = "zone",
@@ -81,8 +81,8 @@ class GatewaySimulator:
             step_interval=step_interval,
             contracts=None if contracts is None else tuple(contracts),
             clock=clock,
-            min_version=min_version,
-            max_version=max_version,
+            min_server_version=min_server_version,
+            max_server_version=max_server_version,
             realtime_data=(
                 realtime_data if isinstance(realtime_data, bool) else frozenset(realtime_data)
             ),

@@ -123,7 +123,7 @@ async def test_duplicate_client_id_gets_326_and_is_closed(
     assert ib.isConnected()  # the first client is untouched
 
 
-@pytest.mark.parametrize(("lo", "hi", "agreed"), [(157, 178, 178), (100, 226, 178),
+@pytest.mark.parametrize(("lo", "hi", "agreed"), [(157, 178, 178), (100, 226, 226),
                                                    (157, 176, 176), (163, 163, 163)])
 async def test_version_negotiation(
     sim: GatewaySimulator, raw_factory: Callable[[int], RawClient], lo: int, hi: int, agreed: int
