@@ -8,6 +8,7 @@ wrapper's `...ProtoBuf` callbacks only for protobuf messages.
 
 from __future__ import annotations
 
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -22,6 +23,8 @@ from ibapi.order_cancel import OrderCancel
 from ibapi.wrapper import EWrapper
 
 from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.wire import messages as m
+from tests.sim.clients import RawClient
 
 AAPL_CON_ID = 265598
 # the protobuf callbacks this suite watches, and which of them each version must produce
@@ -258,3 +261,22 @@ def test_utc_execution_times_get_a_z_suffix_from_214(
         assert time[8] == "-"
     finally:
         close(app, thread)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"\x08", b"\x0a\x05ab", b"\x0b\x0c", b"\x0a\x01x"],
+    ids=["endless-varint", "short-string", "group-wire-type", "int-as-string"],
+)
+async def test_a_malformed_protobuf_request_gets_error_320_and_the_session_lives(
+    sim: GatewaySimulator, raw_factory: Callable[[int], RawClient], body: bytes
+) -> None:
+    raw = raw_factory(sim.port)
+    await raw.start(client_id=23, lo=100, hi=226)
+    assert raw.conn is not None and raw.conn.version == 226
+    raw.send_bytes(struct.pack(">II", 4 + len(body), 200 + 8) + body)  # reqIds, garbled
+    (error,) = await raw.expect(m.ErrorMsg, lambda e: e.code == 320)
+    assert error.req_id == -1
+    raw.send(m.ReqCurrentTime())
+    await raw.expect(m.CurrentTime)
+    assert sim.connected_client_ids() == {23}
