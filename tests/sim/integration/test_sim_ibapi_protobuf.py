@@ -167,6 +167,11 @@ def connect(sim: GatewaySimulator, client_id: int) -> tuple[App, threading.Threa
 
 
 def close(app: App, thread: threading.Thread) -> None:
+    """A currentTime round trip first: ibapi's reader thread trips over messages still queued
+    when `disconnect()` resets its server version, so let it drain what was sent."""
+    seen = len(app.times)
+    app.reqCurrentTime()
+    app.wait(lambda: len(app.times) > seen)
     app.disconnect()
     thread.join(timeout=5)
     assert not thread.is_alive()
