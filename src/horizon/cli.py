@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 def _cmd_sim(args: argparse.Namespace) -> int:
     from ibgateway_sim import GatewaySimulator
 
+    version = args.max_server_version
+    pinned = {} if version is None else {"max_server_version": version}
     sim = GatewaySimulator(
         host=args.host,
         port=args.port,
@@ -24,6 +26,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         seed=args.seed,
         timezone=args.timezone,
         pacing_limit=None if args.no_pacing else args.pacing_limit,
+        **pinned,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -34,6 +37,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         reason = exc.strerror or str(exc)
         return _fail("sim", f"cannot listen on {args.host}:{args.port}: {reason}")
     print(f"listening on {sim.host}:{sim.port}", flush=True)
+    print(f"API server versions up to {sim.options.max_server_version}", flush=True)
     print(f"accounts: {','.join(args.accounts)}  (Ctrl-C to stop)", flush=True)
     try:
         stop.wait()
@@ -62,6 +66,19 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is not a port (0..65535; 0 = any free port)")
     return port
+
+
+def _server_version(text: str) -> int:
+    from ibgateway_sim.wire.thresholds import SPOKEN, is_spoken
+
+    spoken = " or ".join(f"{r.start}..{r.stop - 1}" for r in SPOKEN)
+    try:
+        version = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a server version") from None
+    if not is_spoken(version):
+        raise argparse.ArgumentTypeError(f"{version} is not spoken by the simulator ({spoken})")
+    return version
 
 
 def _positive_int(text: str) -> int:
@@ -398,6 +415,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--pacing-limit", type=_positive_int, default=50, help="messages/s before error 100"
     )
     sim.add_argument("--no-pacing", action="store_true", help="do not enforce pacing")
+    sim.add_argument(
+        "--max-server-version",
+        type=_server_version,
+        default=None,
+        help="newest API version to negotiate (default: the newest at which every message "
+        "has its protobuf form); "
+        "178 keeps every client on text, 203..212 mixes text and protobuf, 213+ is protobuf",
+    )
     sim.set_defaults(func=_cmd_sim)
 
     doc = sub.add_parser(

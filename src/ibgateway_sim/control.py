@@ -28,7 +28,8 @@ from ibgateway_sim.gateway.options import GatewayOptions
 from ibgateway_sim.gateway.server import Gateway
 from ibgateway_sim.gateway.session import SessionInfo
 from ibgateway_sim.limits import Limits
-from ibgateway_sim.wire.codec import MAX_VERSION, MIN_VERSION
+from ibgateway_sim.wire.protoforms import DEFAULT_MAX_SERVER_VERSION
+from ibgateway_sim.wire.thresholds import TEXT_MIN_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ class GatewaySimulator:
         contracts: Iterable[ContractSpec] | None = None,
         *,
         clock: Callable[[], float] = time.time,
-        min_version: int = MIN_VERSION,
-        max_version: int = MAX_VERSION,
+        min_server_version: int = TEXT_MIN_VERSION,
+        max_server_version: int = DEFAULT_MAX_SERVER_VERSION,
         realtime_data: bool | Iterable[str] = True,
         delayed_data: bool = True,
         exec_time_format: str = "zone",
@@ -84,8 +85,8 @@ class GatewaySimulator:
             step_interval=step_interval,
             contracts=None if contracts is None else tuple(contracts),
             clock=clock,
-            min_version=min_version,
-            max_version=max_version,
+            min_server_version=min_server_version,
+            max_server_version=max_server_version,
             realtime_data=(
                 realtime_data if isinstance(realtime_data, bool) else frozenset(realtime_data)
             ),

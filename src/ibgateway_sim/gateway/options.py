@@ -15,7 +15,12 @@ from types import MappingProxyType
 
 from ibgateway_sim.engine import ContractSpec
 from ibgateway_sim.limits import Limits
-from ibgateway_sim.wire.codec import MAX_VERSION, MIN_VERSION
+from ibgateway_sim.wire.protoforms import DEFAULT_MAX_SERVER_VERSION
+from ibgateway_sim.wire.thresholds import (
+    SPOKEN,
+    TEXT_MIN_VERSION,
+    is_spoken,
+)
 
 EXEC_TIME_FORMATS = ("zone", "utc")
 
@@ -34,8 +39,10 @@ class GatewayOptions:
     step_interval: float | None = 0.25  # seconds between price steps; None: still market
     contracts: tuple[ContractSpec, ...] | None = None  # None: the built-in universe
     clock: Callable[[], float] = time.time  # epoch seconds: the gateway's idea of now
-    min_version: int = MIN_VERSION
-    max_version: int = MAX_VERSION
+    # the server versions it negotiates within (the lower of the client's maximum and this
+    # one); TEXT_MAX_VERSION (178) keeps every client on the text protocol
+    min_server_version: int = TEXT_MIN_VERSION
+    max_server_version: int = DEFAULT_MAX_SERVER_VERSION
     # market-data entitlements: True = every symbol real-time, False = none, or the symbols
     realtime_data: bool | frozenset[str] = True
     delayed_data: bool = True  # False: no delayed fallback either (errors 354 / 10168)
@@ -53,6 +60,12 @@ class GatewayOptions:
             raise ValueError(
                 f"exec_time_format must be 'zone' or 'utc', got {self.exec_time_format!r}"
             )
+        for name in ("min_server_version", "max_server_version"):
+            if not is_spoken(getattr(self, name)):
+                spoken = " or ".join(f"{r.start}..{r.stop - 1}" for r in SPOKEN)
+                raise ValueError(f"{name} must be in {spoken}, got {getattr(self, name)}")
+        if self.min_server_version > self.max_server_version:
+            raise ValueError("min_server_version is above max_server_version")
         freeze = object.__setattr__  # frozen: normalise once, here
         freeze(self, "accounts", tuple(self.accounts))
         if not isinstance(self.realtime_data, bool):

@@ -197,7 +197,7 @@ class Gateway:
         options = self.options
         return Session(
             self,
-            GatewayConnection(options.min_version, options.max_version),
+            GatewayConnection(options.min_server_version, options.max_server_version),
             pacing=PacingWindow(options.pacing_limit, max_backlog=self.limits.max_backlog),
             faults=self.faults,
             limits=self.limits,

@@ -1,13 +1,18 @@
 """Sans-IO codec for the TWS API socket protocol: bytes in, messages out, and back.
 
-Two layers here, and the row walker below them; none touches a socket, a clock or a logger:
+Two layers here, and the row walkers below them; none touches a socket, a clock or a logger:
 
-* framing: `uint32 big-endian length | payload`, payload = NUL-terminated text fields;
+* framing: `uint32 big-endian length | payload`. Up to server version 200 the payload is
+  NUL-terminated text fields, the message id first. From 201 (MIN_SERVER_VER_PROTOBUF) it
+  starts with the message id as a 4-byte big-endian integer; an id above 200 is a protobuf
+  body for message id - 200, otherwise text fields follow (ibapi `comm.py` `make_msg`,
+  `make_msg_proto`; `client.py` `run()`). Which messages go as protobuf at which version is
+  `thresholds.py`'s one table;
 * connection state (`GatewayConnection`, `ClientConnection`): the `API\\0` hello and version
   negotiation are codec states, so the server never parses a handshake itself.
 
-Rows <-> fields (`encode_fields` / `decode_fields`, version windows, conditional blocks) is
-`fieldcodec.py`; its public names are re-exported here, the codec's one import point.
+Rows <-> text fields is `fieldcodec.py`; rows <-> protobuf bodies is `protobuf.py` with the
+forms of `protoforms.py`. The text path needs nothing but the stdlib, and so does protobuf.
 """
 
 from __future__ import annotations
@@ -32,19 +37,53 @@ from ibgateway_sim.wire.fieldcodec import (
     encode_fields,
     plan,
 )
-from ibgateway_sim.wire.messages import Direction, Message
+from ibgateway_sim.wire.messages import SPECS, Direction, Message
+from ibgateway_sim.wire.protobuf import decode_body, encode_body
+from ibgateway_sim.wire.protoforms import form_for
+from ibgateway_sim.wire.thresholds import (
+    MAX_SERVER_VERSION,
+    PROTOBUF,
+    PROTOBUF_MSG_ID,
+    highest_spoken,
+    travels_as_protobuf,
+)
 
 __all__ = [
-    "HELLO_PREFIX", "MAX_DOUBLE_TEXT", "MAX_FRAME", "MAX_VERSION", "MIN_VERSION",
-    "UNSET_INT_TEXTS", "UNSET_TEXTS", "BadMessage", "ClientConnection", "ConnState",
-    "DecodeError", "Decoder", "EncodeError", "FrameReader", "GatewayConnection", "Hello",
-    "ProtocolError", "UnknownMessage", "decode_fields", "encode", "encode_fields",
-    "encode_hello", "frame", "frame_fields", "negotiate", "parse_hello_text", "plan",
+    "HELLO_PREFIX",
+    "MAX_DOUBLE_TEXT",
+    "MAX_FRAME",
+    "MAX_SERVER_VERSION",
+    "MAX_VERSION",
+    "MIN_VERSION",
+    "UNSET_INT_TEXTS",
+    "UNSET_TEXTS",
+    "BadMessage",
+    "ClientConnection",
+    "ConnState",
+    "DecodeError",
+    "Decoder",
+    "EncodeError",
+    "FrameReader",
+    "GatewayConnection",
+    "Hello",
+    "ProtocolError",
+    "UnknownMessage",
+    "decode_fields",
+    "decode_payload",
+    "encode",
+    "encode_fields",
+    "encode_hello",
+    "frame",
+    "frame_fields",
+    "negotiate",
+    "parse_hello_text",
+    "plan",
     "split_payload",
 ]  # fmt: skip
 
 HELLO_PREFIX: Final = b"API\0"
 _HEADER = struct.Struct(">I")
+_MSG_ID = struct.Struct(">I")  # from 201: the message id as a 4-byte big-endian integer
 
 
 class ProtocolError(Exception):
@@ -67,8 +106,17 @@ def frame_fields(fields: Iterable[str]) -> bytes:
 
 
 def encode(msg: Message, version: int = MAX_VERSION) -> bytes:
-    """One framed message, ready for the socket."""
-    return frame_fields(encode_fields(msg, version))
+    """One framed message at server `version`, ready for the socket: text fields up to 200;
+    from 201 a binary id, then a protobuf body (id + 200) if the message travels as protobuf
+    at `version` and has a form, text fields otherwise."""
+    if version < PROTOBUF:
+        return frame_fields(encode_fields(msg, version))
+    form = form_for(type(msg))
+    if form is not None and travels_as_protobuf(msg.DIRECTION, msg.MSG_ID, version):
+        body = encode_body(form, msg, version)
+        return frame(_MSG_ID.pack(msg.MSG_ID + PROTOBUF_MSG_ID) + body)
+    text = "".join(f"{f}\0" for f in encode_fields(msg, version)[1:])
+    return frame(_MSG_ID.pack(msg.MSG_ID) + text.encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +189,41 @@ class Decoder:
         payload = self._frames.next_frame()
         if payload is None:
             return None
-        fields = split_payload(payload)
-        try:
-            return decode_fields(self.direction, fields, self.version)
-        except DecodeError as exc:
-            msg_id = _try_int(fields[0]) if fields else None
-            return BadMessage(msg_id, tuple(fields), str(exc))
+        return decode_payload(self.direction, payload, self.version)
+
+
+def decode_payload(
+    direction: Direction, payload: bytes, version: int
+) -> Message | UnknownMessage | BadMessage:
+    """One frame's payload -> its message, at server `version` (see the module docstring).
+    Never raises for what is inside a frame: a body that does not parse is a BadMessage."""
+    if version < PROTOBUF:
+        return _decode_text(direction, split_payload(payload), version)
+    if len(payload) < _MSG_ID.size:
+        return BadMessage(None, (), "frame shorter than its 4-byte message id")
+    (msg_id,) = _MSG_ID.unpack_from(payload)
+    body = payload[_MSG_ID.size :]
+    if msg_id <= PROTOBUF_MSG_ID:
+        return _decode_text(direction, [str(msg_id), *split_payload(body)], version)
+    msg_id -= PROTOBUF_MSG_ID
+    cls = SPECS.get((direction, msg_id))
+    form = form_for(cls) if cls is not None else None
+    if cls is None or form is None:
+        return UnknownMessage(msg_id, ())
+    try:
+        msg: Message = decode_body(form, cls, body)
+    except (DecodeError, ValueError) as exc:
+        return BadMessage(msg_id, (), f"protobuf: {exc}")
+    return msg
+
+
+def _decode_text(
+    direction: Direction, fields: list[str], version: int
+) -> Message | UnknownMessage | BadMessage:
+    try:
+        return decode_fields(direction, fields, version)
+    except DecodeError as exc:
+        return BadMessage(_try_int(fields[0]) if fields else None, tuple(fields), str(exc))
 
 
 def _try_int(text: str) -> int | None:
@@ -171,9 +248,13 @@ class Hello:
 
 
 def negotiate(hello: Hello, lo: int = MIN_VERSION, hi: int = MAX_VERSION) -> int | None:
-    """The version both sides speak: the highest common one, None if the ranges don't meet."""
-    top = min(hello.max_version, hi)
-    if top < max(hello.min_version, lo) or hello.min_version > hello.max_version:
+    """The version both sides speak, as TWS picks it: the lower of the two maxima (stepped
+    down to 178 if that falls in 179..202, which the simulator does not speak); None if the
+    ranges don't meet."""
+    if hello.min_version > hello.max_version:
+        return None
+    top = highest_spoken(min(hello.max_version, hi))
+    if top is None or top < max(hello.min_version, lo):
         return None
     return top
 
@@ -240,11 +321,7 @@ class GatewayConnection:
         payload = self._frames.next_frame()
         if payload is None:
             return None
-        fields = split_payload(payload)
-        try:
-            return decode_fields(Direction.IN, fields, self.version)
-        except DecodeError as exc:
-            return BadMessage(_try_int(fields[0]) if fields else None, tuple(fields), str(exc))
+        return decode_payload(Direction.IN, payload, self.version)
 
     def _read_hello(self) -> Hello | None:
         raw = self._raw
@@ -316,13 +393,9 @@ class ClientConnection:
             payload = self._frames.next_frame()
             if payload is None:
                 return None
-            fields = split_payload(payload)
             if self.version:
-                try:
-                    return decode_fields(Direction.OUT, fields, self.version)
-                except DecodeError as exc:
-                    msg_id = _try_int(fields[0]) if fields else None
-                    return BadMessage(msg_id, tuple(fields), str(exc))
+                return decode_payload(Direction.OUT, payload, self.version)
+            fields = split_payload(payload)
             if len(fields) != 2 or _try_int(fields[0]) is None:
                 raise ProtocolError(f"expected [version, time], got {fields[:4]!r}")
             self.version = int(fields[0])

@@ -70,7 +70,7 @@ REQUESTS: list[tuple[m.Message, type | None]] = [
 async def test_every_request_is_answered_and_every_reply_decodes_field_by_field(
     version: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with running_sim(max_version=version) as sim:
+    async with running_sim(max_server_version=version) as sim:
         raw = RawClient(sim.port)
         await raw.start(1, hi=version)
         try:
@@ -114,7 +114,7 @@ async def test_refusals_carry_the_request_id(raw_factory: Any) -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 async def test_ib_async_reference_data_pnl_options_news(version: int) -> None:
-    async with running_sim(max_version=version, account_update_interval=None) as sim:
+    async with running_sim(max_server_version=version, account_update_interval=None) as sim:
         ib = await connect_ib(sim)
         try:
             assert ib.client.serverVersion() == version
@@ -243,7 +243,7 @@ class _ApiApp(EWrapper, EClient):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_ibapi_contract_details_pnl_symbols_and_option_price(version: int) -> None:
     sim = GatewaySimulator(port=0, accounts=["DU1234567"], seed=7, step_interval=None,
-                           max_version=version)  # fmt: skip
+                           max_server_version=version)  # fmt: skip
     sim.start()
     app = _ApiApp()
     try:

@@ -15,6 +15,7 @@ import pytest
 
 from ibgateway_sim import GatewaySimulator
 from ibgateway_sim.wire import messages as m
+from ibgateway_sim.wire.protoforms import DEFAULT_MAX_SERVER_VERSION
 from tests.sim.clients import RawClient, connect_ib, until
 
 FA = ["DF1234567", "DU1234568", "DU1234569"]
@@ -123,7 +124,8 @@ async def test_duplicate_client_id_gets_326_and_is_closed(
     assert ib.isConnected()  # the first client is untouched
 
 
-@pytest.mark.parametrize(("lo", "hi", "agreed"), [(157, 178, 178), (100, 226, 178),
+@pytest.mark.parametrize(("lo", "hi", "agreed"), [(157, 178, 178),
+                                                   (100, 226, DEFAULT_MAX_SERVER_VERSION),
                                                    (157, 176, 176), (163, 163, 163)])
 async def test_version_negotiation(
     sim: GatewaySimulator, raw_factory: Callable[[int], RawClient], lo: int, hi: int, agreed: int
@@ -201,3 +203,14 @@ async def test_every_accepted_socket_has_nodelay(sim: GatewaySimulator, ib: ib_a
     sessions = sim.sessions()
     assert sessions
     assert all(session.nodelay for session in sessions)
+
+
+async def test_a_pinned_protobuf_version_is_negotiated(
+    sim_factory: Any, raw_factory: Callable[[int], RawClient]
+) -> None:
+    async with sim_factory(max_server_version=226) as sim:
+        raw = raw_factory(sim.port)
+        await raw.start(client_id=5, lo=100, hi=226)
+        assert raw.conn is not None and raw.conn.version == 226
+        raw.send(m.ReqCurrentTime())
+        await raw.expect(m.CurrentTime)

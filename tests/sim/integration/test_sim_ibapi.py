@@ -95,7 +95,9 @@ class App(EWrapper, EClient):
 
 @pytest.fixture
 def gateway_thread() -> Iterator[GatewaySimulator]:
-    sim = GatewaySimulator(port=0, accounts=["DU1234567"], seed=7, step_interval=None)
+    sim = GatewaySimulator(
+        port=0, accounts=["DU1234567"], seed=7, step_interval=None, max_server_version=178
+    )
     sim.start()
     try:
         yield sim

@@ -1,0 +1,370 @@
+"""The protobuf side of the codec: thresholds and forms checked against IB's official client
+(its `getServerVersionForMessage` and its generated message descriptors), round trips under
+any chunking, the text regime byte for byte, malformed bodies, negotiation."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import itertools
+import math
+import re
+import struct
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from google.protobuf.descriptor import FieldDescriptor
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ibapi.common import getServerVersionForMessage
+from ibapi.message import OUT
+
+from ibgateway_sim.gateway.options import GatewayOptions
+from ibgateway_sim.wire import messages as m
+from ibgateway_sim.wire import protowire as pw
+from ibgateway_sim.wire.codec import (
+    BadMessage,
+    ClientConnection,
+    Decoder,
+    GatewayConnection,
+    Hello,
+    UnknownMessage,
+    encode,
+    encode_fields,
+    frame_fields,
+    negotiate,
+)
+from ibgateway_sim.wire.messages import Direction
+from ibgateway_sim.wire.protobuf import P, PKind
+from ibgateway_sim.wire.protoforms import DEFAULT_MAX_SERVER_VERSION, FORMS, rows_without_form
+from ibgateway_sim.wire.thresholds import (
+    MAX_SERVER_VERSION,
+    PROTOBUF_SINCE,
+    UTC_Z_SUFFIX,
+    protobuf_since,
+)
+from tests.sim.strategies import row
+
+# the official client's message name for each form (its ibapi/protobuf/<Name>_pb2 module)
+IB_NAMES: dict[type, str] = {
+    m.StartApi: "StartApiRequest", m.ReqIds: "IdsRequest", m.ReqCurrentTime: "CurrentTimeRequest",
+    m.ReqManagedAccts: "ManagedAccountsRequest", m.ReqExecutions: "ExecutionRequest",
+    m.PlaceOrder: "PlaceOrderRequest", m.CancelOrder: "CancelOrderRequest",
+    m.ReqGlobalCancel: "GlobalCancelRequest", m.ReqOpenOrders: "OpenOrdersRequest",
+    m.ReqAllOpenOrders: "AllOpenOrdersRequest", m.ReqAutoOpenOrders: "AutoOpenOrdersRequest",
+    m.ReqCompletedOrders: "CompletedOrdersRequest", m.ReqContractDetails: "ContractDataRequest",
+    m.ReqMktData: "MarketDataRequest", m.CancelMktData: "CancelMarketData",
+    m.ReqMarketDataType: "MarketDataTypeRequest", m.ReqAccountUpdates: "AccountDataRequest",
+    m.ReqPositions: "PositionsRequest", m.CancelPositions: "CancelPositions",
+    m.ReqAccountSummary: "AccountSummaryRequest", m.CancelAccountSummary: "CancelAccountSummary",
+    m.ReqPositionsMulti: "PositionsMultiRequest", m.CancelPositionsMulti: "CancelPositionsMulti",
+    m.ReqAccountUpdatesMulti: "AccountUpdatesMultiRequest",
+    m.CancelAccountUpdatesMulti: "CancelAccountUpdatesMulti",
+    m.TickPrice: "TickPrice", m.TickSize: "TickSize", m.TickGeneric: "TickGeneric",
+    m.TickString: "TickString", m.TickReqParams: "TickReqParams",
+    m.TickSnapshotEnd: "TickSnapshotEnd", m.MarketDataType: "MarketDataType",
+    m.OrderStatus: "OrderStatus", m.ErrorMsg: "ErrorMessage", m.OpenOrder: "OpenOrder",
+    m.OpenOrderEnd: "OpenOrdersEnd", m.CompletedOrder: "CompletedOrder",
+    m.CompletedOrdersEnd: "CompletedOrdersEnd", m.UpdateAccountValue: "AccountValue",
+    m.UpdatePortfolio: "PortfolioValue", m.UpdateAccountTime: "AccountUpdateTime",
+    m.AccountDownloadEnd: "AccountDataEnd", m.NextValidId: "NextValidId",
+    m.ContractData: "ContractData", m.ContractDataEnd: "ContractDataEnd",
+    m.ExecDetails: "ExecutionDetails", m.ExecDetailsEnd: "ExecutionDetailsEnd",
+    m.CommissionReport: "CommissionAndFeesReport", m.ManagedAccounts: "ManagedAccounts",
+    m.CurrentTime: "CurrentTime", m.Position: "Position", m.PositionEnd: "PositionEnd",
+    m.AccountSummary: "AccountSummary", m.AccountSummaryEnd: "AccountSummaryEnd",
+    m.PositionMulti: "PositionMulti", m.PositionMultiEnd: "PositionMultiEnd",
+    m.AccountUpdateMulti: "AccountUpdateMulti", m.AccountUpdateMultiEnd: "AccountUpdateMultiEnd",
+}  # fmt: skip
+
+FD = FieldDescriptor
+_PROTO_TYPE = {
+    PKind.I32: FD.TYPE_INT32, PKind.I64: FD.TYPE_INT64, PKind.BOOL: FD.TYPE_BOOL,
+    PKind.BOOL_I32: FD.TYPE_INT32, PKind.STR: FD.TYPE_STRING, PKind.TIME: FD.TYPE_STRING,
+    PKind.DEC_STR: FD.TYPE_STRING, PKind.INT_STR: FD.TYPE_STRING, PKind.DEC_DBL: FD.TYPE_DOUBLE,
+    PKind.DEC_DBL_MAX: FD.TYPE_DOUBLE, PKind.STRIKE: FD.TYPE_DOUBLE,
+    PKind.TXT_DBL: FD.TYPE_DOUBLE, PKind.NEST: FD.TYPE_MESSAGE, PKind.REP: FD.TYPE_MESSAGE,
+    PKind.TAGS: FD.TYPE_MESSAGE,
+}  # fmt: skip
+
+
+def _descriptor(name: str) -> Any:
+    return getattr(importlib.import_module(f"ibapi.protobuf.{name}_pb2"), name).DESCRIPTOR
+
+
+def _check_against(form: tuple[P, ...], descriptor: Any, where: str) -> None:
+    for p in form:
+        fd = descriptor.fields_by_number.get(p.number)
+        assert fd is not None, f"{where}: IB has no field {p.number} ({p.path})"
+        assert fd.type == _PROTO_TYPE[p.kind], f"{where}.{fd.name}: {p.kind} vs type {fd.type}"
+        is_map = fd.message_type is not None and fd.message_type.GetOptions().map_entry
+        assert fd.is_repeated == (p.kind in (PKind.REP, PKind.TAGS)), f"{where}.{fd.name}"
+        assert is_map == (p.kind is PKind.TAGS), f"{where}.{fd.name}"
+        if p.kind in (PKind.NEST, PKind.REP):
+            _check_against(p.nested, fd.message_type, f"{where}.{fd.name}")
+
+
+@pytest.mark.parametrize("cls", list(FORMS), ids=lambda c: c.__name__)
+def test_each_form_matches_the_official_clients_message(cls: type) -> None:
+    """Field numbers and types agree with the descriptors IB's client encodes and decodes."""
+    _check_against(FORMS[cls], _descriptor(IB_NAMES[cls]), IB_NAMES[cls])
+
+
+def test_request_thresholds_are_the_official_clients() -> None:
+    for msg_id in OUT:
+        ib = getServerVersionForMessage(msg_id)
+        ours = protobuf_since(Direction.IN, msg_id)
+        if math.isinf(ib):  # IB: text only, or (106..109) protobuf-only requests
+            assert ours is None or msg_id >= 106, msg_id
+        else:
+            assert ours == ib, f"request {msg_id!r}: {ours} vs IB's {ib}"
+
+
+def test_the_default_version_never_sends_a_row_without_its_protobuf_form() -> None:
+    """A row added without a form would be sent (or expected) as text where the official
+    client speaks protobuf: the default maximum stays below the first version where that
+    happens, and rises to 226 once every row has its form."""
+    missing = rows_without_form()
+    by_class = {cls: key for key, cls in m.SPECS.items()}
+    for cls in missing:
+        since = protobuf_since(*by_class[cls])
+        assert (since if since is not None else 201) > DEFAULT_MAX_SERVER_VERSION, cls.__name__
+    if not missing:
+        assert DEFAULT_MAX_SERVER_VERSION == MAX_SERVER_VERSION
+    for key, cls in m.SPECS.items():  # every row with a form has its threshold
+        if cls in FORMS:
+            assert key in PROTOBUF_SINCE, f"{cls.__name__}: add it to thresholds.py"
+
+
+# ---- round trips ------------------------------------------------------------------------------
+
+_PB_VERSIONS = st.integers(203, MAX_SERVER_VERSION)
+_NUMBER_TEXTS = st.sampled_from(["", "1", "100", "0.5", "12.25", "-3"])
+_UTC_FORM = re.compile(r"\d{8}-\d{2}:\d{2}:\d{2}")
+
+
+def _scalars(form: tuple[P, ...], prefix: str = "") -> list[P]:
+    out: list[P] = []
+    for p in form:
+        if p.kind is PKind.NEST:
+            out += _scalars(p.nested, prefix)
+        elif p.kind not in (PKind.REP, PKind.TAGS):
+            out.append(dataclasses.replace(p, path=prefix + p.path))
+    return out
+
+
+def _get(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        obj = None if obj is None else getattr(obj, part)
+    return obj
+
+
+def _with(obj: Any, path: str, value: Any) -> Any:
+    head, _, rest = path.partition(".")
+    if rest:
+        return dataclasses.replace(obj, **{head: _with(getattr(obj, head), rest, value)})
+    return dataclasses.replace(obj, **{head: value})
+
+
+@st.composite
+def protobuf_message(draw: st.DrawFn) -> tuple[m.Message, int]:
+    cls = draw(st.sampled_from(sorted(FORMS, key=lambda c: c.__name__)))
+    version = draw(_PB_VERSIONS)
+    msg = draw(row(cls, version))
+    for p in _scalars(FORMS[cls]):
+        if p.kind is PKind.TXT_DBL and _get(msg, p.path.rpartition(".")[0] or p.path) is not None:
+            msg = _with(msg, p.path, draw(_NUMBER_TEXTS))
+    return msg, version
+
+
+def _same(kind: PKind, sent: Any, got: Any, version: int) -> bool:
+    if kind in (PKind.DEC_DBL, PKind.DEC_DBL_MAX, PKind.STRIKE):
+        return float(sent) == float(got)
+    if kind is PKind.TXT_DBL:
+        return sent == got == "" or float(sent) == float(got)
+    if kind is PKind.BOOL or kind is PKind.BOOL_I32:
+        return bool(sent) == bool(got)
+    if kind is PKind.TIME and version >= UTC_Z_SUFFIX and _UTC_FORM.fullmatch(sent):
+        return bool(got == sent + "Z")
+    return bool(sent == got)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(pair=protobuf_message(), data=st.data())
+def test_protobuf_round_trip_survives_any_chunking(
+    pair: tuple[m.Message, int], data: st.DataObject
+) -> None:
+    msg, version = pair
+    wire = encode(msg, version)
+    since = protobuf_since(msg.DIRECTION, msg.MSG_ID)
+    assert since is not None
+    as_protobuf = version >= since
+    (msg_id,) = struct.unpack_from(">I", wire, 4)
+    assert msg_id == (msg.MSG_ID + 200 if as_protobuf else msg.MSG_ID)
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(wire) - 1), max_size=8)))
+    dec = Decoder(msg.DIRECTION, version)
+    for a, b in itertools.pairwise([0, *cuts, len(wire)]):
+        assert dec.next_message() is None
+        dec.feed(wire[a:b])
+    got = dec.next_message()
+    assert dec.next_message() is None
+    if not as_protobuf:  # a text body after a binary id: exact, as on the text protocol
+        assert got == msg
+        return
+    assert type(got) is type(msg)
+    for p in _scalars(FORMS[type(msg)]):
+        sent = _get(msg, p.path)
+        if sent is not None:
+            assert _same(p.kind, sent, _get(got, p.path), version), (p.path, sent)
+    assert _decoded_again(got, version) == got  # what was read back travels unchanged
+
+
+def _decoded_again(msg: m.Message, version: int) -> Any:
+    dec = Decoder(msg.DIRECTION, version)
+    dec.feed(encode(msg, version))
+    return dec.next_message()
+
+
+def test_the_text_regime_is_byte_for_byte_what_it_was() -> None:
+    msg = m.OrderStatus(order_id=3, status="Filled", filled=Decimal(10), perm_id=77)
+    assert encode(msg, 178) == frame_fields(encode_fields(msg, 178))
+    # from 201, a message still on text carries a binary id and the same fields after it
+    tick = m.TickPrice(req_id=1, tick_type=1, price=Decimal("1.5"), size=Decimal(3))
+    body = "".join(f"{f}\0" for f in encode_fields(tick, 205)[1:]).encode()
+    assert encode(tick, 205) == struct.pack(">II", 4 + len(body), 1) + body
+    assert encode(tick, 206)[4:8] == struct.pack(">I", 201)
+
+
+# ---- what a protobuf body says on the wire, read by the official client's own classes -------
+
+
+def test_official_classes_read_the_simulators_bodies() -> None:
+    from ibapi.protobuf.ExecutionDetails_pb2 import ExecutionDetails
+    from ibapi.protobuf.OrderStatus_pb2 import OrderStatus
+
+    status = m.OrderStatus(
+        order_id=5, status="Filled", filled=Decimal("2.5"), avg_fill_price=Decimal("101.25"),
+        perm_id=2**40, client_id=-1,
+    )
+    parsed = OrderStatus.FromString(encode(status, 226)[8:])
+    assert (parsed.orderId, parsed.status, parsed.filled) == (5, "Filled", "2.5")
+    assert (parsed.avgFillPrice, parsed.permId, parsed.clientId) == (101.25, 2**40, -1)
+
+    fill = m.ExecDetails(req_id=-1, order_id=5, exec_id="E1", time="20250115-14:30:01",
+                         contract=m.ReplyContract(con_id=8, symbol="X", strike=Decimal(0)),
+                         shares=Decimal(3))  # fmt: skip
+    parsed_fill = ExecutionDetails.FromString(encode(fill, 226)[8:])
+    assert parsed_fill.execution.time == "20250115-14:30:01Z"
+    assert parsed_fill.contract.HasField("strike") and parsed_fill.contract.strike == 0
+    assert parsed_fill.execution.shares == "3" and parsed_fill.reqId == -1
+
+
+def test_official_client_bodies_decode_to_rows() -> None:
+    from ibapi.client_utils import createPlaceOrderRequestProto
+    from ibapi.contract import Contract
+    from ibapi.order import Order
+
+    c = Contract()
+    c.symbol, c.secType, c.exchange, c.currency, c.multiplier = "ES", "FUT", "CME", "USD", "50"
+    o = Order()
+    o.action, o.orderType, o.totalQuantity, o.lmtPrice = "SELL", "LMT", Decimal(2), 4500.25
+    o.algoStrategy, o.algoParams = "Adaptive", []
+    body = createPlaceOrderRequestProto(9, c, o).SerializeToString()
+    conn = _open_connection(226)
+    conn.receive_data(struct.pack(">II", 4 + len(body), 203) + body)
+    got = conn.next_event()
+    assert isinstance(got, m.PlaceOrder)
+    assert (got.order_id, got.action, got.order_type) == (9, "SELL", "LMT")
+    assert (got.total_quantity, got.lmt_price) == (Decimal(2), Decimal("4500.25"))
+    assert got.contract == m.RequestContract(symbol="ES", sec_type="FUT", exchange="CME",
+                                             currency="USD", multiplier="50")  # fmt: skip
+    assert got.transmit is True  # ibapi leaves transmit out when True; TWS's default holds
+
+
+# ---- malformed bodies -------------------------------------------------------------------------
+
+
+def _open_connection(version: int) -> GatewayConnection:
+    conn = GatewayConnection(hi=MAX_SERVER_VERSION)
+    conn.receive_data(b"API\0" + struct.pack(">I", 9) + b"v100..226")
+    assert isinstance(conn.next_event(), Hello)
+    conn.accept(version, "20250115 09:30:00 UTC")
+    return conn
+
+
+def _frame(msg_id: int, body: bytes) -> bytes:
+    return struct.pack(">II", 4 + len(body), msg_id) + body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\x08",  # a varint that never ends
+        b"\x08" + b"\xff" * 11,  # a varint longer than ten bytes
+        b"\x0a\x05ab",  # a string longer than what follows
+        b"\x09\x01",  # a double cut short
+        b"\x0b",  # wire type 3 (groups): not used by the TWS API
+        b"\x0a\x01x",  # numIds (field 1) sent as a string
+        b"\x00\x01",  # field number 0
+    ],
+)
+def test_malformed_bodies_are_bad_messages_and_the_stream_goes_on(body: bytes) -> None:
+    conn = _open_connection(226)
+    conn.receive_data(_frame(200 + 8, body) + _frame(200 + 49, b""))
+    bad = conn.next_event()
+    assert isinstance(bad, BadMessage) and bad.msg_id == 8 and "protobuf" in bad.reason
+    assert conn.next_event() == m.ReqCurrentTime()
+
+
+def test_a_bad_decimal_and_a_short_frame_are_bad_messages() -> None:
+    conn = _open_connection(226)
+    order_body = pw.field_bytes(3, pw.field_bytes(6, b"ten"))  # totalQuantity "ten"
+    conn.receive_data(_frame(200 + 3, order_body) + struct.pack(">I", 2) + b"\x00\x01")
+    bad = conn.next_event()
+    assert isinstance(bad, BadMessage) and bad.msg_id == 3
+    short = conn.next_event()
+    assert isinstance(short, BadMessage) and short.msg_id is None
+
+
+def test_an_unknown_protobuf_id_is_an_unknown_message() -> None:
+    conn = _open_connection(226)
+    conn.receive_data(_frame(200 + 106, b"\x08\x01"))  # cancelContractData: not served
+    assert conn.next_event() == UnknownMessage(106, ())
+
+
+# ---- negotiation ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("client", "server_max", "agreed"),
+    [
+        ((100, 226), 226, 226),  # ibapi 10.50 against the default
+        ((100, 215), 226, 215),  # ibapi 10.40: the lower maximum
+        ((100, 203), 226, 203),  # ibapi 10.37
+        ((100, 226), 207, 207),  # a pinned mixed regime
+        ((100, 226), 178, 178),  # pinned to text
+        ((157, 178), 226, 178),  # ib_async 2.1: text, as ever
+        ((100, 190), 226, 178),  # 179..202 are not spoken: text at 178
+        ((190, 200), 226, None),  # ... and a client that can't go that low is refused
+    ],
+)
+def test_negotiation_takes_the_lower_maximum(
+    client: tuple[int, int], server_max: int, agreed: int | None
+) -> None:
+    assert negotiate(Hello(*client), 157, server_max) == agreed
+
+
+@pytest.mark.parametrize("version", [179, 190, 201, 202, 227, 150])
+def test_a_version_the_simulator_does_not_speak_cannot_be_pinned(version: int) -> None:
+    with pytest.raises(ValueError, match="max_server_version"):
+        GatewayOptions(max_server_version=version)
+
+
+def test_client_connection_speaks_protobuf_after_the_handshake() -> None:
+    client = ClientConnection(100, 226)
+    client.receive_data(frame_fields(["226", "20250115 09:30:00 UTC"]))
+    assert client.next_event() is None and client.version == 226
+    assert client.send(m.StartApi(client_id=3))[4:8] == struct.pack(">I", 271)
+    client.receive_data(encode(m.NextValidId(order_id=17), 226))
+    assert client.next_event() == m.NextValidId(order_id=17)
