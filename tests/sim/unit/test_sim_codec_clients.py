@@ -40,6 +40,7 @@ from ibgateway_sim.wire.codec import (
     encode_fields,
 )
 from ibgateway_sim.wire.messages import Direction
+from tests.sim.market_samples import MARKET_CALLBACKS, MARKET_SAMPLES
 
 VERSIONS = [157, 158, 160, 162, 163, 164, 166, 169, 170, 176, 177, 178]
 assert VERSIONS[0] == MIN_VERSION and VERSIONS[-1] == MAX_VERSION
@@ -558,6 +559,7 @@ SAMPLES: dict[type, m.Message] = {
         completed_status="Filled",
     ),
     m.CompletedOrdersEnd: m.CompletedOrdersEnd(),
+    **MARKET_SAMPLES,
 }
 
 
@@ -634,6 +636,7 @@ EXPECTED_CALLBACK = {
     m.TickReqParams: ("tickReqParams", "tickReqParams"),
     m.CompletedOrder: ("completedOrder", "completedOrder"),
     m.CompletedOrdersEnd: ("completedOrdersEnd", "completedOrdersEnd"),
+    **MARKET_CALLBACKS,
 }
 
 
