@@ -98,6 +98,11 @@ class Instrument:
     def first_time(self) -> float:
         return self.path.first_time()
 
+    def price_before(self, t: float) -> Decimal:
+        """The last trade before `t` (the generated close when the tape has none yet)."""
+        last = self.tape.last_before(t)
+        return last.price if last is not None else self.path.anchor_price
+
 
 class Market:
     """Every instrument's path and the session clock; owned by the engine."""

@@ -81,6 +81,7 @@ class SyntheticPath:
         self.lot = LOTS.get(spec.sec_type, Decimal(1))
         self._key = f"{seed}:{spec.con_id}"
         self._anchor_ticks = max(int(anchor_price / self.tick), 2)
+        self.anchor_price = Decimal(self._anchor_ticks) * self.tick
         self._days: list[tuple[TradingDay, _Node]] = []  # newest first
         self._day_starts: list[int] = []  # ascending, for lookups
         self._children: dict[tuple[int, int], tuple[_Node, ...]] = {}

@@ -14,6 +14,8 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from ibgateway_sim.engine import ContractSpec
+from ibgateway_sim.engine.market import MarketSetup
+from ibgateway_sim.gateway.history_pacing import HistoricalPacingRules
 from ibgateway_sim.limits import Limits
 from ibgateway_sim.wire.codec import MAX_VERSION, MIN_VERSION
 
@@ -42,6 +44,8 @@ class GatewayOptions:
     exec_time_format: str = "zone"  # "zone" or "utc" (see mapping.TimeFormatter)
     fa_profiles: Mapping[str, Mapping[str, Decimal]] | None = None  # name -> account -> ratio
     limits: Limits = field(default_factory=Limits)
+    market: MarketSetup = field(default_factory=MarketSetup)  # paths and trading hours
+    historical_pacing: HistoricalPacingRules = field(default_factory=HistoricalPacingRules)
 
     def __post_init__(self) -> None:
         if self.exec_time_format not in EXEC_TIME_FORMATS:
