@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from ibgateway_sim.engine import ContractSpec, Engine
@@ -193,7 +193,7 @@ class HistoryHandlers:
         spread = inst.path.params.spread_ticks * spec.min_tick
         if size >= DAY:
             days = inst.daily_bars(start, end, rth)
-            bars = _calendar_bars(days, size)
+            bars = _calendar_bars(days, size, zone_of(spec))
         else:
             bars = inst.intraday_bars(start, end, size, rth)
         return shown(bars, what, spread, inst.path.params.volatility)
@@ -347,9 +347,14 @@ class HistoryHandlers:
             m.HistogramEntry(price=p, size=v) for p, v in sorted(volume.items()))))  # fmt: skip
 
 
-def _calendar_bars(days: list[tuple[dt.date, Bar]], size: int) -> list[Bar]:
-    """Daily bars as they are; weekly and monthly ones merged from them, dated by their
-    first trading day."""
+def _calendar_bars(days: list[tuple[dt.date, Bar]], size: int, zone: dt.tzinfo) -> list[Bar]:
+    """Daily bars dated by their trading day's reference date (midnight in the contract's
+    zone, which is how a day bar's date is written); weekly and monthly ones merged from
+    them, dated by their first trading day."""
+    days = [
+        (date, replace(b, start=dt.datetime.combine(date, dt.time(), zone).timestamp()))
+        for date, b in days
+    ]
     if size == DAY:
         return [b for _, b in days]
     groups: dict[tuple[int, int], list[Bar]] = {}
@@ -370,7 +375,7 @@ def _ticks(inst: Instrument, at: float, count: int, forward: bool, now: float,
     out: list[Trade] = []
     chunk = 60.0
     earliest = inst.first_time()
-    cursor = at
+    cursor = at if forward else math.floor(at) + 1  # an end second is included
     while len(out) < count:
         if forward:
             if cursor >= now:
