@@ -23,7 +23,11 @@ from ibgateway_sim.engine import (
     Execution,
     OrderRequest,
 )
+from ibgateway_sim.engine.market import MarketSetup
+from ibgateway_sim.engine.path import PathParams
+from ibgateway_sim.engine.sessions import Edge, SessionEvent
 from ibgateway_sim.faults import Correction, FaultPlan, OneShot
+from ibgateway_sim.gateway.history_pacing import HistoricalPacingRules
 from ibgateway_sim.gateway.options import GatewayOptions
 from ibgateway_sim.gateway.server import Gateway
 from ibgateway_sim.gateway.session import SessionInfo
@@ -32,6 +36,19 @@ from ibgateway_sim.wire.protoforms import DEFAULT_MAX_SERVER_VERSION
 from ibgateway_sim.wire.thresholds import TEXT_MIN_VERSION
 
 log = logging.getLogger(__name__)
+
+_FARM_DOWN = {
+    "market": (2103, "Market data farm connection is broken:usfarm"),
+    "hmds": (2105, "HMDS data farm connection is broken:ushmds"),
+    "secdef": (2157, "Sec-def data farm connection is broken:secdefnj"),
+}
+_FARM_UP = {
+    "market": (2104, "Market data farm connection is OK:usfarm"),
+    "hmds": (2106, "HMDS data farm connection is OK:ushmds"),
+    "secdef": (2158, "Sec-def data farm connection is OK:secdefnj"),
+}
+COMPETING_SESSION = 10197
+TEXT_COMPETING_SESSION = "No market data during competing live session"
 
 __all__ = ["GatewaySimulator", "SessionInfo"]
 
@@ -71,7 +88,20 @@ class GatewaySimulator:
         account_update_interval: float | None = 180.0,
         interest_rate: Decimal = Decimal("0.045"),
         dividend_yield: Decimal = Decimal(0),
+        trading_hours: bool = False,
+        market_params: PathParams | None = None,
+        historical_pacing: HistoricalPacingRules | bool = True,
     ) -> None:
+        """`trading_hours=False` (the default): every instrument trades around the clock,
+        so a run on Saturday night behaves as on Tuesday morning; True: US equity, CME and
+        FX sessions apply (useRTH, outsideRth, DAY expiry at the close). `market_params`:
+        drift, volatility, spread and volume of the price paths. `historical_pacing`: IB's
+        historical pacing (error 162), on by default; False or custom rules."""
+        pacing_rules = (
+            historical_pacing
+            if isinstance(historical_pacing, HistoricalPacingRules)
+            else HistoricalPacingRules(enabled=historical_pacing)
+        )
         self.options = GatewayOptions(
             host=host,
             port=port,
@@ -97,6 +127,10 @@ class GatewaySimulator:
             account_update_interval=account_update_interval,
             interest_rate=interest_rate,
             dividend_yield=dividend_yield,
+            market=MarketSetup(
+                trading_hours=trading_hours, params=market_params or PathParams()
+            ),
+            historical_pacing=pacing_rules,
         )
         self._cond = threading.Condition()
         self._changed_event: asyncio.Event | None = None
@@ -480,6 +514,73 @@ class GatewaySimulator:
 
         def apply() -> None:
             self._gateway.post_bulletin(message, msg_type, origin_exchange)
+
+        self._control(apply)
+
+    # ---- market model: sessions and market-data faults ---------------------------------------
+
+    def on_session_event(self, listener: Callable[[SessionEvent], None]) -> None:
+        """Call `listener` (on the simulator's loop) at every session boundary the clock
+        crosses: open, regular open, regular close, close (trading hours on only)."""
+        self._control(self._gateway.session_listeners.append, listener)
+
+    def on_session_close(self, listener: Callable[[SessionEvent], None]) -> None:
+        """At each regular-session close (where a closing auction would run)."""
+        self.on_session_event(lambda ev: listener(ev) if ev.edge is Edge.REGULAR_CLOSE else None)
+
+    def on_session_open(self, listener: Callable[[SessionEvent], None]) -> None:
+        """At each regular-session open (where an opening auction would run)."""
+        self.on_session_event(lambda ev: listener(ev) if ev.edge is Edge.REGULAR_OPEN else None)
+
+    def streams(self, client_id: int) -> dict[str, tuple[int, ...]]:
+        """A client's live streams by kind (safe from any thread)."""
+        return self._gateway.streams(client_id)
+
+    def farm_outage(self, farm: str = "market") -> None:
+        """A data farm drops ("market", "hmds" or "secdef"): its notice (2103 / 2105 /
+        2157) goes out and, for the market farm, every stream pauses."""
+        code, text = _FARM_DOWN[farm]
+
+        def apply() -> None:
+            log.warning("fault: data farm down", extra={"farm": farm})
+            self.faults.farms_down.add(farm)
+            self._gateway.broadcast_error(-1, code, text)
+
+        self._control(apply)
+
+    def farm_restored(self, farm: str = "market") -> None:
+        """The farm is back (2104 / 2106 / 2158); streams resume with what changed."""
+        code, text = _FARM_UP[farm]
+
+        def apply() -> None:
+            self.faults.farms_down.discard(farm)
+            self._gateway.broadcast_error(-1, code, text)
+            self._gateway.refresh_market_data()
+
+        self._control(apply)
+
+    def stale_prices(self, stale: bool = True) -> None:
+        """Prices freeze: subscriptions are told market data type 2 (frozen) and no tick
+        moves; False makes them live (type 1) again."""
+
+        def apply() -> None:
+            self.faults.stale_prices = stale
+            self._gateway.announce_market_data(None, market_data_type=2 if stale else 1)
+            if not stale:
+                self._gateway.refresh_market_data()
+
+        self._control(apply)
+
+    def competing_session(self, competing: bool = True) -> None:
+        """Another live session (TWS on a second machine) takes the market data: 10197 on
+        every subscription and no ticks until it ends."""
+
+        def apply() -> None:
+            self.faults.competing_session = competing
+            if competing:
+                self._gateway.announce_market_data(COMPETING_SESSION, TEXT_COMPETING_SESSION)
+            else:
+                self._gateway.refresh_market_data()
 
         self._control(apply)
 

@@ -40,6 +40,15 @@ class FaultPlan:
     delay: float = 0.0  # seconds added before every reply
     pending: dict[OneShot, int] = field(default_factory=lambda: dict.fromkeys(OneShot, 0))
     corrections: deque[Correction] = field(default_factory=deque)
+    # market data: farms down ("market", "hmds", "secdef"), stale (frozen) prices, a
+    # competing live session holding the data; streams pause while any of them lasts
+    farms_down: set[str] = field(default_factory=set)
+    stale_prices: bool = False
+    competing_session: bool = False
+
+    @property
+    def market_data_paused(self) -> bool:
+        return "market" in self.farms_down or self.stale_prices or self.competing_session
 
     def arm(self, fault: OneShot) -> None:
         self.pending[fault] += 1

@@ -5,16 +5,21 @@ depend on which other instruments exist or were looked at. A path advances lazil
 counts global steps and a book catches up when it is read, which keeps `step()` cheap with a
 universe of hundreds of option contracts.
 
-The book is `bid = last - tick`, `ask = last + tick` (a two-tick spread centred on the last
-trade), so `set_price(p)` makes `p` the last price and a stop at `p` triggers on it.
+The book is `bid = last - s * tick`, `ask = last + s * tick` (centred on the last trade, `s`
+the model's spread in ticks, 1 by default), so `set_price(p)` makes `p` the last price and a
+stop at `p` triggers on it. Every trade goes on the instrument's tape (`tape.py`) with the
+time of the step that made it, which is what history and the live streams read.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from .bars import Bar, Trade
 from .model import ContractSpec, Quote
+from .tape import Tape
 
 _STEP_BPS = Decimal("0.0005")  # a step moves up to about 5 bp of the price
 _SIZE_LOTS = {
@@ -38,7 +43,10 @@ class Book:
     """Mutable top of book for one instrument; owned by the engine."""
 
     __slots__ = (
+        "_is_open",
         "_rng",
+        "_spread",
+        "_step_times",
         "ask",
         "ask_size",
         "bid",
@@ -50,23 +58,41 @@ class Book:
         "low",
         "spec",
         "steps",
+        "tape",
         "time",
         "version",
         "volume",
     )
 
-    def __init__(self, spec: ContractSpec, seed: int, now: float, steps: int) -> None:
+    def __init__(
+        self,
+        spec: ContractSpec,
+        seed: int,
+        now: float,
+        steps: int,
+        *,
+        tape: Tape | None = None,
+        step_times: Sequence[float] = (),
+        spread_ticks: int = 1,
+        prev_close: Decimal | None = None,
+        today: Bar | None = None,
+        is_open: Callable[[float], bool] | None = None,
+    ) -> None:
         self.spec = spec
         self._rng = random.Random(f"{seed}:{spec.con_id}")
         tick = spec.min_tick
         price = max(to_grid(spec.initial_price, tick), 2 * tick)
-        self.close = price
-        self.high = price
-        self.low = price
-        self.volume = Decimal(0)
+        self._spread = spread_ticks * tick
+        self._step_times = step_times
+        self._is_open = is_open
+        self.tape = tape if tape is not None else Tape(now)
+        self.close = prev_close if prev_close is not None else price
+        self.high = today.high if today is not None else price
+        self.low = today.low if today is not None else price
+        self.volume = today.volume if today is not None else Decimal(0)
         self.last = price
-        self.bid = price - tick
-        self.ask = price + tick
+        self.bid = price - self._spread
+        self.ask = price + self._spread
         self.last_size = Decimal(0)
         self.bid_size = self.ask_size = Decimal(0)
         self.steps = steps  # global step count this book has caught up to
@@ -82,23 +108,35 @@ class Book:
         self.bid_size = lot * self._rng.randint(lo, hi)
         self.ask_size = lot * self._rng.randint(lo, hi)
 
-    def set_last(self, price: Decimal, now: float) -> None:
-        """Make `price` (on the grid, > 0) the last trade and centre the book on it."""
-        tick = self.spec.min_tick
+    def set_last(self, price: Decimal, now: float, size: Decimal | None = None) -> None:
+        """Make `price` (on the grid, > 0) the last trade and centre the book on it; the
+        trade (of `size`, one lot by default) goes on the tape."""
         self.version += 1
         self.last = price
-        self.bid = max(price - tick, Decimal(0))
-        self.ask = price + tick
+        self.bid = max(price - self._spread, Decimal(0))
+        self.ask = price + self._spread
         self.high = max(self.high, price)
         self.low = min(self.low, price)
         self.time = now
+        if size is None:
+            size = self._lot()[0]
+            self.last_size = size
+            self.volume += size
+        self.tape.append(
+            Trade(now, price, size, self.bid, self.ask, self.bid_size, self.ask_size)
+        )
 
     def advance(self, target_steps: int, now: float) -> bool:
-        """Walk the path up to the global step count; True if the book moved."""
+        """Walk the path up to the global step count; True if the book moved. Each step is
+        dated by when it happened; a step while the instrument does not trade is skipped."""
         moved = False
         tick = self.spec.min_tick
+        times = self._step_times
         while self.steps < target_steps:
+            at = times[self.steps] if self.steps < len(times) else now
             self.steps += 1
+            if self._is_open is not None and not self._is_open(at):
+                continue
             reach = max(1, int(self.last * _STEP_BPS / tick))
             delta = self._rng.randint(-reach, reach)
             price = max(self.last + delta * tick, 2 * tick)
@@ -106,7 +144,7 @@ class Book:
             self.last_size = lot * self._rng.randint(lo, max(lo, hi // 3))
             self.volume += self.last_size
             self._sizes()
-            self.set_last(price, now)
+            self.set_last(price, at, self.last_size)
             moved = True
         return moved
 

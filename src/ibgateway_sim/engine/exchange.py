@@ -21,6 +21,7 @@ from .allocation import FaSetup
 from .book import Book, to_grid
 from .journal import Journal
 from .ledger import CommissionSchedule, Entry, Ledger
+from .market import Market, MarketSetup
 from .model import (
     AccountValue,
     Clock,
@@ -38,6 +39,7 @@ from .model import (
     OrderUpdated,
     PositionRow,
     Quote,
+    SessionCrossed,
 )
 from .pretrade import PreTrade
 from .universe import builtin_universe, match_all
@@ -87,6 +89,7 @@ class Engine:
         read_only: bool = False,
         fa_profiles: Mapping[str, Mapping[str, Decimal]] | None = None,
         timezone: str = "UTC",
+        market: MarketSetup | None = None,
     ) -> None:
         if not accounts:
             raise EngineError(0, "at least one account is required")
@@ -107,6 +110,9 @@ class Engine:
             self.add_contract(spec)
         self._books: dict[int, Book] = {}
         self._steps = 0
+        self.market = Market(
+            seed=seed, anchor=clock(), setup=market or MarketSetup(), spec_of=self.contract
+        )
         self.ledger = Ledger(
             {a: self._initial_cash(a, cash) for a in self.accounts},
             self._masters,
@@ -162,7 +168,7 @@ class Engine:
     def _book(self, con_id: int) -> Book:
         book = self._books.get(con_id)
         if book is None:
-            book = Book(self.contract(con_id), self.seed, self._clock(), 0)
+            book = self.market.new_book(con_id, self._clock(), 0)
             self._books[con_id] = book
         if book.steps < self._steps:
             book.advance(self._steps, self._clock())
@@ -207,8 +213,9 @@ class Engine:
 
     def step(self) -> list[Event]:
         """Advance every price path one step and match; OPG orders get their opening."""
+        self.market.step_times.append(self._clock())
         self._steps += 1
-        out: list[Event] = []
+        out: list[Event] = self.advance_sessions()
         for con_id in sorted({o.spec.con_id for o in self._live.values()}):
             self._book(con_id)
         self._housekeeping(out)
@@ -463,12 +470,37 @@ class Engine:
                 self._cancel(o, out, by_trader=True)
         return out
 
-    def expire_day_orders(self) -> list[Event]:
-        """End of the trading day: DAY (and unopened OPG) orders are cancelled."""
+    def expire_day_orders(
+        self, con_ids: Iterable[int] | None = None, outside_rth: bool | None = None
+    ) -> list[Event]:
+        """End of the trading day: DAY (and unopened OPG) orders are cancelled (of the
+        instruments `con_ids`, and with that outsideRth flag, when given)."""
+        wanted = None if con_ids is None else set(con_ids)
         out: list[Event] = []
         for o in list(self._live.values()):
-            if not o.done and o.req.tif in ("DAY", "OPG", ""):
+            if (
+                not o.done
+                and o.req.tif in ("DAY", "OPG", "")
+                and (wanted is None or o.spec.con_id in wanted)
+                and (outside_rth is None or o.req.outside_rth == outside_rth)
+            ):
                 self._finish(o, "Cancelled", out)
+        return out
+
+    def advance_sessions(self) -> list[Event]:
+        """The session clock: report the boundaries crossed since the last call; at a
+        regular close DAY orders expire, those allowed outside regular hours at the close."""
+        out: list[Event] = []
+        live = [o.spec for o in self._live.values()]
+        specs = {s.con_id: s for s in [*live, *(b.spec for b in self._books.values())]}
+        calendars = self.market.calendars([*specs.values()])
+        for ev in self.market.session_events(self._clock(), calendars):
+            out.append(SessionCrossed(ev))
+            ids = [i for i, s in specs.items() if self.market.calendar(s).name == ev.calendar]
+            if ev.edge.value == "regular_close":
+                out.extend(self.expire_day_orders(ids, outside_rth=False))
+            elif ev.edge.value == "close":
+                out.extend(self.expire_day_orders(ids, outside_rth=True))
         return out
 
     def _cancel(self, o: WorkingOrder, out: list[Event], *, by_trader: bool) -> None:
@@ -578,6 +610,8 @@ class Engine:
         tif = o.req.tif
         if tif == "OPG" and not opening:
             return  # waits for the next step (the "open")
+        if not self.market.trades_now(o.spec, self._clock(), outside_rth=o.req.outside_rth):
+            return  # its session is closed (only with trading hours on)
         book = self._book(o.spec.con_id)
         if not o.fresh and o.idle_at == book.version and tif != "OPG":
             return  # nothing moved since it last could not fill

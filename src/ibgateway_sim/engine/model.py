@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 Clock = Callable[[], float]
 """Epoch seconds, UTC. The engine reads time only through this, so tests can drive it."""
@@ -251,7 +252,15 @@ class OrderError:
     text: str
 
 
-Event = OrderUpdated | ExecutionMade | OrderError
+@dataclass(frozen=True, slots=True)
+class SessionCrossed:
+    """The session clock crossed a boundary (`sessions.SessionEvent`): the hook for
+    whatever runs at an open or a close (DAY expiry here; auctions later)."""
+
+    event: Any  # sessions.SessionEvent (kept untyped here: sessions imports this module)
+
+
+Event = OrderUpdated | ExecutionMade | OrderError | SessionCrossed
 
 
 class EngineError(Exception):

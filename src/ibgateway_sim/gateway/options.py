@@ -14,6 +14,8 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from ibgateway_sim.engine import ContractSpec
+from ibgateway_sim.engine.market import MarketSetup
+from ibgateway_sim.gateway.history_pacing import HistoricalPacingRules
 from ibgateway_sim.limits import Limits
 from ibgateway_sim.wire.protoforms import DEFAULT_MAX_SERVER_VERSION
 from ibgateway_sim.wire.thresholds import (
@@ -54,6 +56,8 @@ class GatewayOptions:
     account_update_interval: float | None = 180.0
     interest_rate: Decimal = Decimal("0.045")  # the option calculators' risk-free rate
     dividend_yield: Decimal = Decimal(0)  # ... and the underlying's continuous yield
+    market: MarketSetup = field(default_factory=MarketSetup)  # paths and trading hours
+    historical_pacing: HistoricalPacingRules = field(default_factory=HistoricalPacingRules)
 
     def __post_init__(self) -> None:
         if self.exec_time_format not in EXEC_TIME_FORMATS:

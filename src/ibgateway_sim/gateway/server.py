@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ibgateway_sim.engine import Engine, Event
+from ibgateway_sim.engine.model import SessionCrossed
 from ibgateway_sim.faults import FaultPlan
 from ibgateway_sim.gateway.codes import (
     CLIENT_ID_IN_USE,
@@ -43,6 +44,7 @@ from ibgateway_sim.gateway.handlers.base import Area, Handler
 from ibgateway_sim.gateway.handlers.contracts import ContractHandlers
 from ibgateway_sim.gateway.handlers.executions import ExecutionHandlers
 from ibgateway_sim.gateway.handlers.fa import FaHandlers
+from ibgateway_sim.gateway.handlers.history import HistoryHandlers
 from ibgateway_sim.gateway.handlers.market_data import MarketDataHandlers
 from ibgateway_sim.gateway.handlers.misc import MiscHandlers
 from ibgateway_sim.gateway.handlers.news import NewsHandlers
@@ -51,6 +53,7 @@ from ibgateway_sim.gateway.handlers.orders import OrderHandlers
 from ibgateway_sim.gateway.handlers.pnl import PnLHandlers
 from ibgateway_sim.gateway.handlers.reference import ReferenceHandlers
 from ibgateway_sim.gateway.handlers.scanners import ScannerHandlers
+from ibgateway_sim.gateway.handlers.streams import StreamHandlers
 from ibgateway_sim.gateway.handlers.wsh import WshHandlers
 from ibgateway_sim.gateway.mapping import TimeFormatter
 from ibgateway_sim.gateway.options import GatewayOptions
@@ -119,7 +122,9 @@ class Gateway:
             read_only=options.read_only,
             timezone=options.timezone,
             fa_profiles=options.fa_profiles,
+            market=options.market,
         )
+        self.session_listeners: list[Callable[[Any], None]] = []  # SessionEvent hooks
         self.listening = False
         self.pacing_violations = 0  # requests refused with error 100, over all clients
         self.max_msgs_in_window = 0  # the busiest second any client had
@@ -140,7 +145,19 @@ class Gateway:
         self._times = times
         self._accounts = AccountHandlers(self.engine, clock=options.clock, times=times)
         self._market_data = MarketDataHandlers(
-            self.engine, realtime_data=options.realtime_data, delayed_data=options.delayed_data
+            self.engine,
+            realtime_data=options.realtime_data,
+            delayed_data=options.delayed_data,
+            paused=lambda: self.faults.market_data_paused,
+        )
+        self._history = HistoryHandlers(
+            self.engine,
+            clock=options.clock,
+            pacing=options.historical_pacing,
+            farm_down=lambda: "hmds" in self.faults.farms_down,
+        )
+        self._streams = StreamHandlers(
+            self.engine, clock=options.clock, paused=lambda: self.faults.market_data_paused
         )
         self._dispatcher = EventDispatcher(
             self._sessions.keys(),
@@ -168,6 +185,8 @@ class Gateway:
             self._scanners,
             WshHandlers(self.engine, clock=options.clock),
             FaHandlers(self.engine),
+            self._history,
+            self._streams,
         )  # fmt: skip
         self._routes = routes_of(self._areas)
         self._routes[m.StartApi] = self._on_duplicate_start_api
@@ -487,8 +506,13 @@ class Gateway:
             s.flush()
 
     def dispatch(self, events: Sequence[Event]) -> None:
-        """Engine events -> messages to whoever hears about them (see `dispatch.py`)."""
+        """Engine events -> messages to whoever hears about them (see `dispatch.py`);
+        session boundaries go to the session listeners."""
         self._dispatcher.dispatch(events)
+        for ev in events:
+            if isinstance(ev, SessionCrossed):
+                for listener in list(self.session_listeners):
+                    listener(ev.event)
 
     def refresh_market_data(self, con_id: int | None = None) -> None:
         """Send the ticks that changed (of `con_id`, or of every instrument), and the PnL
@@ -496,6 +520,8 @@ class Gateway:
         self._market_data.refresh(con_id)
         self._pnl.refresh()
         self._scanners.refresh()
+        self._history.refresh()
+        self._streams.refresh()
 
     def _after_fills(self, touched: set[tuple[str, int]]) -> None:
         self._accounts.after_fills(touched)
@@ -518,6 +544,22 @@ class Gateway:
             self._on_change()
         finally:
             self._schedule_account_updates()
+
+    def announce_market_data(
+        self, code: int | None, text: str = "", market_data_type: int = 0
+    ) -> None:
+        """A notice or a market data type change to every market data subscription."""
+        self._market_data.announce(code, text, market_data_type)
+
+    def streams(self, client_id: int) -> dict[str, tuple[int, ...]]:
+        """A client's live streams by kind (real-time bars, tick-by-tick, depth, keep up to
+        date history): what a test checks after a cancel."""
+        for s in list(self._sessions):
+            if s.client_id == client_id and not s.closed:
+                out = self._streams.streams(s)
+                out["keep_up_to_date"] = self._history.keep_up_to_date(s)
+                return out
+        return {}
 
     def release_held(self) -> None:
         """After a thaw: each connection sends what it held and handles what it was sent."""

@@ -1894,6 +1894,379 @@ class UserInfo(Outbound, msg_id=107):
 
 
 # --------------------------------------------------------------------------------------------
+# Market model: history, real-time bars, tick-by-tick and depth. Layouts from IB's client
+# (ibapi 10.50 client.py / decoder.py at server version 178) and ib_async 2.1.0
+# (client.py / decoder.py); the source of each row is named in its docstring.
+# --------------------------------------------------------------------------------------------
+
+_BAR_TICKS_LAST = OneOf("tick_type", frozenset({1, 2}))
+_BAR_TICKS_BID_ASK = OneOf("tick_type", frozenset({3}))
+_BAR_TICKS_MID = OneOf("tick_type", frozenset({4}))
+
+
+@ROW
+class ReqMktDepth(Inbound, msg_id=10):
+    """ibapi reqMktDepth (VERSION 5; primaryExchange since 149, isSmartDepth since 146);
+    ib_async client.reqMktDepth sends the same 17 fields."""
+
+    version: int = w(INT, 5)
+    req_id: int = w(INT)
+    contract: RequestContract = w(Kind.STRUCT, item=RequestContract)
+    num_rows: int = w(INT)
+    is_smart_depth: bool = w(BOOL)
+    mkt_depth_options: str = w(STR)
+
+
+@ROW
+class CancelMktDepth(Inbound, msg_id=11):
+    """ibapi cancelMktDepth: [11, 1, reqId, isSmartDepth] (the flag since 146)."""
+
+    version: int = w(INT, 1)
+    req_id: int = w(INT)
+    is_smart_depth: bool = w(BOOL)
+
+
+@ROW
+class ReqHistoricalData(Inbound, msg_id=20):
+    """ibapi reqHistoricalData (no version field since 124) and ib_async's: reqId,
+    contract12, includeExpired, endDateTime, barSize, duration, useRTH, whatToShow,
+    formatDate, [BAG legs], keepUpToDate, chartOptions."""
+
+    req_id: int = w(INT)
+    contract: RequestContract = w(Kind.STRUCT, item=RequestContract)
+    include_expired: bool = w(BOOL)
+    end_date_time: str = w(STR)
+    bar_size: str = w(STR)
+    duration: str = w(STR)
+    use_rth: bool = w(BOOL)
+    what_to_show: str = w(STR)
+    format_date: int = w(INT, 1)
+    combo_legs: tuple[MktDataComboLeg, ...] = w(Kind.GROUP, item=MktDataComboLeg, when=_BAG)
+    keep_up_to_date: bool = w(BOOL)
+    chart_options: str = w(STR)
+
+
+@ROW
+class CancelHistoricalData(Inbound, msg_id=25):
+    """ibapi / ib_async cancelHistoricalData: [25, 1, reqId]."""
+
+    version: int = w(INT, 1)
+    req_id: int = w(INT)
+
+
+@ROW
+class ReqRealTimeBars(Inbound, msg_id=50):
+    """ibapi reqRealTimeBars (VERSION 3) / ib_async: reqId, contract12, barSize,
+    whatToShow, useRTH, options."""
+
+    version: int = w(INT, 3)
+    req_id: int = w(INT)
+    contract: RequestContract = w(Kind.STRUCT, item=RequestContract)
+    bar_size: int = w(INT, 5)
+    what_to_show: str = w(STR)
+    use_rth: bool = w(BOOL)
+    options: str = w(STR)
+
+
+@ROW
+class CancelRealTimeBars(Inbound, msg_id=51):
+    """ibapi / ib_async cancelRealTimeBars: [51, 1, reqId]."""
+
+    version: int = w(INT, 1)
+    req_id: int = w(INT)
+
+
+@ROW
+class ReqHeadTimeStamp(Inbound, msg_id=87):
+    """ibapi reqHeadTimeStamp / ib_async: no version; reqId, contract12, includeExpired,
+    useRTH, whatToShow, formatDate."""
+
+    req_id: int = w(INT)
+    contract: RequestContract = w(Kind.STRUCT, item=RequestContract)
+    include_expired: bool = w(BOOL)
+    use_rth: bool = w(BOOL)
+    what_to_show: str = w(STR)
+    format_date: int = w(INT, 1)
+
+
+@ROW
+class ReqHistogramData(Inbound, msg_id=88):
+    """ibapi reqHistogramData / ib_async: reqId, contract12, includeExpired, useRTH,
+    timePeriod ("3 days", "1 week")."""
+
+    req_id: int = w(INT)
+    contract: RequestContract = w(Kind.STRUCT, item=RequestContract)
+    include_expired: bool = w(BOOL)
+    use_rth: bool = w(BOOL)
+    time_period: str = w(STR)
+
+
+@ROW
+class CancelHistogramData(Inbound, msg_id=89):
+    """ibapi / ib_async cancelHistogramData: [89, reqId]."""
+
+    req_id: int = w(INT)
+
+
+@ROW
+class CancelHeadTimeStamp(Inbound, msg_id=90):
+    """ibapi / ib_async cancelHeadTimeStamp: [90, reqId]."""
+
+    req_id: int = w(INT)
+
+
+@ROW
+class ReqHistoricalTicks(Inbound, msg_id=96):
+    """ibapi reqHistoricalTicks / ib_async: reqId, contract12, includeExpired, start, end,
+    numberOfTicks, whatToShow, useRth, ignoreSize, miscOptions."""
+
+    req_id: int = w(INT)
+    contract: RequestContract = w(Kind.STRUCT, item=RequestContract)
+    include_expired: bool = w(BOOL)
+    start_date_time: str = w(STR)
+    end_date_time: str = w(STR)
+    number_of_ticks: int = w(INT)
+    what_to_show: str = w(STR)
+    use_rth: bool = w(BOOL)
+    ignore_size: bool = w(BOOL)
+    misc_options: str = w(STR)
+
+
+@ROW
+class ReqTickByTickData(Inbound, msg_id=97):
+    """ibapi reqTickByTickData / ib_async: reqId, contract12, tickType ("Last", "AllLast",
+    "BidAsk", "MidPoint"), numberOfTicks and ignoreSize (since 140)."""
+
+    req_id: int = w(INT)
+    contract: RequestContract = w(Kind.STRUCT, item=RequestContract)
+    tick_type: str = w(STR)
+    number_of_ticks: int = w(INT)
+    ignore_size: bool = w(BOOL)
+
+
+@ROW
+class CancelTickByTickData(Inbound, msg_id=98):
+    """ibapi / ib_async cancelTickByTickData: [98, reqId]."""
+
+    req_id: int = w(INT)
+
+
+@ROW
+class MarketDepth(Outbound, msg_id=12):
+    """ibapi processMarketDepthMsg (version, reqId, position, operation, side, price,
+    size); ib_async wraps updateMktDepth the same. operation 0/1/2 = insert/update/delete,
+    side 0 = ask, 1 = bid."""
+
+    version: int = w(INT, 1)
+    req_id: int = w(INT)
+    position: int = w(INT)
+    operation: int = w(INT)
+    side: int = w(INT)
+    price: Decimal | None = w(DEC)
+    size: Decimal | None = w(DEC)
+
+
+@ROW
+class MarketDepthL2(Outbound, msg_id=13):
+    """ibapi processMarketDepthL2Msg (isSmartDepth since 146); ib_async updateMktDepthL2."""
+
+    version: int = w(INT, 1)
+    req_id: int = w(INT)
+    position: int = w(INT)
+    market_maker: str = w(STR)
+    operation: int = w(INT)
+    side: int = w(INT)
+    price: Decimal | None = w(DEC)
+    size: Decimal | None = w(DEC)
+    is_smart_depth: bool = w(BOOL)
+
+
+@ROW
+class HistoricalBar:
+    """One bar of historicalData: ibapi processHistoricalDataMsg / ib_async historicalData
+    (date, open, high, low, close, volume, wap, barCount; no per-bar extra field since
+    124)."""
+
+    date: str = w(STR)
+    open: Decimal | None = w(DEC)
+    high: Decimal | None = w(DEC)
+    low: Decimal | None = w(DEC)
+    close: Decimal | None = w(DEC)
+    volume: Decimal | None = w(DEC)
+    wap: Decimal | None = w(DEC)
+    bar_count: int = w(INT)
+
+
+@ROW
+class HistoricalData(Outbound, msg_id=17):
+    """No version (since 124); start and end strings before the bars until 196, when they
+    moved to historicalDataEnd (108). ib_async reads [17, reqId, start, end, n, bars]."""
+
+    req_id: int = w(INT)
+    start: str = w(STR)
+    end: str = w(STR)
+    bars: tuple[HistoricalBar, ...] = w(Kind.GROUP, item=HistoricalBar)
+
+
+@ROW
+class RealTimeBar(Outbound, msg_id=50):
+    """ibapi processRealTimeBarMsg / ib_async realtimeBar: version, reqId, time (epoch s of
+    the bar's start), open, high, low, close, volume, wap, count."""
+
+    version: int = w(INT, 3)
+    req_id: int = w(INT)
+    time: int = w(INT)
+    open: Decimal | None = w(DEC)
+    high: Decimal | None = w(DEC)
+    low: Decimal | None = w(DEC)
+    close: Decimal | None = w(DEC)
+    volume: Decimal | None = w(DEC)
+    wap: Decimal | None = w(DEC)
+    count: int = w(INT)
+
+
+@ROW
+class HeadTimestamp(Outbound, msg_id=88):
+    """ibapi processHeadTimestamp / ib_async (skip=1): reqId, headTimestamp."""
+
+    req_id: int = w(INT)
+    head_timestamp: str = w(STR)
+
+
+@ROW
+class HistogramEntry:
+    price: Decimal | None = w(DEC)
+    size: Decimal | None = w(DEC)  # ib_async reads it with int(): send whole numbers
+
+
+@ROW
+class HistogramData(Outbound, msg_id=89):
+    """ibapi processHistogramData / ib_async histogramData: reqId, n, (price, size)*n."""
+
+    req_id: int = w(INT)
+    items: tuple[HistogramEntry, ...] = w(Kind.GROUP, item=HistogramEntry)
+
+
+@ROW
+class HistoricalDataUpdate(Outbound, msg_id=90):
+    """ibapi processHistoricalDataUpdateMsg / ib_async historicalDataUpdate: reqId,
+    barCount, date, open, close, high, low, wap, volume (note the order)."""
+
+    req_id: int = w(INT)
+    bar_count: int = w(INT)
+    date: str = w(STR)
+    open: Decimal | None = w(DEC)
+    close: Decimal | None = w(DEC)
+    high: Decimal | None = w(DEC)
+    low: Decimal | None = w(DEC)
+    wap: Decimal | None = w(DEC)
+    volume: Decimal | None = w(DEC)
+
+
+@ROW
+class MidpointTick:
+    """A historicalTicks row: time, an unused field ("for consistency" in ibapi), price,
+    size."""
+
+    time: int = w(INT)
+    unused: str = w(STR)
+    price: Decimal | None = w(DEC)
+    size: Decimal | None = w(DEC)
+
+
+@ROW
+class HistoricalTicks(Outbound, msg_id=96):
+    """ibapi processHistoricalTicks / ib_async historicalTicks (MIDPOINT)."""
+
+    req_id: int = w(INT)
+    ticks: tuple[MidpointTick, ...] = w(Kind.GROUP, item=MidpointTick)
+    done: bool = w(BOOL)
+
+
+@ROW
+class BidAskTick:
+    """A historicalTicksBidAsk row; mask bit 1 = askPastHigh, 2 = bidPastLow."""
+
+    time: int = w(INT)
+    mask: int = w(INT)
+    price_bid: Decimal | None = w(DEC)
+    price_ask: Decimal | None = w(DEC)
+    size_bid: Decimal | None = w(DEC)
+    size_ask: Decimal | None = w(DEC)
+
+
+@ROW
+class HistoricalTicksBidAsk(Outbound, msg_id=97):
+    """ibapi processHistoricalTicksBidAsk / ib_async historicalTicksBidAsk."""
+
+    req_id: int = w(INT)
+    ticks: tuple[BidAskTick, ...] = w(Kind.GROUP, item=BidAskTick)
+    done: bool = w(BOOL)
+
+
+@ROW
+class LastTick:
+    """A historicalTicksLast row; mask bit 1 = pastLimit, 2 = unreported."""
+
+    time: int = w(INT)
+    mask: int = w(INT)
+    price: Decimal | None = w(DEC)
+    size: Decimal | None = w(DEC)
+    exchange: str = w(STR)
+    special_conditions: str = w(STR)
+
+
+@ROW
+class HistoricalTicksLast(Outbound, msg_id=98):
+    """ibapi processHistoricalTicksLast / ib_async historicalTicksLast."""
+
+    req_id: int = w(INT)
+    ticks: tuple[LastTick, ...] = w(Kind.GROUP, item=LastTick)
+    done: bool = w(BOOL)
+
+
+@ROW
+class TickByTick(Outbound, msg_id=99):
+    """ibapi processTickByTickMsg / ib_async tickByTick: reqId, tickType, time, then by
+    type: 1/2 (Last/AllLast) price, size, mask, exchange, specialConditions; 3 (BidAsk)
+    bid, ask, bidSize, askSize, mask (bit 1 bidPastLow, 2 askPastHigh); 4 (MidPoint) mid."""
+
+    req_id: int = w(INT)
+    tick_type: int = w(INT)
+    time: int = w(INT)
+    price: Decimal | None = w(DEC, when=_BAR_TICKS_LAST)
+    size: Decimal | None = w(DEC, when=_BAR_TICKS_LAST)
+    last_mask: int = w(INT, when=_BAR_TICKS_LAST)
+    exchange: str = w(STR, when=_BAR_TICKS_LAST)
+    special_conditions: str = w(STR, when=_BAR_TICKS_LAST)
+    bid_price: Decimal | None = w(DEC, when=_BAR_TICKS_BID_ASK)
+    ask_price: Decimal | None = w(DEC, when=_BAR_TICKS_BID_ASK)
+    bid_size: Decimal | None = w(DEC, when=_BAR_TICKS_BID_ASK)
+    ask_size: Decimal | None = w(DEC, when=_BAR_TICKS_BID_ASK)
+    bid_ask_mask: int = w(INT, when=_BAR_TICKS_BID_ASK)
+    mid_point: Decimal | None = w(DEC, when=_BAR_TICKS_MID)
+
+
+@ROW
+class ScheduleSession:
+    start_date_time: str = w(STR)
+    end_date_time: str = w(STR)
+    ref_date: str = w(STR)
+
+
+@ROW
+class HistoricalSchedule(Outbound, msg_id=106):
+    """whatToShow=SCHEDULE (since 165): ibapi processHistoricalSchedule / ib_async
+    historicalSchedule: reqId, start, end, timeZone, n, (start, end, refDate)*n."""
+
+    req_id: int = w(INT)
+    start_date_time: str = w(STR)
+    end_date_time: str = w(STR)
+    time_zone: str = w(STR)
+    sessions: tuple[ScheduleSession, ...] = w(Kind.GROUP, item=ScheduleSession)
+
+
+# --------------------------------------------------------------------------------------------
 # The table
 # --------------------------------------------------------------------------------------------
 

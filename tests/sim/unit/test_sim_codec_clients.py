@@ -42,6 +42,7 @@ from ibgateway_sim.wire.codec import (
 from ibgateway_sim.wire.messages import Direction
 from tests.sim.api_samples import API_CALLBACKS, API_SAMPLES
 from tests.sim.decoding import ibapi_calls
+from tests.sim.market_samples import MARKET_CALLBACKS, MARKET_SAMPLES
 
 VERSIONS = [157, 158, 160, 162, 163, 164, 166, 169, 170, 176, 177, 178]
 assert VERSIONS[0] == MIN_VERSION and VERSIONS[-1] == MAX_VERSION
@@ -561,6 +562,7 @@ SAMPLES: dict[type, m.Message] = {
     ),
     m.CompletedOrdersEnd: m.CompletedOrdersEnd(),
     **API_SAMPLES,
+    **MARKET_SAMPLES,
 }
 
 
@@ -638,6 +640,7 @@ EXPECTED_CALLBACK = {
     m.CompletedOrder: ("completedOrder", "completedOrder"),
     m.CompletedOrdersEnd: ("completedOrdersEnd", "completedOrdersEnd"),
     **API_CALLBACKS,
+    **MARKET_CALLBACKS,
 }
 
 

@@ -8,7 +8,7 @@ delayed data is off too (354 / 10168).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -44,9 +44,15 @@ class MarketData:
 
 class MarketDataHandlers:
     def __init__(
-        self, engine: Engine, *, realtime_data: bool | frozenset[str], delayed_data: bool
+        self,
+        engine: Engine,
+        *,
+        realtime_data: bool | frozenset[str],
+        delayed_data: bool,
+        paused: Callable[[], bool] = lambda: False,
     ) -> None:
         self._engine = engine
+        self._paused = paused  # a farm outage, stale prices, a competing session
         self._realtime = realtime_data
         self._delayed = delayed_data
         self._types: dict[Session, int] = {}  # reqMarketDataType per connection (default LIVE)
@@ -69,11 +75,24 @@ class MarketDataHandlers:
         return tuple(sorted(self._subs.get(session, {})))
 
     def refresh(self, con_id: int | None = None) -> None:
-        """Send the ticks that changed, to every streaming subscription (of `con_id`)."""
+        """Send the ticks that changed, to every streaming subscription (of `con_id`);
+        nothing while market data is paused by a fault."""
+        if self._paused():
+            return
         for s, subs in self._subs.items():
             for sub in subs.values():
                 if con_id is None or sub.con_id == con_id:
                     self._send_ticks(s, sub)
+
+    def announce(self, code: int | None, text: str = "", market_data_type: int = 0) -> None:
+        """Tell every streaming subscription: an error/notice `code`, or a new market data
+        type (2 = frozen, while prices are stale; 1 = live again)."""
+        for s, subs in self._subs.items():
+            for sub in subs.values():
+                if code is not None:
+                    s.send_error(sub.req_id, code, text)
+                if market_data_type:
+                    s.send(m.MarketDataType(req_id=sub.req_id, market_data_type=market_data_type))
 
     # ---- requests -------------------------------------------------------------------------
 
