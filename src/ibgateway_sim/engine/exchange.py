@@ -472,11 +472,27 @@ class Engine:
         return out
 
     def _cancel(self, o: WorkingOrder, out: list[Event], *, by_trader: bool) -> None:
-        self._finish(o, "Cancelled", out, completed="Cancelled by Trader" if by_trader else "")
+        """A trader's cancel (cancelOrder, reqGlobalCancel) is answered with orderStatus
+        Cancelled, then error 202, and no openOrder (public real-gateway transcripts)."""
+        self._finish(
+            o,
+            "Cancelled",
+            out,
+            completed="Cancelled by Trader" if by_trader else "",
+            status_only=by_trader,
+        )
         if by_trader:
             out.append(OrderError(o.req.client_id, o.req.order_id, CANCELLED, TEXT_CANCELLED))
 
-    def _finish(self, o: WorkingOrder, status: str, out: list[Event], completed: str = "") -> None:
+    def _finish(
+        self,
+        o: WorkingOrder,
+        status: str,
+        out: list[Event],
+        completed: str = "",
+        *,
+        status_only: bool = False,
+    ) -> None:
         """Make `o` final; a parent that ends unfilled takes its children with it."""
         if o.done:
             return
@@ -484,7 +500,7 @@ class Engine:
         self._registry.close(o)
         o.completed_time = self._clock()
         o.completed_status = completed or status
-        out.append(OrderUpdated(o.snapshot()))
+        out.append(OrderUpdated(o.snapshot(), status_only=status_only))
         if status != "Filled":
             for child in self._registry.children(o):
                 self._finish(child, "Cancelled", out)

@@ -228,9 +228,12 @@ class ExecFilter:
 
 @dataclass(frozen=True, slots=True)
 class OrderUpdated:
-    """Server: openOrder + orderStatus to the owner."""
+    """Server: openOrder + orderStatus to the owner; orderStatus alone when `status_only`
+    (a cancel the trader asked for: TWS answers orderStatus Cancelled and error 202, no
+    openOrder, as public real-gateway transcripts show)."""
 
     order: OrderState
+    status_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,7 +76,8 @@ class EventDispatcher:
             if isinstance(ev, OrderUpdated):
                 st = ev.order
                 for s in self.audience(st.client_id):
-                    s.send(open_order(st))
+                    if not ev.status_only:
+                        s.send(open_order(st))
                     if st.margin is None:
                         s.send(order_status(st))
             elif isinstance(ev, ExecutionMade):
