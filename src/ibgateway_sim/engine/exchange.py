@@ -46,11 +46,13 @@ from .working import (
     ACTIONS,
     CANCEL_UNKNOWN,
     CANCELLED,
+    CLOSE_AUCTION_TYPES,
     DUPLICATE_ID,
     MODIFY_MISMATCH,
     NO_SECURITY,
     NOT_CANCELLABLE,
     OFF_TICK,
+    PEGGED_TYPES,
     READ_ONLY,
     TEXT_CANCELLED,
     TEXT_NO_SECURITY,
@@ -206,13 +208,40 @@ class Engine:
         return out
 
     def step(self) -> list[Event]:
-        """Advance every price path one step and match; OPG orders get their opening."""
+        """Advance every price path one step and match (auction orders wait for theirs)."""
         self._steps += 1
         out: list[Event] = []
         for con_id in sorted({o.spec.con_id for o in self._live.values()}):
             self._book(con_id)
         self._housekeeping(out)
-        self._match(out, opening=True)
+        self._match(out)
+        return out
+
+    def run_auction(self, auction: str, con_id: int | None = None) -> list[Event]:
+        """The opening ("open": orders with tif OPG) or closing ("close": MOC, LOC) auction
+        of one instrument or all: each order executes in full at the instrument's current
+        price, a limit order only if its limit allows, and what did not execute is
+        cancelled, as IB cancels auction orders the auction did not fill (TWS API "Order
+        Types": Market/Limit-on-Open, Market/Limit-on-Close). Until the simulator has
+        trading sessions, the control API triggers the auctions; the session clock will."""
+        if auction not in ("open", "close"):
+            raise EngineError(0, f"auction must be 'open' or 'close', got {auction!r}")
+        out: list[Event] = []
+        self._housekeeping(out)
+        for o in list(self._live.values()):
+            if not o.working or (con_id is not None and o.spec.con_id != con_id):
+                continue
+            t = o.req.order_type
+            if (auction == "open") != (o.req.tif == "OPG") or (
+                auction == "close" and t not in CLOSE_AUCTION_TYPES
+            ):
+                continue
+            price = self._book(o.spec.con_id).last
+            limit = o.req.limit_price if t in ("LMT", "LOC") else None
+            if limit is None or (price <= limit if o.side > 0 else price >= limit):
+                self._fill(o, o.remaining, price, 2, out)
+            if not o.done:
+                self._finish(o, "Cancelled", out)
         return out
 
     # ---- orders -------------------------------------------------------------------------
@@ -559,7 +588,6 @@ class Engine:
         *,
         keys: set[tuple[int, int]] | None = None,
         con_id: int | None = None,
-        opening: bool = False,
     ) -> None:
         """One matching pass. Each order is evaluated at most once, so `liquidity` caps its
         fill per pass; children activated during the pass are evaluated in it too."""
@@ -586,40 +614,72 @@ class Engine:
                 for o in pending:
                     seen.add(o.key)
                     if o.working:
-                        self._evaluate(o, out, opening=opening)
+                        self._evaluate(o, out)
         finally:
             self._pass_keys = None
 
-    def _evaluate(self, o: WorkingOrder, out: list[Event], *, opening: bool) -> None:
+    def _evaluate(self, o: WorkingOrder, out: list[Event]) -> None:
         tif = o.req.tif
-        if tif == "OPG" and not opening:
-            return  # waits for the next step (the "open")
+        if tif == "OPG" or o.req.order_type in CLOSE_AUCTION_TYPES:
+            return  # waits for its auction (run_auction)
         book = self._book(o.spec.con_id)
-        if not o.fresh and o.idle_at == book.version and tif != "OPG":
+        if not o.fresh and o.idle_at == book.version:
             return  # nothing moved since it last could not fill
-        fill_price: Decimal | None = None
-        liquidity_flag = 2
-        if o.check_trigger(book.last):
-            limit = o.limit()
-            touch = book.ask if o.side > 0 else book.bid
-            if limit is None:
-                fill_price = touch
-            elif (touch <= limit) if o.side > 0 else (touch >= limit):
-                # arriving orders take the quote; resting ones fill at their limit
-                fill_price, liquidity_flag = (touch, 2) if o.fresh else (limit, 1)
+        if o.req.order_type in PEGGED_TYPES:
+            fill_price, liquidity_flag = self._pegged_fill(o, book)
+        else:
+            fill_price, liquidity_flag = self._touch_fill(o, book)
         o.fresh = False
         qty = o.remaining
         if fill_price is not None and self.liquidity is not None:
             qty = min(qty, self.liquidity)
         if tif == "FOK" and (fill_price is None or qty < o.remaining):
+            # all at once or nothing (TWS API "Time in Force": Fill-or-Kill)
             self._finish(o, "Cancelled", out)
             return
         if fill_price is not None and qty > 0:
             self._fill(o, qty, fill_price, liquidity_flag, out)
         else:
             o.idle_at = book.version
-        if not o.done and (tif in ("IOC", "FOK") or tif == "OPG"):
+        if not o.done and tif == "IOC":
             self._finish(o, "Cancelled", out)
+
+    def _touch_fill(self, o: WorkingOrder, book: Book) -> tuple[Decimal | None, int]:
+        """Market, limit, stop and touched orders: (fill price or None, liquidity flag)."""
+        if not o.check_trigger(book.last):
+            return None, 2
+        limit = o.limit()
+        touch = book.ask if o.side > 0 else book.bid
+        if limit is None:
+            return touch, 2
+        if (touch <= limit) if o.side > 0 else (touch >= limit):
+            # arriving orders take the quote; resting ones fill at their limit
+            return (touch, 2) if o.fresh else (limit, 1)
+        return None, 2
+
+    def _pegged_fill(self, o: WorkingOrder, book: Book) -> tuple[Decimal | None, int]:
+        """Pegged orders. MIDPRICE executes at the midpoint whenever its cap allows. REL and
+        PEG MID rest at their pegged price: marketable on arrival they take the quote;
+        resting, they are filled at the price they stood at when the market trades at or
+        through it; then they re-peg to the new quote (TWS API "Relative": the order
+        "adjusts automatically as the markets move")."""
+        if o.req.order_type == "MIDPRICE":
+            mid = (book.bid + book.ask) / 2
+            cap = o.req.limit_price
+            if cap is None or (mid <= cap if o.side > 0 else mid >= cap):
+                return mid, 2 if o.fresh else 1
+            return None, 2
+        standing, o.peg = o.peg, o.peg_price(book.bid, book.ask)
+        touch = book.ask if o.side > 0 else book.bid
+        if (o.peg >= touch) if o.side > 0 else (o.peg <= touch):
+            return touch, 2
+        crossed = standing is not None and (
+            (book.last <= standing) if o.side > 0 else (book.last >= standing)
+        )
+        if crossed and not o.fresh:
+            assert standing is not None
+            return standing, 1
+        return None, 2
 
     # ---- fills --------------------------------------------------------------------------
 
@@ -641,6 +701,8 @@ class Engine:
             o.filled += q
             o.value += q * price
             o.last_price = price
+            if o.req.order_type == "MTL" and o.mtl_limit is None:
+                o.mtl_limit = price  # TWS API "Market to Limit": the rest rests at this price
             o.allocated[account] = o.allocated.get(account, _ZERO) + q
             usd = q * price * o.spec.multiplier_value * self._usd_rate(o.spec.currency)
             shares, value = o.volume.get(account, (_ZERO, _ZERO))
