@@ -12,11 +12,12 @@ is the import point.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
-from . import allocation
+from . import allocation, combos
 from .allocation import FaSetup
 from .book import Book, to_grid
 from .journal import Journal
@@ -32,6 +33,7 @@ from .model import (
     ExecFilter,
     Execution,
     ExecutionMade,
+    MarginImpact,
     OrderError,
     OrderRequest,
     OrderState,
@@ -41,7 +43,14 @@ from .model import (
 )
 from .pretrade import PreTrade
 from .universe import builtin_universe, match_all
-from .validation import Rejection, check_quantity, check_request, parse_times, reject
+from .validation import (
+    Rejection,
+    check_combo,
+    check_quantity,
+    check_request,
+    parse_times,
+    reject,
+)
 from .working import (
     ACTIONS,
     CANCEL_UNKNOWN,
@@ -211,7 +220,7 @@ class Engine:
         """Advance every price path one step and match (auction orders wait for theirs)."""
         self._steps += 1
         out: list[Event] = []
-        for con_id in sorted({o.spec.con_id for o in self._live.values()}):
+        for con_id in sorted({c for o in self._live.values() for c in o.con_ids}):
             self._book(con_id)
         self._housekeeping(out)
         self._match(out)
@@ -278,6 +287,8 @@ class Engine:
             return out
         if self.read_only:
             return self._refuse(out, req, None, READ_ONLY, TEXT_READ_ONLY)
+        if req.contract.sec_type == "BAG":
+            return self._place_combo(out, req, existing)
         specs = self.match_contracts(req.contract)
         if len(specs) != 1:
             text = text_ambiguous(req.contract.symbol) if specs else TEXT_NO_SECURITY
@@ -551,7 +562,12 @@ class Engine:
     def _what_if(
         self, req: OrderRequest, spec: ContractSpec, account: str, targets: dict[str, Decimal]
     ) -> OrderState:
-        impact = self.pretrade.what_if(req, spec, account, targets)
+        return self._what_if_state(req, spec, self.pretrade.what_if(req, spec, account, targets))
+
+    def _what_if_state(
+        self, req: OrderRequest, spec: ContractSpec, impact: MarginImpact
+    ) -> OrderState:
+        """The what-if answer: an order state that is never registered (nothing placed)."""
         return OrderState(
             client_id=req.client_id,
             order_id=req.order_id,
@@ -607,7 +623,7 @@ class Engine:
                     for o in candidates
                     if o.working
                     and o.key not in seen
-                    and (con_id is None or o.spec.con_id == con_id)
+                    and (con_id is None or con_id in o.con_ids)
                 ]
                 if not pending:
                     return
@@ -619,6 +635,9 @@ class Engine:
             self._pass_keys = None
 
     def _evaluate(self, o: WorkingOrder, out: list[Event]) -> None:
+        if o.legs:
+            self._evaluate_combo(o, out)
+            return
         tif = o.req.tif
         if tif == "OPG" or o.req.order_type in CLOSE_AUCTION_TYPES:
             return  # waits for its auction (run_auction)
@@ -680,6 +699,129 @@ class Engine:
             assert standing is not None
             return standing, 1
         return None, 2
+
+    # ---- combos -------------------------------------------------------------------------
+
+    def _place_combo(
+        self, out: list[Event], req: OrderRequest, existing: WorkingOrder | None
+    ) -> list[Event]:
+        """A BAG order: its legs resolved and checked, then worked on the net price."""
+        if not req.combo_legs:
+            out.append(
+                OrderError(req.client_id, req.order_id, READ_ONLY, combos.TEXT_BAG_NEEDS_LEGS)
+            )
+            return out
+        legs = combos.resolve_legs(req.combo_legs, self._specs.get)
+        if legs is None:
+            out.append(OrderError(req.client_id, req.order_id, NO_SECURITY, TEXT_NO_SECURITY))
+            return out
+        spec = combos.bag_spec(req.contract, legs)
+        try:
+            check_combo(req, spec)
+            account, _ = self.fa.resolve(req, spec, self.ledger)
+        except Rejection as r:
+            return self._refuse(out, req, spec, r.code, r.text)
+        if req.what_if:
+            impact = self.pretrade.what_if_entries(account, self._combo_entries(req, legs))
+            out.append(OrderUpdated(self._what_if_state(req, spec, impact)))
+            return out
+        if existing is not None:  # a modify: the new net limit / quantity
+            existing.req, existing.total, existing.fresh = req, req.quantity, True
+            out.append(OrderUpdated(existing.snapshot()))
+            self._match(out, keys={existing.key})
+            return out
+        self._seq += 1
+        self._last_perm_id += 1
+        o = WorkingOrder(
+            seq=self._seq,
+            req=req,
+            spec=spec,
+            perm_id=self._last_perm_id,
+            account=account,
+            total=req.quantity,
+            legs=tuple(legs),
+        )
+        self._registry.add(o)
+        out.append(OrderUpdated(o.snapshot()))
+        self._submit(o, out)
+        self._match(out, keys={o.key})
+        return out
+
+    def _combo_entries(self, req: OrderRequest, legs: Sequence[combos.Leg]) -> list[Entry]:
+        side = ACTIONS[req.action]
+        _, prices = combos.leg_prices(legs, side, self.quote)
+        entries = []
+        for leg, price in zip(legs, prices, strict=True):
+            qty = req.quantity * leg.ratio
+            usd = qty * price * leg.spec.multiplier_value * self._usd_rate(leg.spec.currency)
+            comm = self.commissions.for_order(leg.spec, qty, usd)
+            ccy = self.commissions.currency(leg.spec)
+            entries.append(Entry("", leg.spec, qty * leg.sign * side, price, comm, ccy))
+        return entries
+
+    def _evaluate_combo(self, o: WorkingOrder, out: list[Event]) -> None:
+        """All legs at once at the net price, or nothing (IB executes a combo's legs
+        together; it guarantees the net, not each leg's price)."""
+        net, prices = combos.leg_prices(o.legs, o.side, self.quote)
+        o.fresh = False
+        if combos.marketable(net, o.side, o.req.limit_price):
+            self._fill_combo(o, net, prices, out)
+        elif o.req.tif in ("IOC", "FOK"):
+            self._finish(o, "Cancelled", out)
+
+    def _fill_combo(
+        self, o: WorkingOrder, net: Decimal, prices: list[Decimal], out: list[Event]
+    ) -> None:
+        """One execution per leg (its contract, the combo's ids, its commission), then the
+        BAG's own execution at the net price, which carries no commission of its own."""
+        qty, now = o.remaining, self._clock()
+        for planned, leg in zip(self._combo_entries(o.req, o.legs), o.legs, strict=True):
+            exec_id = self.journal.next_id()
+            entry = dataclasses.replace(planned, exec_id=exec_id)
+            realized = self.ledger.apply(o.account, entry)
+            ex = self._execution(
+                o, exec_id, leg.spec, entry.qty > 0, abs(entry.qty), entry.price, now
+            )
+            cr = Commission(exec_id, entry.commission, entry.commission_currency, realized)
+            self.journal.add(ex, cr)
+            out.append(ExecutionMade(ex, cr))
+        o.filled += qty
+        o.value += qty * net
+        o.last_price = net
+        exec_id = self.journal.next_id()
+        bag = self._execution(o, exec_id, o.spec, o.side > 0, qty, net, now)
+        cr = Commission(exec_id, _ZERO, self.commissions.currency(o.legs[0].spec), None)
+        self.journal.add(bag, cr)
+        out.append(ExecutionMade(bag, cr))
+        self._finish(o, "Filled", out)
+
+    def _execution(
+        self,
+        o: WorkingOrder,
+        exec_id: str,
+        spec: ContractSpec,
+        bought: bool,
+        shares: Decimal,
+        price: Decimal,
+        now: float,
+    ) -> Execution:
+        return Execution(
+            exec_id=exec_id,
+            perm_id=o.perm_id,
+            order_id=o.req.order_id,
+            client_id=o.req.client_id,
+            account=o.account,
+            contract=spec,
+            side="BOT" if bought else "SLD",
+            shares=shares,
+            price=price,
+            time=now,
+            cum_qty=shares,
+            avg_price=price,
+            order_ref=o.req.order_ref,
+            exchange=spec.exchange if spec.sec_type == "BAG" else self._venue(spec),
+            liquidity=2,
+        )
 
     # ---- fills --------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .book import on_grid
+from .combos import COMBO_TYPES
 from .model import ContractSpec, OrderRequest
 from .timeparse import parse_ib_time
 from .working import (
@@ -59,6 +60,23 @@ def check_auction(req: OrderRequest) -> None:
         raise reject(
             f"Time in force OPG is only valid for MKT and LMT orders, not {req.order_type}"
         )
+
+
+def check_combo(req: OrderRequest, spec: ContractSpec) -> None:
+    """A BAG order is a market or limit order on the net price (TWS API "Spreads"); the net
+    limit may be zero or negative (a credit), but it sits on the legs' tick grid."""
+    if req.action not in ACTIONS:
+        raise reject(f"Invalid action {req.action!r}")
+    if req.order_type not in COMBO_TYPES:
+        raise reject(f"Unsupported order type {req.order_type!r} for a combo")
+    if req.tif not in TIFS or req.tif == "OPG":
+        raise reject(f"Invalid time in force {req.tif!r}")
+    if req.order_type == "LMT":
+        if req.limit_price is None:
+            raise reject("Limit price is missing")
+        if not on_grid(req.limit_price, spec.min_tick):
+            raise Rejection(OFF_TICK, TEXT_OFF_TICK)
+    check_quantity(req.quantity, spec)
 
 
 def check_quantity(qty: Decimal, spec: ContractSpec) -> None:

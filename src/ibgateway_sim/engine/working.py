@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from .book import to_grid
+from .combos import Leg
 from .model import DONE_STATUSES, ContractSpec, OrderRequest, OrderState
 
 STOP_TYPES = frozenset({"STP", "STP LMT", "TRAIL", "TRAIL LIMIT", "MIT", "LIT"})
@@ -93,12 +94,18 @@ class WorkingOrder:
     allocated: dict[str, Decimal] = field(default_factory=dict)  # account -> filled
     charged: dict[str, Decimal] = field(default_factory=dict)  # account -> commission so far
     volume: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)  # shares, usd
+    legs: tuple[Leg, ...] = ()  # a BAG order's resolved legs (its spec is the BAG)
     peg: Decimal | None = None  # REL / PEG MID: the price it rests at since the last quote
     mtl_limit: Decimal | None = None  # MTL: the first fill price, the rest's limit
 
     @property
     def key(self) -> tuple[int, int]:
         return (self.req.client_id, self.req.order_id)
+
+    @property
+    def con_ids(self) -> tuple[int, ...]:
+        """The instruments whose prices move this order: a combo's legs, else its own."""
+        return tuple(leg.spec.con_id for leg in self.legs) or (self.spec.con_id,)
 
     @property
     def side(self) -> int:

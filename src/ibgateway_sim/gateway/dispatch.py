@@ -82,7 +82,8 @@ class EventDispatcher:
                         s.send(order_status(st))
             elif isinstance(ev, ExecutionMade):
                 ex, cr = ev.execution, ev.commission
-                touched.add((ex.account, ex.contract.con_id))
+                if ex.contract.sec_type != "BAG":  # a combo's positions are its legs'
+                    touched.add((ex.account, ex.contract.con_id))
                 audience = self.audience(ex.client_id)
                 details = exec_details(ex, -1, self._times)
                 report = commission_report(cr)
