@@ -32,6 +32,11 @@ from ibgateway_sim.wire.codec import MAX_VERSION, MIN_VERSION
 
 log = logging.getLogger(__name__)
 
+LIQUIDATION_NOTICE = 2148  # IB's margin-deficiency liquidation notice (reqId -1)
+TEXT_LIQUIDATION = (
+    "Account is in margin violation: positions are being liquidated to restore compliance"
+)  # the wording is ours; the code is IB's
+
 __all__ = ["GatewaySimulator", "SessionInfo"]
 
 T = TypeVar("T")
@@ -366,6 +371,19 @@ class GatewaySimulator:
         def apply() -> None:
             con_id = None if symbol is None else self.resolve(symbol)
             self._gateway.dispatch(self.engine.run_auction(auction, con_id))
+
+        self._control(apply)
+
+    def liquidate(self, account: str, symbol: str | int, quantity: Decimal) -> None:
+        """IB liquidates `quantity` of the account's position in `symbol` (a margin
+        deficiency): notice 2148 (id -1), then the execution (reqId -1, orderId -1,
+        clientId 0, liquidation 1) and its commission report, to every session."""
+
+        def apply() -> None:
+            con_id = self.resolve(symbol)
+            log.warning("fault: forced liquidation", extra={"account": account})
+            self._gateway.broadcast_error(-1, LIQUIDATION_NOTICE, TEXT_LIQUIDATION)
+            self._gateway.dispatch(self.engine.liquidate(account, con_id, Decimal(quantity)))
 
         self._control(apply)
 

@@ -936,6 +936,47 @@ class Engine:
             else:
                 out.append(OrderUpdated(m.snapshot()))
 
+    def liquidate(self, account: str, con_id: int, quantity: Decimal) -> list[Event]:
+        """IB's forced liquidation of `quantity` of the account's position (toward flat) at
+        the touch: an execution of no order (orderId -1, clientId 0, liquidation 1, as a
+        real capture shows: "Liquidation: 1 ClientId 0 RequestId: -1 OrderId: -1")."""
+        self._check_account(account)
+        held = self.ledger.position(account, con_id)
+        if held == 0 or quantity <= 0 or quantity > abs(held):
+            raise EngineError(0, f"{account} holds {held} of {con_id}; cannot liquidate {quantity}")
+        spec, q = self.contract(con_id), self.quote(con_id)
+        sign = -1 if held > 0 else 1
+        price = q.bid if sign < 0 else q.ask
+        usd = quantity * price * spec.multiplier_value * self._usd_rate(spec.currency)
+        comm = self.commissions.for_order(spec, quantity, usd)
+        ccy = self.commissions.currency(spec)
+        exec_id = self.journal.next_id()
+        realized = self.ledger.apply(
+            account, Entry(exec_id, spec, quantity * sign, price, comm, ccy)
+        )
+        self._last_perm_id += 1
+        ex = Execution(
+            exec_id=exec_id,
+            perm_id=self._last_perm_id,
+            order_id=-1,
+            client_id=0,
+            account=account,
+            contract=spec,
+            side="BOT" if sign > 0 else "SLD",
+            shares=quantity,
+            price=price,
+            time=self._clock(),
+            cum_qty=quantity,
+            avg_price=price,
+            order_ref="",
+            exchange=self._venue(spec),
+            liquidity=2,
+            liquidation=True,
+        )
+        cr = Commission(exec_id, comm, ccy, realized)
+        self.journal.add(ex, cr)
+        return [ExecutionMade(ex, cr)]
+
     # ---- executions and accounts --------------------------------------------------------
 
     def executions(self, flt: ExecFilter | None = None) -> list[tuple[Execution, Commission]]:

@@ -196,6 +196,7 @@ class Execution:
     exchange: str  # venue it executed on: "ISLAND", "NYSE", "ARCA", "CBOE", "CME", "IDEALPRO"
     liquidity: int  # 1 added, 2 removed
     corrects: str = ""  # exec id this execution corrects ("" if none)
+    liquidation: bool = False  # IB's own forced liquidation (orderId -1, clientId 0)
 
 
 @dataclass(frozen=True, slots=True)

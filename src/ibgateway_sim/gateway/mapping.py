@@ -323,6 +323,7 @@ def exec_details(ex: Execution, req_id: int, times: TimeFormatter) -> m.ExecDeta
         price=ex.price,
         perm_id=ex.perm_id,
         client_id=ex.client_id,
+        liquidation=1 if ex.liquidation else 0,
         cum_qty=ex.cum_qty,
         avg_price=ex.avg_price,
         order_ref=ex.order_ref,
