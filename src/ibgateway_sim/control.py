@@ -49,6 +49,10 @@ _FARM_UP = {
 }
 COMPETING_SESSION = 10197
 TEXT_COMPETING_SESSION = "No market data during competing live session"
+LIQUIDATION_NOTICE = 2148  # IB's margin-deficiency liquidation notice (reqId -1)
+TEXT_LIQUIDATION = (
+    "Account is in margin violation: positions are being liquidated to restore compliance"
+)  # the wording is ours; the code is IB's
 
 __all__ = ["GatewaySimulator", "SessionInfo"]
 
@@ -382,12 +386,44 @@ class GatewaySimulator:
 
     def step(self, n: int = 1) -> None:
         """Advance the price paths `n` steps now (what the `step_interval` timer does), match
-        resting orders (OPG orders get their opening) and push the ticks."""
+        resting orders and push the ticks (auction orders wait for `run_*_auction`)."""
 
         def apply() -> None:
             for _ in range(n):
                 self._gateway.dispatch(self.engine.step())
             self._gateway.refresh_market_data()
+
+        self._control(apply)
+
+    def run_opening_auction(self, symbol: str | int | None = None) -> None:
+        """The opening auction of one instrument (or all): orders with tif OPG execute at
+        the current price (LMT only if its limit allows); the rest are cancelled. Until
+        the simulator has trading sessions this is how a test opens the market; the session
+        clock will call it at the open."""
+        self._auction("open", symbol)
+
+    def run_closing_auction(self, symbol: str | int | None = None) -> None:
+        """The closing auction: MOC orders execute at the current price, LOC orders if their
+        limit allows, the rest are cancelled. The session clock will call it at the close."""
+        self._auction("close", symbol)
+
+    def _auction(self, auction: str, symbol: str | int | None) -> None:
+        def apply() -> None:
+            con_id = None if symbol is None else self.resolve(symbol)
+            self._gateway.dispatch(self.engine.run_auction(auction, con_id))
+
+        self._control(apply)
+
+    def liquidate(self, account: str, symbol: str | int, quantity: Decimal) -> None:
+        """IB liquidates `quantity` of the account's position in `symbol` (a margin
+        deficiency): notice 2148 (id -1), then the execution (reqId -1, orderId -1,
+        clientId 0, liquidation 1) and its commission report, to every session."""
+
+        def apply() -> None:
+            con_id = self.resolve(symbol)
+            log.warning("fault: forced liquidation", extra={"account": account})
+            self._gateway.broadcast_error(-1, LIQUIDATION_NOTICE, TEXT_LIQUIDATION)
+            self._gateway.dispatch(self.engine.liquidate(account, con_id, Decimal(quantity)))
 
         self._control(apply)
 

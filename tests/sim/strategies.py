@@ -51,7 +51,7 @@ _STEERING: dict[str, st.SearchStrategy[Any]] = {
     "order_type": st.sampled_from(
         ["MKT", "LMT", "STP", "STP LMT", "TRAIL", "PEG BENCH", "PEG BEST", "PEG MID"]
     ),
-    "delta_neutral_order_type": st.sampled_from(["", "LMT"]),
+    "delta_neutral_order_type": st.sampled_from(["", "None", "LMT"]),
     "hedge_type": st.sampled_from(["", "D"]),
     "algo_strategy": st.sampled_from(["", "Adaptive"]),
     "scale_price_increment": st.none() | st.sampled_from([Decimal(0), Decimal("0.05")]),

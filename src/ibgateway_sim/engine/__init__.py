@@ -8,7 +8,9 @@ from ibgateway_sim.engine.exchange import Engine
 from ibgateway_sim.engine.model import (
     AccountValue,
     Clock,
+    ComboLegRequest,
     Commission,
+    ConditionRequest,
     ContractQuery,
     ContractSpec,
     EngineError,
@@ -28,7 +30,9 @@ from ibgateway_sim.engine.model import (
 __all__ = [
     "AccountValue",
     "Clock",
+    "ComboLegRequest",
     "Commission",
+    "ConditionRequest",
     "ContractQuery",
     "ContractSpec",
     "Engine",

@@ -12,11 +12,12 @@ is the import point.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
-from . import allocation
+from . import allocation, combos
 from .allocation import FaSetup
 from .book import Book, to_grid
 from .journal import Journal
@@ -33,6 +34,7 @@ from .model import (
     ExecFilter,
     Execution,
     ExecutionMade,
+    MarginImpact,
     OrderError,
     OrderRequest,
     OrderState,
@@ -43,16 +45,25 @@ from .model import (
 )
 from .pretrade import PreTrade
 from .universe import builtin_universe, match_all
-from .validation import Rejection, check_quantity, check_request, parse_times, reject
+from .validation import (
+    Rejection,
+    check_combo,
+    check_quantity,
+    check_request,
+    parse_times,
+    reject,
+)
 from .working import (
     ACTIONS,
     CANCEL_UNKNOWN,
     CANCELLED,
+    CLOSE_AUCTION_TYPES,
     DUPLICATE_ID,
     MODIFY_MISMATCH,
     NO_SECURITY,
     NOT_CANCELLABLE,
     OFF_TICK,
+    PEGGED_TYPES,
     READ_ONLY,
     TEXT_CANCELLED,
     TEXT_NO_SECURITY,
@@ -212,14 +223,41 @@ class Engine:
         return out
 
     def step(self) -> list[Event]:
-        """Advance every price path one step and match; OPG orders get their opening."""
+        """Advance every price path one step and match (auction orders wait for theirs)."""
         self.market.step_times.append(self._clock())
         self._steps += 1
         out: list[Event] = self.advance_sessions()
-        for con_id in sorted({o.spec.con_id for o in self._live.values()}):
+        for con_id in sorted({c for o in self._live.values() for c in o.con_ids}):
             self._book(con_id)
         self._housekeeping(out)
-        self._match(out, opening=True)
+        self._match(out)
+        return out
+
+    def run_auction(self, auction: str, con_id: int | None = None) -> list[Event]:
+        """The opening ("open": orders with tif OPG) or closing ("close": MOC, LOC) auction
+        of one instrument or all: each order executes in full at the instrument's current
+        price, a limit order only if its limit allows, and what did not execute is
+        cancelled, as IB cancels auction orders the auction did not fill (TWS API "Order
+        Types": Market/Limit-on-Open, Market/Limit-on-Close). Until the simulator has
+        trading sessions, the control API triggers the auctions; the session clock will."""
+        if auction not in ("open", "close"):
+            raise EngineError(0, f"auction must be 'open' or 'close', got {auction!r}")
+        out: list[Event] = []
+        self._housekeeping(out)
+        for o in list(self._live.values()):
+            if not o.working or (con_id is not None and o.spec.con_id != con_id):
+                continue
+            t = o.req.order_type
+            if (auction == "open") != (o.req.tif == "OPG") or (
+                auction == "close" and t not in CLOSE_AUCTION_TYPES
+            ):
+                continue
+            price = self._book(o.spec.con_id).last
+            limit = o.req.limit_price if t in ("LMT", "LOC") else None
+            if limit is None or (price <= limit if o.side > 0 else price >= limit):
+                self._fill(o, o.remaining, price, 2, out)
+            if not o.done:
+                self._finish(o, "Cancelled", out)
         return out
 
     # ---- orders -------------------------------------------------------------------------
@@ -256,6 +294,8 @@ class Engine:
             return out
         if self.read_only:
             return self._refuse(out, req, None, READ_ONLY, TEXT_READ_ONLY)
+        if req.contract.sec_type == "BAG":
+            return self._place_combo(out, req, existing)
         specs = self.match_contracts(req.contract)
         if len(specs) != 1:
             text = text_ambiguous(req.contract.symbol) if specs else TEXT_NO_SECURITY
@@ -504,11 +544,27 @@ class Engine:
         return out
 
     def _cancel(self, o: WorkingOrder, out: list[Event], *, by_trader: bool) -> None:
-        self._finish(o, "Cancelled", out, completed="Cancelled by Trader" if by_trader else "")
+        """A trader's cancel (cancelOrder, reqGlobalCancel) is answered with orderStatus
+        Cancelled, then error 202, and no openOrder (public real-gateway transcripts)."""
+        self._finish(
+            o,
+            "Cancelled",
+            out,
+            completed="Cancelled by Trader" if by_trader else "",
+            status_only=by_trader,
+        )
         if by_trader:
             out.append(OrderError(o.req.client_id, o.req.order_id, CANCELLED, TEXT_CANCELLED))
 
-    def _finish(self, o: WorkingOrder, status: str, out: list[Event], completed: str = "") -> None:
+    def _finish(
+        self,
+        o: WorkingOrder,
+        status: str,
+        out: list[Event],
+        completed: str = "",
+        *,
+        status_only: bool = False,
+    ) -> None:
         """Make `o` final; a parent that ends unfilled takes its children with it."""
         if o.done:
             return
@@ -516,7 +572,7 @@ class Engine:
         self._registry.close(o)
         o.completed_time = self._clock()
         o.completed_status = completed or status
-        out.append(OrderUpdated(o.snapshot()))
+        out.append(OrderUpdated(o.snapshot(), status_only=status_only))
         if status != "Filled":
             for child in self._registry.children(o):
                 self._finish(child, "Cancelled", out)
@@ -538,7 +594,12 @@ class Engine:
     def _what_if(
         self, req: OrderRequest, spec: ContractSpec, account: str, targets: dict[str, Decimal]
     ) -> OrderState:
-        impact = self.pretrade.what_if(req, spec, account, targets)
+        return self._what_if_state(req, spec, self.pretrade.what_if(req, spec, account, targets))
+
+    def _what_if_state(
+        self, req: OrderRequest, spec: ContractSpec, impact: MarginImpact
+    ) -> OrderState:
+        """The what-if answer: an order state that is never registered (nothing placed)."""
         return OrderState(
             client_id=req.client_id,
             order_id=req.order_id,
@@ -575,7 +636,6 @@ class Engine:
         *,
         keys: set[tuple[int, int]] | None = None,
         con_id: int | None = None,
-        opening: bool = False,
     ) -> None:
         """One matching pass. Each order is evaluated at most once, so `liquidity` caps its
         fill per pass; children activated during the pass are evaluated in it too."""
@@ -595,49 +655,207 @@ class Engine:
                     for o in candidates
                     if o.working
                     and o.key not in seen
-                    and (con_id is None or o.spec.con_id == con_id)
+                    and (con_id is None or con_id in o.con_ids)
                 ]
                 if not pending:
                     return
                 for o in pending:
                     seen.add(o.key)
                     if o.working:
-                        self._evaluate(o, out, opening=opening)
+                        self._evaluate(o, out)
         finally:
             self._pass_keys = None
 
-    def _evaluate(self, o: WorkingOrder, out: list[Event], *, opening: bool) -> None:
+    def _evaluate(self, o: WorkingOrder, out: list[Event]) -> None:
+        if o.legs:
+            self._evaluate_combo(o, out)
+            return
         tif = o.req.tif
-        if tif == "OPG" and not opening:
-            return  # waits for the next step (the "open")
+        if tif == "OPG" or o.req.order_type in CLOSE_AUCTION_TYPES:
+            return  # waits for its auction (run_auction)
         if not self.market.trades_now(o.spec, self._clock(), outside_rth=o.req.outside_rth):
             return  # its session is closed (only with trading hours on)
         book = self._book(o.spec.con_id)
-        if not o.fresh and o.idle_at == book.version and tif != "OPG":
+        if not o.fresh and o.idle_at == book.version:
             return  # nothing moved since it last could not fill
-        fill_price: Decimal | None = None
-        liquidity_flag = 2
-        if o.check_trigger(book.last):
-            limit = o.limit()
-            touch = book.ask if o.side > 0 else book.bid
-            if limit is None:
-                fill_price = touch
-            elif (touch <= limit) if o.side > 0 else (touch >= limit):
-                # arriving orders take the quote; resting ones fill at their limit
-                fill_price, liquidity_flag = (touch, 2) if o.fresh else (limit, 1)
+        if o.req.order_type in PEGGED_TYPES:
+            fill_price, liquidity_flag = self._pegged_fill(o, book)
+        else:
+            fill_price, liquidity_flag = self._touch_fill(o, book)
         o.fresh = False
         qty = o.remaining
         if fill_price is not None and self.liquidity is not None:
             qty = min(qty, self.liquidity)
         if tif == "FOK" and (fill_price is None or qty < o.remaining):
+            # all at once or nothing (TWS API "Time in Force": Fill-or-Kill)
             self._finish(o, "Cancelled", out)
             return
         if fill_price is not None and qty > 0:
             self._fill(o, qty, fill_price, liquidity_flag, out)
         else:
             o.idle_at = book.version
-        if not o.done and (tif in ("IOC", "FOK") or tif == "OPG"):
+        if not o.done and tif == "IOC":
             self._finish(o, "Cancelled", out)
+
+    def _touch_fill(self, o: WorkingOrder, book: Book) -> tuple[Decimal | None, int]:
+        """Market, limit, stop and touched orders: (fill price or None, liquidity flag)."""
+        if not o.check_trigger(book.last):
+            return None, 2
+        limit = o.limit()
+        touch = book.ask if o.side > 0 else book.bid
+        if limit is None:
+            return touch, 2
+        if (touch <= limit) if o.side > 0 else (touch >= limit):
+            # arriving orders take the quote; resting ones fill at their limit
+            return (touch, 2) if o.fresh else (limit, 1)
+        return None, 2
+
+    def _pegged_fill(self, o: WorkingOrder, book: Book) -> tuple[Decimal | None, int]:
+        """Pegged orders. MIDPRICE executes at the midpoint whenever its cap allows. REL and
+        PEG MID rest at their pegged price: marketable on arrival they take the quote;
+        resting, they are filled at the price they stood at when the market trades at or
+        through it; then they re-peg to the new quote (TWS API "Relative": the order
+        "adjusts automatically as the markets move")."""
+        if o.req.order_type == "MIDPRICE":
+            mid = (book.bid + book.ask) / 2
+            cap = o.req.limit_price
+            if cap is None or (mid <= cap if o.side > 0 else mid >= cap):
+                return mid, 2 if o.fresh else 1
+            return None, 2
+        standing, o.peg = o.peg, o.peg_price(book.bid, book.ask)
+        touch = book.ask if o.side > 0 else book.bid
+        if (o.peg >= touch) if o.side > 0 else (o.peg <= touch):
+            return touch, 2
+        crossed = standing is not None and (
+            (book.last <= standing) if o.side > 0 else (book.last >= standing)
+        )
+        if crossed and not o.fresh:
+            assert standing is not None
+            return standing, 1
+        return None, 2
+
+    # ---- combos -------------------------------------------------------------------------
+
+    def _place_combo(
+        self, out: list[Event], req: OrderRequest, existing: WorkingOrder | None
+    ) -> list[Event]:
+        """A BAG order: its legs resolved and checked, then worked on the net price."""
+        if not req.combo_legs:
+            out.append(
+                OrderError(req.client_id, req.order_id, READ_ONLY, combos.TEXT_BAG_NEEDS_LEGS)
+            )
+            return out
+        legs = combos.resolve_legs(req.combo_legs, self._specs.get)
+        if legs is None:
+            out.append(OrderError(req.client_id, req.order_id, NO_SECURITY, TEXT_NO_SECURITY))
+            return out
+        spec = combos.bag_spec(req.contract, legs)
+        try:
+            check_combo(req, spec)
+            account, _ = self.fa.resolve(req, spec, self.ledger)
+        except Rejection as r:
+            return self._refuse(out, req, spec, r.code, r.text)
+        if req.what_if:
+            impact = self.pretrade.what_if_entries(account, self._combo_entries(req, legs))
+            out.append(OrderUpdated(self._what_if_state(req, spec, impact)))
+            return out
+        if existing is not None:  # a modify: the new net limit / quantity
+            existing.req, existing.total, existing.fresh = req, req.quantity, True
+            out.append(OrderUpdated(existing.snapshot()))
+            self._match(out, keys={existing.key})
+            return out
+        self._seq += 1
+        self._last_perm_id += 1
+        o = WorkingOrder(
+            seq=self._seq,
+            req=req,
+            spec=spec,
+            perm_id=self._last_perm_id,
+            account=account,
+            total=req.quantity,
+            legs=tuple(legs),
+        )
+        self._registry.add(o)
+        out.append(OrderUpdated(o.snapshot()))
+        self._submit(o, out)
+        self._match(out, keys={o.key})
+        return out
+
+    def _combo_entries(self, req: OrderRequest, legs: Sequence[combos.Leg]) -> list[Entry]:
+        side = ACTIONS[req.action]
+        _, prices = combos.leg_prices(legs, side, self.quote)
+        entries = []
+        for leg, price in zip(legs, prices, strict=True):
+            qty = req.quantity * leg.ratio
+            usd = qty * price * leg.spec.multiplier_value * self._usd_rate(leg.spec.currency)
+            comm = self.commissions.for_order(leg.spec, qty, usd)
+            ccy = self.commissions.currency(leg.spec)
+            entries.append(Entry("", leg.spec, qty * leg.sign * side, price, comm, ccy))
+        return entries
+
+    def _evaluate_combo(self, o: WorkingOrder, out: list[Event]) -> None:
+        """All legs at once at the net price, or nothing (IB executes a combo's legs
+        together; it guarantees the net, not each leg's price)."""
+        net, prices = combos.leg_prices(o.legs, o.side, self.quote)
+        o.fresh = False
+        if combos.marketable(net, o.side, o.req.limit_price):
+            self._fill_combo(o, net, prices, out)
+        elif o.req.tif in ("IOC", "FOK"):
+            self._finish(o, "Cancelled", out)
+
+    def _fill_combo(
+        self, o: WorkingOrder, net: Decimal, prices: list[Decimal], out: list[Event]
+    ) -> None:
+        """One execution per leg (its contract, the combo's ids, its commission), then the
+        BAG's own execution at the net price, which carries no commission of its own."""
+        qty, now = o.remaining, self._clock()
+        for planned, leg in zip(self._combo_entries(o.req, o.legs), o.legs, strict=True):
+            exec_id = self.journal.next_id()
+            entry = dataclasses.replace(planned, exec_id=exec_id)
+            realized = self.ledger.apply(o.account, entry)
+            ex = self._execution(
+                o, exec_id, leg.spec, entry.qty > 0, abs(entry.qty), entry.price, now
+            )
+            cr = Commission(exec_id, entry.commission, entry.commission_currency, realized)
+            self.journal.add(ex, cr)
+            out.append(ExecutionMade(ex, cr))
+        o.filled += qty
+        o.value += qty * net
+        o.last_price = net
+        exec_id = self.journal.next_id()
+        bag = self._execution(o, exec_id, o.spec, o.side > 0, qty, net, now)
+        cr = Commission(exec_id, _ZERO, self.commissions.currency(o.legs[0].spec), None)
+        self.journal.add(bag, cr)
+        out.append(ExecutionMade(bag, cr))
+        self._finish(o, "Filled", out)
+
+    def _execution(
+        self,
+        o: WorkingOrder,
+        exec_id: str,
+        spec: ContractSpec,
+        bought: bool,
+        shares: Decimal,
+        price: Decimal,
+        now: float,
+    ) -> Execution:
+        return Execution(
+            exec_id=exec_id,
+            perm_id=o.perm_id,
+            order_id=o.req.order_id,
+            client_id=o.req.client_id,
+            account=o.account,
+            contract=spec,
+            side="BOT" if bought else "SLD",
+            shares=shares,
+            price=price,
+            time=now,
+            cum_qty=shares,
+            avg_price=price,
+            order_ref=o.req.order_ref,
+            exchange=spec.exchange if spec.sec_type == "BAG" else self._venue(spec),
+            liquidity=2,
+        )
 
     # ---- fills --------------------------------------------------------------------------
 
@@ -659,6 +877,8 @@ class Engine:
             o.filled += q
             o.value += q * price
             o.last_price = price
+            if o.req.order_type == "MTL" and o.mtl_limit is None:
+                o.mtl_limit = price  # TWS API "Market to Limit": the rest rests at this price
             o.allocated[account] = o.allocated.get(account, _ZERO) + q
             usd = q * price * o.spec.multiplier_value * self._usd_rate(o.spec.currency)
             shares, value = o.volume.get(account, (_ZERO, _ZERO))
@@ -749,6 +969,47 @@ class Engine:
                 self._finish(m, "Cancelled", out)
             else:
                 out.append(OrderUpdated(m.snapshot()))
+
+    def liquidate(self, account: str, con_id: int, quantity: Decimal) -> list[Event]:
+        """IB's forced liquidation of `quantity` of the account's position (toward flat) at
+        the touch: an execution of no order (orderId -1, clientId 0, liquidation 1, as a
+        real capture shows: "Liquidation: 1 ClientId 0 RequestId: -1 OrderId: -1")."""
+        self._check_account(account)
+        held = self.ledger.position(account, con_id)
+        if held == 0 or quantity <= 0 or quantity > abs(held):
+            raise EngineError(0, f"{account} holds {held} of {con_id}; cannot liquidate {quantity}")
+        spec, q = self.contract(con_id), self.quote(con_id)
+        sign = -1 if held > 0 else 1
+        price = q.bid if sign < 0 else q.ask
+        usd = quantity * price * spec.multiplier_value * self._usd_rate(spec.currency)
+        comm = self.commissions.for_order(spec, quantity, usd)
+        ccy = self.commissions.currency(spec)
+        exec_id = self.journal.next_id()
+        realized = self.ledger.apply(
+            account, Entry(exec_id, spec, quantity * sign, price, comm, ccy)
+        )
+        self._last_perm_id += 1
+        ex = Execution(
+            exec_id=exec_id,
+            perm_id=self._last_perm_id,
+            order_id=-1,
+            client_id=0,
+            account=account,
+            contract=spec,
+            side="BOT" if sign > 0 else "SLD",
+            shares=quantity,
+            price=price,
+            time=self._clock(),
+            cum_qty=quantity,
+            avg_price=price,
+            order_ref="",
+            exchange=self._venue(spec),
+            liquidity=2,
+            liquidation=True,
+        )
+        cr = Commission(exec_id, comm, ccy, realized)
+        self.journal.add(ex, cr)
+        return [ExecutionMade(ex, cr)]
 
     # ---- executions and accounts --------------------------------------------------------
 

@@ -6,9 +6,10 @@ Choices where IB's exact behaviour is not published or not worth modelling:
 - Stocks and options move cash by the premium/notional; futures move cash only by realized
   PnL and commissions and add their unrealized PnL to NetLiquidation (daily settlement is
   not modelled); an FX trade moves cash in both currencies (and shows a CASH position).
-- Margin, Reg-T style intraday: stocks 25% initial and maintenance (so BuyingPower is
-  4 x AvailableFunds); long options 100% of value; short options 100% of value plus 20% of
-  the strike notional; futures 6% initial / 5% maintenance of notional; FX 3% / 2.5%.
+- Margin, Reg T: stocks 50% initial / 25% maintenance (Regulation T, FINRA 4210; so
+  BuyingPower is 2 x AvailableFunds); long options their premium; short options 100% of
+  value plus 20% of the strike notional; futures the exchange margin per contract of
+  `universe.FUTURE_MARGINS` (6% / 5% of notional for one not listed); FX 3% / 2.5%.
 - Commissions, IBKR Pro fixed, charged per order (the minimum applies once per order and
   account, each execution carries its increment): stocks per share (default $0.005, min
   $1.00, max 1% of value); options $0.65 a contract, min $1.00; futures $0.85 a contract;
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from .model import AccountValue, ContractSpec, PositionRow
+from .universe import FUTURE_MARGINS
 
 BASE = "USD"
 CENT = Decimal("0.01")
@@ -34,12 +36,12 @@ Mark = Callable[[int], Decimal]  # con_id -> last price
 Rate = Callable[[str], Decimal]  # currency -> USD per unit
 
 _MARGIN = {  # sec_type -> (initial, maintenance) fraction of |value|
-    "STK": (Decimal("0.25"), Decimal("0.25")),
+    "STK": (Decimal("0.50"), Decimal("0.25")),
     "FUT": (Decimal("0.06"), Decimal("0.05")),
     "CASH": (Decimal("0.03"), Decimal("0.025")),
 }
 _SHORT_OPTION_EXTRA = Decimal("0.20")
-BUYING_POWER_LEVERAGE = Decimal(4)
+BUYING_POWER_LEVERAGE = Decimal(2)  # 1 / the stocks' initial margin
 
 
 def money(d: Decimal) -> str:
@@ -238,6 +240,9 @@ def _position_margin(
             return abs_value, abs_value
         extra = _SHORT_OPTION_EXTRA * spec.strike * spec.multiplier_value * abs(qty) * rate
         return abs_value + extra, abs_value + extra
+    if spec.sec_type == "FUT" and spec.symbol in FUTURE_MARGINS:
+        per_init, per_maint = FUTURE_MARGINS[spec.symbol]
+        return per_init * abs(qty) * rate, per_maint * abs(qty) * rate
     init, maint = _MARGIN.get(spec.sec_type, (Decimal(1), Decimal(1)))
     return abs_value * init, abs_value * maint
 

@@ -101,6 +101,32 @@ class OrderRequest:
     what_if: bool = False
     # additions
     limit_price_offset: Decimal | None = None  # TRAIL LIMIT: limit = stop -/+ offset
+    combo_legs: tuple[ComboLegRequest, ...] = ()  # BAG orders: the legs, per combo unit
+    algo_strategy: str = ""  # IB algo name ("Adaptive", "Twap", ...); "" = none
+    algo_params: tuple[tuple[str, str], ...] = ()  # (tag, value) as sent
+    conditions: tuple[ConditionRequest, ...] = ()
+    conditions_cancel_order: bool = False  # the chain holding cancels rather than releases
+    conditions_ignore_rth: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ComboLegRequest:
+    """One leg of a BAG order: `ratio` units of `con_id` per unit of the combo, bought
+    ("BUY") or sold ("SELL") when the combo is bought (mirrored when it is sold)."""
+
+    con_id: int
+    ratio: int
+    action: str
+    exchange: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionRequest:
+    """One order condition as sent: IB's type code (1 price, 3 time, 4 margin, 5 execution,
+    6 volume, 7 percent change) and its text fields, the conjunction ("a"/"o") first."""
+
+    cond_type: int
+    values: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +145,8 @@ class MarginImpact:
     commission: Decimal
     commission_currency: str
     warning_text: str = ""
+    min_commission: Decimal | None = None  # the range IB quotes around its estimate
+    max_commission: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +197,7 @@ class Execution:
     exchange: str  # venue it executed on: "ISLAND", "NYSE", "ARCA", "CBOE", "CME", "IDEALPRO"
     liquidity: int  # 1 added, 2 removed
     corrects: str = ""  # exec id this execution corrects ("" if none)
+    liquidation: bool = False  # IB's own forced liquidation (orderId -1, clientId 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,9 +258,12 @@ class ExecFilter:
 
 @dataclass(frozen=True, slots=True)
 class OrderUpdated:
-    """Server: openOrder + orderStatus to the owner."""
+    """Server: openOrder + orderStatus to the owner; orderStatus alone when `status_only`
+    (a cancel the trader asked for: TWS answers orderStatus Cancelled and error 202, no
+    openOrder, as public real-gateway transcripts show)."""
 
     order: OrderState
+    status_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,7 +63,10 @@ class PreTrade:
         """Margin before/change/after for the order's (first) account, and its commission."""
         acct = account or next(iter(targets))
         qty = targets.get(acct, req.quantity) if targets else req.quantity
-        entries = self._entries(req, spec, qty)
+        return self.what_if_entries(acct, self._entries(req, spec, qty))
+
+    def what_if_entries(self, acct: str, entries: list[Entry]) -> MarginImpact:
+        """Margin before/change/after if `entries` (one per leg of a combo) were filled."""
         before, after = self._ledger.what_if(acct, entries)
         return MarginImpact(
             init_margin_before=before.init_margin,
@@ -75,6 +78,17 @@ class PreTrade:
             init_margin_after=after.init_margin,
             maint_margin_after=after.maint_margin,
             equity_with_loan_after=after.net_liquidation,
-            commission=entries[0].commission,
+            commission=sum((e.commission for e in entries), Decimal(0)),
             commission_currency=entries[0].commission_currency,
+            # one fill at the reference price, so the range is that one figure
+            min_commission=sum((e.commission for e in entries), Decimal(0)),
+            max_commission=sum((e.commission for e in entries), Decimal(0)),
+            warning_text=_margin_warning(after.available_funds),
         )
+
+
+def _margin_warning(available_after: Decimal) -> str:
+    """IB's what-if reports, rather than refuses, an order the account could not carry."""
+    if available_after >= 0:
+        return ""
+    return f"Your account would have {money(available_after)} USD of available funds"

@@ -49,6 +49,16 @@ _FUTURES: tuple[tuple[str, str, str, str, int], ...] = (
 )
 _FUT_MONTH_CODES = {3: "H", 6: "M", 9: "U", 12: "Z"}
 
+# Exchange (CME SPAN outright) margin per contract, (initial, maintenance) in USD: the order of
+# magnitude CME publishes for the E-minis; a future not listed here margins at a fraction of
+# its notional (ledger.py).
+FUTURE_MARGINS: Final[Mapping[str, tuple[Decimal, Decimal]]] = MappingProxyType(
+    {
+        "ES": (Decimal("16500"), Decimal("15000")),
+        "NQ": (Decimal("24000"), Decimal("22000")),
+    }
+)
+
 _FX: tuple[tuple[str, str, int, str, str], ...] = (
     # base, quote, conId, long name, initial price
     ("EUR", "USD", 12087792, "European Monetary Union Euro", "1.08500"),

@@ -7,13 +7,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .book import on_grid
+from .combos import COMBO_TYPES
 from .model import ContractSpec, OrderRequest
 from .timeparse import parse_ib_time
 from .working import (
     ACTIONS,
+    CLOSE_AUCTION_TYPES,
     LIMIT_TYPES,
     OFF_TICK,
     ORDER_TYPES,
+    PEGGED_TYPES,
     REJECTED,
     STOP_TYPES,
     TEXT_OFF_TICK,
@@ -41,7 +44,39 @@ def check_request(req: OrderRequest, spec: ContractSpec) -> None:
         raise reject(f"Unsupported order type {req.order_type!r}")
     if req.tif not in TIFS:
         raise reject(f"Invalid time in force {req.tif!r}")
+    check_auction(req)
     check_prices(req, spec)
+
+
+def check_auction(req: OrderRequest) -> None:
+    """The auction orders' time in force (TWS API "Order Types": MOC and LOC are DAY orders
+    for the closing auction; the opening auction is a MKT or LMT order with tif OPG). The
+    wording of the reason is ours; the code is IB's generic order rejection, 201."""
+    if req.order_type in CLOSE_AUCTION_TYPES and req.tif != "DAY":
+        raise reject(
+            f"{req.order_type} orders must have a time in force of DAY, not {req.tif}"
+        )
+    if req.tif == "OPG" and req.order_type not in ("MKT", "LMT"):
+        raise reject(
+            f"Time in force OPG is only valid for MKT and LMT orders, not {req.order_type}"
+        )
+
+
+def check_combo(req: OrderRequest, spec: ContractSpec) -> None:
+    """A BAG order is a market or limit order on the net price (TWS API "Spreads"); the net
+    limit may be zero or negative (a credit), but it sits on the legs' tick grid."""
+    if req.action not in ACTIONS:
+        raise reject(f"Invalid action {req.action!r}")
+    if req.order_type not in COMBO_TYPES:
+        raise reject(f"Unsupported order type {req.order_type!r} for a combo")
+    if req.tif not in TIFS or req.tif == "OPG":
+        raise reject(f"Invalid time in force {req.tif!r}")
+    if req.order_type == "LMT":
+        if req.limit_price is None:
+            raise reject("Limit price is missing")
+        if not on_grid(req.limit_price, spec.min_tick):
+            raise Rejection(OFF_TICK, TEXT_OFF_TICK)
+    check_quantity(req.quantity, spec)
 
 
 def check_quantity(qty: Decimal, spec: ContractSpec) -> None:
@@ -63,12 +98,15 @@ def check_prices(req: OrderRequest, spec: ContractSpec) -> None:
     if t in ("TRAIL", "TRAIL LIMIT") and not (req.aux_price or req.trailing_percent):
         raise reject("Trailing amount or trailing percent is missing")
     prices = [
-        req.limit_price if t in LIMIT_TYPES else None,
+        req.limit_price if t in LIMIT_TYPES or t in PEGGED_TYPES else None,
+        req.aux_price if t in ("REL", "PEG MID") else None,
         req.aux_price if t in STOP_TYPES else None,
         req.trail_stop_price if t in ("TRAIL", "TRAIL LIMIT") else None,
         req.limit_price_offset if t == "TRAIL LIMIT" else None,
     ]
     for p in prices:
+        if p is not None and p == 0 and t in PEGGED_TYPES:
+            continue  # a zero offset pegs to the reference itself
         if p is not None and (p <= 0 or not on_grid(p, spec.min_tick)):
             if p <= 0:
                 raise reject(f"The price {p} must be positive")

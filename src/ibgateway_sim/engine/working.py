@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from .book import to_grid
+from .combos import Leg
 from .model import DONE_STATUSES, ContractSpec, OrderRequest, OrderState
 
 STOP_TYPES = frozenset({"STP", "STP LMT", "TRAIL", "TRAIL LIMIT", "MIT", "LIT"})
-LIMIT_TYPES = frozenset({"LMT", "STP LMT", "TRAIL LIMIT", "LIT"})
-ORDER_TYPES = frozenset({"MKT", "LMT"}) | STOP_TYPES
+LIMIT_TYPES = frozenset({"LMT", "STP LMT", "TRAIL LIMIT", "LIT", "LOC"})
+# pegged types (TWS API "Order Types": Relative, Midprice, Pegged to Midpoint): the working
+# price follows the quote; lmtPrice, when set, caps it
+PEGGED_TYPES = frozenset({"REL", "MIDPRICE", "PEG MID"})
+CLOSE_AUCTION_TYPES = frozenset({"MOC", "LOC"})  # TWS API "Market On Close", "Limit On Close"
+ORDER_TYPES = (
+    frozenset({"MKT", "LMT", "MTL"}) | STOP_TYPES | PEGGED_TYPES | CLOSE_AUCTION_TYPES
+)
 TIFS = frozenset({"DAY", "GTC", "IOC", "OPG", "GTD", "FOK"})
 ACTIONS = {"BUY": 1, "SELL": -1, "SSHORT": -1}
 
@@ -87,10 +94,18 @@ class WorkingOrder:
     allocated: dict[str, Decimal] = field(default_factory=dict)  # account -> filled
     charged: dict[str, Decimal] = field(default_factory=dict)  # account -> commission so far
     volume: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)  # shares, usd
+    legs: tuple[Leg, ...] = ()  # a BAG order's resolved legs (its spec is the BAG)
+    peg: Decimal | None = None  # REL / PEG MID: the price it rests at since the last quote
+    mtl_limit: Decimal | None = None  # MTL: the first fill price, the rest's limit
 
     @property
     def key(self) -> tuple[int, int]:
         return (self.req.client_id, self.req.order_id)
+
+    @property
+    def con_ids(self) -> tuple[int, ...]:
+        """The instruments whose prices move this order: a combo's legs, else its own."""
+        return tuple(leg.spec.con_id for leg in self.legs) or (self.spec.con_id,)
 
     @property
     def side(self) -> int:
@@ -158,7 +173,32 @@ class WorkingOrder:
                 else:
                     offset = Decimal(0)
             return self.trail_stop + self.side * offset
+        if t == "MTL":
+            return self.mtl_limit
         return self.req.limit_price if t in LIMIT_TYPES else None
+
+    def peg_price(self, bid: Decimal, ask: Decimal) -> Decimal:
+        """Where a pegged order works against the quote (bid, ask), on the tick grid toward
+        its own side and never through its cap (lmtPrice). REL: the same side's quote
+        improved by auxPrice (TWS API "Relative / Pegged-to-Primary": a buy pegs to the bid
+        plus the offset); PEG MID: the midpoint less (buy) / plus (sell) auxPrice; MIDPRICE:
+        the midpoint (TWS API "Midprice": "at the midpoint or better")."""
+        offset = self.req.aux_price or Decimal(0)
+        mid = (bid + ask) / 2
+        t = self.req.order_type
+        if t == "REL":
+            raw = bid + offset if self.side > 0 else ask - offset
+        elif t == "PEG MID":
+            raw = mid - offset if self.side > 0 else mid + offset
+        else:
+            raw = mid
+        tick = self.spec.min_tick
+        steps = (raw / tick).to_integral_value(ROUND_FLOOR if self.side > 0 else ROUND_CEILING)
+        price = (steps * tick).quantize(tick)
+        cap = self.req.limit_price
+        if cap is not None:
+            price = min(price, cap) if self.side > 0 else max(price, cap)
+        return price
 
     def check_trigger(self, last: Decimal) -> bool:
         """Ratchet a trailing stop and report whether the order is live at `last`. Stops

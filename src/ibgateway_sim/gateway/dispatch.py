@@ -64,6 +64,9 @@ class EventDispatcher:
             if s.started and not s.closed and (s.client_id == client_id or s in manual)
         ]
 
+    def everyone(self) -> list[Session]:
+        return [s for s in self._sessions if s.started and not s.closed]
+
     def dispatch(self, events: Sequence[Event]) -> None:
         """Turn engine events into messages, in order; commission reports follow the order
         status of their execution, as TWS sends them."""
@@ -76,13 +79,16 @@ class EventDispatcher:
             if isinstance(ev, OrderUpdated):
                 st = ev.order
                 for s in self.audience(st.client_id):
-                    s.send(open_order(st))
+                    if not ev.status_only:
+                        s.send(open_order(st))
                     if st.margin is None:
                         s.send(order_status(st))
             elif isinstance(ev, ExecutionMade):
                 ex, cr = ev.execution, ev.commission
-                touched.add((ex.account, ex.contract.con_id))
-                audience = self.audience(ex.client_id)
+                if ex.contract.sec_type != "BAG":  # a combo's positions are its legs'
+                    touched.add((ex.account, ex.contract.con_id))
+                # IB's forced liquidation belongs to no client: every session hears of it
+                audience = self.everyone() if ex.liquidation else self.audience(ex.client_id)
                 details = exec_details(ex, -1, self._times)
                 report = commission_report(cr)
                 first = faults.take(OneShot.COMMISSION_FIRST)

@@ -16,7 +16,9 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from ibgateway_sim.engine import (
+    ComboLegRequest,
     Commission,
+    ConditionRequest,
     ContractQuery,
     ContractSpec,
     Execution,
@@ -138,7 +140,34 @@ def order_request(msg: m.PlaceOrder, client_id: int) -> OrderRequest:
         fa_profile=msg.fa_profile,
         what_if=msg.what_if,
         limit_price_offset=msg.lmt_price_offset,
+        combo_legs=tuple(
+            ComboLegRequest(con_id=leg.con_id, ratio=leg.ratio, action=leg.action,
+                            exchange=leg.exchange)
+            for leg in msg.combo_legs
+        ),
+        algo_strategy=msg.algo_strategy,
+        algo_params=tuple((p.tag, p.value) for p in msg.algo_params),
+        conditions=tuple(ConditionRequest(c.cond_type, c.values) for c in msg.conditions),
+        conditions_cancel_order=msg.conditions_cancel_order,
+        conditions_ignore_rth=msg.conditions_ignore_rth,
     )
+
+
+def _combo_legs(req: OrderRequest) -> tuple[m.ComboLeg, ...]:
+    """A BAG order's legs as openOrder / completedOrder echo them."""
+    return tuple(
+        m.ComboLeg(con_id=leg.con_id, ratio=leg.ratio, action=leg.action,
+                   exchange=leg.exchange or req.contract.exchange or "SMART")
+        for leg in req.combo_legs
+    )
+
+
+def _algo_params(req: OrderRequest) -> tuple[m.TagValue, ...]:
+    return tuple(m.TagValue(tag=t, value=v) for t, v in req.algo_params)
+
+
+def _conditions(req: OrderRequest) -> tuple[m.OrderCondition, ...]:
+    return tuple(m.OrderCondition(cond_type=c.cond_type, values=c.values) for c in req.conditions)
 
 
 def reply_contract(spec: ContractSpec, exchange: str = "") -> m.ReplyContract:
@@ -193,6 +222,12 @@ def open_order(st: OrderState) -> m.OpenOrder:
         lmt_price_offset=req.limit_price_offset,
         what_if=req.what_if,
         status=st.status,
+        combo_legs=_combo_legs(req),
+        algo_strategy=req.algo_strategy,
+        algo_params=_algo_params(req),
+        conditions=_conditions(req),
+        conditions_ignore_rth=req.conditions_ignore_rth,
+        conditions_cancel_order=req.conditions_cancel_order,
     )
     if margin is None:
         return base
@@ -208,6 +243,8 @@ def open_order(st: OrderState) -> m.OpenOrder:
         maint_margin_after=str(margin.maint_margin_after),
         equity_with_loan_after=str(margin.equity_with_loan_after),
         commission=margin.commission,
+        min_commission=margin.min_commission,
+        max_commission=margin.max_commission,
         commission_currency=margin.commission_currency,
         warning_text=margin.warning_text,
     )
@@ -259,6 +296,12 @@ def completed_order(st: OrderState, times: TimeFormatter, now: float) -> m.Compl
         parent_perm_id=st.parent_perm_id,
         completed_time=times.stamp(done_at),
         completed_status=st.completed_status or st.status,
+        combo_legs=_combo_legs(req),
+        algo_strategy=req.algo_strategy,
+        algo_params=_algo_params(req),
+        conditions=_conditions(req),
+        conditions_ignore_rth=req.conditions_ignore_rth,
+        conditions_cancel_order=req.conditions_cancel_order,
     )
 
 
@@ -276,6 +319,7 @@ def exec_details(ex: Execution, req_id: int, times: TimeFormatter) -> m.ExecDeta
         price=ex.price,
         perm_id=ex.perm_id,
         client_id=ex.client_id,
+        liquidation=1 if ex.liquidation else 0,
         cum_qty=ex.cum_qty,
         avg_price=ex.avg_price,
         order_ref=ex.order_ref,

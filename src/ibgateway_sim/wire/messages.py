@@ -744,7 +744,8 @@ class ErrorMsg(Outbound, msg_id=4):
 
 @ROW
 class OpenOrder(Outbound, msg_id=5):
-    """127 fields (with the id) for a plain order at 178; no version field."""
+    """135 fields (with the id) for a plain order at 177-178 (136 at 170-176, where faProfile
+    is still sent); no version field."""
 
     order_id: int = w(INT)
     contract: ReplyContract = w(Kind.STRUCT, item=ReplyContract)
@@ -797,13 +798,16 @@ class OpenOrder(Outbound, msg_id=5):
     trigger_method: int = w(INT)
     volatility: Decimal | None = w(DEC)
     volatility_type: int | None = w(OPT_INT)
-    delta_neutral_order_type: str = w(STR)  # must stay "" for plain orders, never "None"
+    # A real TWS sends "None" for a plain order, so both decoders read the 8 delta-neutral
+    # fields that follow (ibapi orderdecoder.decodeVolOrderParams with readOpenOrderAttribs,
+    # ib_async decoder.openOrder), filled as TWS fills them: 0, "", "", "", "?", 0, 0, "".
+    delta_neutral_order_type: str = w(STR, "None")
     delta_neutral_aux_price: Decimal | None = w(DEC)
     delta_neutral_con_id: int = w(INT, when=_DN)
     delta_neutral_settling_firm: str = w(STR, when=_DN)
     delta_neutral_clearing_account: str = w(STR, when=_DN)
     delta_neutral_clearing_intent: str = w(STR, when=_DN)
-    delta_neutral_open_close: str = w(STR, when=_DN)
+    delta_neutral_open_close: str = w(STR, "?", when=_DN)
     delta_neutral_short_sale: bool = w(BOOL, when=_DN)
     delta_neutral_short_sale_slot: int = w(INT, when=_DN)
     delta_neutral_designated_location: str = w(STR, when=_DN)
@@ -1177,7 +1181,9 @@ class CompletedOrder(Outbound, msg_id=101):
     trigger_method: int = w(INT)
     volatility: Decimal | None = w(DEC)
     volatility_type: int | None = w(OPT_INT)
-    delta_neutral_order_type: str = w(STR)
+    # "None" as in openOrder; completedOrder carries 4 of the delta-neutral fields
+    # (ibapi decodeVolOrderParams without readOpenOrderAttribs, ib_async completedOrder)
+    delta_neutral_order_type: str = w(STR, "None")
     delta_neutral_aux_price: Decimal | None = w(DEC)
     delta_neutral_con_id: int = w(INT, when=_DN)
     delta_neutral_short_sale: bool = w(BOOL, when=_DN)

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 from ibapi.client import EClient
-from ibapi.contract import Contract
+from ibapi.contract import ComboLeg, Contract
 from ibapi.execution import ExecutionFilter
 from ibapi.order import Order
 from ibapi.order_cancel import OrderCancel
 from ibapi.wrapper import EWrapper
 
 from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.engine import ContractQuery
 
 
 class App(EWrapper, EClient):
@@ -190,6 +191,41 @@ def test_ibapi_limit_order_rests_modifies_and_cancels(gateway_thread: GatewaySim
         app.cancelOrder(order_id, OrderCancel())
         app.wait(lambda: (order_id, "Cancelled", Decimal(0)) in app.statuses
                  and (order_id, 202) in app.errors)
+    finally:
+        app.disconnect()
+        thread.join(timeout=5)
+
+
+def test_ibapi_sees_a_forced_liquidation_and_a_combo(gateway_thread: GatewaySimulator) -> None:
+    """IB's own client decodes the liquidation execution (reqId -1, orderId -1, clientId 0,
+    liquidation 1) after notice 2148, and a combo's per-leg and BAG executions."""
+    sim = gateway_thread
+    app, thread = connect(sim, client_id=12)
+    try:
+        assert app.next_id is not None
+        app.placeOrder(app.next_id, stock("AAPL"), market("BUY", "10"))
+        app.wait(lambda: len(app.reports) == 1)
+        sim.liquidate("DU1234567", "AAPL", Decimal(3))
+        app.wait(lambda: len(app.reports) == 2)
+        assert (-1, 2148) in app.errors
+        req_id, forced = app.execs[-1]
+        assert (req_id, forced.orderId, forced.clientId, forced.liquidation) == (-1, -1, 0, 1)
+        assert forced.side == "SLD" and forced.shares == Decimal(3)
+
+        legs = [c for c in sim.engine.match_contracts(ContractQuery(
+            symbol="AAPL", sec_type="OPT", last_trade_date="20261218", right="C"))
+            if c.strike in (180, 190)]
+        bag = Contract()
+        bag.symbol, bag.secType, bag.exchange, bag.currency = "AAPL", "BAG", "SMART", "USD"
+        bag.comboLegs = []
+        for spec, action in zip(legs, ("BUY", "SELL"), strict=True):
+            leg = ComboLeg()
+            leg.conId, leg.ratio, leg.action, leg.exchange = spec.con_id, 1, action, "SMART"
+            bag.comboLegs.append(leg)
+        app.placeOrder(app.next_id + 1, bag, market("BUY", "1"))
+        app.wait(lambda: len(app.execs) == 5)
+        assert [e.orderId for _, e in app.execs[-3:]] == [app.next_id + 1] * 3
+        assert (app.next_id + 1, "Filled") in app.open_orders
     finally:
         app.disconnect()
         thread.join(timeout=5)

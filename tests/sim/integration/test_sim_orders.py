@@ -96,6 +96,8 @@ async def test_opg_waits_for_the_open(sim: GatewaySimulator, ib: ib_async.IB) ->
     await until(ib, lambda: status(trade) in ("PreSubmitted", "Submitted"))
     assert not trade.fills
     sim.step()
+    assert status(trade) == "Submitted" and not trade.fills
+    sim.run_opening_auction("AAPL")
     await until(ib, lambda: status(trade) == "Filled")
     assert len(trade.fills) == 1
 

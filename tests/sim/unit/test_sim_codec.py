@@ -71,9 +71,10 @@ def test_every_row_has_a_distinct_wire_identity() -> None:
 @pytest.mark.parametrize(
     ("msg", "version", "count"),
     [
-        (m.OpenOrder(), 178, 127),  # the count both clients were seen to accept
+        # a real TWS: deltaNeutralOrderType "None" and its 8 fields (ibapi orderdecoder)
+        (m.OpenOrder(), 178, 135),
         (m.PlaceOrder(), 178, 114),  # the count both clients send for a plain stock order
-        (m.OpenOrder(), 176, 128),  # faProfile is still there below 177
+        (m.OpenOrder(), 176, 136),  # faProfile is still there below 177
         (m.ExecDetails(), 178, 32),
         (m.ExecDetails(), 177, 31),  # pendingPriceRevision starts at 178
         (m.ErrorMsg(), 165, 5),  # advancedOrderRejectJson starts at 166

@@ -695,3 +695,30 @@ def test_exec_time_is_parsed_tz_aware_by_ib_async() -> None:
     ((_, (req_id, _contract, execution)),) = recorder.calls
     assert req_id == -1
     assert execution.time == dt.datetime(2025, 1, 15, 14, 30, 1, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(("version", "count"), [(170, 136), (176, 136), (177, 135), (178, 135)])
+def test_plain_open_order_carries_the_delta_neutral_block_tws_sends(
+    version: int, count: int
+) -> None:
+    """TWS sends deltaNeutralOrderType "None" and its 8 fields for a plain order; the official
+    decoder reads them and still lands on the last field (midOffsetAtHalf) in step."""
+    row = m.OpenOrder(order_id=5, contract=C11, action="BUY", total_quantity=Decimal(1),
+                      order_type="MKT", status="Submitted", mid_offset_at_half=Decimal("0.5"))
+    fields = encode_fields(row, version)
+    assert len(fields) == count
+    api = _ApiRecorder()
+    ApiDecoder(api, version).interpret(tuple(f.encode() for f in fields[1:]), 5)
+    ((_, (_, _, order, _)),) = [c for c in api.calls if c[0] == "openOrder"]
+    assert order.deltaNeutralOrderType == "None" and order.deltaNeutralOpenClose == "?"
+    if version >= 176:  # PEG BEST / PEG MID fields start at 176
+        assert order.midOffsetAtHalf == 0.5
+
+
+def test_plain_completed_order_carries_four_delta_neutral_fields() -> None:
+    fields = encode_fields(SAMPLES[m.CompletedOrder], 178)
+    api = _ApiRecorder()
+    ApiDecoder(api, 178).interpret(tuple(f.encode() for f in fields[1:]), int(fields[0]))
+    ((_, (_, order, state)),) = [c for c in api.calls if c[0] == "completedOrder"]
+    assert order.deltaNeutralOrderType == "None"
+    assert state.completedStatus == "Filled"  # the tail is read in step

@@ -313,13 +313,14 @@ def test_fok_fills_all_or_nothing(clock: FakeClock) -> None:
         "Cancelled")
 
 
-def test_opg_waits_for_the_next_step(engine: Engine) -> None:
+def test_opg_waits_for_the_opening_auction(engine: Engine) -> None:
     events = engine.place(order(1, tif="OPG"))
     assert fills(events) == [] and statuses(events) == ["PreSubmitted", "Submitted"]
     assert fills(engine.set_price(AAPL, D("186.00"))) == []
-    assert len(fills(engine.step())) == 1
+    assert fills(engine.step()) == []
+    assert len(fills(engine.run_auction("open"))) == 1
     engine.place(order(2, otype="LMT", limit_price=D("100.00"), tif="OPG"))
-    assert statuses(engine.step(), 2) == ["Cancelled"]  # not filled at the open
+    assert statuses(engine.run_auction("open"), 2) == ["Cancelled"]  # not filled at the open
 
 
 @pytest.mark.parametrize("gtd", ["20261118 10:00:00 US/Eastern", "20261118-15:00:00",

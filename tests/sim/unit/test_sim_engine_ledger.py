@@ -135,7 +135,7 @@ def test_futures_move_cash_by_pnl_only(engine: Engine) -> None:
     engine.set_price(ESH5, D("5922.50"))
     assert value(engine, "FuturesPNL") == "487.50"
     assert value(engine, "NetLiquidation") == "1000486.65"
-    assert D(value(engine, "InitMarginReq")) == D("5922.50") * 50 * D("0.06")
+    assert D(value(engine, "InitMarginReq")) == D(16500)  # the exchange margin per contract
     engine.place(order(2, "SELL", qty=1, con_id=ESH5))  # at 5922.25
     assert engine.executions()[-1][1].realized_pnl == D("473.30")
     assert cash(engine) == D("1000473.30")
@@ -163,7 +163,7 @@ def test_usd_jpy_trade(engine: Engine) -> None:
 def test_account_values_at_start(engine: Engine) -> None:
     rows = {(v.key, v.currency): v.value for v in engine.account_values(ACCOUNT)}
     expect = {("NetLiquidation", "USD"): "1000000.00", ("TotalCashValue", "USD"): "1000000.00",
-              ("SettledCash", "USD"): "1000000.00", ("BuyingPower", "USD"): "4000000.00",
+              ("SettledCash", "USD"): "1000000.00", ("BuyingPower", "USD"): "2000000.00",
               ("AvailableFunds", "USD"): "1000000.00", ("ExcessLiquidity", "USD"): "1000000.00",
               ("EquityWithLoanValue", "USD"): "1000000.00",
               ("GrossPositionValue", "USD"): "0.00", ("InitMarginReq", "USD"): "0.00",
@@ -181,10 +181,11 @@ def test_account_values_at_start(engine: Engine) -> None:
 def test_margin_values_after_a_stock_buy(engine: Engine) -> None:
     engine.place(order(1, qty=1000))
     assert value(engine, "GrossPositionValue") == "185000.00"
-    assert value(engine, "InitMarginReq") == "46250.00"
+    assert value(engine, "InitMarginReq") == "92500.00"  # Reg T: 50% initial
+    assert value(engine, "MaintMarginReq") == "46250.00"  # 25% maintenance
     nlv = D(value(engine, "NetLiquidation"))
-    assert D(value(engine, "AvailableFunds")) == nlv - D("46250.00")
-    assert D(value(engine, "BuyingPower")) == 4 * (nlv - D("46250.00"))
+    assert D(value(engine, "AvailableFunds")) == nlv - D("92500.00")
+    assert D(value(engine, "BuyingPower")) == 2 * (nlv - D("92500.00"))
 
 
 # ---- corrections ---------------------------------------------------------------------------
@@ -274,14 +275,14 @@ def test_unknown_or_ambiguous_contract_is_200(engine: Engine) -> None:
 
 
 def test_insufficient_buying_power_is_201_inactive(engine: Engine) -> None:
-    events = engine.place(order(1, qty=30000))  # 5.55M of stock > 4M buying power
+    events = engine.place(order(1, qty=30000))  # 5.55M of stock > 2M buying power
     assert statuses(events) == ["Inactive"]
     assert isinstance(events[1], OrderError) and events[1].code == 201
     assert events[1].text.startswith("Order rejected - reason:YOUR ORDER IS NOT ACCEPTED")
     assert engine.executions() == [] and engine.open_orders() == []
-    assert statuses(engine.place(order(2, qty=20000)))[-1] == "Filled"  # 3.7M fits
+    assert statuses(engine.place(order(2, qty=10000)))[-1] == "Filled"  # 1.85M fits
     # closing never needs buying power; a limit far away is checked at its limit
-    assert statuses(engine.place(order(3, "SELL", qty=20000)))[-1] == "Filled"
+    assert statuses(engine.place(order(3, "SELL", qty=10000)))[-1] == "Filled"
     assert errors(engine.place(order(4, qty=100000, otype="LMT", limit_price=D("10.00")))) == []
 
 

@@ -69,7 +69,7 @@ def test_engine_states_become_well_formed_rows() -> None:
         assert encode_fields(row)  # encodable at the top version
     open_order, status, details, report, completed = rows
     assert isinstance(open_order, m.OpenOrder) and open_order.status == "Filled"
-    assert open_order.contract.exchange == "SMART" and open_order.delta_neutral_order_type == ""
+    assert open_order.contract.exchange == "SMART" and open_order.delta_neutral_order_type == "None"
     assert isinstance(status, m.OrderStatus) and status.filled == 10 and status.remaining == 0
     assert isinstance(details, m.ExecDetails) and details.time == "20250115 14:30:01 UTC"
     assert details.contract.exchange == "ISLAND" and details.perm_id == status.perm_id

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from ibgateway_sim.engine import Engine
+from ibgateway_sim.engine.combos import TEXT_BAG_NO_DETAILS
 from ibgateway_sim.gateway.codes import NO_SECURITY, TEXT_NO_SECURITY
 from ibgateway_sim.gateway.handlers.base import Handler
 from ibgateway_sim.gateway.mapping import contract_data, contract_query
@@ -26,6 +27,9 @@ class ContractHandlers:
         """Nothing is kept per connection."""
 
     def _on_contract_details(self, s: Session, msg: m.ReqContractDetails) -> None:
+        if msg.contract.sec_type == "BAG":  # TWS refuses; a combo has no contract details
+            s.send_error(msg.req_id, 321, TEXT_BAG_NO_DETAILS)
+            return
         specs = self._engine.match_contracts(contract_query(msg.contract))
         if not specs:
             s.send_error(msg.req_id, NO_SECURITY, TEXT_NO_SECURITY)
