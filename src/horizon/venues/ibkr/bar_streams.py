@@ -203,8 +203,9 @@ class BarStreams:
                 stream.market_id, timedelta(seconds=span), stream.size,
                 what=stream.what, rth=stream.rth,
             )  # fmt: skip
-            for bar in bars:
-                complete = bar.start + step <= utc_now()
+            for n, bar in enumerate(bars):
+                # every bar but the newest is over; the newest only once its time has passed
+                complete = n < len(bars) - 1 or bar.start + step <= utc_now()
                 if since <= bar.start <= until and complete:
                     agg.delivered(bar.start)
                     self._deliver(stream, bar, from_history=True)
@@ -236,12 +237,11 @@ class BarStreams:
         if event.state is ConnectionState.DISCONNECTED:
             for stream in self._streams:
                 self._detach(stream)
-                stream.aggregator.interrupted(utc_now())
+                stream.aggregator.interrupted()
         elif event.state is ConnectionState.RECONNECTED:
             for stream in list(self._streams):
                 self._detach(stream)
-                # the period in progress lost its 5-s bars since its start: from history too
-                stream.aggregator.interrupted(utc_now())
+                stream.aggregator.interrupted()
                 self._connection.spawn(self._restore(stream))
         elif event.state is ConnectionState.CLOSED:
             for stream in self._streams:
