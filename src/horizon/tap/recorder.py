@@ -1,0 +1,79 @@
+"""What the tap does with the bytes it forwarded: decode, redact, record, show.
+
+A `Recorder` is one recording (one redaction table, one file, one trace); the proxy asks it
+for a `ConnectionRecorder` per client connection and hands that every chunk it forwarded, in
+each direction, after forwarding it. Decoding is `decode.py`'s, redaction `redact.py`'s,
+the line format `recording.py`'s: this module only wires them in order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from horizon.tap.decode import ConnectionDecoder, WireEvent
+from horizon.tap.recording import RecordedFrame, RecordingWriter, frame_of, utc
+from horizon.tap.redact import Redactor
+from horizon.tap.wire import Direction
+
+__all__ = ["ConnectionRecorder", "Recorder"]
+
+
+class Recorder:
+    """Decodes every tapped connection; writes each frame (redacted unless `redact=False`) to
+    `writer` and passes it to `on_frame` (the live trace, or a test's list)."""
+
+    def __init__(
+        self,
+        *,
+        writer: RecordingWriter | None = None,
+        redact: bool = True,
+        on_frame: Callable[[RecordedFrame], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.writer = writer
+        self.redactor = Redactor() if redact else None
+        self.on_frame = on_frame
+        self.clock = clock
+
+    def connection(self, conn: int) -> ConnectionRecorder:
+        """The recorder of connection number `conn` (the proxy's per-connection tap)."""
+        if self.writer is not None:
+            self.writer.opened(conn, utc(self.clock()))
+        return ConnectionRecorder(self, conn)
+
+    def emit(self, conn: int, events: list[WireEvent]) -> None:
+        redactor = self.redactor
+        for event in events:
+            frame = frame_of(redactor.redact(event) if redactor is not None else event, conn)
+            if self.writer is not None:
+                self.writer.frame(frame)
+            if self.on_frame is not None:
+                self.on_frame(frame)
+        if self.writer is not None and events:
+            self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+class ConnectionRecorder:
+    """One connection's decoder, feeding its recorder."""
+
+    def __init__(self, recorder: Recorder, conn: int) -> None:
+        self.recorder = recorder
+        self.conn = conn
+        self.decoder = ConnectionDecoder()
+
+    def data(self, direction: Direction, data: bytes) -> None:
+        self.recorder.emit(self.conn, self.decoder.feed(direction, data, self.recorder.clock()))
+
+    def closed(self, by: str) -> None:
+        at = self.recorder.clock()
+        events = self.decoder.close(Direction.IN, at) + self.decoder.close(Direction.OUT, at)
+        self.recorder.emit(self.conn, events)
+        writer = self.recorder.writer
+        if writer is not None:
+            writer.closed(self.conn, utc(at), by)
+            writer.flush()
