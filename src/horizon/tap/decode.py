@@ -101,10 +101,13 @@ class ConnectionDecoder:
     def close(self, direction: Direction, at: float) -> list[WireEvent]:
         out: list[WireEvent] = []
         rest = self._split[direction].close()
-        if direction is Direction.IN and self._held:
+        if direction is Direction.IN:
             held, self._held = self._held, []
             for piece, seen in held:
-                out.append(self._message(Direction.IN, piece, seen, "no version reply was seen"))
+                if piece.kind is PieceKind.RAW:
+                    out.append(self._raw(direction, piece, seen))
+                else:
+                    out.append(self._message(direction, piece, seen, "no version reply was seen"))
         if rest is not None:
             out.append(self._raw(direction, rest, at))
         return out
@@ -112,17 +115,17 @@ class ConnectionDecoder:
     # ---- one piece -----------------------------------------------------------------------
 
     def _piece(self, direction: Direction, piece: Piece, at: float, out: list[WireEvent]) -> None:
-        if piece.kind is PieceKind.RAW:
-            out.append(self._raw(direction, piece, at))
-        elif piece.kind is PieceKind.HELLO:
+        if piece.kind is PieceKind.HELLO:
             out.append(self._hello(piece, at))
+        elif direction is Direction.IN and not self._replied:
+            self._held.append((piece, at))  # decoded once the version is known, in order
+        elif piece.kind is PieceKind.RAW:
+            out.append(self._raw(direction, piece, at))
         elif direction is Direction.OUT and not self._replied:
             out.append(self._version(piece, at))
             held, self._held = self._held, []
             for waiting, seen in held:
-                out.append(self._message(Direction.IN, waiting, seen))
-        elif direction is Direction.IN and not self._replied:
-            self._held.append((piece, at))
+                self._piece(Direction.IN, waiting, seen, out)
         else:
             out.append(self._message(direction, piece, at))
 
