@@ -102,3 +102,11 @@ def test_field_positions_find_each_field_where_the_codec_writes_it(
     for name, index in where.items():
         value = getattr(msg, name)
         assert encoded[index] == (value if isinstance(value, str) else str(value))
+
+
+def test_bytes_before_the_reply_keep_their_order_even_past_a_broken_length() -> None:
+    dec = ConnectionDecoder()
+    dec.feed(IN, encode_hello(157, 178) + encode(m.StartApi(client_id=3)) + b"\xff" * 6, 1.0)
+    events = dec.feed(OUT, REPLY, 2.0)
+    assert [e.kind for e in events] == [EventKind.VERSION, EventKind.MESSAGE, EventKind.RAW]
+    assert events[2].raw == b"\xff" * 6 and events[2].direction is IN

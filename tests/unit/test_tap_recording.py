@@ -12,12 +12,7 @@ import pytest
 from horizon.tap.decode import EventKind
 from horizon.tap.errors import RecordingError
 from horizon.tap.recorder import Recorder
-from horizon.tap.recording import (
-    RecordedFrame,
-    RecordingWriter,
-    read_recording,
-    write_recording,
-)
+from horizon.tap.recording import RecordedFrame, read_recording, write_recording
 from horizon.tap.trace import format_frame
 from horizon.tap.wire import Direction
 from horizon.venues.ibkr.simulator import messages as m
@@ -40,8 +35,8 @@ class Clock:
 def a_session(path: Path | None = None, *, redact: bool = True) -> list[RecordedFrame]:
     """One connection's worth of frames through a Recorder, every kind of frame in it."""
     seen: list[RecordedFrame] = []
-    writer = RecordingWriter(path, redacted=redact, upstream="127.0.0.1:4002") if path else None
-    recorder = Recorder(writer=writer, redact=redact, on_frame=seen.append, clock=Clock())
+    recorder = Recorder(record=path, redact=redact, upstream="127.0.0.1:4002",
+                        on_frame=seen.append, clock=Clock())
     conn = recorder.connection(1)
     conn.data(IN, encode_hello(157, 178))
     conn.data(OUT, frame_fields(["178", "20250115 09:30:00 EST"]))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import IO
 
 from horizon.tap.decode import ConnectionDecoder, WireEvent
 from horizon.tap.recording import RecordedFrame, RecordingWriter, frame_of, utc
@@ -21,20 +23,23 @@ __all__ = ["ConnectionRecorder", "Recorder"]
 
 class Recorder:
     """Decodes every tapped connection; writes each frame (redacted unless `redact=False`) to
-    `writer` and passes it to `on_frame` (the live trace, or a test's list)."""
+    the recording file `record` (a path or an open text file; None records nothing) and passes
+    it to `on_frame` (the live trace, or a test's list)."""
 
     def __init__(
         self,
         *,
-        writer: RecordingWriter | None = None,
+        record: str | Path | IO[str] | None = None,
         redact: bool = True,
+        upstream: str = "",
         on_frame: Callable[[RecordedFrame], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.writer = writer
+        self.clock = clock
+        self.writer = None if record is None else RecordingWriter(
+            record, redacted=redact, upstream=upstream, started=utc(clock()))
         self.redactor = Redactor() if redact else None
         self.on_frame = on_frame
-        self.clock = clock
 
     def connection(self, conn: int) -> ConnectionRecorder:
         """The recorder of connection number `conn` (the proxy's per-connection tap)."""
