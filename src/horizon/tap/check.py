@@ -223,14 +223,16 @@ async def check_recording(
 ) -> CheckResult:
     """Replay `recording`'s requests against the simulator (`port=None`) or `host:port` and
     compare the shapes of the answers."""
+    conversations = [c for c in recording.connections()
+                     if any(f.kind is EventKind.HELLO for f in recording.of(c))]
+    if not conversations:
+        raise ValueError("the recording holds no connection that sent a hello: nothing to check")
     recorded: list[Sample] = []
     live: list[Sample] = []
     played = 0
     async with _target(recording, host, port) as (h, p, target):
-        for conn in recording.connections():
+        for conn in conversations:
             frames = recording.of(conn)
-            if not any(f.kind is EventKind.HELLO for f in frames):
-                continue
             if on_connection is not None:
                 on_connection(conn)
             talk = _Conversation(frames, settle)
