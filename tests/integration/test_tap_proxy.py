@@ -253,3 +253,50 @@ def test_ibapi_through_the_tap(gateway: GatewaySimulator) -> None:
     assert frames.named("PlaceOrder")[0].fields["order_id"] == 500
     assert not [f for f in frames.seen if f.error or f.unknown]
     assert {f.client_id for f in frames.named("PlaceOrder")} == {31}
+
+
+class Listener:
+    """A ConnectionTap that keeps what it is told, and can be told to fail."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.told: list[tuple[str, bytes, float]] = []
+        self.fail = fail
+        self.event = asyncio.Event()
+
+    def data(self, direction: m.Direction, data: bytes, at: float) -> None:
+        self.told.append((direction.name, data, at))
+        self.event.set()
+        if self.fail:
+            raise RuntimeError("a recorder bug")
+
+    def closed(self, by: str, at: float) -> None:
+        self.told.append(("closed", by.encode(), at))
+        self.event.set()
+
+
+async def test_a_tap_hears_every_chunk_in_read_order_and_a_failing_one_is_detached() -> None:
+    ticks = iter(range(1, 10_000))
+    listeners: list[Listener] = []
+
+    def factory(conn: int) -> Listener:
+        listeners.append(Listener(fail=conn == 2))
+        return listeners[-1]
+
+    up = encode_hello(157, 178) + encode(m.StartApi(client_id=4))
+    async with FakeGateway() as gw, TapProxy("127.0.0.1", gw.port, tap=factory,
+                                             clock=lambda: float(next(ticks))) as tap:
+        for n in (1, 2):
+            reader, writer = await asyncio.open_connection("127.0.0.1", tap.port)
+            writer.write(up)
+            await gw.until(lambda n=n: len(gw.received) == n and len(gw.received[-1]) == len(up))
+            await gw.send([REPLY], conn=n - 1)
+            assert await asyncio.wait_for(reader.readexactly(len(REPLY)), 5) == REPLY
+            writer.write(encode(m.ReqCurrentTime()))  # after the failure: still forwarded
+            await gw.until(lambda n=n: len(gw.received[n - 1]) > len(up))
+            writer.close()
+            await gw.until(lambda n=n: gw.closed == n)
+    first, second = listeners
+    assert b"".join(d for who, d, _ in first.told if who == "IN") == up + encode(m.ReqCurrentTime())
+    assert [who for who, _, _ in first.told][-1] == "closed"
+    assert [at for _, _, at in first.told] == sorted(at for _, _, at in first.told)
+    assert len(second.told) == 1  # it raised on the first chunk and was told nothing more

@@ -12,12 +12,13 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from horizon.tap.proxy import TapProxy
+    from horizon.tap.recorder import Recorder
     from horizon.tap.recording import RecordedFrame, Recording
     from horizon.tap.replay import ReplayGateway
 
@@ -147,13 +148,45 @@ def _stop_on_signals() -> Iterator[asyncio.Event]:
             loop.remove_signal_handler(sig)
 
 
-def _trace(full: bool) -> Callable[[RecordedFrame], None]:
-    from horizon.tap.trace import format_frame
+class _Trace:
+    """The live trace: lines formatted as frames are recorded, written out in one piece every
+    `interval` seconds together with a flush of the recording. One write per interval rather
+    than one per frame on the loop that forwards the bytes (stdout may well be unbuffered, as
+    with PYTHONUNBUFFERED); a killed tap loses at most that much of its recording."""
 
-    def show(frame: RecordedFrame) -> None:
-        print(format_frame(frame, full=full), flush=True)
+    def __init__(self, full: bool, interval: float = 0.1) -> None:
+        from horizon.tap.trace import format_frame
 
-    return show
+        self.format = format_frame
+        self.full = full
+        self.interval = interval
+        self.recorder: Recorder | None = None
+        self._lines: list[str] = []
+        self._handle: asyncio.TimerHandle | None = None
+
+    def __call__(self, frame: RecordedFrame) -> None:
+        self._lines.append(self.format(frame, full=self.full))
+
+    def start(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self._handle = asyncio.get_running_loop().call_later(self.interval, self._tick)
+
+    def _tick(self) -> None:
+        self.flush()
+        self._handle = asyncio.get_running_loop().call_later(self.interval, self._tick)
+
+    def flush(self) -> None:
+        if self.recorder is not None:
+            self.recorder.flush()
+        if self._lines:
+            lines, self._lines = self._lines, []
+            sys.stdout.write("\n".join(lines) + "\n")
+            sys.stdout.flush()
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self.flush()
 
 
 # ---- tap -----------------------------------------------------------------------------------
@@ -172,20 +205,23 @@ def _cmd_tap(args: argparse.Namespace) -> int:
     if warning:
         loud = f"\x1b[1;31m{warning}\x1b[0m" if sys.stderr.isatty() else warning
         print(loud, file=sys.stderr, flush=True)
+    trace = _Trace(args.full)
     try:
         recorder = Recorder(record=args.record, redact=not args.no_redact,
-                            upstream=f"{up_host}:{up_port}", on_frame=_trace(args.full))
+                            upstream=f"{up_host}:{up_port}", on_frame=trace)
     except OSError as exc:
         return _fail("tap", f"cannot write {args.record}: {exc.strerror or exc}")
     proxy = TapProxy(up_host, up_port, host=host, port=port, allow_live=args.allow_live,
                      tap=recorder.connection)
     try:
-        return asyncio.run(_serve(proxy, args))
+        return asyncio.run(_serve(proxy, recorder, trace, args))
     finally:
         recorder.close()
 
 
-async def _serve(proxy: TapProxy, args: argparse.Namespace) -> int:
+async def _serve(
+    proxy: TapProxy, recorder: Recorder, trace: _Trace, args: argparse.Namespace
+) -> int:
     try:
         await proxy.open()
     except OSError as exc:
@@ -195,6 +231,7 @@ async def _serve(proxy: TapProxy, args: argparse.Namespace) -> int:
     if args.record:
         into = f", recording to {args.record}" + (" (not redacted)" if args.no_redact
                                                   else " (redacted)")
+    trace.start(recorder)
     try:
         with _stop_on_signals() as stop:
             print(f"tap listening on {proxy.host}:{proxy.port} -> {proxy.upstream_host}:"
@@ -202,6 +239,7 @@ async def _serve(proxy: TapProxy, args: argparse.Namespace) -> int:
             await stop.wait()
     finally:
         await proxy.close()
+        trace.stop()
     print(f"tap stopped after {proxy.connections} connection(s)", flush=True)
     return 0
 

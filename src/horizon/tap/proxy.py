@@ -2,10 +2,13 @@
 
 Each accepted client gets its own upstream connection. Every chunk read from one side is
 written to the other *before* anything else looks at it, untouched and at once (asyncio
-protocols, no stream buffers in between); only then is it handed to the connection's tap
-(the recorder), so decoding, redaction and recording cost the wire nothing but loop time
-after the write. Either side closing closes the other side of that pair only; the listener and
-the other pairs carry on. A tap that fails is logged and detached; the bytes keep flowing.
+protocols, no stream buffers in between). The chunk, stamped with the time it was read, then
+waits in one queue for the connection's tap (the recorder). The queue is worked off once the
+wire has been quiet for `QUIET_S` (or has been busy for `MAX_LAG_S`): a request and its answer
+are both forwarded before either is decoded, so decoding, redaction and recording stand
+between no read and its write, and the taps see every chunk in the order it was read.
+Either side closing closes the other side of that pair only; the listener and the other pairs
+carry on. A tap that fails is logged and detached; the bytes keep flowing.
 
 Reading from a side pauses while the other side's transport is over its write high-water
 mark, so a slow reader cannot make the proxy buffer without bound.
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
 from collections.abc import Callable
 from types import MappingProxyType, TracebackType
 from typing import Final, Protocol
@@ -30,6 +35,9 @@ from horizon.venues.ibkr.config import KNOWN_PORTS
 __all__ = ["LIVE_PORTS", "ConnectionTap", "TapProxy", "check_upstream"]
 
 log = logging.getLogger(__name__)
+
+QUIET_S: Final = 0.001  # the wire this long quiet: decode and record what was forwarded
+MAX_LAG_S: Final = 0.05  # ... but never let the recording fall further behind than this
 
 # port -> application, for the well-known ports of live trading
 LIVE_PORTS: Final = MappingProxyType(
@@ -52,11 +60,13 @@ def check_upstream(port: int, *, allow_live: bool) -> str | None:
 
 
 class ConnectionTap(Protocol):
-    """What the proxy tells about one client connection (after forwarding each chunk)."""
+    """What the proxy tells about one client connection, after forwarding: each chunk with
+    the time it was read, and who closed the connection ("client", "gateway", "tap" or
+    "upstream unreachable")."""
 
-    def data(self, direction: Direction, data: bytes) -> None: ...
+    def data(self, direction: Direction, data: bytes, at: float) -> None: ...
 
-    def closed(self, by: str) -> None: ...
+    def closed(self, by: str, at: float) -> None: ...
 
 
 TapFactory = Callable[[int], ConnectionTap]
@@ -152,14 +162,24 @@ class _Pair:
         peer = self.other(side).transport
         if peer is not None:
             peer.write(data)
+        if self.tap is not None:
+            self.proxy.observe(self, side.direction, data)
+
+    def tell(self, direction: Direction | None, data: bytes, at: float, by: str) -> None:
+        """Run on the proxy's queue: hand one chunk (or the close) to the tap."""
         tap = self.tap
-        if tap is not None:
-            try:
-                tap.data(side.direction, data)
-            except Exception:  # a recorder bug must never stop the bytes
-                log.exception("tap failed; this connection is forwarded but no longer recorded",
-                              extra={"conn": self.conn})
+        if tap is None:
+            return
+        try:
+            if direction is None:
                 self.tap = None
+                tap.closed(by, at)
+            else:
+                tap.data(direction, data, at)
+        except Exception:  # a recorder bug must never stop the bytes
+            log.exception("tap failed; this connection is forwarded but no longer recorded",
+                          extra={"conn": self.conn})
+            self.tap = None
 
     def lost(self, side: _Side) -> None:
         self._end(side.name)
@@ -176,12 +196,8 @@ class _Pair:
         if self.closed_by is not None:
             return
         self.closed_by = by
-        tap, self.tap = self.tap, None
-        if tap is not None:
-            try:
-                tap.closed(by)
-            except Exception:
-                log.exception("tap failed at close", extra={"conn": self.conn})
+        if self.tap is not None:
+            self.proxy.observe(self, None, b"", by)
 
     def shut(self) -> None:
         if self._connecting is not None and not self._connecting.done():
@@ -208,13 +224,18 @@ class TapProxy:
         port: int = 0,
         allow_live: bool = False,
         tap: TapFactory | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.warning = check_upstream(upstream_port, allow_live=allow_live)
+        self.clock = clock
         self.upstream_host, self.upstream_port = upstream_host, upstream_port
         self.host, self.port = host, port
         self.connections = 0  # clients accepted so far
         self._tap = tap
         self._pairs: set[_Pair] = set()
+        self._queue: deque[tuple[_Pair, Direction | None, bytes, float, str]] = deque()
+        self._draining: asyncio.TimerHandle | None = None
+        self._last = self._since = 0.0  # loop times: the newest chunk, the oldest undrained
         self._server: asyncio.Server | None = None
         self._thread = ServerThread("horizon-tap")
 
@@ -228,6 +249,30 @@ class TapProxy:
 
     def forget(self, pair: _Pair) -> None:
         self._pairs.discard(pair)
+
+    def observe(self, pair: _Pair, direction: Direction | None, data: bytes, by: str = "") -> None:
+        """Queue a forwarded chunk (direction None: the close) for its tap."""
+        self._queue.append((pair, direction, data, self.clock(), by))
+        loop = asyncio.get_running_loop()
+        self._last = now = loop.time()
+        if self._draining is None:
+            self._since = now
+            self._draining = loop.call_at(now + QUIET_S, self._drain_when_quiet)
+
+    def _drain_when_quiet(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if now - self._last < QUIET_S and now - self._since < MAX_LAG_S:
+            self._draining = loop.call_at(self._last + QUIET_S, self._drain_when_quiet)
+            return
+        self._draining = None
+        self._drain()
+
+    def _drain(self) -> None:
+        queue = self._queue
+        while queue:
+            pair, direction, data, at, by = queue.popleft()
+            pair.tell(direction, data, at, by)
 
     def _accept(self) -> asyncio.Protocol:
         self.connections += 1
@@ -251,6 +296,10 @@ class TapProxy:
             pair.shut()
         if pairs:
             await asyncio.wait([asyncio.ensure_future(p.done.wait()) for p in pairs], timeout=5)
+        if self._draining is not None:
+            self._draining.cancel()
+            self._draining = None
+        self._drain()  # what was read before the close is recorded before close() returns
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None

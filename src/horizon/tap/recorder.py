@@ -55,7 +55,10 @@ class Recorder:
                 self.writer.frame(frame)
             if self.on_frame is not None:
                 self.on_frame(frame)
-        if self.writer is not None and events:
+
+    def flush(self) -> None:
+        """Push what was recorded to the file (the CLI does it a few times a second)."""
+        if self.writer is not None:
             self.writer.flush()
 
     def close(self) -> None:
@@ -71,14 +74,14 @@ class ConnectionRecorder:
         self.conn = conn
         self.decoder = ConnectionDecoder()
 
-    def data(self, direction: Direction, data: bytes) -> None:
-        self.recorder.emit(self.conn, self.decoder.feed(direction, data, self.recorder.clock()))
+    def data(self, direction: Direction, data: bytes, at: float | None = None) -> None:
+        """One chunk as it was read (`at`: when; the recorder's clock if not given)."""
+        when = self.recorder.clock() if at is None else at
+        self.recorder.emit(self.conn, self.decoder.feed(direction, data, when))
 
-    def closed(self, by: str) -> None:
-        at = self.recorder.clock()
-        events = self.decoder.close(Direction.IN, at) + self.decoder.close(Direction.OUT, at)
+    def closed(self, by: str, at: float | None = None) -> None:
+        when = self.recorder.clock() if at is None else at
+        events = self.decoder.close(Direction.IN, when) + self.decoder.close(Direction.OUT, when)
         self.recorder.emit(self.conn, events)
-        writer = self.recorder.writer
-        if writer is not None:
-            writer.closed(self.conn, utc(at), by)
-            writer.flush()
+        if self.recorder.writer is not None:
+            self.recorder.writer.closed(self.conn, utc(when), by)

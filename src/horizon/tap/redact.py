@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from horizon.tap.decode import EventKind, WireEvent
@@ -160,29 +161,54 @@ class Redactor:
         )
 
     def _accounts_in(self, message: Message) -> list[str]:
+        role = _role(type(message))
         found: list[str] = []
-        for name in ACCOUNT_FIELDS:
-            value = getattr(message, name, None)
+        for name in role.accounts:
+            value = getattr(message, name)
             if isinstance(value, str) and value:
                 found += [p.strip() for p in value.split(",")]
-        key = getattr(message, "key", None) or getattr(message, "tag", None)
-        value = getattr(message, "value", None)
-        if key in _ACCOUNT_KEYS and isinstance(value, str):
-            found.append(value)
+        if role.key is not None:
+            key, value = getattr(message, role.key), getattr(message, "value")  # noqa: B009
+            if key in _ACCOUNT_KEYS and isinstance(value, str):
+                found.append(value)
         return [a for a in found if ACCOUNT_ID.fullmatch(a)]
 
     def _positional(self, message: Message, version: int) -> dict[int, bytes]:
         """Order refs and names: arbitrary text, so replaced where they stand, not by value."""
+        role = _role(type(message))
         wanted: dict[str, str] = {}
-        for name in ORDER_REF_FIELDS:
-            ref: Any = getattr(message, name, None)
+        for name in role.refs:
+            ref: Any = getattr(message, name)
             if isinstance(ref, str) and ref:
                 wanted[name] = self._token(self._refs, "ref", ref)
-        key = getattr(message, "key", None) or getattr(message, "tag", None)
-        value = getattr(message, "value", None)
-        if isinstance(key, str) and isinstance(value, str) and _is_name(key, value):
-            wanted["value"] = self._token(self._names, "name", value)
+        if role.key is not None:
+            key, value = getattr(message, role.key), getattr(message, "value")  # noqa: B009
+            if isinstance(key, str) and isinstance(value, str) and _is_name(key, value):
+                wanted["value"] = self._token(self._names, "name", value)
         if not wanted:
             return {}
         where = field_positions(message, version, wanted)
         return {index: wanted[name].encode() for name, index in where.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class _Role:
+    """Which fields of a row redaction looks at (most rows: none)."""
+
+    accounts: tuple[str, ...]
+    refs: tuple[str, ...]
+    key: str | None  # "key" or "tag" of an account value row, whose "value" may be a name
+
+
+_ROLES: dict[type, _Role] = {}
+
+
+def _role(cls: type) -> _Role:
+    role = _ROLES.get(cls)
+    if role is None:
+        names = {f.name for f in dataclasses.fields(cls)}
+        key = next((k for k in ("key", "tag") if k in names), None) if "value" in names else None
+        role = _ROLES[cls] = _Role(
+            tuple(sorted(names & ACCOUNT_FIELDS)), tuple(sorted(names & ORDER_REF_FIELDS)), key
+        )
+    return role

@@ -121,21 +121,32 @@ def decode_payload(direction: Direction, payload: bytes, version: int) -> Decode
 # --------------------------------------------------------------------------------------------
 
 
-def _present(spec: Wire, version: int, values: Mapping[str, Any]) -> bool:
-    if not spec.since <= version < spec.until:
-        return False
-    return spec.when is None or bool(spec.when(values))
+_SPECS: dict[tuple[type, int], tuple[tuple[str, Wire | None], ...]] = {}
+
+
+def _specs(cls: type, version: int) -> tuple[tuple[str, Wire | None], ...]:
+    """A row's fields that can travel at `version`, with the presence condition to check
+    (None: always present), computed once per (row, version)."""
+    key = (cls, version)
+    found = _SPECS.get(key)
+    if found is None:
+        found = _SPECS[key] = tuple(
+            (f.name, spec if spec.when is not None else None)
+            for f in dataclasses.fields(cls)
+            if (spec := f.metadata.get("wire")) is not None and spec.since <= version < spec.until
+        )
+    return found
 
 
 def wire_fields(row: Any, version: int) -> Iterator[tuple[str, Any]]:
     """(name, value) for each field of `row` that travels at `version`, in wire order; a
     sub-row is yielded as itself (walk it again for its fields)."""
-    specs = [(f.name, f.metadata["wire"]) for f in dataclasses.fields(row) if "wire" in f.metadata]
+    specs = _specs(type(row), version)
     values: dict[str, Any] = {}
-    for name, spec in specs:
+    for name, conditional in specs:
         value = getattr(row, name)
         values[name] = value
-        if _present(spec, version, values):
+        if conditional is None or conditional.when(values):  # type: ignore[misc]
             yield name, value
 
 
