@@ -28,6 +28,7 @@ FIGURES = (
     "memory",
     "soak",
     "sim_ceiling",
+    "tap_latency",
 )
 
 
@@ -108,6 +109,13 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
         "sim_ceiling": lambda f: (
             f"{f['req_current_time_msgs_per_s']:.0f} msg/s reqCurrentTime, "
             f"{f['place_order_msgs_per_s']:.0f} msg/s placeOrder"),
+        "tap_latency": lambda f: (
+            f"added p50 {f['tap_vs_direct']['us_p50']:.0f} us, p99 "
+            f"{f['tap_vs_direct']['us_p99']:.0f} us (the hop "
+            f"{f['relay_vs_direct']['us_p50']:.0f}, recording "
+            f"{f['tap_vs_relay']['us_p50']:.0f}); back to back "
+            f"+{f['back_to_back']['tap_vs_direct']['us_p50']:.0f} us, tap CPU "
+            f"{f['tap_cpu_us_per_round_trip']:.0f} us/trip"),
     }.get(name)
     try:
         return str(pick(fig)) if pick else ""
