@@ -57,6 +57,7 @@ KEY_FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType({
     "AccountSummary": ("req_id", "account", "tag", "value", "currency"),
     "AccountUpdateMulti": ("req_id", "account", "key", "value", "currency"),
     "AccountDownloadEnd": ("account",),
+    "UpdateAccountTime": ("time_stamp",),
 })  # fmt: skip
 _NAME_WIDTH: Final = 18
 _MAX_VALUES: Final = 8
