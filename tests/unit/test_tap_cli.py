@@ -100,8 +100,10 @@ def test_an_empty_recording_or_a_busy_port(
         port = holder.getsockname()[1]
         fails(["replay", str(recording), "--port", str(port)],
               f"cannot listen on 127.0.0.1:{port}", capsys)
-        fails(["tap", "--listen", f"127.0.0.1:{port}"], f"cannot listen on 127.0.0.1:{port}",
-              capsys)
+        kept = recording.read_text()
+        fails(["tap", "--listen", f"127.0.0.1:{port}", "--record", str(recording)],
+              f"cannot listen on 127.0.0.1:{port}", capsys)
+        assert recording.read_text() == kept  # a port typo does not cost a recording
 
 
 def test_help_shows_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:

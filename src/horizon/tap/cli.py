@@ -195,7 +195,6 @@ class _Trace:
 def _cmd_tap(args: argparse.Namespace) -> int:
     from horizon.tap.errors import LivePortRefused
     from horizon.tap.proxy import TapProxy, check_upstream
-    from horizon.tap.recorder import Recorder
 
     (host, port), (up_host, up_port) = args.listen, args.upstream
     try:
@@ -205,28 +204,29 @@ def _cmd_tap(args: argparse.Namespace) -> int:
     if warning:
         loud = f"\x1b[1;31m{warning}\x1b[0m" if sys.stderr.isatty() else warning
         print(loud, file=sys.stderr, flush=True)
-    trace = _Trace(args.full)
-    try:
-        recorder = Recorder(record=args.record, redact=not args.no_redact,
-                            upstream=f"{up_host}:{up_port}", on_frame=trace)
-    except OSError as exc:
-        return _fail("tap", f"cannot write {args.record}: {exc.strerror or exc}")
-    proxy = TapProxy(up_host, up_port, host=host, port=port, allow_live=args.allow_live,
-                     tap=recorder.connection)
-    try:
-        return asyncio.run(_serve(proxy, recorder, trace, args))
-    finally:
-        recorder.close()
+    proxy = TapProxy(up_host, up_port, host=host, port=port, allow_live=args.allow_live)
+    return asyncio.run(_serve(proxy, args))
 
 
-async def _serve(
-    proxy: TapProxy, recorder: Recorder, trace: _Trace, args: argparse.Namespace
-) -> int:
+async def _serve(proxy: TapProxy, args: argparse.Namespace) -> int:
+    from horizon.tap.recorder import Recorder
+
     try:
         await proxy.open()
     except OSError as exc:
         return _fail("tap", f"cannot listen on {proxy.host}:{proxy.port}: "
                      f"{exc.strerror or exc}")
+    # the recording is opened once the port is ours (a typo'd port must not overwrite a
+    # recording), and before the loop runs again, so no client can come before it
+    trace = _Trace(args.full)
+    try:
+        recorder = Recorder(record=args.record, redact=not args.no_redact,
+                            upstream=f"{proxy.upstream_host}:{proxy.upstream_port}",
+                            on_frame=trace)
+    except OSError as exc:
+        await proxy.close()
+        return _fail("tap", f"cannot write {args.record}: {exc.strerror or exc}")
+    proxy.tap = recorder.connection
     into = ""
     if args.record:
         into = f", recording to {args.record}" + (" (not redacted)" if args.no_redact
@@ -240,6 +240,7 @@ async def _serve(
     finally:
         await proxy.close()
         trace.stop()
+        recorder.close()
     print(f"tap stopped after {proxy.connections} connection(s)", flush=True)
     return 0
 

@@ -231,7 +231,7 @@ class TapProxy:
         self.upstream_host, self.upstream_port = upstream_host, upstream_port
         self.host, self.port = host, port
         self.connections = 0  # clients accepted so far
-        self._tap = tap
+        self.tap = tap  # may be set after open(), before the loop accepts a client
         self._pairs: set[_Pair] = set()
         self._queue: deque[tuple[_Pair, Direction | None, bytes, float, str]] = deque()
         self._draining: asyncio.TimerHandle | None = None
@@ -245,7 +245,7 @@ class TapProxy:
         return len(self._pairs)
 
     def new_tap(self, conn: int) -> ConnectionTap | None:
-        return self._tap(conn) if self._tap is not None else None
+        return self.tap(conn) if self.tap is not None else None
 
     def forget(self, pair: _Pair) -> None:
         self._pairs.discard(pair)
