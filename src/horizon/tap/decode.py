@@ -29,7 +29,7 @@ from horizon.tap.wire import (
     split_payload,
 )
 
-__all__ = ["ConnectionDecoder", "Direction", "EventKind", "WireEvent"]
+__all__ = ["ConnectionDecoder", "Direction", "EventKind", "WireEvent", "payload_of"]
 
 
 class EventKind(StrEnum):
@@ -70,11 +70,16 @@ class WireEvent:
 
     @property
     def payload(self) -> bytes:
-        if self.kind is EventKind.MESSAGE or self.kind is EventKind.VERSION:
-            return self.raw[4:]
-        if self.kind is EventKind.HELLO:
-            return self.raw[8:]
-        return self.raw
+        return payload_of(self.kind, self.raw)
+
+
+def payload_of(kind: EventKind, raw: bytes) -> bytes:
+    """What follows the framing: a frame's fields, a hello's version text, raw bytes as is."""
+    if kind is EventKind.HELLO:
+        return raw[8:]  # API\0 and the length prefix
+    if kind is EventKind.RAW:
+        return raw
+    return raw[4:]  # the length prefix
 
 
 class ConnectionDecoder:

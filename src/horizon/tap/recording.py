@@ -29,7 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Final
 
-from horizon.tap.decode import EventKind, WireEvent
+from horizon.tap.decode import EventKind, WireEvent, payload_of
 from horizon.tap.errors import RecordingError
 from horizon.tap.wire import Direction, wire_fields
 
@@ -72,11 +72,7 @@ class RecordedFrame:
 
     @property
     def payload(self) -> bytes:
-        if self.kind is EventKind.HELLO:
-            return self.raw[8:]
-        if self.kind is EventKind.RAW:
-            return self.raw
-        return self.raw[4:]
+        return payload_of(self.kind, self.raw)
 
     @property
     def decoded(self) -> bool:

@@ -3,13 +3,16 @@
 Everything the tap knows about the TWS API message layouts comes through here, so when the
 simulator's wire layer moves package, this module is the one edit. Nothing in it does I/O.
 
-Besides the re-exports, three small helpers the tap needs and the codec does not offer:
+Besides the re-exports, small helpers the tap needs and the codec does not offer:
 
+* `decode_payload` - one frame's payload -> row, unknown or error, never raising;
 * `wire_fields` - the (name, value) pairs of a row that were actually on the wire at a
   version (version windows and presence conditions applied), for traces and recordings;
-* `field_positions` - where named top-level fields of a decoded row sit in its frame, so the
-  redactor and the replay can rewrite one field of a recorded frame and keep every other byte;
-* `decode_payload` - one frame's payload -> row, unknown or error, never raising.
+* `field_positions` and `replace_fields` - where named top-level fields of a decoded row sit
+  in its frame, and that frame with some of them rewritten, every other byte kept (redaction,
+  replay and the check edit recorded frames this way);
+* `message_name` - a message id's row name in one direction;
+* `simulator` - a `GatewaySimulator`, imported only when one is asked for.
 """
 
 from __future__ import annotations
