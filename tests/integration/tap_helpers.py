@@ -24,7 +24,7 @@ class Frames:
         with self._cond:
             self.seen.append(frame)
             self._cond.notify_all()
-        self._event.set()
+        self._event.set()  # only awaited when the tap runs on the test's own loop
 
     def named(self, name: str, conn: int | None = None) -> list[RecordedFrame]:
         with self._cond:
