@@ -444,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run the quickstart against the embedded simulator", formatter_class=defaults
     )
     demo.set_defaults(func=_cmd_demo)
-    register_tap(sub, defaults, _Parser)
+    register_tap(sub, defaults, _Parser, _port)
     return parser
 
 

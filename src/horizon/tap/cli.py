@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,21 +33,16 @@ def _fail(command: str, message: str) -> int:
 # ---- argument types: each refuses a bad value with one sentence ------------------------------
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port (0..65535; 0 = any free port)")
-    return port
+def _address(port: Callable[[str], int]) -> Callable[[str], tuple[str, int]]:
+    """The HOST:PORT argument type, with the CLI's own port type for the port part."""
 
+    def parse(text: str) -> tuple[str, int]:
+        host, sep, port_text = text.rpartition(":")
+        if not sep or not host:
+            raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:4002)")
+        return host, port(port_text)
 
-def _address(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:4002)")
-    return host, _port(port)
+    return parse
 
 
 def _recording_path(text: str) -> Path:
@@ -69,9 +64,11 @@ def _seconds(text: str) -> float:
 
 def register(
     subparsers: Any, defaults_formatter: type[argparse.HelpFormatter],
-    parser_class: type[argparse.ArgumentParser],
+    parser_class: type[argparse.ArgumentParser], port: Callable[[str], int],
 ) -> None:
-    """Add `tap` (with `tap check`) and `replay` to the CLI's subparsers."""
+    """Add `tap` (with `tap check`) and `replay` to the CLI's subparsers; `port` is the
+    CLI's port argument type, so every command refuses a bad port in the same words."""
+    address = _address(port)
     tap = subparsers.add_parser(
         "tap",
         formatter_class=defaults_formatter,
@@ -82,9 +79,9 @@ def register(
         "recording (account ids, names and order refs redacted unless --no-redact). Live ports "
         "(7496, 4001) are refused unless --allow-live.",
     )
-    tap.add_argument("--listen", type=_address, default="127.0.0.1:4012",
+    tap.add_argument("--listen", type=address, default="127.0.0.1:4012",
                      metavar="HOST:PORT", help="where clients connect (port 0 = any free port)")
-    tap.add_argument("--upstream", type=_address, default="127.0.0.1:4002",
+    tap.add_argument("--upstream", type=address, default="127.0.0.1:4002",
                      metavar="HOST:PORT", help="the gateway (or simulator) to forward to")
     tap.add_argument("--record", default=None, metavar="PATH",
                      help="write the session to this JSON-lines file")
@@ -107,7 +104,7 @@ def register(
     )
     check.add_argument("recording", type=_recording_path, help="a file from `tap --record`")
     check.add_argument("--host", default="127.0.0.1", help="gateway host (with --port)")
-    check.add_argument("--port", type=_port, default=None,
+    check.add_argument("--port", type=port, default=None,
                        help="check against a gateway here instead of the simulator")
     check.add_argument("--settle", type=_seconds, default=0.5,
                        help="seconds of silence after which a missing answer is given up on")
@@ -124,7 +121,7 @@ def register(
     )
     replay.add_argument("recording", type=_recording_path, help="a file from `tap --record`")
     replay.add_argument("--host", default="127.0.0.1", help="address to bind")
-    replay.add_argument("--port", type=_port, default=4002, help="port to bind (0 = any free)")
+    replay.add_argument("--port", type=port, default=4002, help="port to bind (0 = any free)")
     replay.add_argument("--connection", type=int, default=None, metavar="N",
                         help="serve recorded connection N to every client")
     replay.set_defaults(func=_cmd_replay)
