@@ -11,6 +11,7 @@ instead of from the partial sum.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -41,10 +42,15 @@ class BarAggregator:
         self.market_id = market_id
         self.size_s = size_s
         self.last_start: datetime | None = None  # start of the last bar handed out
-        self.tainted: datetime | None = None  # a period whose 5-s bars were partly lost
+        self.tainted: set[datetime] = set()  # periods whose 5-s bars were partly lost
         self.owed: list[datetime] = []  # tainted periods now complete: fetch from history
         self._partial: _Partial | None = None
         self._fresh = True  # the next 5-s bar is the first since a (re)subscription
+
+    def taint(self, start: datetime) -> None:
+        """The bar of the period starting at `start` must come from history (owed once the
+        stream is past it), never from a sum."""
+        self.tainted.add(period_start(start, self.size_s))
 
     def add(self, five: Bar) -> list[Bar]:
         """Feed one 5-second bar; the bars it completes (zero or one), oldest first. Bars of
@@ -57,18 +63,15 @@ class BarAggregator:
             # the stream joined that period late and its sum would be short
             self._fresh = False
             if five.start != start:
-                self.tainted = start
+                self.tainted.add(start)
         done: list[Bar] = []
         part = self._partial
         if part is not None and part.bar.start != start:
-            if part.bar.start != self.tainted:
+            if part.bar.start not in self.tainted:
                 done.append(self._finish(part))
             self._partial = None
             part = None
-        if self.tainted is not None and start > self.tainted:
-            if self.last_start is None or self.tainted > self.last_start:
-                self.owed.append(self.tainted)
-            self.tainted = None
+        self._settle(lambda t: t < start)
         if part is None:
             self._partial = _Partial(
                 bar=replace(five, start=start, wap=None, count=None),
@@ -90,16 +93,21 @@ class BarAggregator:
         ends = five.start + timedelta(seconds=5) >= start + timedelta(seconds=self.size_s)
         part = self._partial
         if ends and part is not None:
-            if start == self.tainted:
-                if self.last_start is None or start > self.last_start:
-                    self.owed.append(start)
-                self.tainted = None
+            if start in self.tainted:
+                self._settle(lambda t: t <= start)
             else:
                 done.append(self._finish(part))
             self._partial = None
         if done:
             self.last_start = done[-1].start
         return done
+
+    def _settle(self, over: Callable[[datetime], bool]) -> None:
+        """Tainted periods the stream is past become owed (unless handed out already)."""
+        for t in sorted(t for t in self.tainted if over(t)):
+            self.tainted.discard(t)
+            if self.last_start is None or t > self.last_start:
+                self.owed.append(t)
 
     def _finish(self, part: _Partial) -> Bar:
         volume = part.bar.volume
