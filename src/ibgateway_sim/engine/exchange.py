@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
-from . import allocation, combos
+from . import algos, allocation, combos, conditions
 from .allocation import FaSetup
 from .book import Book, to_grid
 from .journal import Journal
@@ -43,6 +43,7 @@ from .model import (
     Quote,
     SessionCrossed,
 )
+from .path import SyntheticPath
 from .pretrade import PreTrade
 from .universe import builtin_universe, match_all
 from .validation import (
@@ -139,6 +140,15 @@ class Engine:
         self._last_perm_id = 1_000_000_000 + (seed % 100_000) * 10_000
         self.journal = Journal(seed, clock())
         self._pass_keys: set[tuple[int, int]] | None = None
+        self._matching = False  # inside a matching pass
+        self._view = conditions.MarketView(
+            now=clock,
+            quote=self.quote,
+            version=lambda con_id: self._book(con_id).version,
+            sec_type=lambda con_id: self.contract(con_id).sec_type,
+            cushion=self._cushion,
+            executions_since=self.journal.since,
+        )
 
     def _initial_cash(self, account: str, cash: Decimal | Mapping[str, Decimal]) -> Decimal:
         """USD cash at start: one amount for every account, or per account; an FA master
@@ -238,27 +248,41 @@ class Engine:
         of one instrument or all: each order executes in full at the instrument's current
         price, a limit order only if its limit allows, and what did not execute is
         cancelled, as IB cancels auction orders the auction did not fill (TWS API "Order
-        Types": Market/Limit-on-Open, Market/Limit-on-Close). Until the simulator has
-        trading sessions, the control API triggers the auctions; the session clock will."""
+        Types": Market/Limit-on-Open, Market/Limit-on-Close). With trading hours on, the
+        session clock runs them at each regular open and close; this call is for tests and
+        a simulator without sessions."""
         if auction not in ("open", "close"):
             raise EngineError(0, f"auction must be 'open' or 'close', got {auction!r}")
         out: list[Event] = []
         self._housekeeping(out)
+        self._auction(auction, None if con_id is None else {con_id}, out)
+        return out
+
+    def _auction(
+        self, auction: str, con_ids: set[int] | None, out: list[Event], at: float | None = None
+    ) -> None:
+        """The auction at `at` (a session boundary: the price is the last trade before it)
+        or now (the current last price)."""
         for o in list(self._live.values()):
-            if not o.working or (con_id is not None and o.spec.con_id != con_id):
+            if not o.working or (con_ids is not None and o.spec.con_id not in con_ids):
+                continue
+            price = self._book(o.spec.con_id).last
+            if at is not None:
+                price = self.market.instrument(o.spec.con_id).price_before(at)
+            if auction == "close" and o.algo is not None and algos.completes_at_close(o.algo):
+                if algos.within(price, o.side, o.req.limit_price):
+                    self._fill(o, o.remaining, price, 2, out)
                 continue
             t = o.req.order_type
             if (auction == "open") != (o.req.tif == "OPG") or (
                 auction == "close" and t not in CLOSE_AUCTION_TYPES
             ):
                 continue
-            price = self._book(o.spec.con_id).last
             limit = o.req.limit_price if t in ("LMT", "LOC") else None
             if limit is None or (price <= limit if o.side > 0 else price >= limit):
                 self._fill(o, o.remaining, price, 2, out)
             if not o.done:
                 self._finish(o, "Cancelled", out)
-        return out
 
     # ---- orders -------------------------------------------------------------------------
 
@@ -312,6 +336,7 @@ class Engine:
                 raise reject(f"The parent order {req.parent_id} is no longer active")
             if not req.parent_id and not req.what_if:
                 self.pretrade.check(req, spec, account, targets)
+            conds, algo = self._conditions_of(req), self._algo_of(req, spec)
         except Rejection as r:
             return self._refuse(out, req, spec, r.code, r.text)
         if req.what_if:
@@ -331,6 +356,10 @@ class Engine:
             gat=gat,
             allocation=targets,
             transmitted=req.transmit,
+            conditions=conds,
+            chain=conditions.ChainState(len(self.journal)) if conds else None,
+            held_by_conditions=bool(conds),
+            algo=algo,
         )
         self._registry.add(o)
         if parent is not None:
@@ -347,6 +376,8 @@ class Engine:
             keys |= self._transmit_group(parent, out)
         if req.oca_group and not req.parent_id:
             keys |= self._transmit_oca(o, out)
+        if o.held_by_conditions:
+            self._conditions_met(o, out)
         if o.working:
             self._submit(o, out)
         self._match(out, keys=keys)
@@ -529,7 +560,8 @@ class Engine:
 
     def advance_sessions(self) -> list[Event]:
         """The session clock: report the boundaries crossed since the last call; at a
-        regular close DAY orders expire, those allowed outside regular hours at the close."""
+        regular open the opening auction runs; at a regular close the closing auction, then
+        DAY orders expire (those allowed outside regular hours at the close)."""
         out: list[Event] = []
         live = [o.spec for o in self._live.values()]
         specs = {s.con_id: s for s in [*live, *(b.spec for b in self._books.values())]}
@@ -537,7 +569,10 @@ class Engine:
         for ev in self.market.session_events(self._clock(), calendars):
             out.append(SessionCrossed(ev))
             ids = [i for i, s in specs.items() if self.market.calendar(s).name == ev.calendar]
-            if ev.edge.value == "regular_close":
+            if ev.edge.value == "regular_open":  # the opening auction, then the session
+                self._auction("open", set(ids), out, ev.at)
+            elif ev.edge.value == "regular_close":  # the closing auction before DAY expiry
+                self._auction("close", set(ids), out, ev.at)
                 out.extend(self.expire_day_orders(ids, outside_rth=False))
             elif ev.edge.value == "close":
                 out.extend(self.expire_day_orders(ids, outside_rth=True))
@@ -617,7 +652,10 @@ class Engine:
     # ---- matching -----------------------------------------------------------------------
 
     def _housekeeping(self, out: list[Event]) -> None:
-        """Time-driven changes: GTD expiry and good-after-time activation."""
+        """Time- and market-driven changes: GTD expiry, good-after-time activation, orders
+        whose conditions now hold."""
+        if self._registry.conditioned:
+            self._check_conditions(out)
         if not self._registry.timed:
             return
         now = self._clock()
@@ -630,6 +668,83 @@ class Engine:
                 if o.working:
                     self._submit(o, out)
 
+    def _conditions_of(self, req: OrderRequest) -> tuple[conditions.Condition, ...]:
+        try:
+            conds = conditions.parse_all(req.conditions, self.timezone)
+        except (conditions.ConditionError, IndexError) as exc:
+            raise reject(f"Invalid order condition: {exc}") from None
+        for con_id in sorted(conditions.watched(conds)):
+            if con_id not in self._specs:
+                raise Rejection(NO_SECURITY, TEXT_NO_SECURITY)
+        return conds
+
+    def _algo_of(self, req: OrderRequest, spec: ContractSpec) -> algos.AlgoState | None:
+        """The algo working the order, its strategy and parameters checked (TWS API "IB
+        Algos"); None for an order without one."""
+        if not req.algo_strategy:
+            return None
+        now = self._clock()
+        calendar = self.market.calendar(spec)
+        day = next(d for d in calendar.days(now, now + 10 * 86400) if d.rth_end > now)
+        try:
+            plan = algos.make_plan(
+                req.algo_strategy,
+                req.algo_params,
+                req.order_type,
+                now=now,
+                session_end=day.rth_end,
+                timezone=self.timezone,
+                # the market model's session volume profile (the U its history is drawn on)
+                profile=lambda t: SyntheticPath._profile(day, t),
+            )
+        except algos.AlgoError as exc:
+            raise reject(str(exc)) from None
+        return algos.AlgoState(plan)
+
+    def _cushion(self, account: str) -> Decimal:
+        """The margin cushion (excess liquidity / net liquidation), as IB reports it."""
+        summary = self.ledger.summary(account or self.accounts[0])
+        if not summary.net_liquidation:
+            return _ZERO
+        return summary.excess_liquidity / summary.net_liquidation
+
+    def _check_conditions(self, out: list[Event]) -> None:
+        """Release the orders whose conditions hold and match them: in the running pass if
+        there is one, else in a pass of their own (a move of the watched instrument releases
+        an order on another)."""
+        released = set()
+        for o in self._registry.conditioned_in_order():
+            if self._conditions_met(o, out) and o.working:
+                self._submit(o, out)
+                released.add(o.key)
+        if not released:
+            return
+        if self._matching:
+            if self._pass_keys is not None:
+                self._pass_keys |= released
+        else:
+            self._match(out, keys=released)
+
+    def _conditions_met(self, o: WorkingOrder, out: list[Event]) -> bool:
+        """Release `o` if its chain holds (TWS API "Order Conditions"), or cancel it when it
+        asked for that (conditionsCancelOrder). Conditions are evaluated in regular hours
+        only unless conditionsIgnoreRth (with trading hours on)."""
+        assert o.chain is not None
+        if (
+            not o.req.conditions_ignore_rth
+            and self.market.setup.trading_hours
+            and not self.market.is_open(o.spec, self._clock(), rth=True)
+        ):
+            return False
+        if not conditions.chain_holds(o.conditions, self._view, o.account, o.chain):
+            return False
+        self._registry.conditioned.discard(o.key)
+        if o.req.conditions_cancel_order:
+            self._finish(o, "Cancelled", out)
+            return False
+        o.held_by_conditions = False
+        return True
+
     def _match(
         self,
         out: list[Event],
@@ -640,6 +755,7 @@ class Engine:
         """One matching pass. Each order is evaluated at most once, so `liquidity` caps its
         fill per pass; children activated during the pass are evaluated in it too."""
         self._pass_keys = set(keys) if keys is not None else None
+        self._matching = True
         seen: set[tuple[int, int]] = set()
         try:
             while True:
@@ -665,6 +781,7 @@ class Engine:
                         self._evaluate(o, out)
         finally:
             self._pass_keys = None
+            self._matching = False
 
     def _evaluate(self, o: WorkingOrder, out: list[Event]) -> None:
         if o.legs:
@@ -676,6 +793,9 @@ class Engine:
         if not self.market.trades_now(o.spec, self._clock(), outside_rth=o.req.outside_rth):
             return  # its session is closed (only with trading hours on)
         book = self._book(o.spec.con_id)
+        if o.algo is not None:
+            self._work_algo(o, o.algo, book, out)
+            return
         if not o.fresh and o.idle_at == book.version:
             return  # nothing moved since it last could not fill
         if o.req.order_type in PEGGED_TYPES:
@@ -695,6 +815,29 @@ class Engine:
         else:
             o.idle_at = book.version
         if not o.done and tif == "IOC":
+            self._finish(o, "Cancelled", out)
+
+    def _work_algo(
+        self, o: WorkingOrder, algo: algos.AlgoState, book: Book, out: list[Event]
+    ) -> None:
+        """An algo's next slice: an execution of the order itself, at the algo's price."""
+        step = algos.next_slice(
+            algo,
+            now=self._clock(),
+            side=o.side,
+            total=o.total,
+            filled=o.filled,
+            quote=book.quote(),
+            version=book.version,
+            limit=o.req.limit_price,
+            tick=o.spec.min_tick,
+            increment=o.spec.size_increment,
+        )
+        o.fresh = False
+        qty = step.qty if self.liquidity is None else min(step.qty, self.liquidity)
+        if qty > 0:
+            self._fill(o, qty, step.price, step.liquidity, out)
+        if step.expire and not o.done:
             self._finish(o, "Cancelled", out)
 
     def _touch_fill(self, o: WorkingOrder, book: Book) -> tuple[Decimal | None, int]:
@@ -926,7 +1069,9 @@ class Engine:
         return spec.exchange
 
     def _after_fill(self, o: WorkingOrder, qty: Decimal, out: list[Event]) -> None:
-        """OCA groups, bracket siblings and child activation."""
+        """OCA groups, bracket siblings, child activation and execution conditions."""
+        if self._registry.conditioned:
+            self._check_conditions(out)
         complete = o.remaining == 0
         if o.req.oca_group and self.skip_oca_cancels > 0:
             self.skip_oca_cancels -= 1  # a fault: the group's cancel did not happen in time

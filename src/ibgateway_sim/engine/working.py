@@ -6,8 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from .algos import AlgoState
 from .book import to_grid
 from .combos import Leg
+from .conditions import ChainState, Condition
 from .model import DONE_STATUSES, ContractSpec, OrderRequest, OrderState
 
 STOP_TYPES = frozenset({"STP", "STP LMT", "TRAIL", "TRAIL LIMIT", "MIT", "LIT"})
@@ -97,6 +99,10 @@ class WorkingOrder:
     legs: tuple[Leg, ...] = ()  # a BAG order's resolved legs (its spec is the BAG)
     peg: Decimal | None = None  # REL / PEG MID: the price it rests at since the last quote
     mtl_limit: Decimal | None = None  # MTL: the first fill price, the rest's limit
+    conditions: tuple[Condition, ...] = ()  # held (PreSubmitted) until the chain holds
+    chain: ChainState | None = None
+    held_by_conditions: bool = False
+    algo: AlgoState | None = None  # an IB algo works the order in slices
 
     @property
     def key(self) -> tuple[int, int]:
@@ -122,7 +128,13 @@ class WorkingOrder:
     @property
     def working(self) -> bool:
         """Eligible for matching now."""
-        return not self.done and self.transmitted and not self.held_by_parent and self.gat is None
+        return (
+            not self.done
+            and self.transmitted
+            and not self.held_by_parent
+            and not self.held_by_conditions
+            and self.gat is None
+        )
 
     def snapshot(self) -> OrderState:
         avg = self.value / self.filled if self.filled else Decimal(0)
@@ -242,6 +254,7 @@ class Registry:
         self.all: dict[Key, WorkingOrder] = {}
         self.live: dict[Key, WorkingOrder] = {}
         self.timed: set[Key] = set()
+        self.conditioned: set[Key] = set()  # held until their conditions hold
         self._kids: dict[Key, list[Key]] = {}
         self._oca: dict[str, list[Key]] = {}
 
@@ -250,6 +263,8 @@ class Registry:
         if o.done:
             return
         self.live[o.key] = o
+        if o.held_by_conditions:
+            self.conditioned.add(o.key)
         self.reindex(o)
         if o.req.parent_id:
             self._kids.setdefault((o.req.client_id, o.req.parent_id), []).append(o.key)
@@ -268,6 +283,7 @@ class Registry:
     def close(self, o: WorkingOrder) -> None:
         self.live.pop(o.key, None)
         self.timed.discard(o.key)
+        self.conditioned.discard(o.key)
 
     def _open(self, keys: Iterable[Key], but: WorkingOrder) -> list[WorkingOrder]:
         return [o for k in keys if (o := self.live.get(k)) is not None and o is not but]
@@ -291,6 +307,9 @@ class Registry:
             if s.req.parent_id == o.req.parent_id
             and not (o.req.oca_group and s.req.oca_group == o.req.oca_group)
         ]
+
+    def conditioned_in_order(self) -> list[WorkingOrder]:
+        return sorted((self.all[k] for k in self.conditioned), key=lambda o: o.seq)
 
     def timed_in_order(self) -> list[WorkingOrder]:
         return sorted((self.all[k] for k in self.timed), key=lambda o: o.seq)
