@@ -35,7 +35,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from .model import Quote
+from .model import OrderRequest, Quote
+from .path import SyntheticPath
+from .sessions import Calendar
 from .timeparse import ib_zone, parse_ib_time
 
 ADAPTIVE, TWAP, VWAP, ARRIVAL, CLOSE, PCT_VOL = (
@@ -207,6 +209,27 @@ def make_plan(
     if strategy == VWAP and profile is not None:
         plan = _with_profile(plan, profile)
     return plan
+
+
+def state_for(
+    req: OrderRequest, calendar: Calendar, now: float, timezone: str
+) -> AlgoState | None:
+    """The algo working `req` (None without one), its end by default the regular close of
+    the session trading now or next, Vwap's profile the market model's (the U the path's
+    volume is drawn on)."""
+    if not req.algo_strategy:
+        return None
+    day = next(d for d in calendar.days(now, now + 10 * 86400) if d.rth_end > now)
+    plan = make_plan(
+        req.algo_strategy,
+        req.algo_params,
+        req.order_type,
+        now=now,
+        session_end=day.rth_end,
+        timezone=timezone,
+        profile=lambda t: SyntheticPath._profile(day, t),
+    )
+    return AlgoState(plan)
 
 
 def _with_profile(plan: AlgoPlan, profile: Callable[[float], float]) -> AlgoPlan:

@@ -144,8 +144,23 @@ def parse(raw: ConditionRequest, timezone: str) -> Condition:
     raise ConditionError(f"condition type {k} is not one of IB's")
 
 
-def parse_all(raws: Sequence[ConditionRequest], timezone: str) -> tuple[Condition, ...]:
-    return tuple(parse(r, timezone) for r in raws)
+class UnknownContract(ConditionError):
+    """A condition watches a conId the gateway does not know (IB answers error 200)."""
+
+
+def parse_all(
+    raws: Sequence[ConditionRequest], timezone: str, known: Callable[[int], bool]
+) -> tuple[Condition, ...]:
+    """Every condition of an order; ConditionError for one that cannot be read,
+    UnknownContract for one watching an instrument `known` does not hold."""
+    try:
+        out = tuple(parse(r, timezone) for r in raws)
+    except IndexError:
+        raise ConditionError("a condition has too few fields") from None
+    for con_id in sorted(watched(out)):
+        if not known(con_id):
+            raise UnknownContract(f"no contract {con_id}")
+    return out
 
 
 def watched(conditions: Sequence[Condition]) -> set[int]:

@@ -12,16 +12,16 @@ is the import point.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
-from . import algos, allocation, combos, conditions
+from . import algos, combos, conditions
 from .allocation import FaSetup
 from .book import Book, to_grid
+from .bookkeeping import Bookkeeper
 from .journal import Journal
-from .ledger import CommissionSchedule, Entry, Ledger
+from .ledger import CommissionSchedule, Ledger
 from .market import Market, MarketSetup
 from .model import (
     AccountValue,
@@ -33,8 +33,6 @@ from .model import (
     Event,
     ExecFilter,
     Execution,
-    ExecutionMade,
-    MarginImpact,
     OrderError,
     OrderRequest,
     OrderState,
@@ -43,7 +41,6 @@ from .model import (
     Quote,
     SessionCrossed,
 )
-from .path import SyntheticPath
 from .pretrade import PreTrade
 from .universe import builtin_universe, match_all
 from .validation import (
@@ -75,12 +72,12 @@ from .working import (
     text_cancel_unknown,
     text_duplicate,
     text_not_cancellable,
+    what_if_state,
 )
 
 __all__ = ["Engine"]
 
 _ZERO = Decimal(0)
-_VENUES = {"NASDAQ": "ISLAND", "NYSE": "NYSE", "ARCA": "ARCA"}
 
 
 class Engine:
@@ -139,6 +136,9 @@ class Engine:
         self._max_order_id = 0
         self._last_perm_id = 1_000_000_000 + (seed % 100_000) * 10_000
         self.journal = Journal(seed, clock())
+        self.books = Bookkeeper(
+            self.journal, self.ledger, self.commissions, self._usd_rate, self.quote, clock
+        )
         self._pass_keys: set[tuple[int, int]] | None = None
         self._matching = False  # inside a matching pass
         self._view = conditions.MarketView(
@@ -629,25 +629,7 @@ class Engine:
     def _what_if(
         self, req: OrderRequest, spec: ContractSpec, account: str, targets: dict[str, Decimal]
     ) -> OrderState:
-        return self._what_if_state(req, spec, self.pretrade.what_if(req, spec, account, targets))
-
-    def _what_if_state(
-        self, req: OrderRequest, spec: ContractSpec, impact: MarginImpact
-    ) -> OrderState:
-        """The what-if answer: an order state that is never registered (nothing placed)."""
-        return OrderState(
-            client_id=req.client_id,
-            order_id=req.order_id,
-            perm_id=0,
-            request=req,
-            contract=spec,
-            status="PreSubmitted",
-            filled=_ZERO,
-            remaining=req.quantity,
-            avg_fill_price=_ZERO,
-            last_fill_price=_ZERO,
-            margin=impact,
-        )
+        return what_if_state(req, spec, self.pretrade.what_if(req, spec, account, targets))
 
     # ---- matching -----------------------------------------------------------------------
 
@@ -670,36 +652,17 @@ class Engine:
 
     def _conditions_of(self, req: OrderRequest) -> tuple[conditions.Condition, ...]:
         try:
-            conds = conditions.parse_all(req.conditions, self.timezone)
-        except (conditions.ConditionError, IndexError) as exc:
+            return conditions.parse_all(req.conditions, self.timezone, self._specs.__contains__)
+        except conditions.UnknownContract:
+            raise Rejection(NO_SECURITY, TEXT_NO_SECURITY) from None
+        except conditions.ConditionError as exc:
             raise reject(f"Invalid order condition: {exc}") from None
-        for con_id in sorted(conditions.watched(conds)):
-            if con_id not in self._specs:
-                raise Rejection(NO_SECURITY, TEXT_NO_SECURITY)
-        return conds
 
     def _algo_of(self, req: OrderRequest, spec: ContractSpec) -> algos.AlgoState | None:
-        """The algo working the order, its strategy and parameters checked (TWS API "IB
-        Algos"); None for an order without one."""
-        if not req.algo_strategy:
-            return None
-        now = self._clock()
-        calendar = self.market.calendar(spec)
-        day = next(d for d in calendar.days(now, now + 10 * 86400) if d.rth_end > now)
         try:
-            plan = algos.make_plan(
-                req.algo_strategy,
-                req.algo_params,
-                req.order_type,
-                now=now,
-                session_end=day.rth_end,
-                timezone=self.timezone,
-                # the market model's session volume profile (the U its history is drawn on)
-                profile=lambda t: SyntheticPath._profile(day, t),
-            )
+            return algos.state_for(req, self.market.calendar(spec), self._clock(), self.timezone)
         except algos.AlgoError as exc:
             raise reject(str(exc)) from None
-        return algos.AlgoState(plan)
 
     def _cushion(self, account: str) -> Decimal:
         """The margin cushion (excess liquidity / net liquidation), as IB reports it."""
@@ -799,9 +762,9 @@ class Engine:
         if not o.fresh and o.idle_at == book.version:
             return  # nothing moved since it last could not fill
         if o.req.order_type in PEGGED_TYPES:
-            fill_price, liquidity_flag = self._pegged_fill(o, book)
+            fill_price, liquidity_flag = o.pegged_fill(book)
         else:
-            fill_price, liquidity_flag = self._touch_fill(o, book)
+            fill_price, liquidity_flag = o.touch_fill(book)
         o.fresh = False
         qty = o.remaining
         if fill_price is not None and self.liquidity is not None:
@@ -840,43 +803,6 @@ class Engine:
         if step.expire and not o.done:
             self._finish(o, "Cancelled", out)
 
-    def _touch_fill(self, o: WorkingOrder, book: Book) -> tuple[Decimal | None, int]:
-        """Market, limit, stop and touched orders: (fill price or None, liquidity flag)."""
-        if not o.check_trigger(book.last):
-            return None, 2
-        limit = o.limit()
-        touch = book.ask if o.side > 0 else book.bid
-        if limit is None:
-            return touch, 2
-        if (touch <= limit) if o.side > 0 else (touch >= limit):
-            # arriving orders take the quote; resting ones fill at their limit
-            return (touch, 2) if o.fresh else (limit, 1)
-        return None, 2
-
-    def _pegged_fill(self, o: WorkingOrder, book: Book) -> tuple[Decimal | None, int]:
-        """Pegged orders. MIDPRICE executes at the midpoint whenever its cap allows. REL and
-        PEG MID rest at their pegged price: marketable on arrival they take the quote;
-        resting, they are filled at the price they stood at when the market trades at or
-        through it; then they re-peg to the new quote (TWS API "Relative": the order
-        "adjusts automatically as the markets move")."""
-        if o.req.order_type == "MIDPRICE":
-            mid = (book.bid + book.ask) / 2
-            cap = o.req.limit_price
-            if cap is None or (mid <= cap if o.side > 0 else mid >= cap):
-                return mid, 2 if o.fresh else 1
-            return None, 2
-        standing, o.peg = o.peg, o.peg_price(book.bid, book.ask)
-        touch = book.ask if o.side > 0 else book.bid
-        if (o.peg >= touch) if o.side > 0 else (o.peg <= touch):
-            return touch, 2
-        crossed = standing is not None and (
-            (book.last <= standing) if o.side > 0 else (book.last >= standing)
-        )
-        if crossed and not o.fresh:
-            assert standing is not None
-            return standing, 1
-        return None, 2
-
     # ---- combos -------------------------------------------------------------------------
 
     def _place_combo(
@@ -899,8 +825,8 @@ class Engine:
         except Rejection as r:
             return self._refuse(out, req, spec, r.code, r.text)
         if req.what_if:
-            impact = self.pretrade.what_if_entries(account, self._combo_entries(req, legs))
-            out.append(OrderUpdated(self._what_if_state(req, spec, impact)))
+            impact = self.pretrade.what_if_entries(account, self.books.combo_entries(req, legs))
+            out.append(OrderUpdated(what_if_state(req, spec, impact)))
             return out
         if existing is not None:  # a modify: the new net limit / quantity
             existing.req, existing.total, existing.fresh = req, req.quantity, True
@@ -924,149 +850,29 @@ class Engine:
         self._match(out, keys={o.key})
         return out
 
-    def _combo_entries(self, req: OrderRequest, legs: Sequence[combos.Leg]) -> list[Entry]:
-        side = ACTIONS[req.action]
-        _, prices = combos.leg_prices(legs, side, self.quote)
-        entries = []
-        for leg, price in zip(legs, prices, strict=True):
-            qty = req.quantity * leg.ratio
-            usd = qty * price * leg.spec.multiplier_value * self._usd_rate(leg.spec.currency)
-            comm = self.commissions.for_order(leg.spec, qty, usd)
-            ccy = self.commissions.currency(leg.spec)
-            entries.append(Entry("", leg.spec, qty * leg.sign * side, price, comm, ccy))
-        return entries
-
     def _evaluate_combo(self, o: WorkingOrder, out: list[Event]) -> None:
         """All legs at once at the net price, or nothing (IB executes a combo's legs
         together; it guarantees the net, not each leg's price)."""
-        net, prices = combos.leg_prices(o.legs, o.side, self.quote)
+        net, _ = combos.leg_prices(o.legs, o.side, self.quote)
         o.fresh = False
         if combos.marketable(net, o.side, o.req.limit_price):
-            self._fill_combo(o, net, prices, out)
+            out.extend(self.books.fill_combo(o, net))
+            self._finish(o, "Filled", out)
         elif o.req.tif in ("IOC", "FOK"):
             self._finish(o, "Cancelled", out)
-
-    def _fill_combo(
-        self, o: WorkingOrder, net: Decimal, prices: list[Decimal], out: list[Event]
-    ) -> None:
-        """One execution per leg (its contract, the combo's ids, its commission), then the
-        BAG's own execution at the net price, which carries no commission of its own."""
-        qty, now = o.remaining, self._clock()
-        for planned, leg in zip(self._combo_entries(o.req, o.legs), o.legs, strict=True):
-            exec_id = self.journal.next_id()
-            entry = dataclasses.replace(planned, exec_id=exec_id)
-            realized = self.ledger.apply(o.account, entry)
-            ex = self._execution(
-                o, exec_id, leg.spec, entry.qty > 0, abs(entry.qty), entry.price, now
-            )
-            cr = Commission(exec_id, entry.commission, entry.commission_currency, realized)
-            self.journal.add(ex, cr)
-            out.append(ExecutionMade(ex, cr))
-        o.filled += qty
-        o.value += qty * net
-        o.last_price = net
-        exec_id = self.journal.next_id()
-        bag = self._execution(o, exec_id, o.spec, o.side > 0, qty, net, now)
-        cr = Commission(exec_id, _ZERO, self.commissions.currency(o.legs[0].spec), None)
-        self.journal.add(bag, cr)
-        out.append(ExecutionMade(bag, cr))
-        self._finish(o, "Filled", out)
-
-    def _execution(
-        self,
-        o: WorkingOrder,
-        exec_id: str,
-        spec: ContractSpec,
-        bought: bool,
-        shares: Decimal,
-        price: Decimal,
-        now: float,
-    ) -> Execution:
-        return Execution(
-            exec_id=exec_id,
-            perm_id=o.perm_id,
-            order_id=o.req.order_id,
-            client_id=o.req.client_id,
-            account=o.account,
-            contract=spec,
-            side="BOT" if bought else "SLD",
-            shares=shares,
-            price=price,
-            time=now,
-            cum_qty=shares,
-            avg_price=price,
-            order_ref=o.req.order_ref,
-            exchange=spec.exchange if spec.sec_type == "BAG" else self._venue(spec),
-            liquidity=2,
-        )
 
     # ---- fills --------------------------------------------------------------------------
 
     def _fill(
         self, o: WorkingOrder, qty: Decimal, price: Decimal, liquidity: int, out: list[Event]
     ) -> None:
-        if o.allocation:
-            accounts = list(o.allocation)
-            need = [o.allocation[a] - o.allocated.get(a, _ZERO) for a in accounts]
-            parts = (
-                need if qty == o.remaining else allocation.split(qty, o.spec.size_increment, need)
-            )
-            legs = [(a, q) for a, q in zip(accounts, parts, strict=True) if q > 0]
-        else:
-            legs = [(o.account, qty)]
-        now = self._clock()
-        venue = self._venue(o.spec)
-        for account, q in legs:
-            o.filled += q
-            o.value += q * price
-            o.last_price = price
-            if o.req.order_type == "MTL" and o.mtl_limit is None:
-                o.mtl_limit = price  # TWS API "Market to Limit": the rest rests at this price
-            o.allocated[account] = o.allocated.get(account, _ZERO) + q
-            usd = q * price * o.spec.multiplier_value * self._usd_rate(o.spec.currency)
-            shares, value = o.volume.get(account, (_ZERO, _ZERO))
-            o.volume[account] = (shares + q, value + usd)
-            total = self.commissions.for_order(o.spec, shares + q, value + usd)
-            comm = total - o.charged.get(account, _ZERO)
-            o.charged[account] = total
-            exec_id = self.journal.next_id()
-            ccy = self.commissions.currency(o.spec)
-            realized = self.ledger.apply(
-                account, Entry(exec_id, o.spec, q * o.side, price, comm, ccy)
-            )
-            ex = Execution(
-                exec_id=exec_id,
-                perm_id=o.perm_id,
-                order_id=o.req.order_id,
-                client_id=o.req.client_id,
-                account=account,
-                contract=o.spec,
-                side="BOT" if o.side > 0 else "SLD",
-                shares=q,
-                price=price,
-                time=now,
-                cum_qty=o.filled,
-                avg_price=o.value / o.filled,
-                order_ref=o.req.order_ref,
-                exchange=venue,
-                liquidity=liquidity,
-            )
-            cr = Commission(exec_id, comm, ccy, realized)
-            self.journal.add(ex, cr)
-            out.append(ExecutionMade(ex, cr))
+        out.extend(self.books.fill(o, qty, price, liquidity))
         if o.remaining == 0:
             self._finish(o, "Filled", out)
         else:
             o.status = "Submitted"
             out.append(OrderUpdated(o.snapshot()))
         self._after_fill(o, qty, out)
-
-    def _venue(self, spec: ContractSpec) -> str:
-        if spec.sec_type == "STK":
-            return _VENUES.get(spec.primary_exchange, spec.primary_exchange or "ISLAND")
-        if spec.sec_type == "OPT":
-            return "CBOE"
-        return spec.exchange
 
     def _after_fill(self, o: WorkingOrder, qty: Decimal, out: list[Event]) -> None:
         """OCA groups, bracket siblings, child activation and execution conditions."""
@@ -1123,38 +929,8 @@ class Engine:
         held = self.ledger.position(account, con_id)
         if held == 0 or quantity <= 0 or quantity > abs(held):
             raise EngineError(0, f"{account} holds {held} of {con_id}; cannot liquidate {quantity}")
-        spec, q = self.contract(con_id), self.quote(con_id)
-        sign = -1 if held > 0 else 1
-        price = q.bid if sign < 0 else q.ask
-        usd = quantity * price * spec.multiplier_value * self._usd_rate(spec.currency)
-        comm = self.commissions.for_order(spec, quantity, usd)
-        ccy = self.commissions.currency(spec)
-        exec_id = self.journal.next_id()
-        realized = self.ledger.apply(
-            account, Entry(exec_id, spec, quantity * sign, price, comm, ccy)
-        )
         self._last_perm_id += 1
-        ex = Execution(
-            exec_id=exec_id,
-            perm_id=self._last_perm_id,
-            order_id=-1,
-            client_id=0,
-            account=account,
-            contract=spec,
-            side="BOT" if sign > 0 else "SLD",
-            shares=quantity,
-            price=price,
-            time=self._clock(),
-            cum_qty=quantity,
-            avg_price=price,
-            order_ref="",
-            exchange=self._venue(spec),
-            liquidity=2,
-            liquidation=True,
-        )
-        cr = Commission(exec_id, comm, ccy, realized)
-        self.journal.add(ex, cr)
-        return [ExecutionMade(ex, cr)]
+        return self.books.liquidate(account, self.contract(con_id), quantity, self._last_perm_id)
 
     # ---- executions and accounts --------------------------------------------------------
 
@@ -1166,46 +942,8 @@ class Engine:
     def correct_execution(
         self, exec_id: str, *, shares: Decimal | None = None, price: Decimal | None = None
     ) -> list[Event]:
-        """IB's execution correction: a new execution whose id differs from the original only
-        after the last '.', with the corrected shares/price; the ledger changes by the
-        difference and the commission report carries the recomputed commission."""
-        found = self.journal.get(exec_id)
-        if found is None:
-            raise EngineError(0, f"no execution {exec_id!r}")
-        root, current, new_id = self.journal.correction_id(exec_id)
-        orig, orig_cr = self.journal.get(current) or found
-        q = orig.shares if shares is None else shares
-        p = orig.price if price is None else price
-        spec = orig.contract
-        usd = q * p * spec.multiplier_value * self._usd_rate(spec.currency)
-        comm = self.commissions.for_order(spec, q, usd)
-        sign = 1 if orig.side == "BOT" else -1
-        realized = self.ledger.replace(
-            orig.account,
-            current,
-            Entry(new_id, spec, q * sign, p, comm, orig_cr.currency),
-        )
-        ex = Execution(
-            exec_id=new_id,
-            perm_id=orig.perm_id,
-            order_id=orig.order_id,
-            client_id=orig.client_id,
-            account=orig.account,
-            contract=spec,
-            side=orig.side,
-            shares=q,
-            price=p,
-            time=orig.time,
-            cum_qty=orig.cum_qty - orig.shares + q,
-            avg_price=p if orig.cum_qty == orig.shares else orig.avg_price,
-            order_ref=orig.order_ref,
-            exchange=orig.exchange,
-            liquidity=orig.liquidity,
-            corrects=root,
-        )
-        cr = Commission(new_id, comm, orig_cr.currency, realized)
-        self.journal.add(ex, cr)
-        return [ExecutionMade(ex, cr)]
+        """IB's execution correction (see `Bookkeeper.correct`)."""
+        return self.books.correct(exec_id, shares=shares, price=price)
 
     def positions(self, account: str | None = None) -> list[PositionRow]:
         self._check_account(account)

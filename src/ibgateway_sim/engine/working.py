@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from .algos import AlgoState
-from .book import to_grid
+from .book import Book, to_grid
 from .combos import Leg
 from .conditions import ChainState, Condition
-from .model import DONE_STATUSES, ContractSpec, OrderRequest, OrderState
+from .model import DONE_STATUSES, ContractSpec, MarginImpact, OrderRequest, OrderState
 
 STOP_TYPES = frozenset({"STP", "STP LMT", "TRAIL", "TRAIL LIMIT", "MIT", "LIT"})
 LIMIT_TYPES = frozenset({"LMT", "STP LMT", "TRAIL LIMIT", "LIT", "LOC"})
@@ -239,6 +239,43 @@ class WorkingOrder:
             self.triggered, self.fresh = True, True
         return hit
 
+    def touch_fill(self, book: Book) -> tuple[Decimal | None, int]:
+        """Market, limit, stop and touched orders: (fill price or None, liquidity flag)."""
+        if not self.check_trigger(book.last):
+            return None, 2
+        limit = self.limit()
+        touch = book.ask if self.side > 0 else book.bid
+        if limit is None:
+            return touch, 2
+        if (touch <= limit) if self.side > 0 else (touch >= limit):
+            # arriving orders take the quote; resting ones fill at their limit
+            return (touch, 2) if self.fresh else (limit, 1)
+        return None, 2
+
+    def pegged_fill(self, book: Book) -> tuple[Decimal | None, int]:
+        """Pegged orders. MIDPRICE executes at the midpoint whenever its cap allows. REL and
+        PEG MID rest at their pegged price: marketable on arrival they take the quote;
+        resting, they are filled at the price they stood at when the market trades at or
+        through it; then they re-peg to the new quote (TWS API "Relative": the order
+        "adjusts automatically as the markets move")."""
+        if self.req.order_type == "MIDPRICE":
+            mid = (book.bid + book.ask) / 2
+            cap = self.req.limit_price
+            if cap is None or (mid <= cap if self.side > 0 else mid >= cap):
+                return mid, 2 if self.fresh else 1
+            return None, 2
+        standing, self.peg = self.peg, self.peg_price(book.bid, book.ask)
+        touch = book.ask if self.side > 0 else book.bid
+        if (self.peg >= touch) if self.side > 0 else (self.peg <= touch):
+            return touch, 2
+        crossed = standing is not None and (
+            (book.last <= standing) if self.side > 0 else (book.last >= standing)
+        )
+        if crossed and not self.fresh:
+            assert standing is not None
+            return standing, 1
+        return None, 2
+
 
 Key = tuple[int, int]  # (client_id, order_id): IB order ids are only unique per client
 
@@ -313,3 +350,20 @@ class Registry:
 
     def timed_in_order(self) -> list[WorkingOrder]:
         return sorted((self.all[k] for k in self.timed), key=lambda o: o.seq)
+
+
+def what_if_state(req: OrderRequest, spec: ContractSpec, impact: MarginImpact) -> OrderState:
+    """The what-if answer: an order state that is never registered (nothing placed)."""
+    return OrderState(
+        client_id=req.client_id,
+        order_id=req.order_id,
+        perm_id=0,
+        request=req,
+        contract=spec,
+        status="PreSubmitted",
+        filled=Decimal(0),
+        remaining=req.quantity,
+        avg_fill_price=Decimal(0),
+        last_fill_price=Decimal(0),
+        margin=impact,
+    )
