@@ -30,6 +30,7 @@ FIGURES = (
     "sim_ceiling",
     "tap_latency",
     "scale",
+    "order_types",
 )
 
 
@@ -124,6 +125,10 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
             f"{f['tap_vs_relay']['us_p50']:.0f}); back to back "
             f"+{f['back_to_back']['tap_vs_direct']['us_p50']:.0f} us, tap CPU "
             f"{f['tap_cpu_us_per_round_trip']:.0f} us/trip"),
+        "order_types": lambda f: (
+            f"added over raw: LMT {f['lmt']['added_us']['median']:+.0f} us, worst "
+            f"{f['worst']} {f['types'][f['worst']]['added_us']['median']:+.0f} us; "
+            f"{sum(t['pass'] for t in f['types'].values())}/{len(f['types'])} types pass"),
     }.get(name)
     try:
         return str(pick(fig)) if pick else ""
