@@ -122,7 +122,8 @@ class Engine:
         self._books: dict[int, Book] = {}
         self._steps = 0
         self.market = Market(
-            seed=seed, anchor=clock(), setup=market or MarketSetup(), spec_of=self.contract
+            seed=seed, anchor=clock(), setup=market or MarketSetup(), spec_of=self.contract,
+            universe=self._specs.values(),
         )
         self.ledger = Ledger(
             {a: self._initial_cash(a, cash) for a in self.accounts},
