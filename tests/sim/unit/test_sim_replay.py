@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.clock import ShiftedClock
 from ibgateway_sim.engine.replay import (
     Kind,
     ReplayError,
@@ -136,3 +137,9 @@ def test_the_path_prints_each_bar_as_four_trades_and_feeds_the_rest_live() -> No
     due = replay.due(T + 150)
     assert [t.time - T for t in due] == [120, 135, 150]
     assert replay.due(T + 150) == [] and not replay.exhausted
+
+
+def test_the_shifted_clock_starts_where_asked_and_runs() -> None:
+    clock = ShiftedClock(T)
+    first = clock()
+    assert T <= first < T + 5 and clock() >= first
