@@ -149,6 +149,9 @@ class Gateway:
             realtime_data=options.realtime_data,
             delayed_data=options.delayed_data,
             paused=lambda: self.faults.market_data_paused,
+            clock=options.clock,
+            rate=options.interest_rate,
+            dividend_yield=options.dividend_yield,
         )
         self._history = HistoryHandlers(
             self.engine,

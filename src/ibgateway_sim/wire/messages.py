@@ -2273,6 +2273,26 @@ class HistoricalSchedule(Outbound, msg_id=106):
 
 
 # --------------------------------------------------------------------------------------------
+# Market model rows (news ticks); their protobuf form is still to come
+# --------------------------------------------------------------------------------------------
+
+
+@ROW
+class TickNews(Outbound, msg_id=84):
+    """A news headline on a reqMktData subscription with generic tick 292. No version field:
+    ibapi decoder.py `processTickNews` reads tickerId, timeStamp, providerCode, articleId,
+    headline, extraData; ib_async decoder.py wraps 84 with skip=1 (the message id only).
+    The time stamp is epoch milliseconds (clients divide it by 1000)."""
+
+    req_id: int = w(INT)
+    time_stamp: int = w(INT)
+    provider_code: str = w(STR)
+    article_id: str = w(STR)
+    headline: str = w(STR)
+    extra_data: str = w(STR)
+
+
+# --------------------------------------------------------------------------------------------
 # The table
 # --------------------------------------------------------------------------------------------
 

@@ -6,24 +6,24 @@ yield; exerciseOptions is refused (the engine models no exercise or assignment).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Final
 
 from ibgateway_sim.engine import ContractSpec, Engine
-from ibgateway_sim.engine.pricing import black_scholes, implied_vol, to_decimal
+from ibgateway_sim.engine.pricing import implied_vol, option_values, years_to_expiry
 from ibgateway_sim.gateway.codes import NO_SECURITY, TEXT_NO_SECURITY
 from ibgateway_sim.gateway.handlers.base import Handler, ignore
 from ibgateway_sim.gateway.mapping import contract_query
+from ibgateway_sim.gateway.option_ticks import (
+    CUST_OPTION_COMPUTATION,
+    CUST_OPTION_PRICE,
+    option_computation,
+)
 from ibgateway_sim.gateway.session import Session
 from ibgateway_sim.gateway.validation import VALIDATION, validation_text
 from ibgateway_sim.wire import messages as m
 
-CUST_OPTION_COMPUTATION: Final = 53  # the implied-volatility calculator's answer
-CUST_OPTION_PRICE: Final = 54  # ... and the option-price calculator's (ibapi TickTypeEnum)
-PRICE_BASED: Final = 1
-NOT_COMPUTED: Final = Decimal(-1)
 EXERCISE_NOT_MODELLED: Final = "Exercise and lapse of options are not modelled here"
 
 
@@ -63,11 +63,7 @@ class OptionHandlers:
         return specs[0]
 
     def _years(self, spec: ContractSpec) -> float:
-        expiry = dt.datetime.strptime(spec.last_trade_date[:8], "%Y%m%d").replace(
-            hour=21, tzinfo=dt.UTC
-        )  # 16:00 New York, the options' close
-        seconds = expiry.timestamp() - self._clock()
-        return max(seconds, 3600.0) / (365.0 * 86400.0)
+        return years_to_expiry(spec.last_trade_date, self._clock())
 
     def _spot(self, spec: ContractSpec, given: Decimal | None) -> float:
         if given is not None and given > 0:
@@ -98,30 +94,11 @@ class OptionHandlers:
         self, s: Session, req_id: int, tick_type: int, spec: ContractSpec, spot: float,
         years: float, vol: float | None,
     ) -> None:  # fmt: skip
-        if vol is None:  # TWS's "not computed" values
-            s.send(
-                m.TickOptionComputation(
-                    req_id=req_id, tick_type=tick_type, tick_attrib=PRICE_BASED,
-                    implied_vol=NOT_COMPUTED, delta=Decimal(-2), opt_price=NOT_COMPUTED,
-                    pv_dividend=NOT_COMPUTED, gamma=Decimal(-2), vega=Decimal(-2),
-                    theta=Decimal(-2), und_price=to_decimal(spot, 4),
-                )
-            )  # fmt: skip
-            return
-        g = black_scholes(
-            spot=spot, strike=float(spec.strike), years=years, vol=vol, rate=self._rate,
-            dividend=self._dividend, right=spec.right,
+        values = option_values(
+            spot=spot, strike=float(spec.strike), years=years, rate=self._rate,
+            dividend=self._dividend, right=spec.right, vol=vol,
         )  # fmt: skip
-        pv_dividend = spot * (1.0 - pow(2.718281828459045, -self._dividend * years))
-        s.send(
-            m.TickOptionComputation(
-                req_id=req_id, tick_type=tick_type, tick_attrib=PRICE_BASED,
-                implied_vol=to_decimal(vol), delta=to_decimal(g.delta),
-                opt_price=to_decimal(g.price, 4), pv_dividend=to_decimal(pv_dividend, 4),
-                gamma=to_decimal(g.gamma), vega=to_decimal(g.vega), theta=to_decimal(g.theta),
-                und_price=to_decimal(spot, 4),
-            )
-        )  # fmt: skip
+        s.send(option_computation(req_id, tick_type, values))
 
     def _on_exercise(self, s: Session, msg: m.ExerciseOptions) -> None:
         s.send_error(msg.req_id, VALIDATION, validation_text(EXERCISE_NOT_MODELLED))
