@@ -20,6 +20,7 @@ from decimal import Decimal
 from . import allocation, combos
 from .allocation import FaSetup
 from .book import Book, to_grid
+from .exercise import EXERCISE_REFUSED, Refused, exercise_legs
 from .journal import Journal
 from .ledger import CommissionSchedule, Entry, Ledger
 from .market import Market, MarketSetup
@@ -1011,6 +1012,66 @@ class Engine:
         cr = Commission(exec_id, comm, ccy, realized)
         self.journal.add(ex, cr)
         return [ExecutionMade(ex, cr)]
+
+    def exercise(
+        self,
+        *,
+        client_id: int,
+        req_id: int,
+        account: str,
+        con_id: int,
+        action: int,
+        quantity: int,
+        override: bool,
+    ) -> list[Event]:
+        """exerciseOptions: exercise (1) or lapse (2) `quantity` of the account's long option
+        position (see `exercise.py`). Each leg is an execution of no order (orderId 0) to
+        the requesting client, with its commission report (none is charged); a refusal is
+        an error on the request's id."""
+        account = account or self.accounts[0]  # one account: the request may leave it out
+        if account not in self.accounts:
+            return [OrderError(client_id, req_id, EXERCISE_REFUSED,
+                               f"Error processing request: unknown account {account}")]  # fmt: skip
+        spec = self.contract(con_id)
+        under = self._specs.get(spec.under_con_id) if spec.under_con_id else None
+        spot = self.quote(under.con_id).last if under is not None else Decimal(0)
+        legs = exercise_legs(
+            spec, under, held=self.ledger.position(account, con_id), action=action,
+            quantity=quantity, override=override, spot=spot,
+        )  # fmt: skip
+        if isinstance(legs, Refused):
+            return [OrderError(client_id, req_id, EXERCISE_REFUSED,
+                               f"Error processing request: {legs.text}")]  # fmt: skip
+        self._last_perm_id += 1
+        out: list[Event] = []
+        for leg in legs:
+            exec_id = self.journal.next_id()
+            ccy = self.commissions.currency(leg.spec)
+            realized = self.ledger.apply(
+                account, Entry(exec_id, leg.spec, leg.qty, leg.price, Decimal(0), ccy)
+            )
+            shares = abs(leg.qty)
+            ex = Execution(
+                exec_id=exec_id,
+                perm_id=self._last_perm_id,
+                order_id=0,
+                client_id=client_id,
+                account=account,
+                contract=leg.spec,
+                side="BOT" if leg.qty > 0 else "SLD",
+                shares=shares,
+                price=leg.price,
+                time=self._clock(),
+                cum_qty=shares,
+                avg_price=leg.price,
+                order_ref="",
+                exchange=self._venue(leg.spec),
+                liquidity=0,
+            )
+            cr = Commission(exec_id, Decimal(0), ccy, realized)
+            self.journal.add(ex, cr)
+            out.append(ExecutionMade(ex, cr))
+        return out
 
     # ---- executions and accounts --------------------------------------------------------
 
