@@ -1321,8 +1321,12 @@ class ReplaceFA(Inbound, msg_id=19):
 
 @ROW
 class ExerciseOptions(Inbound, msg_id=21):
-    """manualOrderTime (180), customerAccount (183) and professionalCustomer (184) come after
-    `override` on newer servers: none is inside our version window."""
+    """ibapi client.py `exerciseOptions` (VERSION 2; conId and tradingClass from
+    MIN_SERVER_VER_TRADING_CLASS 68) and ib_async client.py `exerciseOptions` (the same
+    sixteen fields). manualOrderTime (180), customerAccount (183) and professionalCustomer
+    (184) come after `override` on newer servers: none is inside our version window. The
+    protobuf form (client_utils.py `createExerciseOptionsRequestProto`, from 211) carries
+    the request id as `orderId`."""
 
     version: int = w(INT, 2)
     req_id: int = w(INT)
