@@ -1,4 +1,5 @@
-"""`horizon-ibkr`: sim | doctor | demo. The only module that prints or exits."""
+"""`horizon-ibkr`: sim | doctor | demo (| tap | replay, from horizon.tap.cli). The only module,
+with horizon.tap.cli, that prints or exits."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import sys
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
+
+from horizon.tap.cli import register as register_tap
 
 if TYPE_CHECKING:
     from horizon.venues.ibkr.doctor import DoctorReport
@@ -421,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(
-        dest="command", required=True, metavar="{sim,doctor,demo}", parser_class=_Parser
+        dest="command", required=True, metavar="{sim,doctor,demo,tap,replay}", parser_class=_Parser
     )
     defaults = argparse.ArgumentDefaultsHelpFormatter
 
@@ -512,6 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run the quickstart against the embedded simulator", formatter_class=defaults
     )
     demo.set_defaults(func=_cmd_demo)
+    register_tap(sub, defaults, _Parser, _port)
     return parser
 
 
