@@ -108,7 +108,9 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
             f"{f['freezes']} freezes, reconnect {f['reconnect_s']['mean']:.2f} s, "
             f"{f['fills_reconciled']}/{f['ledger_fills']} fills, dup {f['duplicates']}, "
             f"lost {f['lost']}; faults: ids reused {f['order_ids_reused']}, open unseen "
-            f"{f['orders_open_the_gateway_does_not_show']}, untyped {f['untyped_errors']}"),
+            f"{f['orders_open_the_gateway_does_not_show']}, untyped {f['untyped_errors']}; "
+            f"{f['bars_live']} live bars: gaps {f['bar_gaps']}, dup {f['bar_duplicates']}, "
+            f"quote streams not restored {f['quote_streams_not_restored']}"),
         "sim_ceiling": lambda f: (
             f"{f['req_current_time_msgs_per_s']:.0f} msg/s reqCurrentTime, "
             f"{f['place_order_msgs_per_s']:.0f} msg/s placeOrder"),

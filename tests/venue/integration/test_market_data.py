@@ -58,14 +58,16 @@ def assert_contiguous(bars: list[Bar], step_s: int) -> None:
     assert all(s.tzinfo is UTC and s.timestamp() % step_s == 0 for s in starts)
 
 
-def assert_as_history_says(venue: Ibkr, bars: list[Bar], size: str, step_s: int) -> None:
+def assert_as_history_says(
+    venue: Ibkr, bars: list[Bar], size: str, step_s: int, what: str = "trades"
+) -> None:
     """Live bars are the bars history has for the same periods: each once, in order, none
     missing (a period without trades has no TRADES bar, live or historical)."""
     starts = [b.start for b in bars]
     assert starts == sorted(set(starts)), "out of order or twice"
     assert all(s.tzinfo is UTC and s.timestamp() % step_s == 0 for s in starts)
     span = timedelta(seconds=int((starts[-1] - starts[0]).total_seconds()) + 4 * step_s)
-    history = venue.bars("AAPL", span, size, rth=False)
+    history = venue.bars("AAPL", span, size, what=what, rth=False)
     expected = [h for h in history if starts[0] <= h.start <= starts[-1]]
     assert [(b.start, b.open, b.close, b.volume) for b in bars] == [
         (h.start, h.open, h.close, h.volume) for h in expected
@@ -154,6 +156,36 @@ def test_live_bars_have_no_gap_and_no_repeat_across_a_restart(
         assert len(everything) >= 8
         # the bars of the gap came from history, once each: the stream is what history says
         assert_as_history_says(venue, everything, "5 secs", 5)
+
+
+def test_live_bars_survive_restarts_faster_than_their_bars(
+    driven: tuple[GatewaySimulator, SimClock],
+) -> None:
+    """Three restarts before the first bar is handed out (it completes while the gateway is
+    down): the gap fill starts at the period the subscription began in; fills name their end
+    in the gateway's time and never ask twice for what was fetched, so none waits out IB's
+    15 s identical-request rule."""
+    sim, clock = driven
+    events = Events()
+    with Ibkr(port=sim.port, paper=True, client_id=10, reconnect_initial_delay=0.05) as venue:
+        venue.add_listener(events)
+        sub: BarSubscription = venue.subscribe_bars("AAPL", "5 secs", what="midpoint")
+        joined = int(clock()) // 5 * 5  # the period the subscription began in
+        clock.advance(2)  # it trades while the venue listens ...
+        sim.step()
+        for n in range(1, 4):
+            sim.restart(downtime=0.3)
+            clock.advance(3 if n == 1 else 1)  # ... and ends while nobody listens
+            sim.step()
+            events.wait(ConnectionState.RECONNECTED, count=n, timeout=10)
+            sim.wait_for(lambda: bool(sim.streams(10).get("real_time_bars")), timeout=10)
+        advance(sim, clock, 30)
+        bars = drain(sub)
+        assert len(bars) >= 6
+        assert bars[0].start.timestamp() == joined, "none lost at the front"
+        assert_as_history_says(venue, bars, "5 secs", 5, what="midpoint")
+        assert venue.stats.history_pacing_wait_s == 0
+        assert venue.stats.history_requests >= 2  # a gap fill, the period owed, the check
 
 
 # ------------------------------------------------------------------ depth and ticks

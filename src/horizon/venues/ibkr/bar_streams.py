@@ -15,16 +15,16 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from ib_async import IB, Contract, RealTimeBarList
 
-from horizon.errors import HorizonError, InvalidRequest
-from horizon.venues.ibkr.connection import Connection, utc_now
+from horizon.errors import HorizonError, InvalidRequest, RequestTimeout
+from horizon.venues.ibkr.connection import Connection
 from horizon.venues.ibkr.history import History
 from horizon.venues.ibkr.instruments import Instruments
-from horizon.venues.ibkr.mapping.aggregate import BarAggregator
+from horizon.venues.ibkr.mapping.aggregate import BarAggregator, period_start
 from horizon.venues.ibkr.mapping.bars import (
     Bar,
     BarSize,
@@ -76,11 +76,13 @@ class _BarStream:
     rth: bool
     aggregator: BarAggregator
     subscription: BarSubscription
+    joined: datetime  # start of the period the subscription began in (gateway time)
     ib_bars: RealTimeBarList | None = None
     handler: Callable[..., None] | None = None
     fetching: int = 0  # history fetches in flight: live bars wait behind them
     held: list[Bar] = field(default_factory=list)
     fetch_order: asyncio.Lock = field(default_factory=asyncio.Lock)  # fetches run in turn
+    fetched_to: datetime | None = None  # history of the gaps fetched up to here
     last_out: datetime | None = None  # start of the last bar handed to the subscriber
 
 
@@ -131,10 +133,12 @@ class BarStreams:
         contract = await self._instruments.qualify(market_id)
         key = self._instruments.market_id_for(contract)
         ib = await self._connection.ready()
+        now = await self._gateway_time(ib)
         sub = BarSubscription([key], callback=callback, loop=asyncio.get_running_loop())
         stream = _BarStream(
             market_id=key, contract=contract, size=size, what=show, rth=rth,
             aggregator=BarAggregator(key, seconds), subscription=sub,
+            joined=period_start(now, seconds),
         )  # fmt: skip
         self._streams.append(stream)
         await self._request(ib, stream)
@@ -152,6 +156,17 @@ class BarStreams:
                 ib.cancelRealTimeBars(bars)
 
     # ------------------------------------------------------------------ the wire
+    async def _gateway_time(self, ib: IB) -> datetime:
+        """The gateway's clock (reqCurrentTime): bar periods and the spans of gap fills are
+        the gateway's time, which may differ from this host's."""
+        await self._connection.bucket.acquire_async()
+        timeout = self._connection.config.request_timeout
+        try:
+            now = await asyncio.wait_for(ib.reqCurrentTimeAsync(), timeout)
+        except TimeoutError:
+            raise RequestTimeout("the gateway's time (reqCurrentTime)", timeout) from None
+        return now if now.tzinfo else now.replace(tzinfo=UTC)
+
     async def _request(self, ib: IB, stream: _BarStream) -> None:
         await self._connection.bucket.acquire_async()
         bars = ib.reqRealTimeBars(stream.contract, 5, stream.what.ib, stream.rth)
@@ -222,11 +237,11 @@ class BarStreams:
         *,
         only: frozenset[datetime] | None = None,
     ) -> None:
-        """Deliver the complete bars starting in since..until (until None: up to the
-        gateway's now; `only`: just those periods) from history, merged in order with the live
-        bars held behind the fetch. The newest bar history returns for an open range may
-        still be in progress: it is owed, fetched again once the live stream is past it.
-        Fetches run one at a time in the order asked, so their bars go out in order."""
+        """Deliver the bars starting in since..until (`only`: just those periods) from
+        history, merged in order with the live bars held behind the fetch. until None: up
+        to the gateway's now, the period in progress then owed (fetched once the live
+        stream is past it). Fetches run one at a time in the order asked, so their bars go
+        out in order."""
         async with stream.fetch_order:
             await self._fetch(stream, since, until, only)
 
@@ -238,25 +253,30 @@ class BarStreams:
         only: frozenset[datetime] | None,
     ) -> None:
         agg = stream.aggregator
+        size = timedelta(seconds=agg.size_s)
         try:
-            newest = until or stream.last_out or since
-            span = max(int((utc_now() - since).total_seconds()), 0) + 2 * agg.size_s
-            span = max(span, int((newest - since).total_seconds()) + agg.size_s)
+            if until is None:
+                # "now" is the gateway's, asked afresh (its clock may be off this host's, or
+                # driven by a test faster than wall time); the request names its end, so
+                # what comes back does not depend on when it is answered
+                now = await self._gateway_time(await self._connection.ready())
+                end = period_start(now, agg.size_s)
+                agg.taint(end)  # the period in progress lost its start to the gap
+            else:
+                end = until + size
+            since = max(since, stream.fetched_to or since)
+            if end <= since:
+                return  # nothing complete in the gap (or fetched already)
             bars = await self._history.bars(
-                stream.market_id, timedelta(seconds=span), stream.size,
-                what=stream.what, rth=stream.rth,
+                stream.market_id, end - since, stream.size,
+                what=stream.what, rth=stream.rth, end=end,
             )  # fmt: skip
-            wanted = [
-                b for b in bars
-                if b.start >= since and (until is None or b.start <= until)
-                and (only is None or b.start in only)
-            ]  # fmt: skip
-            for n, bar in enumerate(wanted):
-                if until is None and n == len(wanted) - 1:
-                    agg.taint(bar.start)  # perhaps still in progress: fetched once it is over
-                    continue
-                agg.delivered(bar.start)
-                self._deliver(stream, bar, from_history=True)
+            for bar in bars:
+                if since <= bar.start < end and (only is None or bar.start in only):
+                    agg.delivered(bar.start)
+                    self._deliver(stream, bar, from_history=True)
+            if until is None:
+                stream.fetched_to = end  # a later gap fill starts here at the earliest
         except (HorizonError, ConnectionError, TimeoutError) as exc:
             log.warning("bars of a gap could not be fetched", extra={
                 "market_id": stream.market_id, "error": str(exc),
@@ -271,10 +291,12 @@ class BarStreams:
     async def _restore(self, stream: _BarStream) -> None:
         """After a reconnect: the bars completed while away from history, then the stream."""
         agg = stream.aggregator
-        if stream.last_out is not None:
-            since = stream.last_out + timedelta(seconds=agg.size_s)
-            stream.fetching += 1
-            await self._fill_from_history(stream, since, None)
+        # from the bar after the last one handed out; a stream cut before it handed out any
+        # (reconnects coming faster than its bars) from the period it began in
+        last = stream.last_out
+        since = stream.joined if last is None else last + timedelta(seconds=agg.size_s)
+        stream.fetching += 1
+        await self._fill_from_history(stream, since, None)
         if stream in self._streams:
             ib = await self._connection.ready()
             await self._request(ib, stream)

@@ -231,7 +231,7 @@ class History:
                     "venue", f"{what} may go in {wait:.1f} s (IB's historical rules)", wait_s=wait
                 )
             log.info("historical request waits for IB's pacing rules", extra={
-                "what": what, "wait_s": round(wait, 3),
+                "what": what, "wait_s": round(wait, 3), "request": repr(key),
             })  # fmt: skip
             self.waited_s += wait
             await asyncio.sleep(wait)

@@ -77,6 +77,8 @@ class VenueStats:
     open_orders: int
     fills_pending: int  # captured, not yet handed out
     quote_streams: int
+    history_requests: int = 0  # historical requests sent (bars, ticks, head timestamps)
+    history_pacing_wait_s: float = 0.0  # time they waited on IB's historical pacing rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +262,8 @@ class Ibkr:
             open_orders=sum(r.status.is_open for r in records),
             fills_pending=self._fills.pending(),
             quote_streams=len(self._quotes.markets()),
+            history_requests=self._history.requests,
+            history_pacing_wait_s=self._history.waited_s,
         )
 
     def metrics_snapshot(self) -> MetricsSnapshot:
