@@ -1790,9 +1790,7 @@ class DepthMktDataDescription:
 class MktDepthExchanges(Outbound, msg_id=80):
     """At >= MIN_SERVER_VER_SERVICE_DATA_TYPE (120) each item has five fields."""
 
-    descriptions: tuple[DepthMktDataDescription, ...] = w(
-        Kind.GROUP, item=DepthMktDataDescription
-    )
+    descriptions: tuple[DepthMktDataDescription, ...] = w(Kind.GROUP, item=DepthMktDataDescription)
 
 
 @ROW
@@ -2112,6 +2110,17 @@ class HistoricalData(Outbound, msg_id=17):
     start: str = w(STR)
     end: str = w(STR)
     bars: tuple[HistoricalBar, ...] = w(Kind.GROUP, item=HistoricalBar)
+
+
+@ROW
+class HistoricalDataEnd(Outbound, msg_id=108):
+    """The end of a historical data set in its own message, from 196 (ibapi
+    processHistoricalDataEndMsg: reqId, start, end): the simulator sends it only in protobuf,
+    after the bars of a `HistoricalData` row (`protoforms.TRAILERS`)."""
+
+    req_id: int = w(INT)
+    start: str = w(STR)
+    end: str = w(STR)
 
 
 @ROW

@@ -109,14 +109,29 @@ _REPLIES: Final[Mapping[int, int]] = {
     11: PROTOBUF, 55: PROTOBUF, 59: PROTOBUF,  # execDetails(End), commissionReport
     5: PROTOBUF, 101: PROTOBUF,  # openOrder, completedOrder: text layout changed 183..199
     10: PROTOBUF,  # contractData: text layout changed at 179, 182, 186
+    # historicalData: its end moved to historicalDataEnd (108) at 196 (HISTORICAL_DATA_END)
+    17: PROTOBUF, 108: PROTOBUF,
     3: PROTOBUF_PLACE_ORDER, 53: PROTOBUF_PLACE_ORDER,  # orderStatus, openOrderEnd
     102: PROTOBUF_PLACE_ORDER,  # completedOrdersEnd, with its rows
     52: PROTOBUF_CONTRACT_DATA,  # contractDataEnd
-    # tickPrice, tickSize, tickGeneric, tickString, tickSnapshotEnd, marketDataType, tickReqParams
-    **dict.fromkeys((1, 2, 45, 46, 57, 58, 81), PROTOBUF_MARKET_DATA),
+    # tickPrice, tickSize, tickGeneric, tickString, tickSnapshotEnd, marketDataType, tickReqParams,
+    # tickOptionComputation (also the option calculators' reply), marketDepth, marketDepthL2
+    **dict.fromkeys((1, 2, 45, 46, 57, 58, 81, 21, 12, 13), PROTOBUF_MARKET_DATA),
     # account value / portfolio / time / end, managedAccounts, positions, summaries, multis
     **dict.fromkeys((6, 7, 8, 54, 15, 61, 62, 63, 64, 71, 72, 73, 74), PROTOBUF_ACCOUNTS_POSITIONS),
+    # historicalDataUpdate, realtimeBar, headTimestamp, histogramData, historicalTicks (midpoint,
+    # bid/ask, last), tickByTick, historicalSchedule
+    **dict.fromkeys((90, 50, 88, 89, 96, 97, 98, 99, 106), PROTOBUF_HISTORICAL_DATA),
+    # newsBulletins, newsArticle, newsProviders, historicalNews(End), wshMetaData, wshEventData
+    **dict.fromkeys((14, 83, 85, 86, 87, 104, 105), PROTOBUF_NEWS_DATA),
+    **dict.fromkeys((19, 20, 94, 95), PROTOBUF_SCAN_DATA),  # scanner parameters / data, PnL
+    16: PROTOBUF_REST_1, 103: PROTOBUF_REST_1,  # receiveFA, replaceFAEnd
+    # secDefOptParameter(End), softDollarTiers, familyCodes, symbolSamples, smartComponents,
+    # marketRule, userInfo
+    **dict.fromkeys((75, 76, 77, 78, 79, 82, 93, 107), PROTOBUF_REST_2),
     9: PROTOBUF_REST_3, 49: PROTOBUF_REST_3,  # nextValidId, currentTime
+    # verifyCompleted, displayGroupList, displayGroupUpdated, mktDepthExchanges
+    **dict.fromkeys((66, 67, 68, 80), PROTOBUF_REST_3),
 }  # fmt: skip
 
 PROTOBUF_SINCE: Final[Mapping[tuple[Direction, int], int]] = {
