@@ -522,3 +522,89 @@ def test_client_connection_speaks_protobuf_after_the_handshake() -> None:
     assert client.send(m.StartApi(client_id=3))[4:8] == struct.pack(">I", 271)
     client.receive_data(encode(m.NextValidId(order_id=17), 226))
     assert client.next_event() == m.NextValidId(order_id=17)
+
+
+def test_conditions_leg_prices_and_options_of_the_official_client_decode_to_rows() -> None:
+    """What the text rows carry of a conditional combo order travels in protobuf too: order
+    conditions, per-leg prices (on the contract's legs), orderMiscOptions, algo params."""
+    from ibapi.client_utils import createPlaceOrderRequestProto
+    from ibapi.contract import ComboLeg, Contract
+    from ibapi.order import Order, OrderComboLeg
+    from ibapi.order_condition import Create, OrderCondition
+    from ibapi.tag_value import TagValue
+
+    c = Contract()
+    c.symbol, c.secType, c.exchange, c.currency = "AAPL", "BAG", "SMART", "USD"
+    legs = []
+    for con_id, action in ((265598, "BUY"), (272093, "SELL")):
+        leg = ComboLeg()
+        leg.conId, leg.ratio, leg.action, leg.exchange = con_id, 1, action, "SMART"
+        legs.append(leg)
+    c.comboLegs = legs
+    o = Order()
+    o.action, o.orderType, o.totalQuantity, o.lmtPrice = "BUY", "LMT", Decimal(1), 1.5
+    first, second = OrderComboLeg(), OrderComboLeg()
+    first.price, second.price = 101.25, 99.5
+    o.orderComboLegs = [first, second]
+    o.orderMiscOptions = [TagValue("a", "1"), TagValue("b", "x")]
+    price = Create(OrderCondition.Price)
+    price.conId, price.exchange, price.isMore, price.price, price.triggerMethod = (
+        265598,
+        "SMART",
+        True,
+        185.5,
+        2,
+    )
+    margin = Create(OrderCondition.Margin)
+    margin.isMore, margin.percent = False, 30
+    margin.And()
+    time_cond = Create(OrderCondition.Time)
+    time_cond.isMore, time_cond.time = True, "20261118 15:00:00 US/Eastern"
+    time_cond.Or()
+    o.conditions = [price, margin, time_cond]
+    o.conditionsCancelOrder = True
+    body = createPlaceOrderRequestProto(9, c, o).SerializeToString()
+    conn = _open_connection(226)
+    conn.receive_data(_frame(203, body))
+    got = conn.next_event()
+    assert isinstance(got, m.PlaceOrder)
+    legs_read = [(leg.con_id, leg.action) for leg in got.combo_legs]
+    assert legs_read == [(265598, "BUY"), (272093, "SELL")]
+    assert [leg.price for leg in got.order_combo_legs] == [Decimal("101.25"), Decimal("99.5")]
+    # a protobuf map has no order
+    assert sorted(got.order_misc_options.rstrip(";").split(";")) == ["a=1", "b=x"]
+    assert got.conditions == (
+        m.OrderCondition(cond_type=1, values=("a", "1", "185.5", "265598", "SMART", "2")),
+        m.OrderCondition(cond_type=4, values=("a", "0", "30")),
+        m.OrderCondition(cond_type=3, values=("o", "1", "20261118 15:00:00 US/Eastern")),
+    )
+    assert got.conditions_cancel_order is True
+
+
+def test_official_classes_read_history_its_end_and_option_chains() -> None:
+    from ibapi.protobuf.HistoricalData_pb2 import HistoricalData
+    from ibapi.protobuf.HistoricalDataEnd_pb2 import HistoricalDataEnd
+    from ibapi.protobuf.SecDefOptParameter_pb2 import SecDefOptParameter
+
+    bar = m.HistoricalBar(date="20261118", open=Decimal(1), high=Decimal(2), low=Decimal("0.5"),
+                          close=Decimal("1.5"), volume=Decimal(100), wap=Decimal("1.25"),
+                          bar_count=7)  # fmt: skip
+    history = m.HistoricalData(req_id=4, start="20261117", end="20261118", bars=(bar, bar))
+    wire = encode(history, 226)
+    (length, first_id) = struct.unpack_from(">II", wire)
+    assert first_id == 200 + 17
+    bars = HistoricalData.FromString(wire[8 : 4 + length])
+    assert [b.barCount for b in bars.historicalDataBars] == [7, 7]
+    assert bars.historicalDataBars[0].WAP == "1.25" and bars.historicalDataBars[0].high == 2
+    tail = wire[4 + length :]
+    assert struct.unpack_from(">I", tail, 4) == (200 + 108,)
+    end = HistoricalDataEnd.FromString(tail[8:])
+    assert (end.reqId, end.startDateStr, end.endDateStr) == (4, "20261117", "20261118")
+
+    chain = m.SecurityDefinitionOptionParameter(
+        req_id=3, exchange="SMART", underlying_con_id=265598, trading_class="AAPL",
+        multiplier="100", expirations=(m.Expiration(value="20261218"),),
+        strikes=(m.Strike(value=Decimal(180)), m.Strike(value=Decimal("182.5"))),
+    )  # fmt: skip
+    parsed = SecDefOptParameter.FromString(encode(chain, 226)[8:])
+    assert list(parsed.expirations) == ["20261218"] and list(parsed.strikes) == [180, 182.5]
