@@ -50,8 +50,11 @@ async def test_financial_advisor_accounts(sim_factory: Any) -> None:
             assert accounts_seen == set(FA)
             summary = await ib.accountSummaryAsync()
             net = {r.account: r.value for r in summary if r.tag == "NetLiquidation"}
-            assert net == {"DF1234567": "0.00", "DU1234568": "1000000.00",
-                           "DU1234569": "1000000.00"}
+            assert net == {
+                "DF1234567": "0.00",
+                "DU1234568": "1000000.00",
+                "DU1234569": "1000000.00",
+            }
         finally:
             ib.disconnect()
 
@@ -59,8 +62,14 @@ async def test_financial_advisor_accounts(sim_factory: Any) -> None:
 async def test_account_summary_with_ledger_tags(ib: ib_async.IB) -> None:
     rows = await ib.accountSummaryAsync("DU1234567")
     tags = {(r.tag, r.currency) for r in rows}
-    for tag in ("NetLiquidation", "TotalCashValue", "BuyingPower", "AvailableFunds",
-                "ExcessLiquidity", "InitMarginReq"):
+    for tag in (
+        "NetLiquidation",
+        "TotalCashValue",
+        "BuyingPower",
+        "AvailableFunds",
+        "ExcessLiquidity",
+        "InitMarginReq",
+    ):
         assert (tag, "USD") in tags
     assert ("AccountType", "") in tags
     # $LEDGER:ALL, which ib_async asks for, gives the per-currency ledger
@@ -77,8 +86,10 @@ async def test_current_time_is_tz_aware(ib: ib_async.IB) -> None:
     ("contract", "expected"),
     [
         (ib_async.Stock("AAPL", "SMART", "USD"), {"conId": 265598, "primaryExchange": "NASDAQ"}),
-        (ib_async.Option("AAPL", "20260619", 180, "C", "SMART"),
-         {"secType": "OPT", "multiplier": "100", "right": "C"}),
+        (
+            ib_async.Option("AAPL", "20260619", 180, "C", "SMART"),
+            {"secType": "OPT", "multiplier": "100", "right": "C"},
+        ),
         (ib_async.Future("ES", "202503", "CME"), {"localSymbol": "ESH5", "multiplier": "50"}),
         (ib_async.Forex("EURUSD"), {"localSymbol": "EUR.USD", "exchange": "IDEALPRO"}),
     ],
@@ -124,9 +135,10 @@ async def test_duplicate_client_id_gets_326_and_is_closed(
     assert ib.isConnected()  # the first client is untouched
 
 
-@pytest.mark.parametrize(("lo", "hi", "agreed"), [(157, 178, 178),
-                                                   (100, 226, DEFAULT_MAX_SERVER_VERSION),
-                                                   (157, 176, 176), (163, 163, 163)])
+@pytest.mark.parametrize(
+    ("lo", "hi", "agreed"),
+    [(157, 178, 178), (100, 226, DEFAULT_MAX_SERVER_VERSION), (157, 176, 176), (163, 163, 163)],
+)
 async def test_version_negotiation(
     sim: GatewaySimulator, raw_factory: Callable[[int], RawClient], lo: int, hi: int, agreed: int
 ) -> None:
@@ -170,8 +182,10 @@ async def test_startup_sync_restores_open_orders_and_fills_for_a_returning_clien
     contract = (await ib.qualifyContractsAsync(ib_async.Stock("IBM", "SMART", "USD")))[0]
     filled = ib.placeOrder(contract, ib_async.MarketOrder("BUY", 5))
     resting = ib.placeOrder(contract, ib_async.LimitOrder("BUY", 5, 100.00))
-    await until(ib, lambda: filled.orderStatus.status == "Filled"
-                and resting.orderStatus.status == "Submitted")
+    await until(
+        ib,
+        lambda: filled.orderStatus.status == "Filled" and resting.orderStatus.status == "Submitted",
+    )
     ib.disconnect()
     await sim.wait_for_async(lambda: 7 not in sim.connected_client_ids())
 
@@ -189,8 +203,7 @@ async def test_startup_sync_restores_open_orders_and_fills_for_a_returning_clien
         again.disconnect()
 
 
-async def test_connection_time_is_in_the_gateway_zone(sim_factory: Any,
-                                                      raw_factory: Any) -> None:
+async def test_connection_time_is_in_the_gateway_zone(sim_factory: Any, raw_factory: Any) -> None:
     async with sim_factory(timezone="US/Eastern") as sim:
         raw = raw_factory(sim.port)
         await raw.open()
