@@ -1592,6 +1592,31 @@ class ReqUserInfo(Inbound, msg_id=104):
     req_id: int = w(INT)
 
 
+# Requests IB's client sends only as protobuf (client.py cancelContractData,
+# cancelHistoricalTicks from 215, reqConfig from 219, updateConfig from 221): no text layout
+# exists; the row is the request id, which is all the simulator reads of them.
+
+
+@ROW
+class CancelContractData(Inbound, msg_id=106):
+    req_id: int = w(INT)
+
+
+@ROW
+class CancelHistoricalTicks(Inbound, msg_id=107):
+    req_id: int = w(INT)
+
+
+@ROW
+class ReqConfig(Inbound, msg_id=108):
+    req_id: int = w(INT)
+
+
+@ROW
+class UpdateConfig(Inbound, msg_id=109):
+    req_id: int = w(INT)
+
+
 # ---- replies --------------------------------------------------------------------------------
 
 

@@ -616,6 +616,12 @@ FORMS: Final[Mapping[type[m.Message], Form]] = {
     m.SubscribeToGroupEvents: (_REQ_ID, f(2, "group_id", I32)),
     m.UpdateDisplayGroup: (_REQ_ID, f(2, "contract_info", STR)),
     m.UnsubscribeFromGroupEvents: (_REQ_ID,),
+    # protobuf-only requests (client.py): the simulator reads their request id; the rest of
+    # UpdateConfigRequest, TWS's settings, is skipped
+    m.CancelContractData: (_REQ_ID,),
+    m.CancelHistoricalTicks: (_REQ_ID,),
+    m.ReqConfig: (_REQ_ID,),  # ConfigRequest
+    m.UpdateConfig: (_REQ_ID,),  # UpdateConfigRequest
     # ---- the rest of the API: replies (ibapi decoder.py process*MsgProtoBuf) --------------
     m.TickOptionComputation: (
         _REQ_ID,

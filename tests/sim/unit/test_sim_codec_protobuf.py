@@ -137,6 +137,8 @@ IB_NAMES: dict[type, str] = {
     m.SymbolSamples: "SymbolSamples", m.SmartComponents: "SmartComponents",
     m.MarketRule: "MarketRule", m.UserInfo: "UserInfo", m.VerifyCompleted: "VerifyCompleted",
     m.DisplayGroupList: "DisplayGroupList", m.DisplayGroupUpdated: "DisplayGroupUpdated",
+    m.CancelContractData: "CancelContractData", m.CancelHistoricalTicks: "CancelHistoricalTicks",
+    m.ReqConfig: "ConfigRequest", m.UpdateConfig: "UpdateConfigRequest",
 }  # fmt: skip
 
 FD = FieldDescriptor
@@ -483,8 +485,18 @@ def test_a_bad_decimal_and_a_short_frame_are_bad_messages() -> None:
 
 def test_an_unknown_protobuf_id_is_an_unknown_message() -> None:
     conn = _open_connection(226)
-    conn.receive_data(_frame(200 + 106, b"\x08\x01"))  # cancelContractData: not served
-    assert conn.next_event() == UnknownMessage(106, ())
+    conn.receive_data(_frame(200 + 120, b"\x08\x01"))  # no such request
+    assert conn.next_event() == UnknownMessage(120, ())
+
+
+def test_the_protobuf_only_requests_are_read_with_their_request_id() -> None:
+    conn = _open_connection(226)
+    for msg_id in (106, 107, 108, 109):
+        conn.receive_data(_frame(200 + msg_id, b"\x08\x07"))
+        got = conn.next_event()
+        assert isinstance(got, m.CancelContractData | m.CancelHistoricalTicks | m.ReqConfig
+                          | m.UpdateConfig)  # fmt: skip
+        assert (type(got).MSG_ID, got.req_id) == (msg_id, 7)
 
 
 # ---- negotiation ------------------------------------------------------------------------------
