@@ -241,9 +241,9 @@ def test_ibapi_sees_a_forced_liquidation_and_a_combo(gateway_thread: GatewaySimu
             leg.conId, leg.ratio, leg.action, leg.exchange = spec.con_id, 1, action, "SMART"
             bag.comboLegs.append(leg)
         app.placeOrder(app.next_id + 1, bag, market("BUY", "1"))
-        app.wait(lambda: len(app.execs) == 5)
-        assert [e.orderId for _, e in app.execs[-3:]] == [app.next_id + 1] * 3
-        assert (app.next_id + 1, "Filled") in app.open_orders
+        combo = app.next_id + 1
+        app.wait(lambda: len(app.execs) == 5 and (combo, "Filled") in app.open_orders)
+        assert [e.orderId for _, e in app.execs[-3:]] == [combo] * 3
     finally:
         app.disconnect()
         thread.join(timeout=5)
