@@ -16,7 +16,7 @@ import pytest
 from ibgateway_sim import GatewaySimulator
 from ibgateway_sim.wire import messages as m
 from ibgateway_sim.wire.protoforms import DEFAULT_MAX_SERVER_VERSION
-from tests.sim.clients import RawClient, connect_ib, until
+from tests.sim.clients import RawClient, connect_ib, running_sim, until
 
 FA = ["DF1234567", "DU1234568", "DU1234569"]
 
@@ -227,3 +227,35 @@ async def test_a_pinned_protobuf_version_is_negotiated(
         assert raw.conn is not None and raw.conn.version == 226
         raw.send(m.ReqCurrentTime())
         await raw.expect(m.CurrentTime)
+
+
+@pytest.mark.parametrize("maximum", [178, 213, 226])
+async def test_ib_async_runs_its_trading_cycle_on_text_whatever_the_maximum(maximum: int) -> None:
+    """ib_async 2.1 asks for at most 178: against a simulator whose maximum is 213 or 226 it is
+    negotiated down to text and runs as against 178 (ids, accounts, contract, place, fill with
+    commission, cancel, positions, account summary, market data)."""
+    async with running_sim(max_server_version=maximum) as sim:
+        ib = await connect_ib(sim)
+        try:
+            assert ib.client.serverVersion() == 178
+            assert ib.managedAccounts() == ["DU1234567"]
+            (aapl,) = await ib.qualifyContractsAsync(ib_async.Stock("AAPL", "SMART", "USD"))
+            assert aapl is not None and aapl.conId == 265598
+
+            buy = ib.placeOrder(aapl, ib_async.MarketOrder("BUY", 10))
+            await until(ib, lambda: buy.orderStatus.status == "Filled" and bool(buy.fills)
+                        and buy.fills[-1].commissionReport.commission > 0)  # fmt: skip
+            rest = ib.placeOrder(aapl, ib_async.LimitOrder("BUY", 5, 100.0))
+            await until(ib, lambda: rest.orderStatus.status == "Submitted")
+            ib.cancelOrder(rest.order)
+            await until(ib, lambda: rest.orderStatus.status == "Cancelled")
+
+            positions = await ib.reqPositionsAsync()
+            assert [(p.contract.conId, p.position) for p in positions] == [(265598, 10)]
+            summary = await ib.accountSummaryAsync()
+            assert any(v.tag == "NetLiquidation" for v in summary)
+            ticker = ib.reqMktData(aapl)
+            await until(ib, lambda: ticker.last > 0)
+            ib.cancelMktData(aapl)
+        finally:
+            ib.disconnect()
