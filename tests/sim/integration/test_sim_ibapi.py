@@ -143,6 +143,8 @@ def test_ibapi_connect_place_fill_commission_executions(gateway_thread: GatewayS
     try:
         assert app.serverVersion() == sim.options.max_server_version
         assert app.accounts == "DU1234567"
+        # the farm notices follow nextValidId: wait for them, then nothing else came
+        app.wait(lambda: len(app.errors) >= 3)
         assert {code for _, code in app.errors} == {2104, 2106, 2158}
 
         app.reqCurrentTime()

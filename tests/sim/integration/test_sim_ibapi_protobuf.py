@@ -199,6 +199,8 @@ def test_official_client_full_cycle(sim_at: Callable[..., GatewaySimulator], ver
     try:
         assert app.serverVersion() == version
         assert app.accounts == "DU1234567"
+        # the farm notices follow nextValidId: wait for them, then nothing else came
+        app.wait(lambda: len(app.errors) >= 3)
         assert {code for _, code in app.errors} == {2104, 2106, 2158}
 
         app.reqIds(-1)
