@@ -251,6 +251,19 @@ class GatewaySimulator:
         thread.join(timeout=10)
         self._thread = None
 
+    def __enter__(self) -> GatewaySimulator:
+        """`with GatewaySimulator(...) as sim:` runs it in its own thread (start / stop)."""
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
     async def __aenter__(self) -> GatewaySimulator:
         await self._open()
         return self

@@ -75,7 +75,8 @@ class Instrument:
         for day in self.days(start, end):
             lo, hi = day.window(rth)
             a, b = max(lo, start), min(hi, end)
-            t = a
+            # the first bar starts on its boundary, as IB's do (a request's start cuts no bar)
+            t = max(lo, math.floor(a / size) * size)
             while t < b:
                 nxt = min((math.floor(t / size) + 1) * size, b)
                 bar = self.summary(t, nxt)
