@@ -125,6 +125,17 @@ def connect(sim: GatewaySimulator, client_id: int) -> tuple[App, threading.Threa
     return app, thread
 
 
+def close(app: App, thread: threading.Thread) -> None:
+    """A currentTime round trip first: ibapi's reader thread trips over messages still queued
+    when `disconnect()` resets its server version, so let it drain what was sent."""
+    seen = len(app.times)
+    app.reqCurrentTime()
+    app.wait(lambda: len(app.times) > seen)
+    app.disconnect()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+
+
 def stock(symbol: str) -> Contract:
     c = Contract()
     c.symbol, c.secType, c.exchange, c.currency = symbol, "STK", "SMART", "USD"
@@ -168,8 +179,7 @@ def test_ibapi_connect_place_fill_commission_executions(gateway_thread: GatewayS
         app.wait(lambda: app.position_end)
         assert ("DU1234567", 265598, Decimal(10)) in app.positions
     finally:
-        app.disconnect()
-        thread.join(timeout=5)
+        close(app, thread)
 
     # a new connection (same clientId) recovers the fill through reqExecutions
     sim.wait_for(lambda: 11 not in sim.connected_client_ids())
@@ -182,8 +192,7 @@ def test_ibapi_connect_place_fill_commission_executions(gateway_thread: GatewayS
         assert replayed.time.endswith(" UTC")
         assert again.reports[0].commissionAndFees == report.commissionAndFees
     finally:
-        again.disconnect()
-        thread.join(timeout=5)
+        close(again, thread)
 
 
 def test_ibapi_limit_order_rests_modifies_and_cancels(gateway_thread: GatewaySimulator) -> None:
@@ -208,8 +217,7 @@ def test_ibapi_limit_order_rests_modifies_and_cancels(gateway_thread: GatewaySim
             )
         )
     finally:
-        app.disconnect()
-        thread.join(timeout=5)
+        close(app, thread)
 
 
 def test_ibapi_sees_a_forced_liquidation_and_a_combo(gateway_thread: GatewaySimulator) -> None:
@@ -247,5 +255,4 @@ def test_ibapi_sees_a_forced_liquidation_and_a_combo(gateway_thread: GatewaySimu
         app.wait(lambda: len(app.execs) == 5 and (combo, "Filled") in app.open_orders)
         assert [e.orderId for _, e in app.execs[-3:]] == [combo] * 3
     finally:
-        app.disconnect()
-        thread.join(timeout=5)
+        close(app, thread)
