@@ -14,12 +14,13 @@ The numbers are facts of the protocol, read from IB's Python client 10.50 (`ibap
   id - 200 being the message; `comm.py` `make_msg_proto` / `make_msg` frame both kinds.
 
 Replies have no such function in the client: its reader accepts protobuf for every message id
-from 201 on (`decoder.py` `msgId2handleInfoProtoBuf`). The simulator sends a reply as protobuf
-from the version its request area switches (execDetails with reqExecutions at 201, ticks with
-reqMktData at 206, ...), except the replies whose text layout grew fields after 178, the last
-version the text rows are written for (errorMsg: errorTime at 194; contractData: 179, 182,
-186; openOrder / completedOrder: 183-199): those are protobuf from 201, so a text body is
-never sent in a layout the rows don't know.
+the simulator sends from 201 on (`decoder.py` `msgId2handleInfoProtoBuf`; in 10.50 only
+tickEFP, deltaNeutralValidation and the verifyAndAuth replies have no protobuf handler). The
+simulator sends a reply as protobuf from the version its request area switches (execDetails
+with reqExecutions at 201, ticks with reqMktData at 206, ...), except the replies whose text
+layout grew fields after 178, the last version the text rows are written for (errorMsg:
+errorTime at 194; contractData: 179, 182, 186; openOrder / completedOrder: 183-199): those are
+protobuf from 201, so a text body is never sent in a layout the rows don't know.
 
 For the same reason the simulator does not speak 179..202: there the official client sends
 placeOrder, cancelOrder and reqGlobalCancel as text with fields added after 178.
