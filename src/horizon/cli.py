@@ -21,16 +21,29 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     from ibgateway_sim import GatewaySimulator
 
     version = args.max_server_version
-    pinned = {} if version is None else {"max_server_version": version}
-    sim = GatewaySimulator(
-        host=args.host,
-        port=args.port,
-        accounts=args.accounts,
-        seed=args.seed,
-        timezone=args.timezone,
-        pacing_limit=None if args.no_pacing else args.pacing_limit,
-        **pinned,
-    )
+    pinned: dict[str, Any] = {} if version is None else {"max_server_version": version}
+    if args.market_data is not None:
+        from ibgateway_sim.clock import ShiftedClock
+        from ibgateway_sim.engine.replay import ReplayError, ReplaySetup
+
+        replay = ReplaySetup.of(args.market_data, max_gap=args.max_gap)
+        try:
+            start = args.replay_start if args.replay_start is not None else replay.start_time()
+        except ReplayError as exc:
+            return _fail("sim", str(exc))
+        pinned.update(market_data=replay, clock=ShiftedClock(start))
+    try:
+        sim = GatewaySimulator(
+            host=args.host,
+            port=args.port,
+            accounts=args.accounts,
+            seed=args.seed,
+            timezone=args.timezone,
+            pacing_limit=None if args.no_pacing else args.pacing_limit,
+            **pinned,
+        )
+    except ValueError as exc:  # a replay file's ReplayError names the file and line
+        return _fail("sim", str(exc))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -107,6 +120,19 @@ def _accounts(text: str) -> list[str]:
             "e.g. DU1234567)"
         )
     return parts
+
+
+def _instant(text: str) -> float:
+    """An ISO 8601 time (UTC unless it has an offset) as epoch seconds."""
+    import datetime as dt
+
+    try:
+        stamp = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time, e.g. 2024-07-22T13:30:00Z"
+        ) from None
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)).timestamp()
 
 
 def _zone(text: str) -> str:
@@ -447,6 +473,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="newest API version to negotiate (default: the newest at which every message "
         "has its protobuf form); "
         "178 keeps every client on text, 203..212 mixes text and protobuf, 213+ is protobuf",
+    )
+    sim.add_argument(
+        "--market-data",
+        metavar="FILE",
+        default=None,
+        help="CSV of bars (time,symbol,open,high,low,close,volume) or ticks "
+        "(time,symbol,price,size) to replay instead of generated prices",
+    )
+    sim.add_argument(
+        "--replay-start",
+        type=_instant,
+        default=None,
+        help="where in the file the clock starts (ISO 8601; earlier rows are history; "
+        "default: the first row)",
+    )
+    sim.add_argument(
+        "--max-gap",
+        type=float,
+        default=None,
+        help="refuse a file with more trading seconds than this between two rows",
     )
     sim.set_defaults(func=_cmd_sim)
 

@@ -1,7 +1,8 @@
 """Fills into the books: each fill becomes its executions, their commission reports and the
-ledger entries that move positions and cash; so do IB's forced liquidations and execution
-corrections. The engine decides what fills; this part writes it down, in the journal (what
-reqExecutions answers from) and the ledger (what positions and account values read).
+ledger entries that move positions and cash; so do IB's forced liquidations, execution
+corrections and option exercises. The engine decides what fills; this part writes it down,
+in the journal (what reqExecutions answers from) and the ledger (what positions and account
+values read).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from . import allocation, combos
+from .exercise import Leg
 from .journal import Journal
 from .ledger import CommissionSchedule, Entry, Ledger
 from .model import (
@@ -219,6 +221,42 @@ class Bookkeeper:
         cr = Commission(exec_id, comm, ccy, realized)
         self.journal.add(ex, cr)
         return [ExecutionMade(ex, cr)]
+
+    def exercise(
+        self, account: str, legs: Sequence[Leg], client_id: int, perm_id: int
+    ) -> list[Event]:
+        """An exercise or lapse (`exercise.py`): each leg an execution of no order (orderId 0)
+        for the requesting client, under one permId, with its commission report (none is
+        charged)."""
+        out: list[Event] = []
+        for leg in legs:
+            exec_id = self.journal.next_id()
+            ccy = self.commissions.currency(leg.spec)
+            realized = self.ledger.apply(
+                account, Entry(exec_id, leg.spec, leg.qty, leg.price, _ZERO, ccy)
+            )
+            shares = abs(leg.qty)
+            ex = Execution(
+                exec_id=exec_id,
+                perm_id=perm_id,
+                order_id=0,
+                client_id=client_id,
+                account=account,
+                contract=leg.spec,
+                side="BOT" if leg.qty > 0 else "SLD",
+                shares=shares,
+                price=leg.price,
+                time=self._clock(),
+                cum_qty=shares,
+                avg_price=leg.price,
+                order_ref="",
+                exchange=self.venue(leg.spec),
+                liquidity=0,
+            )
+            cr = Commission(exec_id, _ZERO, ccy, realized)
+            self.journal.add(ex, cr)
+            out.append(ExecutionMade(ex, cr))
+        return out
 
     def correct(
         self, exec_id: str, *, shares: Decimal | None = None, price: Decimal | None = None

@@ -20,6 +20,7 @@ from . import algos, combos, conditions
 from .allocation import FaSetup
 from .book import Book, to_grid
 from .bookkeeping import Bookkeeper
+from .exercise import EXERCISE_REFUSED, Refused, exercise_legs
 from .journal import Journal
 from .ledger import CommissionSchedule, Ledger
 from .market import Market, MarketSetup
@@ -120,7 +121,8 @@ class Engine:
         self._books: dict[int, Book] = {}
         self._steps = 0
         self.market = Market(
-            seed=seed, anchor=clock(), setup=market or MarketSetup(), spec_of=self.contract
+            seed=seed, anchor=clock(), setup=market or MarketSetup(), spec_of=self.contract,
+            universe=self._specs.values(),
         )
         self.ledger = Ledger(
             {a: self._initial_cash(a, cash) for a in self.accounts},
@@ -931,6 +933,37 @@ class Engine:
             raise EngineError(0, f"{account} holds {held} of {con_id}; cannot liquidate {quantity}")
         self._last_perm_id += 1
         return self.books.liquidate(account, self.contract(con_id), quantity, self._last_perm_id)
+
+    def exercise(
+        self,
+        *,
+        client_id: int,
+        req_id: int,
+        account: str,
+        con_id: int,
+        action: int,
+        quantity: int,
+        override: bool,
+    ) -> list[Event]:
+        """exerciseOptions: exercise (1) or lapse (2) `quantity` of the account's long option
+        position (see `exercise.py`); the bookkeeper writes its legs. A refusal is an error
+        on the request's id."""
+        account = account or self.accounts[0]  # one account: the request may leave it out
+        if account not in self.accounts:
+            return [OrderError(client_id, req_id, EXERCISE_REFUSED,
+                               f"Error processing request: unknown account {account}")]  # fmt: skip
+        spec = self.contract(con_id)
+        under = self._specs.get(spec.under_con_id) if spec.under_con_id else None
+        spot = self.quote(under.con_id).last if under is not None else Decimal(0)
+        legs = exercise_legs(
+            spec, under, held=self.ledger.position(account, con_id), action=action,
+            quantity=quantity, override=override, spot=spot,
+        )  # fmt: skip
+        if isinstance(legs, Refused):
+            return [OrderError(client_id, req_id, EXERCISE_REFUSED,
+                               f"Error processing request: {legs.text}")]  # fmt: skip
+        self._last_perm_id += 1
+        return self.books.exercise(account, legs, client_id, self._last_perm_id)
 
     # ---- executions and accounts --------------------------------------------------------
 

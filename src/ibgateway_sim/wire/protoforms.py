@@ -333,6 +333,14 @@ FORMS: Final[Mapping[type[m.Message], Form]] = {
     ),
     m.TickSnapshotEnd: (_REQ_ID,),
     m.MarketDataType: (_REQ_ID, f(2, "market_data_type", I32)),
+    m.TickNews: (  # decoder.py processTickNewsMsgProtoBuf
+        _REQ_ID,
+        f(2, "time_stamp", I64),
+        f(3, "provider_code", STR),
+        f(4, "article_id", STR),
+        f(5, "headline", STR),
+        f(6, "extra_data", STR),
+    ),
     m.OrderStatus: (
         f(1, "order_id", I32),
         f(2, "status", STR),

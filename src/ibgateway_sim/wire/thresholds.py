@@ -116,8 +116,9 @@ _REPLIES: Final[Mapping[int, int]] = {
     102: PROTOBUF_PLACE_ORDER,  # completedOrdersEnd, with its rows
     52: PROTOBUF_CONTRACT_DATA,  # contractDataEnd
     # tickPrice, tickSize, tickGeneric, tickString, tickSnapshotEnd, marketDataType, tickReqParams,
-    # tickOptionComputation (also the option calculators' reply), marketDepth, marketDepthL2
-    **dict.fromkeys((1, 2, 45, 46, 57, 58, 81, 21, 12, 13), PROTOBUF_MARKET_DATA),
+    # tickOptionComputation (also the option calculators' reply), marketDepth, marketDepthL2,
+    # tickNews (a reqMktData subscription's generic tick 292)
+    **dict.fromkeys((1, 2, 45, 46, 57, 58, 81, 21, 12, 13, 84), PROTOBUF_MARKET_DATA),
     # account value / portfolio / time / end, managedAccounts, positions, summaries, multis
     **dict.fromkeys((6, 7, 8, 54, 15, 61, 62, 63, 64, 71, 72, 73, 74), PROTOBUF_ACCOUNTS_POSITIONS),
     # historicalDataUpdate, realtimeBar, headTimestamp, histogramData, historicalTicks (midpoint,

@@ -1,9 +1,10 @@
 """The rest of the API with IB's official client in protobuf: history and its end, head
 timestamp, histogram, historical ticks, market data, depth, contract details, option chains,
-reference data, PnL, news, scanners. Every field is checked the strongest way there is: the same
-session (same seed, same clock) at 178, on text, and at 213 and 226, on protobuf, must give
-the client callbacks with equal arguments, and at the protobuf versions every reply of the run
-must have reached the client as protobuf (its decoder calls `...ProtoBuf` only for those).
+reference data, PnL, news and news ticks, scanners. Every field is checked the strongest way
+there is: the same session (same seed, same clock) at 178, on text, and at 213 and 226, on
+protobuf, must give the client callbacks with equal arguments, and at the protobuf versions
+every reply of the run must have reached the client as protobuf (its decoder calls
+`...ProtoBuf` only for those).
 """
 
 from __future__ import annotations
@@ -134,6 +135,9 @@ def _session(app: Recorder) -> None:
     article = next(a[3] for n, a in app.seen if n == "historicalNews")
     app.reqNewsArticle(17, "BRFG", article, [])
     app.wait_for("newsArticle", 17)
+    app.reqMktData(19, stock(), "mdoff,292:BRFG+DJNL", False, False, [])  # news ticks only
+    app.wait_for("tickNews", 19, count=2)
+    app.cancelMktData(19)
 
     app.reqScannerParameters()
     app.wait_for("scannerParameters")
@@ -152,7 +156,8 @@ REPLIES = frozenset({
     "tickPrice", "tickSize", "tickSnapshotEnd", "updateMarketDepth", "secDefOptParameter",
     "secDefOptParameterEnd", "symbolSamples", "marketRule", "marketDepthExchanges",
     "smartComponents", "familyCodes", "userInfo", "pnl", "pnlSingle", "newsProviders",
-    "historicalNews", "historicalNewsEnd", "newsArticle", "scannerParameters", "scannerData",
+    "historicalNews", "historicalNewsEnd", "newsArticle", "tickNews", "scannerParameters",
+    "scannerData",
 })  # fmt: skip
 
 

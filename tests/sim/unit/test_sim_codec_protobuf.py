@@ -73,7 +73,7 @@ IB_NAMES: dict[type, str] = {
     m.ReqAccountUpdatesMulti: "AccountUpdatesMultiRequest",
     m.CancelAccountUpdatesMulti: "CancelAccountUpdatesMulti",
     m.TickPrice: "TickPrice", m.TickSize: "TickSize", m.TickGeneric: "TickGeneric",
-    m.TickString: "TickString", m.TickReqParams: "TickReqParams",
+    m.TickString: "TickString", m.TickReqParams: "TickReqParams", m.TickNews: "TickNews",
     m.TickSnapshotEnd: "TickSnapshotEnd", m.MarketDataType: "MarketDataType",
     m.OrderStatus: "OrderStatus", m.ErrorMsg: "ErrorMessage", m.OpenOrder: "OpenOrder",
     m.OpenOrderEnd: "OpenOrdersEnd", m.CompletedOrder: "CompletedOrder",
