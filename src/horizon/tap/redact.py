@@ -15,6 +15,12 @@ The event's `raw` frame is rebuilt from the redacted fields, every other byte as
 decoded again, so the fields and the raw frame of a recording say the same thing. The bytes
 the proxy forwards are never these: redaction works on copies, after forwarding.
 
+From server version 201 on (binary message ids, protobuf bodies) the tap records frames raw:
+their account ids are still learned (each frame is read with the simulator's codec for that
+alone) and replaced in the raw bytes. A stand-in is as long as its id when the id has 7 digits
+or more, as IB's do, so a protobuf frame stays well formed; names and order refs inside such
+frames are not replaced.
+
 Not covered: FA group and model names, free text that names a person, ids first seen in a
 frame the codec cannot read (they are replaced once learned from a readable one; a session's
 managedAccounts, its first message, names every account of the login).
@@ -29,7 +35,15 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from horizon.tap.decode import EventKind, WireEvent
-from horizon.tap.wire import Message, decode_payload, field_positions, frame, replace_fields
+from horizon.tap.wire import (
+    PROTOBUF_VERSION,
+    Message,
+    binary_message,
+    decode_payload,
+    field_positions,
+    frame,
+    replace_fields,
+)
 
 __all__ = ["ACCOUNT_FIELDS", "ACCOUNT_ID", "ORDER_REF_FIELDS", "AccountSwap", "Redactor"]
 
@@ -119,13 +133,15 @@ class Redactor:
             return
         self._issued.update(new)
         for account in new:
-            self._accounts.add(account, self._next(account.rstrip("0123456789")))
+            prefix = account.rstrip("0123456789")
+            # as long as the id (7 digits at least): byte-for-byte swaps keep protobuf lengths
+            self._accounts.add(account, self._next(prefix, len(account) - len(prefix)))
 
-    def _next(self, prefix: str) -> str:
+    def _next(self, prefix: str, digits: int = _DIGITS) -> str:
         n = self._counters.get(prefix, 0)
         while True:
             n += 1
-            candidate = f"{prefix}{n:0{_DIGITS}d}"
+            candidate = f"{prefix}{n:0{max(digits, _DIGITS)}d}"
             if candidate not in self._issued:
                 break
         self._counters[prefix] = n
@@ -148,6 +164,10 @@ class Redactor:
         if event.message is not None:
             self.learn(self._accounts_in(event.message))
             changes = self._positional(event.message, event.version)
+        elif event.version >= PROTOBUF_VERSION:
+            binary = binary_message(event.direction, event.payload, event.version)
+            if binary is not None:
+                self.learn(self._accounts_in(binary))
         payload = self._accounts(replace_fields(event.payload, changes))
         if payload == event.payload:
             return event

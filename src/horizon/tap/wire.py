@@ -12,6 +12,8 @@ Besides the re-exports, small helpers the tap needs and the codec does not offer
   in its frame, and that frame with some of them rewritten, every other byte kept (redaction,
   replay and the check edit recorded frames this way);
 * `message_name` - a message id's row name in one direction;
+* `binary_message` - a frame of a session at 201 or above (binary ids, protobuf bodies) read
+  with the simulator's own codec, for what redaction must learn from it;
 * `simulator` - a `GatewaySimulator`, imported only when one is asked for.
 """
 
@@ -40,6 +42,7 @@ from ibgateway_sim.wire.codec import (
     parse_hello_text,
     split_payload,
 )
+from ibgateway_sim.wire.codec import decode_payload as decode_any_payload
 from ibgateway_sim.wire.messages import SPECS, Direction, Kind, Message, StartApi, Wire
 
 if TYPE_CHECKING:
@@ -48,9 +51,9 @@ if TYPE_CHECKING:
 __all__ = [
     "HELLO_PREFIX", "MAX_FRAME", "MAX_VERSION", "MIN_VERSION", "PROTOBUF_VERSION", "SPECS",
     "BadMessage", "DecodeError", "Decoded", "Direction", "GatewayConnection", "Hello", "Message",
-    "ProtocolError", "StartApi", "UnknownMessage", "decode_payload", "field_positions", "frame",
-    "message_name", "negotiate", "parse_hello_text", "replace_fields", "simulator",
-    "split_payload", "wire_fields",
+    "ProtocolError", "StartApi", "UnknownMessage", "binary_message", "decode_payload",
+    "field_positions", "frame", "message_name", "negotiate", "parse_hello_text",
+    "replace_fields", "simulator", "split_payload", "wire_fields",
 ]  # fmt: skip
 
 HELLO_PREFIX: Final = b"API\0"
@@ -117,6 +120,17 @@ def decode_payload(direction: Direction, payload: bytes, version: int) -> Decode
     if isinstance(decoded, UnknownMessage):
         return Decoded(fields, msg_id=decoded.msg_id, unknown=True)
     return Decoded(fields, message=decoded, msg_id=decoded.MSG_ID)
+
+
+def binary_message(direction: Direction, payload: bytes, version: int) -> Message | None:
+    """A frame's row at a server version of 201 or above, read by the simulator's codec
+    (protobuf bodies, and the text bodies left with binary ids); None below 201 or if it does
+    not read. The tap's own decoding stays the text protocol's: this is for redaction, which
+    must learn the account ids of a protobuf session to replace them in its raw frames."""
+    if version < PROTOBUF_VERSION:
+        return None
+    decoded = decode_any_payload(direction, payload, version)
+    return decoded if isinstance(decoded, Message) else None
 
 
 # --------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from ibgateway_sim.wire.fieldcodec import (
 )
 from ibgateway_sim.wire.messages import SPECS, Direction, Message
 from ibgateway_sim.wire.protobuf import decode_body, encode_body
-from ibgateway_sim.wire.protoforms import form_for
+from ibgateway_sim.wire.protoforms import FORMS, TRAILERS, form_for
 from ibgateway_sim.wire.thresholds import (
     MAX_SERVER_VERSION,
     PROTOBUF,
@@ -114,7 +114,12 @@ def encode(msg: Message, version: int = MAX_VERSION) -> bytes:
     form = form_for(type(msg))
     if form is not None and travels_as_protobuf(msg.DIRECTION, msg.MSG_ID, version):
         body = encode_body(form, msg, version)
-        return frame(_MSG_ID.pack(msg.MSG_ID + PROTOBUF_MSG_ID) + body)
+        wire = frame(_MSG_ID.pack(msg.MSG_ID + PROTOBUF_MSG_ID) + body)
+        trailer = TRAILERS.get(type(msg))  # historicalData: its end is a message of its own
+        if trailer is not None:
+            tail = encode_body(FORMS[trailer], msg, version)
+            wire += frame(_MSG_ID.pack(trailer.MSG_ID + PROTOBUF_MSG_ID) + tail)
+        return wire
     text = "".join(f"{f}\0" for f in encode_fields(msg, version)[1:])
     return frame(_MSG_ID.pack(msg.MSG_ID) + text.encode())
 

@@ -1596,6 +1596,31 @@ class ReqUserInfo(Inbound, msg_id=104):
     req_id: int = w(INT)
 
 
+# Requests IB's client sends only as protobuf (client.py cancelContractData,
+# cancelHistoricalTicks from 215, reqConfig from 219, updateConfig from 221): no text layout
+# exists; the row is the request id, which is all the simulator reads of them.
+
+
+@ROW
+class CancelContractData(Inbound, msg_id=106):
+    req_id: int = w(INT)
+
+
+@ROW
+class CancelHistoricalTicks(Inbound, msg_id=107):
+    req_id: int = w(INT)
+
+
+@ROW
+class ReqConfig(Inbound, msg_id=108):
+    req_id: int = w(INT)
+
+
+@ROW
+class UpdateConfig(Inbound, msg_id=109):
+    req_id: int = w(INT)
+
+
 # ---- replies --------------------------------------------------------------------------------
 
 
@@ -1794,9 +1819,7 @@ class DepthMktDataDescription:
 class MktDepthExchanges(Outbound, msg_id=80):
     """At >= MIN_SERVER_VER_SERVICE_DATA_TYPE (120) each item has five fields."""
 
-    descriptions: tuple[DepthMktDataDescription, ...] = w(
-        Kind.GROUP, item=DepthMktDataDescription
-    )
+    descriptions: tuple[DepthMktDataDescription, ...] = w(Kind.GROUP, item=DepthMktDataDescription)
 
 
 @ROW
@@ -2119,6 +2142,17 @@ class HistoricalData(Outbound, msg_id=17):
 
 
 @ROW
+class HistoricalDataEnd(Outbound, msg_id=108):
+    """The end of a historical data set in its own message, from 196 (ibapi
+    processHistoricalDataEndMsg: reqId, start, end): the simulator sends it only in protobuf,
+    after the bars of a `HistoricalData` row (`protoforms.TRAILERS`)."""
+
+    req_id: int = w(INT)
+    start: str = w(STR)
+    end: str = w(STR)
+
+
+@ROW
 class RealTimeBar(Outbound, msg_id=50):
     """ibapi processRealTimeBarMsg / ib_async realtimeBar: version, reqId, time (epoch s of
     the bar's start), open, high, low, close, volume, wap, count."""
@@ -2277,7 +2311,7 @@ class HistoricalSchedule(Outbound, msg_id=106):
 
 
 # --------------------------------------------------------------------------------------------
-# Market model rows (news ticks); their protobuf form is still to come
+# Market model rows (news ticks)
 # --------------------------------------------------------------------------------------------
 
 

@@ -14,12 +14,13 @@ The numbers are facts of the protocol, read from IB's Python client 10.50 (`ibap
   id - 200 being the message; `comm.py` `make_msg_proto` / `make_msg` frame both kinds.
 
 Replies have no such function in the client: its reader accepts protobuf for every message id
-from 201 on (`decoder.py` `msgId2handleInfoProtoBuf`). The simulator sends a reply as protobuf
-from the version its request area switches (execDetails with reqExecutions at 201, ticks with
-reqMktData at 206, ...), except the replies whose text layout grew fields after 178, the last
-version the text rows are written for (errorMsg: errorTime at 194; contractData: 179, 182,
-186; openOrder / completedOrder: 183-199): those are protobuf from 201, so a text body is
-never sent in a layout the rows don't know.
+the simulator sends from 201 on (`decoder.py` `msgId2handleInfoProtoBuf`; in 10.50 only
+tickEFP, deltaNeutralValidation and the verifyAndAuth replies have no protobuf handler). The
+simulator sends a reply as protobuf from the version its request area switches (execDetails
+with reqExecutions at 201, ticks with reqMktData at 206, ...), except the replies whose text
+layout grew fields after 178, the last version the text rows are written for (errorMsg:
+errorTime at 194; contractData: 179, 182, 186; openOrder / completedOrder: 183-199): those are
+protobuf from 201, so a text body is never sent in a layout the rows don't know.
 
 For the same reason the simulator does not speak 179..202: there the official client sends
 placeOrder, cancelOrder and reqGlobalCancel as text with fields added after 178.
@@ -109,14 +110,30 @@ _REPLIES: Final[Mapping[int, int]] = {
     11: PROTOBUF, 55: PROTOBUF, 59: PROTOBUF,  # execDetails(End), commissionReport
     5: PROTOBUF, 101: PROTOBUF,  # openOrder, completedOrder: text layout changed 183..199
     10: PROTOBUF,  # contractData: text layout changed at 179, 182, 186
+    # historicalData: its end moved to historicalDataEnd (108) at 196 (HISTORICAL_DATA_END)
+    17: PROTOBUF, 108: PROTOBUF,
     3: PROTOBUF_PLACE_ORDER, 53: PROTOBUF_PLACE_ORDER,  # orderStatus, openOrderEnd
     102: PROTOBUF_PLACE_ORDER,  # completedOrdersEnd, with its rows
     52: PROTOBUF_CONTRACT_DATA,  # contractDataEnd
-    # tickPrice, tickSize, tickGeneric, tickString, tickSnapshotEnd, marketDataType, tickReqParams
-    **dict.fromkeys((1, 2, 45, 46, 57, 58, 81), PROTOBUF_MARKET_DATA),
+    # tickPrice, tickSize, tickGeneric, tickString, tickSnapshotEnd, marketDataType, tickReqParams,
+    # tickOptionComputation (also the option calculators' reply), marketDepth, marketDepthL2,
+    # tickNews (a reqMktData subscription's generic tick 292)
+    **dict.fromkeys((1, 2, 45, 46, 57, 58, 81, 21, 12, 13, 84), PROTOBUF_MARKET_DATA),
     # account value / portfolio / time / end, managedAccounts, positions, summaries, multis
     **dict.fromkeys((6, 7, 8, 54, 15, 61, 62, 63, 64, 71, 72, 73, 74), PROTOBUF_ACCOUNTS_POSITIONS),
+    # historicalDataUpdate, realtimeBar, headTimestamp, histogramData, historicalTicks (midpoint,
+    # bid/ask, last), tickByTick, historicalSchedule
+    **dict.fromkeys((90, 50, 88, 89, 96, 97, 98, 99, 106), PROTOBUF_HISTORICAL_DATA),
+    # newsBulletins, newsArticle, newsProviders, historicalNews(End), wshMetaData, wshEventData
+    **dict.fromkeys((14, 83, 85, 86, 87, 104, 105), PROTOBUF_NEWS_DATA),
+    **dict.fromkeys((19, 20, 94, 95), PROTOBUF_SCAN_DATA),  # scanner parameters / data, PnL
+    16: PROTOBUF_REST_1, 103: PROTOBUF_REST_1,  # receiveFA, replaceFAEnd
+    # secDefOptParameter(End), softDollarTiers, familyCodes, symbolSamples, smartComponents,
+    # marketRule, userInfo
+    **dict.fromkeys((75, 76, 77, 78, 79, 82, 93, 107), PROTOBUF_REST_2),
     9: PROTOBUF_REST_3, 49: PROTOBUF_REST_3,  # nextValidId, currentTime
+    # verifyCompleted, displayGroupList, displayGroupUpdated, mktDepthExchanges
+    **dict.fromkeys((66, 67, 68, 80), PROTOBUF_REST_3),
 }  # fmt: skip
 
 PROTOBUF_SINCE: Final[Mapping[tuple[Direction, int], int]] = {

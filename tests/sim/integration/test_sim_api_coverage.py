@@ -265,7 +265,10 @@ def test_ibapi_contract_details_pnl_symbols_and_option_price(version: int) -> No
         assert (req_id, daily, unrealized, realized) == (3, 0.0, 0.0, 0.0)
         option = ApiContract()
         option.symbol, option.secType, option.exchange, option.currency = (
-            "AAPL", "OPT", "SMART", "USD"
+            "AAPL",
+            "OPT",
+            "SMART",
+            "USD",
         )
         option.lastTradeDateOrContractMonth, option.strike, option.right = "20261218", 185.0, "C"
         app.calculateOptionPrice(4, option, 0.25, 185.0, [])

@@ -16,7 +16,7 @@ import pytest
 from ibgateway_sim import GatewaySimulator
 from ibgateway_sim.wire import messages as m
 from ibgateway_sim.wire.protoforms import DEFAULT_MAX_SERVER_VERSION
-from tests.sim.clients import RawClient, connect_ib, until
+from tests.sim.clients import RawClient, connect_ib, running_sim, until
 
 FA = ["DF1234567", "DU1234568", "DU1234569"]
 
@@ -50,8 +50,11 @@ async def test_financial_advisor_accounts(sim_factory: Any) -> None:
             assert accounts_seen == set(FA)
             summary = await ib.accountSummaryAsync()
             net = {r.account: r.value for r in summary if r.tag == "NetLiquidation"}
-            assert net == {"DF1234567": "0.00", "DU1234568": "1000000.00",
-                           "DU1234569": "1000000.00"}
+            assert net == {
+                "DF1234567": "0.00",
+                "DU1234568": "1000000.00",
+                "DU1234569": "1000000.00",
+            }
         finally:
             ib.disconnect()
 
@@ -59,8 +62,14 @@ async def test_financial_advisor_accounts(sim_factory: Any) -> None:
 async def test_account_summary_with_ledger_tags(ib: ib_async.IB) -> None:
     rows = await ib.accountSummaryAsync("DU1234567")
     tags = {(r.tag, r.currency) for r in rows}
-    for tag in ("NetLiquidation", "TotalCashValue", "BuyingPower", "AvailableFunds",
-                "ExcessLiquidity", "InitMarginReq"):
+    for tag in (
+        "NetLiquidation",
+        "TotalCashValue",
+        "BuyingPower",
+        "AvailableFunds",
+        "ExcessLiquidity",
+        "InitMarginReq",
+    ):
         assert (tag, "USD") in tags
     assert ("AccountType", "") in tags
     # $LEDGER:ALL, which ib_async asks for, gives the per-currency ledger
@@ -77,8 +86,10 @@ async def test_current_time_is_tz_aware(ib: ib_async.IB) -> None:
     ("contract", "expected"),
     [
         (ib_async.Stock("AAPL", "SMART", "USD"), {"conId": 265598, "primaryExchange": "NASDAQ"}),
-        (ib_async.Option("AAPL", "20260619", 180, "C", "SMART"),
-         {"secType": "OPT", "multiplier": "100", "right": "C"}),
+        (
+            ib_async.Option("AAPL", "20260619", 180, "C", "SMART"),
+            {"secType": "OPT", "multiplier": "100", "right": "C"},
+        ),
         (ib_async.Future("ES", "202503", "CME"), {"localSymbol": "ESH5", "multiplier": "50"}),
         (ib_async.Forex("EURUSD"), {"localSymbol": "EUR.USD", "exchange": "IDEALPRO"}),
     ],
@@ -124,9 +135,10 @@ async def test_duplicate_client_id_gets_326_and_is_closed(
     assert ib.isConnected()  # the first client is untouched
 
 
-@pytest.mark.parametrize(("lo", "hi", "agreed"), [(157, 178, 178),
-                                                   (100, 226, DEFAULT_MAX_SERVER_VERSION),
-                                                   (157, 176, 176), (163, 163, 163)])
+@pytest.mark.parametrize(
+    ("lo", "hi", "agreed"),
+    [(157, 178, 178), (100, 226, DEFAULT_MAX_SERVER_VERSION), (157, 176, 176), (163, 163, 163)],
+)
 async def test_version_negotiation(
     sim: GatewaySimulator, raw_factory: Callable[[int], RawClient], lo: int, hi: int, agreed: int
 ) -> None:
@@ -170,8 +182,10 @@ async def test_startup_sync_restores_open_orders_and_fills_for_a_returning_clien
     contract = (await ib.qualifyContractsAsync(ib_async.Stock("IBM", "SMART", "USD")))[0]
     filled = ib.placeOrder(contract, ib_async.MarketOrder("BUY", 5))
     resting = ib.placeOrder(contract, ib_async.LimitOrder("BUY", 5, 100.00))
-    await until(ib, lambda: filled.orderStatus.status == "Filled"
-                and resting.orderStatus.status == "Submitted")
+    await until(
+        ib,
+        lambda: filled.orderStatus.status == "Filled" and resting.orderStatus.status == "Submitted",
+    )
     ib.disconnect()
     await sim.wait_for_async(lambda: 7 not in sim.connected_client_ids())
 
@@ -189,8 +203,7 @@ async def test_startup_sync_restores_open_orders_and_fills_for_a_returning_clien
         again.disconnect()
 
 
-async def test_connection_time_is_in_the_gateway_zone(sim_factory: Any,
-                                                      raw_factory: Any) -> None:
+async def test_connection_time_is_in_the_gateway_zone(sim_factory: Any, raw_factory: Any) -> None:
     async with sim_factory(timezone="US/Eastern") as sim:
         raw = raw_factory(sim.port)
         await raw.open()
@@ -214,3 +227,35 @@ async def test_a_pinned_protobuf_version_is_negotiated(
         assert raw.conn is not None and raw.conn.version == 226
         raw.send(m.ReqCurrentTime())
         await raw.expect(m.CurrentTime)
+
+
+@pytest.mark.parametrize("maximum", [178, 213, 226])
+async def test_ib_async_runs_its_trading_cycle_on_text_whatever_the_maximum(maximum: int) -> None:
+    """ib_async 2.1 asks for at most 178: against a simulator whose maximum is 213 or 226 it is
+    negotiated down to text and runs as against 178 (ids, accounts, contract, place, fill with
+    commission, cancel, positions, account summary, market data)."""
+    async with running_sim(max_server_version=maximum) as sim:
+        ib = await connect_ib(sim)
+        try:
+            assert ib.client.serverVersion() == 178
+            assert ib.managedAccounts() == ["DU1234567"]
+            (aapl,) = await ib.qualifyContractsAsync(ib_async.Stock("AAPL", "SMART", "USD"))
+            assert aapl is not None and aapl.conId == 265598
+
+            buy = ib.placeOrder(aapl, ib_async.MarketOrder("BUY", 10))
+            await until(ib, lambda: buy.orderStatus.status == "Filled" and bool(buy.fills)
+                        and buy.fills[-1].commissionReport.commission > 0)  # fmt: skip
+            rest = ib.placeOrder(aapl, ib_async.LimitOrder("BUY", 5, 100.0))
+            await until(ib, lambda: rest.orderStatus.status == "Submitted")
+            ib.cancelOrder(rest.order)
+            await until(ib, lambda: rest.orderStatus.status == "Cancelled")
+
+            positions = await ib.reqPositionsAsync()
+            assert [(p.contract.conId, p.position) for p in positions] == [(265598, 10)]
+            summary = await ib.accountSummaryAsync()
+            assert any(v.tag == "NetLiquidation" for v in summary)
+            ticker = ib.reqMktData(aapl)
+            await until(ib, lambda: ticker.last > 0)
+            ib.cancelMktData(aapl)
+        finally:
+            ib.disconnect()

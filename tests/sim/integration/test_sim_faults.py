@@ -21,8 +21,14 @@ RawFactory = Callable[[int], RawClient]
 
 
 def market(order_id: int, qty: int = 5, action: str = "BUY") -> m.PlaceOrder:
-    return m.PlaceOrder(order_id=order_id, contract=AAPL, action=action,
-                        total_quantity=Decimal(qty), order_type="MKT", tif="DAY")
+    return m.PlaceOrder(
+        order_id=order_id,
+        contract=AAPL,
+        action=action,
+        total_quantity=Decimal(qty),
+        order_type="MKT",
+        tif="DAY",
+    )
 
 
 async def barrier(raw: RawClient) -> None:
@@ -43,8 +49,10 @@ async def test_restart_drops_everyone_refuses_then_comes_back_intact(
     contract = (await ib.qualifyContractsAsync(ib_async.Stock("AAPL", "SMART", "USD")))[0]
     done = ib.placeOrder(contract, ib_async.MarketOrder("BUY", 2))
     resting = ib.placeOrder(contract, ib_async.LimitOrder("BUY", 2, 170.00))
-    await until(ib, lambda: done.orderStatus.status == "Filled"
-                and resting.orderStatus.status == "Submitted")
+    await until(
+        ib,
+        lambda: done.orderStatus.status == "Filled" and resting.orderStatus.status == "Submitted",
+    )
     lost = asyncio.Event()
     ib.disconnectedEvent += lost.set
 
@@ -59,7 +67,8 @@ async def test_restart_drops_everyone_refuses_then_comes_back_intact(
     try:
         assert [t.order.permId for t in again.openTrades()] == [resting.order.permId]
         assert [f.execution.execId for f in again.fills()] == [
-            f.execution.execId for f in done.fills]
+            f.execution.execId for f in done.fills
+        ]
     finally:
         again.disconnect()
 
@@ -108,13 +117,18 @@ async def test_duplicate_next_exec(sim: GatewaySimulator, raw_factory: RawFactor
     assert len(raw.of(m.ExecDetails)) == 3
 
 
-async def test_duplicate_exec_is_one_fill_in_ib_async(sim: GatewaySimulator,
-                                                      ib: ib_async.IB) -> None:
+async def test_duplicate_exec_is_one_fill_in_ib_async(
+    sim: GatewaySimulator, ib: ib_async.IB
+) -> None:
     sim.duplicate_next_exec()
     contract = (await ib.qualifyContractsAsync(ib_async.Stock("AAPL", "SMART", "USD")))[0]
     trade = ib.placeOrder(contract, ib_async.MarketOrder("BUY", 1))
-    await until(ib, lambda: trade.orderStatus.status == "Filled"
-                and trade.fills[0].commissionReport.commission > 0)
+    await until(
+        ib,
+        lambda: (
+            trade.orderStatus.status == "Filled" and trade.fills[0].commissionReport.commission > 0
+        ),
+    )
     assert len(trade.fills) == 1
 
 
@@ -195,8 +209,9 @@ async def test_send_error_broadcasts_connectivity_notices(
     codes: list[int] = []
     ib.errorEvent += lambda req_id, code, text, contract: codes.append(code)
     sim.send_error(1100, "Connectivity between IB and Trader Workstation has been lost.")
-    sim.send_error(1102, "Connectivity between IB and Trader Workstation has been restored "
-                         "- data maintained.")
+    sim.send_error(
+        1102, "Connectivity between IB and Trader Workstation has been restored - data maintained."
+    )
     await until(ib, lambda: codes == [1100, 1102])
 
 
@@ -210,8 +225,9 @@ async def test_the_step_timer_moves_prices_deterministically(sim_factory: Any) -
     async with sim_factory(seed=11, step_interval=0.02) as sim:
         ib = await connect_ib(sim)
         try:
-            ticker = ib.reqMktData((await ib.qualifyContractsAsync(
-                ib_async.Stock("AAPL", "SMART", "USD")))[0])
+            ticker = ib.reqMktData(
+                (await ib.qualifyContractsAsync(ib_async.Stock("AAPL", "SMART", "USD")))[0]
+            )
             await until(ib, lambda: ticker.last > 0)
             first = ticker.last
             await until(ib, lambda: ticker.last != first)
@@ -229,8 +245,11 @@ async def test_control_calls_from_another_thread_take_effect_in_order(
             seen.append(sim.engine.quote(265598).last)
         return seen
 
-    assert await asyncio.to_thread(drive) == [Decimal("181.00"), Decimal("182.00"),
-                                              Decimal("183.00")]
+    assert await asyncio.to_thread(drive) == [
+        Decimal("181.00"),
+        Decimal("182.00"),
+        Decimal("183.00"),
+    ]
 
 
 def test_thread_mode_with_blocking_ib_async() -> None:

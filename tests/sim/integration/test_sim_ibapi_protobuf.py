@@ -199,6 +199,8 @@ def test_official_client_full_cycle(sim_at: Callable[..., GatewaySimulator], ver
     try:
         assert app.serverVersion() == version
         assert app.accounts == "DU1234567"
+        # the farm notices follow nextValidId: wait for them, then nothing else came
+        app.wait(lambda: len(app.errors) >= 3)
         assert {code for _, code in app.errors} == {2104, 2106, 2158}
 
         app.reqIds(-1)
@@ -286,3 +288,29 @@ async def test_a_malformed_protobuf_request_gets_error_320_and_the_session_lives
         raw.send(m.ReqCurrentTime())
         await raw.expect(m.CurrentTime)
         assert sim.connected_client_ids() == {23}
+
+
+def test_the_protobuf_only_requests_are_read_under_their_request_id(
+    sim_at: Callable[..., GatewaySimulator],
+) -> None:
+    """cancelContractData and cancelHistoricalTicks (from 215) find nothing in flight, the
+    answers having come at once: nothing is sent back. reqConfig and updateConfig (219, 221),
+    TWS's settings, are not modelled: error 320 under their request id. The errors come in
+    request order, so when they are in, the cancels have been read."""
+    from ibapi.protobuf.ConfigRequest_pb2 import ConfigRequest
+    from ibapi.protobuf.UpdateConfigRequest_pb2 import UpdateConfigRequest
+
+    sim = sim_at(226)
+    app, thread = connect(sim, client_id=24)
+    try:
+        app.reqContractDetails(61, stock("AAPL"))
+        app.wait(lambda: app.details_end == [61])
+        app.cancelContractData(61)
+        app.cancelHistoricalTicks(62)
+        app.reqConfigProtoBuf(ConfigRequest(reqId=63))
+        app.updateConfigProtoBuf(UpdateConfigRequest(reqId=64, resetAPIOrderSequence=True))
+        app.wait(lambda: {(63, 320), (64, 320)} <= set(app.errors))
+        assert not [e for e in app.errors if e[0] in (61, 62)]
+        assert sim.connected_client_ids() == {24}
+    finally:
+        close(app, thread)

@@ -37,10 +37,12 @@ async def test_a_year_of_daily_bars_agrees_with_intraday_bars(sim_factory: Any) 
             c = await aapl(ib)
             days = await ib.reqHistoricalDataAsync(c, "", "1 Y", "1 day", "TRADES", True)
             assert len(days) > 300
-            assert all(b.low <= min(b.open, b.close) and b.high >= max(b.open, b.close)
-                       for b in days)
-            hours = await ib.reqHistoricalDataAsync(c, "", "3 D", "1 hour", "TRADES", True,
-                                                    formatDate=2)
+            assert all(
+                b.low <= min(b.open, b.close) and b.high >= max(b.open, b.close) for b in days
+            )
+            hours = await ib.reqHistoricalDataAsync(
+                c, "", "3 D", "1 hour", "TRADES", True, formatDate=2
+            )
             # trading hours off: a trading day is a UTC day
             start = dt.datetime.combine(days[-2].date, dt.time(), dt.UTC).timestamp()
             yesterday = [b for b in hours if start <= b.date.timestamp() < start + 86400]
@@ -63,24 +65,34 @@ async def test_history_up_to_now_is_what_the_streams_showed(sim_factory: Any) ->
             ticker = ib.reqTickByTickData(c, "AllLast")
             seen: list[Any] = []  # ib_async clears tickByTicks after each update
             ticker.updateEvent += lambda t: seen.extend(t.tickByTicks)
-            await sim.wait_for_async(lambda: bool(sim.streams(1).get("real_time_bars"))
-                                     and bool(sim.streams(1).get("tick_by_tick")))
+            await sim.wait_for_async(
+                lambda: (
+                    bool(sim.streams(1).get("real_time_bars"))
+                    and bool(sim.streams(1).get("tick_by_tick"))
+                )
+            )
             for _ in range(6):
                 clock.advance(2.5)
                 sim.step()
             await until(ib, lambda: len(live) >= 2)
             await until(ib, lambda: len(seen) >= 6)
             hist = await ib.reqHistoricalDataAsync(
-                c, "", "60 S", "5 secs", "TRADES", False, formatDate=2)
+                c, "", "60 S", "5 secs", "TRADES", False, formatDate=2
+            )
             by_time = {int(b.date.timestamp()): b for b in hist}
             for bar in live:
                 h = by_time[int(bar.time.timestamp())]
                 assert (h.open, h.high, h.low, h.close, h.volume) == (
-                    bar.open_, bar.high, bar.low, bar.close, bar.volume)
+                    bar.open_,
+                    bar.high,
+                    bar.low,
+                    bar.close,
+                    bar.volume,
+                )
             end = dt.datetime.fromtimestamp(T0 + 60, dt.UTC).strftime("%Y%m%d-%H:%M:%S")
             prints = await ib.reqHistoricalTicksAsync(c, "", end, 1000, "TRADES", False)
             live_prints = [(t.price, t.size) for t in seen]
-            assert [(t.price, t.size) for t in prints][-len(live_prints):] == live_prints
+            assert [(t.price, t.size) for t in prints][-len(live_prints) :] == live_prints
         finally:
             ib.disconnect()
 
@@ -91,13 +103,21 @@ async def test_every_what_to_show_and_the_schedule(sim_factory: Any) -> None:
         try:
             c = await aapl(ib)
             trades = await ib.reqHistoricalDataAsync(c, "", "1800 S", "1 min", "TRADES", False)
-            for what, shift in (("BID", Decimal("-0.01")), ("ASK", Decimal("0.01")),
-                                ("MIDPOINT", Decimal(0))):
+            for what, shift in (
+                ("BID", Decimal("-0.01")),
+                ("ASK", Decimal("0.01")),
+                ("MIDPOINT", Decimal(0)),
+            ):
                 bars = await ib.reqHistoricalDataAsync(c, "", "1800 S", "1 min", what, False)
-                assert [round(b.close - t.close, 2) for b, t in zip(bars, trades, strict=True)
-                        ] == [float(shift)] * len(trades)
-            for what in ("BID_ASK", "ADJUSTED_LAST", "HISTORICAL_VOLATILITY",
-                         "OPTION_IMPLIED_VOLATILITY"):
+                assert [round(b.close - t.close, 2) for b, t in zip(bars, trades, strict=True)] == [
+                    float(shift)
+                ] * len(trades)
+            for what in (
+                "BID_ASK",
+                "ADJUSTED_LAST",
+                "HISTORICAL_VOLATILITY",
+                "OPTION_IMPLIED_VOLATILITY",
+            ):
                 assert await ib.reqHistoricalDataAsync(c, "", "30 D", "1 day", what, False)
             schedule = await ib.reqHistoricalScheduleAsync(c, 3)
             assert schedule.timeZone == "US/Eastern" and len(schedule.sessions) >= 3
@@ -105,8 +125,9 @@ async def test_every_what_to_show_and_the_schedule(sim_factory: Any) -> None:
             assert head.year == 2021
             histogram = await ib.reqHistogramDataAsync(c, False, "1 day")
             assert histogram and all(h.count > 0 for h in histogram)
-            quotes = await ib.reqHistoricalTicksAsync(c, "20261118 05:00:00 US/Eastern", "",
-                                                      1000, "BID_ASK", False)
+            quotes = await ib.reqHistoricalTicksAsync(
+                c, "20261118 05:00:00 US/Eastern", "", 1000, "BID_ASK", False
+            )
             assert 900 < len(quotes) <= 1004 and all(q.priceBid < q.priceAsk for q in quotes)
         finally:
             ib.disconnect()
@@ -120,14 +141,20 @@ async def test_pacing_and_limits_answer_with_ibs_errors(sim_factory: Any) -> Non
             c = await aapl(ib)
             assert await ib.reqHistoricalDataAsync(c, "", "60 S", "5 secs", "TRADES", False)
             assert not await ib.reqHistoricalDataAsync(c, "", "60 S", "5 secs", "TRADES", False)
-            assert errors[-1][1:] == (162, "Historical Market Data Service error message:"
-                                           "Historical data request pacing violation")
+            assert errors[-1][1:] == (
+                162,
+                "Historical Market Data Service error message:"
+                "Historical data request pacing violation",
+            )
             assert not await ib.reqHistoricalDataAsync(c, "", "1 D", "1 secs", "TRADES", False)
-            assert errors[-1][1:] == (162, "Historical Market Data Service error message:"
-                                           "invalid step: 1")
+            assert errors[-1][1:] == (
+                162,
+                "Historical Market Data Service error message:invalid step: 1",
+            )
             # 321 is a warning to ib_async, so its request stays pending: wait for the error
             pending = asyncio.ensure_future(
-                ib.reqHistoricalDataAsync(c, "", "1 D", "7 secs", "TRADES", False))
+                ib.reqHistoricalDataAsync(c, "", "1 D", "7 secs", "TRADES", False)
+            )
             await until(ib, lambda: errors[-1][1] == 321)
             pending.cancel()
             assert "bar size setting is invalid" in errors[-1][2]
@@ -144,8 +171,9 @@ async def test_keep_up_to_date_sends_the_bar_in_progress(sim_factory: Any) -> No
         ib = await connect_ib(sim)
         try:
             c = await aapl(ib)
-            bars = await ib.reqHistoricalDataAsync(c, "", "300 S", "1 min", "TRADES", False,
-                                                   keepUpToDate=True)
+            bars = await ib.reqHistoricalDataAsync(
+                c, "", "300 S", "1 min", "TRADES", False, keepUpToDate=True
+            )
             count = len(bars)
             await sim.wait_for_async(lambda: bool(sim.streams(1).get("keep_up_to_date")))
             clock.advance(61)
@@ -167,8 +195,9 @@ async def test_depth_inserts_then_updates(sim: GatewaySimulator, ib: ib_async.IB
     assert all(lvl.marketMaker for lvl in ticker.domBids)
     sim.set_price("AAPL", Decimal("190.00"))
     await until(ib, lambda: ticker.domBids[0].price == 189.99)
-    assert [b.price for b in ticker.domBids] == sorted((b.price for b in ticker.domBids),
-                                                       reverse=True)
+    assert [b.price for b in ticker.domBids] == sorted(
+        (b.price for b in ticker.domBids), reverse=True
+    )
     ib.cancelMktDepth(c, isSmartDepth=True)
     await sim.wait_for_async(lambda: not sim.streams(1).get("depth"))
 
@@ -183,8 +212,7 @@ async def test_a_day_order_expires_at_the_close(sim_factory: Any) -> None:
             c = await aapl(ib)
             day = ib.placeOrder(c, ib_async.LimitOrder("BUY", 1, 100.00))
             gtc = ib.placeOrder(c, ib_async.LimitOrder("BUY", 1, 100.00, tif="GTC"))
-            await until(ib, lambda: day.orderStatus.status == gtc.orderStatus.status
-                        == "Submitted")
+            await until(ib, lambda: day.orderStatus.status == gtc.orderStatus.status == "Submitted")
             clock.advance(6.5 * 3600)  # past 16:00
             sim.step()
             await until(ib, lambda: day.orderStatus.status == "Cancelled")

@@ -23,11 +23,18 @@ async def aapl(ib: ib_async.IB) -> ib_async.Contract:
 
 
 async def vertical(ib: ib_async.IB) -> ib_async.Contract:
-    legs = [await qualify(ib, ib_async.Option("AAPL", "20261218", k, "C", "SMART"))
-            for k in (180, 190)]
-    return ib_async.Bag(symbol="AAPL", exchange="SMART", currency="USD", comboLegs=[
-        ib_async.ComboLeg(conId=legs[0].conId, ratio=1, action="BUY", exchange="SMART"),
-        ib_async.ComboLeg(conId=legs[1].conId, ratio=1, action="SELL", exchange="SMART")])
+    legs = [
+        await qualify(ib, ib_async.Option("AAPL", "20261218", k, "C", "SMART")) for k in (180, 190)
+    ]
+    return ib_async.Bag(
+        symbol="AAPL",
+        exchange="SMART",
+        currency="USD",
+        comboLegs=[
+            ib_async.ComboLeg(conId=legs[0].conId, ratio=1, action="BUY", exchange="SMART"),
+            ib_async.ComboLeg(conId=legs[1].conId, ratio=1, action="SELL", exchange="SMART"),
+        ],
+    )
 
 
 def status(trade: ib_async.Trade) -> str:
@@ -37,8 +44,9 @@ def status(trade: ib_async.Trade) -> str:
 async def test_rel_rests_then_fills_when_the_market_trades_through(
     sim: GatewaySimulator, ib: ib_async.IB
 ) -> None:
-    order = ib_async.Order(action="BUY", totalQuantity=5, orderType="REL", auxPrice=0.01,
-                           lmtPrice=186.0)
+    order = ib_async.Order(
+        action="BUY", totalQuantity=5, orderType="REL", auxPrice=0.01, lmtPrice=186.0
+    )
     trade = ib.placeOrder(await aapl(ib), order)
     await until(ib, lambda: status(trade) == "Submitted")
     sim.set_price("AAPL", Decimal("184.90"))  # through the 185.00 peg
@@ -49,8 +57,9 @@ async def test_rel_rests_then_fills_when_the_market_trades_through(
 async def test_moc_fills_only_in_the_closing_auction(
     sim: GatewaySimulator, ib: ib_async.IB
 ) -> None:
-    trade = ib.placeOrder(await aapl(ib), ib_async.Order(action="BUY", totalQuantity=3,
-                                                         orderType="MOC"))
+    trade = ib.placeOrder(
+        await aapl(ib), ib_async.Order(action="BUY", totalQuantity=3, orderType="MOC")
+    )
     await until(ib, lambda: status(trade) == "Submitted")
     sim.step(3)
     assert not trade.fills
@@ -62,8 +71,9 @@ async def test_moc_fills_only_in_the_closing_auction(
 async def test_moc_with_gtc_is_refused(ib: ib_async.IB) -> None:
     codes: list[int] = []
     ib.errorEvent += lambda req_id, code, text, contract: codes.append(code)
-    trade = ib.placeOrder(await aapl(ib), ib_async.Order(action="BUY", totalQuantity=3,
-                                                         orderType="MOC", tif="GTC"))
+    trade = ib.placeOrder(
+        await aapl(ib), ib_async.Order(action="BUY", totalQuantity=3, orderType="MOC", tif="GTC")
+    )
     await until(ib, lambda: status(trade) == "Inactive" and 201 in codes)
     assert not trade.fills
 
@@ -73,7 +83,8 @@ async def test_what_if_answers_margin_and_commission_and_keeps_nothing(
 ) -> None:
     state = await ib.whatIfOrderAsync(await aapl(ib), ib_async.MarketOrder("BUY", 100))
     assert Decimal(state.initMarginChange) == Decimal(state.initMarginAfter) - Decimal(
-        state.initMarginBefore)
+        state.initMarginBefore
+    )
     # Reg T: 50% initial, 25% maintenance of about 18,500 of stock
     assert Decimal(state.initMarginChange) == 2 * Decimal(state.maintMarginChange) > 9000
     assert state.minCommission == state.maxCommission == state.commission == 1.0
@@ -104,20 +115,23 @@ async def test_a_bag_has_no_contract_details(
     hang users report); the raw client shows what was sent."""
     raw = raw_factory(sim.port)
     await raw.start(client_id=5)
-    raw.send(m.ReqContractDetails(req_id=7, contract=m.RequestContract(
-        symbol="AAPL", sec_type="BAG", exchange="SMART", currency="USD")))
+    raw.send(
+        m.ReqContractDetails(
+            req_id=7,
+            contract=m.RequestContract(
+                symbol="AAPL", sec_type="BAG", exchange="SMART", currency="USD"
+            ),
+        )
+    )
     (error,) = await raw.expect(m.ErrorMsg, lambda e: e.req_id == 7)
     assert error.code == 321 and "'BAG' isn't supported" in error.text
     assert raw.of(m.ContractDataEnd) == []
 
 
-async def test_combo_open_order_carries_its_legs(
-    sim: GatewaySimulator, ib: ib_async.IB
-) -> None:
+async def test_combo_open_order_carries_its_legs(sim: GatewaySimulator, ib: ib_async.IB) -> None:
     bag = await vertical(ib)
     trade = ib.placeOrder(bag, ib_async.LimitOrder("BUY", 1, -50.0))  # asks a 50 credit
     await until(ib, lambda: status(trade) == "Submitted")
     ib.client.reqAllOpenOrders()  # a fresh openOrder, decoded from the wire
-    await until(ib, lambda: any(len(t.contract.comboLegs or []) == 2
-                                for t in ib.openTrades()))
+    await until(ib, lambda: any(len(t.contract.comboLegs or []) == 2 for t in ib.openTrades()))
     assert sim.executions() == []

@@ -14,9 +14,15 @@ AAPL = m.RequestContract(symbol="AAPL", sec_type="STK", exchange="SMART", curren
 
 
 def limit_buy(order_id: int, price: str = "170.00") -> m.PlaceOrder:
-    return m.PlaceOrder(order_id=order_id, contract=AAPL, action="BUY",
-                        total_quantity=Decimal(1), order_type="LMT", lmt_price=Decimal(price),
-                        tif="DAY")
+    return m.PlaceOrder(
+        order_id=order_id,
+        contract=AAPL,
+        action="BUY",
+        total_quantity=Decimal(1),
+        order_type="LMT",
+        lmt_price=Decimal(price),
+        tif="DAY",
+    )
 
 
 def after(raw: RawClient, mark: int) -> list[object]:
@@ -34,8 +40,9 @@ async def test_cancel_is_status_then_202_without_open_order(
     mark = len(raw.received)
     raw.send(m.CancelOrder(order_id=10))
     await raw.expect(m.ErrorMsg, lambda e: e.code == 202)
-    replies = [e for e in after(raw, mark) if isinstance(e, m.OrderStatus | m.OpenOrder
-                                                           | m.ErrorMsg)]
+    replies = [
+        e for e in after(raw, mark) if isinstance(e, m.OrderStatus | m.OpenOrder | m.ErrorMsg)
+    ]
     assert [type(e).__name__ for e in replies] == ["OrderStatus", "ErrorMsg"]
     status, error = replies
     assert isinstance(status, m.OrderStatus) and status.status == "Cancelled"

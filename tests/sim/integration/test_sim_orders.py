@@ -42,10 +42,16 @@ ORDER_TYPES: dict[str, tuple[Callable[[], ib_async.Order], list[str]]] = {
     "LMT": (lambda: ib_async.LimitOrder("BUY", 10, 180.00), ["179.50"]),
     "STP": (lambda: ib_async.StopOrder("SELL", 10, 180.00), ["179.00"]),
     "STP LMT": (lambda: ib_async.StopLimitOrder("BUY", 10, 191.00, 190.00), ["190.50"]),
-    "TRAIL %": (lambda: ib_async.Order(action="SELL", totalQuantity=10, orderType="TRAIL",
-                                       trailingPercent=1.0), ["190.00", "186.00"]),
-    "TRAIL $": (lambda: ib_async.Order(action="SELL", totalQuantity=10, orderType="TRAIL",
-                                       auxPrice=2.00), ["190.00", "187.90"]),
+    "TRAIL %": (
+        lambda: ib_async.Order(
+            action="SELL", totalQuantity=10, orderType="TRAIL", trailingPercent=1.0
+        ),
+        ["190.00", "186.00"],
+    ),
+    "TRAIL $": (
+        lambda: ib_async.Order(action="SELL", totalQuantity=10, orderType="TRAIL", auxPrice=2.00),
+        ["190.00", "187.90"],
+    ),
 }
 
 
@@ -60,15 +66,23 @@ async def test_each_order_type_fills_with_a_commission(
         assert not trade.fills
     for price in prices:
         sim.set_price("AAPL", Decimal(price))
-    await until(ib, lambda: status(trade) == "Filled" and bool(trade.fills)
-                and trade.fills[-1].commissionReport.commission > 0)
+    await until(
+        ib,
+        lambda: (
+            status(trade) == "Filled"
+            and bool(trade.fills)
+            and trade.fills[-1].commissionReport.commission > 0
+        ),
+    )
     fill = trade.fills[0]
     assert trade.order.permId == fill.execution.permId > 0
     assert fill.execution.shares == 10 and fill.execution.time.tzinfo is not None
     truth = sim.executions()
     assert [e.exec_id for e in truth] == [fill.execution.execId]
-    assert float(sim.commissions()[fill.execution.execId].commission) == \
-        fill.commissionReport.commission
+    assert (
+        float(sim.commissions()[fill.execution.execId].commission)
+        == fill.commissionReport.commission
+    )
     assert [entry.status for entry in trade.log][:1] == ["PendingSubmit"]
     assert "Submitted" in [entry.status for entry in trade.log]
 
@@ -107,13 +121,18 @@ async def test_gtd_rests_until_its_date_and_a_past_date_is_rejected(
 ) -> None:
     errors = errors_of(ib)
     contract = await aapl(ib)
-    live = ib.placeOrder(contract, ib_async.LimitOrder(
-        "BUY", 1, 170.00, tif="GTD", goodTillDate="20991231 16:00:00 US/Eastern"))
+    live = ib.placeOrder(
+        contract,
+        ib_async.LimitOrder(
+            "BUY", 1, 170.00, tif="GTD", goodTillDate="20991231 16:00:00 US/Eastern"
+        ),
+    )
     await until(ib, lambda: status(live) == "Submitted")
     (open_trade,) = await ib.reqOpenOrdersAsync()
     assert open_trade.order.goodTillDate == "20991231 16:00:00 US/Eastern"
-    past = ib.placeOrder(contract, ib_async.LimitOrder(
-        "BUY", 1, 170.00, tif="GTD", goodTillDate="20200101-12:00:00"))
+    past = ib.placeOrder(
+        contract, ib_async.LimitOrder("BUY", 1, 170.00, tif="GTD", goodTillDate="20200101-12:00:00")
+    )
     await until(ib, lambda: status(past) in ("Cancelled", "Inactive"))
     assert (past.order.orderId, 201) in [(r, c) for r, c, _ in errors]
 
@@ -127,8 +146,9 @@ async def test_modify_is_a_resent_place_order(sim: GatewaySimulator, ib: ib_asyn
     trade.order.lmtPrice = 181.00
     trade.order.totalQuantity = 12
     ib.placeOrder(trade.contract, trade.order)
-    await sim.wait_for_async(lambda: sim.engine.open_orders(1)[0].request.limit_price
-                             == Decimal("181.0"))
+    await sim.wait_for_async(
+        lambda: sim.engine.open_orders(1)[0].request.limit_price == Decimal("181.0")
+    )
     (state,) = sim.engine.open_orders(1)
     assert state.request.quantity == 12 and state.order_id == trade.order.orderId
     sim.set_price("AAPL", Decimal("180.50"))
@@ -162,8 +182,10 @@ async def test_bracket_children_work_after_the_parent_fills(
     contract = await aapl(ib)
     parent, take, stop = ib.bracketOrder("BUY", 5, 186.00, 195.00, 175.00)
     trades = [ib.placeOrder(contract, o) for o in (parent, take, stop)]
-    await until(ib, lambda: status(trades[0]) == "Filled"
-                and all(status(t) == "Submitted" for t in trades[1:]))
+    await until(
+        ib,
+        lambda: status(trades[0]) == "Filled" and all(status(t) == "Submitted" for t in trades[1:]),
+    )
     sim.set_price("AAPL", Decimal("196.00"))
     await until(ib, lambda: status(trades[1]) == "Filled" and status(trades[2]) == "Cancelled")
 
@@ -200,8 +222,7 @@ async def test_req_executions_honours_every_filter_field(
     assert await ids(time="20990101-00:00:00") == []
 
 
-async def test_execution_times_follow_the_gateway_zone(sim_factory: Any,
-                                                       raw_factory: Any) -> None:
+async def test_execution_times_follow_the_gateway_zone(sim_factory: Any, raw_factory: Any) -> None:
     async with sim_factory(timezone="US/Eastern") as sim:
         ib = await connect_ib(sim)
         try:
@@ -368,7 +389,9 @@ async def test_fa_group_order_executes_per_sub_account(sim_factory: Any) -> None
             assert {f.execution.acctNumber for f in trade.fills} == {"DU1234568", "DU1234569"}
             assert all(f.commissionReport.commission > 0 for f in trade.fills)
             positions = await asyncio.wait_for(ib.reqPositionsAsync(), 2)
-            assert {(p.account, p.position) for p in positions} == {("DU1234568", 5.0),
-                                                                   ("DU1234569", 5.0)}
+            assert {(p.account, p.position) for p in positions} == {
+                ("DU1234568", 5.0),
+                ("DU1234569", 5.0),
+            }
         finally:
             ib.disconnect()

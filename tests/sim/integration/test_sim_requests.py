@@ -25,8 +25,13 @@ async def test_start_api_answers_accounts_id_and_farm_notices_in_order(
     raw = await started(sim, raw_factory)
     await raw.expect(m.ErrorMsg, lambda e: e.code == 2158)
     first = raw.received[:5]
-    assert [type(e) for e in first] == [m.ManagedAccounts, m.NextValidId, m.ErrorMsg,
-                                        m.ErrorMsg, m.ErrorMsg]
+    assert [type(e) for e in first] == [
+        m.ManagedAccounts,
+        m.NextValidId,
+        m.ErrorMsg,
+        m.ErrorMsg,
+        m.ErrorMsg,
+    ]
     assert [e.code for e in raw.of(m.ErrorMsg)] == [2104, 2106, 2158]
     assert all(e.req_id == -1 for e in raw.of(m.ErrorMsg))
 
@@ -40,8 +45,17 @@ async def test_managed_accounts_and_ids_on_request(
     accounts = await raw.expect(m.ManagedAccounts, count=2)
     ids = await raw.expect(m.NextValidId, count=2)
     assert accounts[-1].accounts == "DU1234567" and ids[-1].order_id >= 1
-    raw.send(m.PlaceOrder(order_id=41, contract=AAPL, action="BUY", total_quantity=Decimal(1),
-                          order_type="LMT", lmt_price=Decimal("100"), tif="DAY"))
+    raw.send(
+        m.PlaceOrder(
+            order_id=41,
+            contract=AAPL,
+            action="BUY",
+            total_quantity=Decimal(1),
+            order_type="LMT",
+            lmt_price=Decimal("100"),
+            tif="DAY",
+        )
+    )
     await raw.expect(m.OrderStatus, lambda s: s.order_id == 41)
     raw.send(m.ReqIds(num_ids=1))
     ids = await raw.expect(m.NextValidId, count=3)
@@ -100,8 +114,16 @@ async def test_positions_multi_and_account_updates_follow_fills(
     raw.send(m.ReqPositions())
     raw.send(m.ReqAccountUpdates(subscribe=True, acct_code="DU1234567"))
     await raw.expect(m.AccountDownloadEnd)
-    raw.send(m.PlaceOrder(order_id=1, contract=AAPL, action="BUY", total_quantity=Decimal(7),
-                          order_type="MKT", tif="DAY"))
+    raw.send(
+        m.PlaceOrder(
+            order_id=1,
+            contract=AAPL,
+            action="BUY",
+            total_quantity=Decimal(7),
+            order_type="MKT",
+            tif="DAY",
+        )
+    )
     (position,) = await raw.expect(m.Position, lambda p: p.position == 7)
     assert position.contract.con_id == 265598
     (portfolio,) = await raw.expect(m.UpdatePortfolio, lambda p: p.position == 7)

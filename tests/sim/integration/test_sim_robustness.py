@@ -28,14 +28,16 @@ from ibgateway_sim.wire.codec import (
 from ibgateway_sim.wire.messages import Direction
 from tests.sim.strategies import any_message
 
-FUZZ = settings(max_examples=60, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[GatewaySimulator]:
-    sim = GatewaySimulator(port=0, accounts=["DU1234567"], seed=3, step_interval=None,
-                           pacing_limit=None)
+    sim = GatewaySimulator(
+        port=0, accounts=["DU1234567"], seed=3, step_interval=None, pacing_limit=None
+    )
     sim.start()
     try:
         yield sim
@@ -107,21 +109,22 @@ def no_callback_failures(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """No failed protocol callback (asyncio) and no failed request handler (ours)."""
     caplog.set_level(logging.ERROR)
     yield
-    failures = [r for r in caplog.records
-                if r.name.startswith(WATCHED) and r.levelno >= logging.ERROR]
+    failures = [
+        r for r in caplog.records if r.name.startswith(WATCHED) and r.levelno >= logging.ERROR
+    ]
     assert not failures, [r.getMessage() for r in failures]
 
 
-def test_garbage_handshake_is_closed(gateway: GatewaySimulator,
-                                     no_callback_failures: None) -> None:
+def test_garbage_handshake_is_closed(gateway: GatewaySimulator, no_callback_failures: None) -> None:
     w = Wire(gateway.port)
     w.sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert w.wait_closed() and w.received == []
     healthy(gateway)
 
 
-def test_oversized_length_closes_only_that_connection(gateway: GatewaySimulator,
-                                                      no_callback_failures: None) -> None:
+def test_oversized_length_closes_only_that_connection(
+    gateway: GatewaySimulator, no_callback_failures: None
+) -> None:
     bystander = Wire(gateway.port)
     bystander.start(client_id=21)
     w = Wire(gateway.port)
@@ -150,8 +153,9 @@ def test_malformed_and_unknown_messages_get_320_and_the_session_goes_on(
     w.close()
 
 
-def test_requests_before_start_api_are_ignored(gateway: GatewaySimulator,
-                                               no_callback_failures: None) -> None:
+def test_requests_before_start_api_are_ignored(
+    gateway: GatewaySimulator, no_callback_failures: None
+) -> None:
     w = Wire(gateway.port)
     w.hello()
     w.read_until(lambda: w.conn.version > 0)
@@ -164,8 +168,7 @@ def test_requests_before_start_api_are_ignored(gateway: GatewaySimulator,
     w.close()
 
 
-def test_half_sent_frame_then_close(gateway: GatewaySimulator,
-                                    no_callback_failures: None) -> None:
+def test_half_sent_frame_then_close(gateway: GatewaySimulator, no_callback_failures: None) -> None:
     before = (len(gateway.engine.open_orders()), len(gateway.executions()))
     w = Wire(gateway.port)
     w.start(client_id=25)
@@ -238,41 +241,71 @@ def test_fuzz_well_formed_requests_with_arbitrary_values(
 
 
 prices = st.none() | st.decimals(min_value=-1000, max_value=100000, places=4)
-order_fields = st.fixed_dictionaries({
-    "order_id": st.integers(-5, 50),
-    "action": st.sampled_from(["BUY", "SELL", "SSHORT", "HOLD", ""]),
-    "total_quantity": st.none() | st.decimals(min_value=-10, max_value=10**7, places=2),
-    "order_type": st.sampled_from(["MKT", "LMT", "STP", "STP LMT", "TRAIL", "TRAIL LIMIT",
-                                   "MIT", "LIT", "REL", ""]),
-    "lmt_price": prices, "aux_price": prices, "trail_stop_price": prices,
-    "trailing_percent": prices, "lmt_price_offset": prices,
-    "tif": st.sampled_from(["DAY", "GTC", "IOC", "OPG", "GTD", "FOK", "XYZ", ""]),
-    "good_till_date": st.sampled_from(["", "20991231 16:00:00 US/Eastern", "20200101-00:00:00",
-                                       "garbage", "20991231 16:00:00 Mars/Base"]),
-    "good_after_time": st.sampled_from(["", "20991231 09:30:00 UTC", "nonsense"]),
-    "parent_id": st.integers(-1, 50), "transmit": st.booleans(),
-    "oca_group": st.sampled_from(["", "G1"]), "oca_type": st.integers(0, 4),
-    "account": st.sampled_from(["", "DU1234567", "DU0000000", "DF1"]),
-    "fa_group": st.sampled_from(["", "All", "Nope"]),
-    "fa_method": st.sampled_from(["", "EqualQuantity", "NetLiq", "PctChange", "Bogus"]),
-    "fa_percentage": st.sampled_from(["", "10", "x"]), "what_if": st.booleans(),
-})
-contracts = st.sampled_from([
-    m.RequestContract(symbol="AAPL", sec_type="STK", exchange="SMART", currency="USD"),
-    m.RequestContract(symbol="ES", sec_type="FUT", exchange="CME", last_trade_date="202503"),
-    m.RequestContract(symbol="EUR", sec_type="CASH", exchange="IDEALPRO", currency="USD"),
-    m.RequestContract(con_id=265598, exchange="SMART"),
-    m.RequestContract(symbol="AAPL", sec_type="OPT", exchange="SMART", last_trade_date="20260619",
-                 strike=Decimal(180), right="C"),
-])
+order_fields = st.fixed_dictionaries(
+    {
+        "order_id": st.integers(-5, 50),
+        "action": st.sampled_from(["BUY", "SELL", "SSHORT", "HOLD", ""]),
+        "total_quantity": st.none() | st.decimals(min_value=-10, max_value=10**7, places=2),
+        "order_type": st.sampled_from(
+            ["MKT", "LMT", "STP", "STP LMT", "TRAIL", "TRAIL LIMIT", "MIT", "LIT", "REL", ""]
+        ),
+        "lmt_price": prices,
+        "aux_price": prices,
+        "trail_stop_price": prices,
+        "trailing_percent": prices,
+        "lmt_price_offset": prices,
+        "tif": st.sampled_from(["DAY", "GTC", "IOC", "OPG", "GTD", "FOK", "XYZ", ""]),
+        "good_till_date": st.sampled_from(
+            [
+                "",
+                "20991231 16:00:00 US/Eastern",
+                "20200101-00:00:00",
+                "garbage",
+                "20991231 16:00:00 Mars/Base",
+            ]
+        ),
+        "good_after_time": st.sampled_from(["", "20991231 09:30:00 UTC", "nonsense"]),
+        "parent_id": st.integers(-1, 50),
+        "transmit": st.booleans(),
+        "oca_group": st.sampled_from(["", "G1"]),
+        "oca_type": st.integers(0, 4),
+        "account": st.sampled_from(["", "DU1234567", "DU0000000", "DF1"]),
+        "fa_group": st.sampled_from(["", "All", "Nope"]),
+        "fa_method": st.sampled_from(["", "EqualQuantity", "NetLiq", "PctChange", "Bogus"]),
+        "fa_percentage": st.sampled_from(["", "10", "x"]),
+        "what_if": st.booleans(),
+    }
+)
+contracts = st.sampled_from(
+    [
+        m.RequestContract(symbol="AAPL", sec_type="STK", exchange="SMART", currency="USD"),
+        m.RequestContract(symbol="ES", sec_type="FUT", exchange="CME", last_trade_date="202503"),
+        m.RequestContract(symbol="EUR", sec_type="CASH", exchange="IDEALPRO", currency="USD"),
+        m.RequestContract(con_id=265598, exchange="SMART"),
+        m.RequestContract(
+            symbol="AAPL",
+            sec_type="OPT",
+            exchange="SMART",
+            last_trade_date="20260619",
+            strike=Decimal(180),
+            right="C",
+        ),
+    ]
+)
 
 
 @FUZZ
-@given(orders=st.lists(st.tuples(contracts, order_fields), min_size=1, max_size=6),
-       cancels=st.lists(st.integers(-5, 50), max_size=3), price=st.decimals(1, 500, places=2))
+@given(
+    orders=st.lists(st.tuples(contracts, order_fields), min_size=1, max_size=6),
+    cancels=st.lists(st.integers(-5, 50), max_size=3),
+    price=st.decimals(1, 500, places=2),
+)
 def test_fuzz_orders_through_the_engine(
-    gateway: GatewaySimulator, no_callback_failures: None,
-    orders: list[tuple[m.RequestContract, dict[str, Any]]], cancels: list[int], price: Decimal,
+    gateway: GatewaySimulator,
+    no_callback_failures: None,
+    orders: list[tuple[m.RequestContract, dict[str, Any]]],
+    cancels: list[int],
+    price: Decimal,
 ) -> None:
     """Plausible and implausible orders, modifies (repeated ids), cancels and a price move:
     the gateway answers every one and never fails inside."""
@@ -293,7 +326,8 @@ def test_fuzz_orders_through_the_engine(
     gateway.wait_for(lambda: 32 not in gateway.connected_client_ids())
 
 
-def test_still_healthy_after_the_fuzzing(gateway: GatewaySimulator,
-                                         no_callback_failures: None) -> None:
+def test_still_healthy_after_the_fuzzing(
+    gateway: GatewaySimulator, no_callback_failures: None
+) -> None:
     healthy(gateway)
     assert gateway.listening

@@ -36,15 +36,26 @@ from ibgateway_sim.wire.codec import (
     negotiate,
 )
 from ibgateway_sim.wire.messages import Direction
-from ibgateway_sim.wire.protobuf import P, PKind
-from ibgateway_sim.wire.protoforms import DEFAULT_MAX_SERVER_VERSION, FORMS, rows_without_form
+from ibgateway_sim.wire.protobuf import (
+    CONDITION_DOUBLES,
+    CONDITION_FIELDS,
+    CONDITION_INTS,
+    P,
+    PKind,
+)
+from ibgateway_sim.wire.protoforms import (
+    DEFAULT_MAX_SERVER_VERSION,
+    FORMS,
+    TRAILERS,
+    rows_without_form,
+)
 from ibgateway_sim.wire.thresholds import (
     MAX_SERVER_VERSION,
     PROTOBUF_SINCE,
     UTC_Z_SUFFIX,
     protobuf_since,
 )
-from tests.sim.strategies import row
+from tests.sim.strategies import prices, quantities, row
 
 # the official client's message name for each form (its ibapi/protobuf/<Name>_pb2 module)
 IB_NAMES: dict[type, str] = {
@@ -62,7 +73,7 @@ IB_NAMES: dict[type, str] = {
     m.ReqAccountUpdatesMulti: "AccountUpdatesMultiRequest",
     m.CancelAccountUpdatesMulti: "CancelAccountUpdatesMulti",
     m.TickPrice: "TickPrice", m.TickSize: "TickSize", m.TickGeneric: "TickGeneric",
-    m.TickString: "TickString", m.TickReqParams: "TickReqParams",
+    m.TickString: "TickString", m.TickReqParams: "TickReqParams", m.TickNews: "TickNews",
     m.TickSnapshotEnd: "TickSnapshotEnd", m.MarketDataType: "MarketDataType",
     m.OrderStatus: "OrderStatus", m.ErrorMsg: "ErrorMessage", m.OpenOrder: "OpenOrder",
     m.OpenOrderEnd: "OpenOrdersEnd", m.CompletedOrder: "CompletedOrder",
@@ -76,6 +87,58 @@ IB_NAMES: dict[type, str] = {
     m.AccountSummary: "AccountSummary", m.AccountSummaryEnd: "AccountSummaryEnd",
     m.PositionMulti: "PositionMulti", m.PositionMultiEnd: "PositionMultiEnd",
     m.AccountUpdateMulti: "AccountUpdateMulti", m.AccountUpdateMultiEnd: "AccountUpdateMultiEnd",
+    # the rest of the API
+    m.CancelMktDepth: "CancelMarketDepth", m.ReqMktDepth: "MarketDepthRequest",
+    m.ReqHistoricalData: "HistoricalDataRequest", m.CancelHistoricalData: "CancelHistoricalData",
+    m.ReqRealTimeBars: "RealTimeBarsRequest", m.CancelRealTimeBars: "CancelRealTimeBars",
+    m.ReqHeadTimeStamp: "HeadTimestampRequest", m.CancelHeadTimeStamp: "CancelHeadTimestamp",
+    m.ReqHistogramData: "HistogramDataRequest", m.CancelHistogramData: "CancelHistogramData",
+    m.ReqHistoricalTicks: "HistoricalTicksRequest", m.ReqTickByTickData: "TickByTickRequest",
+    m.CancelTickByTickData: "CancelTickByTick", m.ReqNewsBulletins: "NewsBulletinsRequest",
+    m.CancelNewsBulletins: "CancelNewsBulletins", m.ReqNewsArticle: "NewsArticleRequest",
+    m.ReqNewsProviders: "NewsProvidersRequest", m.ReqHistoricalNews: "HistoricalNewsRequest",
+    m.ReqWshMetaData: "WshMetaDataRequest", m.CancelWshMetaData: "CancelWshMetaData",
+    m.ReqWshEventData: "WshEventDataRequest", m.CancelWshEventData: "CancelWshEventData",
+    m.ReqScannerParameters: "ScannerParametersRequest",
+    m.ReqScannerSubscription: "ScannerSubscriptionRequest",
+    m.CancelScannerSubscription: "CancelScannerSubscription", m.ReqPnL: "PnLRequest",
+    m.CancelPnL: "CancelPnL", m.ReqPnLSingle: "PnLSingleRequest",
+    m.CancelPnLSingle: "CancelPnLSingle", m.RequestFA: "FARequest", m.ReplaceFA: "FAReplace",
+    m.ExerciseOptions: "ExerciseOptionsRequest",
+    m.ReqCalcImpliedVolat: "CalculateImpliedVolatilityRequest",
+    m.CancelCalcImpliedVolat: "CancelCalculateImpliedVolatility",
+    m.ReqCalcOptionPrice: "CalculateOptionPriceRequest",
+    m.CancelCalcOptionPrice: "CancelCalculateOptionPrice",
+    m.ReqSecDefOptParams: "SecDefOptParamsRequest", m.ReqSoftDollarTiers: "SoftDollarTiersRequest",
+    m.ReqFamilyCodes: "FamilyCodesRequest", m.ReqMatchingSymbols: "MatchingSymbolsRequest",
+    m.ReqSmartComponents: "SmartComponentsRequest", m.ReqMarketRule: "MarketRuleRequest",
+    m.ReqUserInfo: "UserInfoRequest", m.ReqMktDepthExchanges: "MarketDepthExchangesRequest",
+    m.SetServerLogLevel: "SetServerLogLevelRequest", m.VerifyRequest: "VerifyRequest",
+    m.VerifyMessage: "VerifyMessageRequest", m.QueryDisplayGroups: "QueryDisplayGroupsRequest",
+    m.SubscribeToGroupEvents: "SubscribeToGroupEventsRequest",
+    m.UpdateDisplayGroup: "UpdateDisplayGroupRequest",
+    m.UnsubscribeFromGroupEvents: "UnsubscribeFromGroupEventsRequest",
+    m.TickOptionComputation: "TickOptionComputation", m.MarketDepth: "MarketDepth",
+    m.MarketDepthL2: "MarketDepthL2", m.MktDepthExchanges: "MarketDepthExchanges",
+    m.HistoricalData: "HistoricalData", m.HistoricalDataEnd: "HistoricalDataEnd",
+    m.HistoricalDataUpdate: "HistoricalDataUpdate", m.HistoricalSchedule: "HistoricalSchedule",
+    m.RealTimeBar: "RealTimeBarTick", m.HeadTimestamp: "HeadTimestamp",
+    m.HistogramData: "HistogramData", m.HistoricalTicks: "HistoricalTicks",
+    m.HistoricalTicksBidAsk: "HistoricalTicksBidAsk", m.HistoricalTicksLast: "HistoricalTicksLast",
+    m.TickByTick: "TickByTickData", m.UpdateNewsBulletin: "NewsBulletin",
+    m.NewsArticle: "NewsArticle", m.NewsProviders: "NewsProviders",
+    m.HistoricalNews: "HistoricalNews", m.HistoricalNewsEnd: "HistoricalNewsEnd",
+    m.WshMetaData: "WshMetaData", m.WshEventData: "WshEventData",
+    m.ScannerParameters: "ScannerParameters", m.ScannerData: "ScannerData", m.PnL: "PnL",
+    m.PnLSingle: "PnLSingle", m.ReceiveFA: "ReceiveFA", m.ReplaceFAEnd: "ReplaceFAEnd",
+    m.SecurityDefinitionOptionParameter: "SecDefOptParameter",
+    m.SecurityDefinitionOptionParameterEnd: "SecDefOptParameterEnd",
+    m.SoftDollarTiers: "SoftDollarTiers", m.FamilyCodes: "FamilyCodes",
+    m.SymbolSamples: "SymbolSamples", m.SmartComponents: "SmartComponents",
+    m.MarketRule: "MarketRule", m.UserInfo: "UserInfo", m.VerifyCompleted: "VerifyCompleted",
+    m.DisplayGroupList: "DisplayGroupList", m.DisplayGroupUpdated: "DisplayGroupUpdated",
+    m.CancelContractData: "CancelContractData", m.CancelHistoricalTicks: "CancelHistoricalTicks",
+    m.ReqConfig: "ConfigRequest", m.UpdateConfig: "UpdateConfigRequest",
 }  # fmt: skip
 
 FD = FieldDescriptor
@@ -85,8 +148,12 @@ _PROTO_TYPE = {
     PKind.DEC_STR: FD.TYPE_STRING, PKind.INT_STR: FD.TYPE_STRING, PKind.DEC_DBL: FD.TYPE_DOUBLE,
     PKind.DEC_DBL_MAX: FD.TYPE_DOUBLE, PKind.STRIKE: FD.TYPE_DOUBLE,
     PKind.TXT_DBL: FD.TYPE_DOUBLE, PKind.NEST: FD.TYPE_MESSAGE, PKind.REP: FD.TYPE_MESSAGE,
-    PKind.TAGS: FD.TYPE_MESSAGE,
+    PKind.TAGS: FD.TYPE_MESSAGE, PKind.TAG_TEXT: FD.TYPE_MESSAGE, PKind.INT_BOOL: FD.TYPE_BOOL,
+    PKind.BIT: FD.TYPE_BOOL, PKind.REP_STR: FD.TYPE_STRING, PKind.REP_DBL: FD.TYPE_DOUBLE,
+    PKind.CONDITIONS: FD.TYPE_MESSAGE,
 }  # fmt: skip
+_REPEATED = (PKind.REP, PKind.TAGS, PKind.TAG_TEXT, PKind.REP_STR, PKind.REP_DBL, PKind.CONDITIONS)
+_MAPS = (PKind.TAGS, PKind.TAG_TEXT)
 
 
 def _descriptor(name: str) -> Any:
@@ -99,10 +166,32 @@ def _check_against(form: tuple[P, ...], descriptor: Any, where: str) -> None:
         assert fd is not None, f"{where}: IB has no field {p.number} ({p.path})"
         assert fd.type == _PROTO_TYPE[p.kind], f"{where}.{fd.name}: {p.kind} vs type {fd.type}"
         is_map = fd.message_type is not None and fd.message_type.GetOptions().map_entry
-        assert fd.is_repeated == (p.kind in (PKind.REP, PKind.TAGS)), f"{where}.{fd.name}"
-        assert is_map == (p.kind is PKind.TAGS), f"{where}.{fd.name}"
+        assert fd.is_repeated == (p.kind in _REPEATED), f"{where}.{fd.name}"
+        assert is_map == (p.kind in _MAPS), f"{where}.{fd.name}"
         if p.kind in (PKind.NEST, PKind.REP):
             _check_against(p.nested, fd.message_type, f"{where}.{fd.name}")
+            _check_against(p.zipped, fd.message_type, f"{where}.{fd.name}")
+        if p.kind is PKind.CONDITIONS:
+            _check_conditions(fd.message_type)
+
+
+def _check_conditions(descriptor: Any) -> None:
+    """The order-condition fields the simulator writes per condition type exist in IB's
+    OrderCondition message, with the types the walker gives them."""
+    assert descriptor.name == "OrderCondition"
+    assert descriptor.fields_by_number[1].name == "type"
+    for cond_type, numbers in CONDITION_FIELDS.items():
+        for number in numbers:
+            fd = descriptor.fields_by_number[number]
+            if number in CONDITION_INTS:
+                want = FD.TYPE_INT32
+            elif number in CONDITION_DOUBLES:
+                want = FD.TYPE_DOUBLE
+            elif fd.name in ("isConjunctionConnection", "isMore"):
+                want = FD.TYPE_BOOL
+            else:
+                want = FD.TYPE_STRING
+            assert fd.type == want, f"condition {cond_type}: {fd.name}"
 
 
 @pytest.mark.parametrize("cls", list(FORMS), ids=lambda c: c.__name__)
@@ -141,6 +230,35 @@ def test_the_default_version_never_sends_a_row_without_its_protobuf_form() -> No
 
 _PB_VERSIONS = st.integers(203, MAX_SERVER_VERSION)
 _NUMBER_TEXTS = st.sampled_from(["", "1", "100", "0.5", "12.25", "-3"])
+_WORDS = st.text(alphabet="abcXYZ019 _.-", max_size=6)
+_TAG_TEXTS = st.lists(st.tuples(_WORDS, _WORDS), max_size=3).map(
+    lambda kvs: "".join(f"{k}={v};" for k, v in kvs)
+)
+_INT_TEXTS = st.integers(-(2**31), 2**31 - 1).map(str)
+_DOUBLE_TEXTS = st.sampled_from(["1", "100", "0.5", "101.25", "-3"])
+_CONDITION_TEXT = {2: st.sampled_from(["a", "o"]), 3: st.sampled_from(["1", "0"])}
+
+
+@st.composite
+def _conditions(draw: st.DrawFn) -> tuple[m.OrderCondition, ...]:
+    """Order conditions as the official client writes their text fields (canonical spellings,
+    so that text -> protobuf -> text is exact)."""
+    out = []
+    for cond_type in draw(st.lists(st.sampled_from(sorted(CONDITION_FIELDS)), max_size=3)):
+        values = []
+        for number in CONDITION_FIELDS[cond_type]:
+            if number in _CONDITION_TEXT:
+                values.append(draw(_CONDITION_TEXT[number]))
+            elif number in CONDITION_INTS:
+                values.append(draw(_INT_TEXTS))
+            elif number in CONDITION_DOUBLES:
+                values.append(draw(_DOUBLE_TEXTS))
+            else:
+                values.append(draw(_WORDS))
+        out.append(m.OrderCondition(cond_type=cond_type, values=tuple(values)))
+    return tuple(out)
+
+
 _UTC_FORM = re.compile(r"\d{8}-\d{2}:\d{2}:\d{2}")
 
 
@@ -149,7 +267,7 @@ def _scalars(form: tuple[P, ...], prefix: str = "") -> list[P]:
     for p in form:
         if p.kind is PKind.NEST:
             out += _scalars(p.nested, prefix)
-        elif p.kind not in (PKind.REP, PKind.TAGS):
+        elif p.kind not in (PKind.REP, PKind.TAGS, PKind.REP_STR, PKind.REP_DBL):
             out.append(dataclasses.replace(p, path=prefix + p.path))
     return out
 
@@ -167,18 +285,49 @@ def _with(obj: Any, path: str, value: Any) -> Any:
     return dataclasses.replace(obj, **{head: value})
 
 
+_TICK_FIELDS: dict[int, dict[str, st.SearchStrategy[Any]]] = {
+    1: {"price": st.none() | prices, "size": st.none() | quantities,
+        "last_mask": st.integers(0, 3), "exchange": _WORDS, "special_conditions": _WORDS},
+    3: {"bid_price": st.none() | prices, "ask_price": st.none() | prices,
+        "bid_size": st.none() | quantities, "ask_size": st.none() | quantities,
+        "bid_ask_mask": st.integers(0, 3)},
+    4: {"mid_point": st.none() | prices},
+}  # fmt: skip
+
+
+@st.composite
+def _tick_by_tick(draw: st.DrawFn, drawn: m.TickByTick) -> m.TickByTick:
+    """A tick of a real type (1 Last, 2 AllLast, 3 BidAsk, 4 MidPoint) with that type's
+    fields: protobuf carries them in the nested message of that type only."""
+    tick_type = draw(st.integers(1, 4))
+    fields = _TICK_FIELDS[1 if tick_type == 2 else tick_type]
+    values = {name: draw(strategy) for name, strategy in fields.items()}
+    return m.TickByTick(req_id=drawn.req_id, tick_type=tick_type, time=drawn.time, **values)
+
+
 @st.composite
 def protobuf_message(draw: st.DrawFn) -> tuple[m.Message, int]:
     cls = draw(st.sampled_from(sorted(FORMS, key=lambda c: c.__name__)))
     version = draw(_PB_VERSIONS)
     msg = draw(row(cls, version))
+    if isinstance(msg, m.TickByTick):  # a real tick type: protobuf nests the tick under it
+        msg = draw(_tick_by_tick(msg))
     for p in _scalars(FORMS[cls]):
         if p.kind is PKind.TXT_DBL and _get(msg, p.path.rpartition(".")[0] or p.path) is not None:
             msg = _with(msg, p.path, draw(_NUMBER_TEXTS))
+        elif p.kind is PKind.TAG_TEXT:
+            msg = _with(msg, p.path, draw(_TAG_TEXTS))
+        elif p.kind is PKind.CONDITIONS:
+            msg = _with(msg, p.path, draw(_conditions()))
     return msg, version
 
 
-def _same(kind: PKind, sent: Any, got: Any, version: int) -> bool:
+def _same(p: P, sent: Any, got: Any, version: int) -> bool:
+    kind = p.kind
+    if kind is PKind.BIT:
+        return bool(sent & p.mask) == bool(got & p.mask)
+    if kind is PKind.INT_BOOL:
+        return bool(sent) == bool(got)
     if kind in (PKind.DEC_DBL, PKind.DEC_DBL_MAX, PKind.STRIKE):
         return float(sent) == float(got)
     if kind is PKind.TXT_DBL:
@@ -204,20 +353,23 @@ def test_protobuf_round_trip_survives_any_chunking(
     assert msg_id == (msg.MSG_ID + 200 if as_protobuf else msg.MSG_ID)
     cuts = sorted(data.draw(st.sets(st.integers(1, len(wire) - 1), max_size=8)))
     dec = Decoder(msg.DIRECTION, version)
+    received: list[Any] = []
     for a, b in itertools.pairwise([0, *cuts, len(wire)]):
-        assert dec.next_message() is None
         dec.feed(wire[a:b])
-    got = dec.next_message()
-    assert dec.next_message() is None
+        while (event := dec.next_message()) is not None:
+            received.append(event)
     if not as_protobuf:  # a text body after a binary id: exact, as on the text protocol
-        assert got == msg
+        assert received == [msg]
         return
-    assert type(got) is type(msg)
-    for p in _scalars(FORMS[type(msg)]):
-        sent = _get(msg, p.path)
-        if sent is not None:
-            assert _same(p.kind, sent, _get(got, p.path), version), (p.path, sent)
-    assert _decoded_again(got, version) == got  # what was read back travels unchanged
+    trailer = TRAILERS.get(type(msg))
+    assert [type(r) for r in received] == [type(msg)] + ([trailer] if trailer else [])
+    for got, cls in zip(received, [type(msg), trailer], strict=False):
+        assert cls is not None
+        for p in _scalars(FORMS[cls]):  # a trailer's fields are read from the same row
+            sent = _get(msg, p.path)
+            if sent is not None:
+                assert _same(p, sent, _get(got, p.path), version), (p.path, sent)
+    assert _decoded_again(received[0], version) == received[0]  # travels back unchanged
 
 
 def _decoded_again(msg: m.Message, version: int) -> Any:
@@ -244,8 +396,12 @@ def test_official_classes_read_the_simulators_bodies() -> None:
     from ibapi.protobuf.OrderStatus_pb2 import OrderStatus
 
     status = m.OrderStatus(
-        order_id=5, status="Filled", filled=Decimal("2.5"), avg_fill_price=Decimal("101.25"),
-        perm_id=2**40, client_id=-1,
+        order_id=5,
+        status="Filled",
+        filled=Decimal("2.5"),
+        avg_fill_price=Decimal("101.25"),
+        perm_id=2**40,
+        client_id=-1,
     )
     parsed = OrderStatus.FromString(encode(status, 226)[8:])
     assert (parsed.orderId, parsed.status, parsed.filled) == (5, "Filled", "2.5")
@@ -329,8 +485,18 @@ def test_a_bad_decimal_and_a_short_frame_are_bad_messages() -> None:
 
 def test_an_unknown_protobuf_id_is_an_unknown_message() -> None:
     conn = _open_connection(226)
-    conn.receive_data(_frame(200 + 106, b"\x08\x01"))  # cancelContractData: not served
-    assert conn.next_event() == UnknownMessage(106, ())
+    conn.receive_data(_frame(200 + 120, b"\x08\x01"))  # no such request
+    assert conn.next_event() == UnknownMessage(120, ())
+
+
+def test_the_protobuf_only_requests_are_read_with_their_request_id() -> None:
+    conn = _open_connection(226)
+    for msg_id in (106, 107, 108, 109):
+        conn.receive_data(_frame(200 + msg_id, b"\x08\x07"))
+        got = conn.next_event()
+        assert isinstance(got, m.CancelContractData | m.CancelHistoricalTicks | m.ReqConfig
+                          | m.UpdateConfig)  # fmt: skip
+        assert (type(got).MSG_ID, got.req_id) == (msg_id, 7)
 
 
 # ---- negotiation ------------------------------------------------------------------------------
@@ -368,3 +534,89 @@ def test_client_connection_speaks_protobuf_after_the_handshake() -> None:
     assert client.send(m.StartApi(client_id=3))[4:8] == struct.pack(">I", 271)
     client.receive_data(encode(m.NextValidId(order_id=17), 226))
     assert client.next_event() == m.NextValidId(order_id=17)
+
+
+def test_conditions_leg_prices_and_options_of_the_official_client_decode_to_rows() -> None:
+    """What the text rows carry of a conditional combo order travels in protobuf too: order
+    conditions, per-leg prices (on the contract's legs), orderMiscOptions, algo params."""
+    from ibapi.client_utils import createPlaceOrderRequestProto
+    from ibapi.contract import ComboLeg, Contract
+    from ibapi.order import Order, OrderComboLeg
+    from ibapi.order_condition import Create, OrderCondition
+    from ibapi.tag_value import TagValue
+
+    c = Contract()
+    c.symbol, c.secType, c.exchange, c.currency = "AAPL", "BAG", "SMART", "USD"
+    legs = []
+    for con_id, action in ((265598, "BUY"), (272093, "SELL")):
+        leg = ComboLeg()
+        leg.conId, leg.ratio, leg.action, leg.exchange = con_id, 1, action, "SMART"
+        legs.append(leg)
+    c.comboLegs = legs
+    o = Order()
+    o.action, o.orderType, o.totalQuantity, o.lmtPrice = "BUY", "LMT", Decimal(1), 1.5
+    first, second = OrderComboLeg(), OrderComboLeg()
+    first.price, second.price = 101.25, 99.5
+    o.orderComboLegs = [first, second]
+    o.orderMiscOptions = [TagValue("a", "1"), TagValue("b", "x")]
+    price = Create(OrderCondition.Price)
+    price.conId, price.exchange, price.isMore, price.price, price.triggerMethod = (
+        265598,
+        "SMART",
+        True,
+        185.5,
+        2,
+    )
+    margin = Create(OrderCondition.Margin)
+    margin.isMore, margin.percent = False, 30
+    margin.And()
+    time_cond = Create(OrderCondition.Time)
+    time_cond.isMore, time_cond.time = True, "20261118 15:00:00 US/Eastern"
+    time_cond.Or()
+    o.conditions = [price, margin, time_cond]
+    o.conditionsCancelOrder = True
+    body = createPlaceOrderRequestProto(9, c, o).SerializeToString()
+    conn = _open_connection(226)
+    conn.receive_data(_frame(203, body))
+    got = conn.next_event()
+    assert isinstance(got, m.PlaceOrder)
+    legs_read = [(leg.con_id, leg.action) for leg in got.combo_legs]
+    assert legs_read == [(265598, "BUY"), (272093, "SELL")]
+    assert [leg.price for leg in got.order_combo_legs] == [Decimal("101.25"), Decimal("99.5")]
+    # a protobuf map has no order
+    assert sorted(got.order_misc_options.rstrip(";").split(";")) == ["a=1", "b=x"]
+    assert got.conditions == (
+        m.OrderCondition(cond_type=1, values=("a", "1", "185.5", "265598", "SMART", "2")),
+        m.OrderCondition(cond_type=4, values=("a", "0", "30")),
+        m.OrderCondition(cond_type=3, values=("o", "1", "20261118 15:00:00 US/Eastern")),
+    )
+    assert got.conditions_cancel_order is True
+
+
+def test_official_classes_read_history_its_end_and_option_chains() -> None:
+    from ibapi.protobuf.HistoricalData_pb2 import HistoricalData
+    from ibapi.protobuf.HistoricalDataEnd_pb2 import HistoricalDataEnd
+    from ibapi.protobuf.SecDefOptParameter_pb2 import SecDefOptParameter
+
+    bar = m.HistoricalBar(date="20261118", open=Decimal(1), high=Decimal(2), low=Decimal("0.5"),
+                          close=Decimal("1.5"), volume=Decimal(100), wap=Decimal("1.25"),
+                          bar_count=7)  # fmt: skip
+    history = m.HistoricalData(req_id=4, start="20261117", end="20261118", bars=(bar, bar))
+    wire = encode(history, 226)
+    (length, first_id) = struct.unpack_from(">II", wire)
+    assert first_id == 200 + 17
+    bars = HistoricalData.FromString(wire[8 : 4 + length])
+    assert [b.barCount for b in bars.historicalDataBars] == [7, 7]
+    assert bars.historicalDataBars[0].WAP == "1.25" and bars.historicalDataBars[0].high == 2
+    tail = wire[4 + length :]
+    assert struct.unpack_from(">I", tail, 4) == (200 + 108,)
+    end = HistoricalDataEnd.FromString(tail[8:])
+    assert (end.reqId, end.startDateStr, end.endDateStr) == (4, "20261117", "20261118")
+
+    chain = m.SecurityDefinitionOptionParameter(
+        req_id=3, exchange="SMART", underlying_con_id=265598, trading_class="AAPL",
+        multiplier="100", expirations=(m.Expiration(value="20261218"),),
+        strikes=(m.Strike(value=Decimal(180)), m.Strike(value=Decimal("182.5"))),
+    )  # fmt: skip
+    parsed = SecDefOptParameter.FromString(encode(chain, 226)[8:])
+    assert list(parsed.expirations) == ["20261218"] and list(parsed.strikes) == [180, 182.5]

@@ -13,6 +13,7 @@ from horizon.tap.recording import RecordingWriter, frame_of
 from horizon.tap.redact import Redactor
 from horizon.tap.wire import Direction, decode_payload
 from horizon.venues.ibkr.simulator import messages as m
+from horizon.venues.ibkr.simulator.codec import decode_payload as decode_any_payload
 from horizon.venues.ibkr.simulator.codec import (
     encode,
     encode_fields,
@@ -97,6 +98,40 @@ def test_an_id_that_is_a_prefix_of_another_does_not_eat_into_it() -> None:
     dec = session()
     out = red.redact(one(dec, OUT, m.ManagedAccounts(accounts="U1234,U123")))
     assert out.message.accounts == "U0000002,U0000001"  # type: ignore[union-attr]
+
+
+def protobuf_session(version: int = 226) -> ConnectionDecoder:
+    dec = ConnectionDecoder()
+    dec.feed(IN, encode_hello(100, version), 1.0)
+    dec.feed(OUT, frame_fields([str(version), "20250115 09:30:00 EST"]), 1.0)
+    dec.feed(IN, encode(m.StartApi(client_id=1), version), 1.0)
+    return dec
+
+
+def test_a_protobuf_session_has_its_accounts_replaced_in_the_raw_frames() -> None:
+    """From 201 the tap keeps frames raw; the ids are learned from managedAccounts read in
+    protobuf and swapped byte for byte, at the ids' length, so the frames still parse."""
+    dec, red = protobuf_session(), Redactor()
+    accounts = red.redact(one_at(dec, OUT, m.ManagedAccounts(accounts="DU1234567,U12345678")))
+    assert accounts.message is None and accounts.error  # the tap does not decode protobuf
+    assert b"DU1234567" not in accounts.raw and b"U12345678" not in accounts.raw
+    read = decode_any_payload(OUT, frame_payload(accounts.raw), 226)
+    assert read == m.ManagedAccounts(accounts="DU0000001,U00000001")
+    order = m.PlaceOrder(order_id=1, contract=m.RequestContract(symbol="AAPL", sec_type="STK"),
+                         action="BUY", total_quantity=Decimal(1), order_type="MKT",
+                         account="U12345678")  # fmt: skip
+    placed = red.redact(one_at(dec, IN, order))
+    read = decode_any_payload(IN, frame_payload(placed.raw), 226)
+    assert isinstance(read, m.PlaceOrder) and read.account == "U00000001"
+
+
+def one_at(dec: ConnectionDecoder, direction: Direction, msg: m.Message) -> WireEvent:
+    [event] = dec.feed(direction, encode(msg, 226), 2.0)
+    return event
+
+
+def frame_payload(raw: bytes) -> bytes:
+    return raw[4:]
 
 
 # ---- the property: no original account id anywhere in a recorded line ------------------------

@@ -1,5 +1,6 @@
 """Contracts: reqContractDetails, answered from the engine's universe (every match, as TWS
-does for an ambiguous query; the client decides)."""
+does for an ambiguous query; the client decides). cancelContractData (protobuf only, from 215)
+finds nothing in flight: the details are answered at once."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable, Mapping
 from ibgateway_sim.engine import Engine
 from ibgateway_sim.engine.combos import TEXT_BAG_NO_DETAILS
 from ibgateway_sim.gateway.codes import NO_SECURITY, TEXT_NO_SECURITY
-from ibgateway_sim.gateway.handlers.base import Handler
+from ibgateway_sim.gateway.handlers.base import Handler, ignore
 from ibgateway_sim.gateway.mapping import contract_data, contract_query
 from ibgateway_sim.gateway.session import Session
 from ibgateway_sim.wire import messages as m
@@ -21,7 +22,7 @@ class ContractHandlers:
 
     @property
     def handlers(self) -> Mapping[type, Handler]:
-        return {m.ReqContractDetails: self._on_contract_details}
+        return {m.ReqContractDetails: self._on_contract_details, m.CancelContractData: ignore}
 
     def forget(self, session: Session) -> None:
         """Nothing is kept per connection."""

@@ -93,6 +93,7 @@ class HistoryHandlers:
             m.ReqHeadTimeStamp: self._on_head_timestamp,
             m.CancelHeadTimeStamp: self._on_cancel_nothing,
             m.ReqHistoricalTicks: self._on_historical_ticks,
+            m.CancelHistoricalTicks: self._on_cancel_nothing,  # protobuf only, from 215
             m.ReqHistogramData: self._on_histogram,
             m.CancelHistogramData: self._on_cancel_nothing,
         }

@@ -1,13 +1,16 @@
 """The rest: reqCurrentTime (the gateway's clock, in epoch seconds); setServerLogLevel (TWS
 answers nothing); the display groups of TWS's window linking (seven groups, each showing no
 contract until a client sets one); and API verification, which only IB-approved third-party
-applications use (refused: verifyCompleted with isSuccessful false)."""
+applications use (refused: verifyCompleted with isSuccessful false); reqConfig and updateConfig
+(protobuf only, from 219 and 221), TWS's own settings, which the simulator does not model:
+refused with error 320 under their request id."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Final
 
+from ibgateway_sim.gateway.codes import READ_ERROR, TEXT_READ_ERROR
 from ibgateway_sim.gateway.handlers.base import Handler, ignore
 from ibgateway_sim.gateway.session import Session
 from ibgateway_sim.wire import messages as m
@@ -36,6 +39,8 @@ class MiscHandlers:
             m.VerifyMessage: self._on_verify,
             m.VerifyAndAuthRequest: self._on_verify,
             m.VerifyAndAuthMessage: self._on_verify,
+            m.ReqConfig: self._on_config,
+            m.UpdateConfig: self._on_config,
         }
 
     def forget(self, session: Session) -> None:
@@ -69,3 +74,6 @@ class MiscHandlers:
 
     def _on_verify(self, s: Session, msg: object) -> None:
         s.send(m.VerifyCompleted(is_successful=False, error_text=TEXT_NO_VERIFICATION))
+
+    def _on_config(self, s: Session, msg: m.ReqConfig | m.UpdateConfig) -> None:
+        s.send_error(msg.req_id, READ_ERROR, TEXT_READ_ERROR)
