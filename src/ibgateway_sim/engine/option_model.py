@@ -82,15 +82,20 @@ def option_price(
     spec: ContractSpec, spot: Decimal, years: float, vol: float, rates: OptionRates
 ) -> Decimal:
     """The option's price on its tick grid: Black-Scholes rounded to the nearest tick, at
-    least intrinsic value (rounded up) and one tick, at most the underlying's price (a call,
-    rounded down) or the strike (a put). Weakly monotone in `spot`."""
+    least intrinsic value and the model's value at no volatility (both rounded up, so an
+    implied volatility always reproduces it) and one tick, at most the underlying's price
+    (a call, rounded down) or the strike (a put). Weakly monotone in `spot`."""
     tick = spec.min_tick
+    s, k = float(spot), float(spec.strike)
     value = black_scholes(
-        spot=float(spot), strike=float(spec.strike), years=years, vol=vol, rate=rates.rate,
-        dividend=rates.dividend, right=spec.right,
+        spot=s, strike=k, years=years, vol=vol, rate=rates.rate, dividend=rates.dividend,
+        right=spec.right,
     ).price  # fmt: skip
+    forward = s * math.exp(-rates.dividend * years) - k * math.exp(-rates.rate * years)
+    floor = max(forward if spec.right == "C" else -forward, 0.0)
     price = _grid(Decimal(f"{value:.8f}"), tick, "ROUND_HALF_EVEN")
-    price = max(price, _grid(intrinsic(spec, spot), tick, ROUND_CEILING), tick)
+    price = max(price, _grid(intrinsic(spec, spot), tick, ROUND_CEILING),
+                _grid(Decimal(f"{floor:.8f}"), tick, ROUND_CEILING), tick)  # fmt: skip
     cap = _grid(spot, tick, ROUND_FLOOR) if spec.right == "C" else spec.strike
     return min(price, max(cap, tick))
 

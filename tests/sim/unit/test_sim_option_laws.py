@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ibgateway_sim.engine import ContractQuery, ContractSpec, Engine, EngineError
@@ -42,6 +42,9 @@ def ohlcv(b: object) -> tuple[object, ...]:
 @LAWS
 @given(seed=st.integers(0, 1000), spec=st.sampled_from(OPTIONS),
        spot=st.decimals(D("120.00"), D("260.00"), places=2), later=st.integers(0, 3 * 86400))
+# a found case: just after midnight a deep in-the-money call rounded below the model's value
+# at no volatility, so no volatility reproduced it
+@example(seed=7, spec=option(150, "C", "20261218"), spot=D("205.00"), later=15 * 86400 - 39400)
 def test_an_options_mid_lies_within_its_bounds_and_its_iv_reprices_it(
     seed: int, spec: ContractSpec, spot: D, later: int
 ) -> None:  # fmt: skip
