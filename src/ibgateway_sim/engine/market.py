@@ -56,12 +56,16 @@ class Instrument:
     """One instrument's path: generated (or replayed) history, then the live tape."""
 
     def __init__(
-        self, spec: ContractSpec, path: SyntheticPath | ReplayPath | DerivedPath, tape: Tape
-    ) -> None:
+        self, spec: ContractSpec, path: SyntheticPath | ReplayPath | DerivedPath, tape: Tape,
+        implied_vol: float,
+    ) -> None:  # fmt: skip
+        """`implied_vol`: what OPTION_IMPLIED_VOLATILITY shows, an option's own volatility
+        or an underlying's at-the-money 30-day one."""
         self.spec = spec
         self.path = path
         self.tape = tape
         self.calendar: Calendar = path.calendar
+        self.implied_vol = implied_vol
 
     @property
     def anchor(self) -> float:
@@ -196,7 +200,13 @@ class Market:
                 path = SyntheticPath(
                     spec, self.seed, self.calendar(spec), int(self.anchor), start, params
                 )
-            inst = self._instruments[con_id] = Instrument(spec, path, Tape(self.anchor))
+            if isinstance(path, DerivedPath):
+                vol = path.pricer.vol
+            else:
+                level = vol_level(self.seed, con_id, params.volatility)
+                vol = smile_vol(level, 1.0, 1.0, 30 / 365)
+            inst = Instrument(spec, path, Tape(self.anchor), vol)
+            self._instruments[con_id] = inst
         return inst
 
     def underlying(self, spec: ContractSpec) -> ContractSpec | None:

@@ -6,6 +6,7 @@ underlying's mapped (a daily bar its intraday bars, a 5-second bar its trades)."
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal as D
 
 import pytest
@@ -81,9 +82,9 @@ def test_an_option_moves_with_its_underlying(seed: int, spec: ContractSpec,
         spot = D("185.00") + D(ticks) / 10
         engine.set_price(AAPL, spot)
         seen.append((spot, engine.quote(spec.con_id).last))
-    for (s1, p1), (s2, p2) in zip(seen, seen[1:], strict=False):
-        if s2 > s1:  # within one day the price is monotone in the underlying's
-            assert (p2 >= p1) if spec.right == "C" else (p2 <= p1)
+    sign = 1 if spec.right == "C" else -1
+    for (s1, p1), (s2, p2) in itertools.pairwise(seen):  # monotone within one day
+        assert (p2 - p1) * (s2 - s1) * sign >= 0
     tape = engine.market.instrument(spec.con_id).tape.between(T0, clock.t + 1)
     assert [t.price for t in tape][-len(moves):] == [p for _, p in seen]
 
