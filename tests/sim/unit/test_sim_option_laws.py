@@ -19,7 +19,7 @@ from ibgateway_sim.engine.market import MarketSetup
 from ibgateway_sim.engine.option_model import intrinsic
 from ibgateway_sim.engine.pricing import implied_vol, years_to_expiry
 from ibgateway_sim.gateway.option_ticks import MODEL_OPTION, quote_computations
-from tests.sim.engine_helpers import AAPL, T0, FakeClock
+from tests.sim.engine_helpers import AAPL, T0, FakeClock, fills, order
 
 LAWS = settings(max_examples=40, deadline=None)
 RATE, DIVIDEND = 0.045, 0.0
@@ -140,3 +140,16 @@ def test_setting_an_options_price_sets_its_volatility_which_later_prices_follow(
     assert D("20.00") < engine.quote(call.con_id).last < D("21.00")
     with pytest.raises(EngineError, match="intrinsic value 6"):
         engine.set_price(option(180, "C").con_id, D("5.00"))
+
+
+def test_a_resting_option_order_fills_when_its_underlying_moves_it() -> None:
+    clock = FakeClock()
+    engine = Engine(clock=clock, seed=0)
+    put = option(190, "P")
+    engine.set_price(AAPL, D("185"))
+    limit = engine.quote(put.con_id).ask - 2
+    assert not fills(engine.place(order(1, "BUY", 1, "LMT", con_id=put.con_id,
+                                        limit_price=limit)))  # fmt: skip
+    clock.t += 1
+    (fill,) = fills(engine.set_price(AAPL, D("190")))
+    assert fill.price <= limit and fill.shares == 1
