@@ -51,6 +51,7 @@ class Book:
         "_rng",
         "_spread",
         "_step_times",
+    "_walks",
         "ask",
         "ask_size",
         "bid",
@@ -83,10 +84,13 @@ class Book:
         is_open: Callable[[float], bool] | None = None,
         last: Decimal | None = None,
         feed: Callable[[float], Sequence[Trade]] | None = None,
+        walks: bool = True,
     ) -> None:
         """`last`: the price the book opens at (the spec's initial price by default);
-        `feed`: the recorded trades due by a time, replacing the random walk."""
+        `feed`: the recorded trades due by a time, replacing the random walk; `walks`
+        False: no moves of its own (an option's book follows its underlying's, `follow`)."""
         self.spec = spec
+        self._walks = walks
         self._rng = random.Random(f"{seed}:{spec.con_id}")
         self._feed = feed
         tick = spec.min_tick
@@ -138,9 +142,9 @@ class Book:
     def advance(self, target_steps: int, now: float) -> bool:
         """Walk the path up to the global step count; True if the book moved. Each step is
         dated by when it happened; a step while the instrument does not trade is skipped."""
-        if self._feed is not None:
+        if self._feed is not None or not self._walks:
             self.steps = max(self.steps, target_steps)
-            return self._replay(self._feed(now))
+            return self._feed is not None and self._replay(self._feed(now))
         moved = False
         tick = self.spec.min_tick
         times = self._step_times
@@ -168,6 +172,24 @@ class Book:
             self.bid_size, self.ask_size = t.bid_size, t.ask_size
             self.set_last(t.price, t.time, t.size)
         return bool(trades)
+
+    def follow(self, trade: Trade) -> None:
+        """Print a trade made elsewhere (an option's, mapped from its underlying's) with the
+        book around it."""
+        self.version += 1
+        self.last, self.last_size, self.time = trade.price, trade.size, trade.time
+        self.bid, self.ask = trade.bid, trade.ask
+        self.bid_size, self.ask_size = trade.bid_size, trade.ask_size
+        self.high, self.low = max(self.high, trade.price), min(self.low, trade.price)
+        self.volume += trade.size
+        self.tape.append(trade)
+
+    def requote(self, mid: Decimal) -> None:
+        """Centre the bid and ask on `mid` without a trade (an option's value decaying
+        overnight while its underlying stands still)."""
+        self.version += 1
+        self.bid = max(mid - self._spread, Decimal(0))
+        self.ask = mid + self._spread
 
     def quote(self) -> Quote:
         return Quote(

@@ -42,6 +42,7 @@ from .model import (
     Quote,
     SessionCrossed,
 )
+from .option_model import Follower, intrinsic, vol_for_price
 from .pretrade import PreTrade
 from .universe import builtin_universe, match_all
 from .validation import (
@@ -195,7 +196,26 @@ class Engine:
             self._books[con_id] = book
         if book.steps < self._steps:
             book.advance(self._steps, self._clock())
+        follower = self.market.follower(con_id)
+        if follower is not None:
+            self._follow(book, follower)
         return book
+
+    def _follow(self, book: Book, f: Follower) -> None:
+        """An option's book catches up with its underlying: each underlying trade since the
+        last look prints the option at its price then; a new trading day with no trade
+        moves the option's quote to the day's value."""
+        under = self._book(f.under_con_id)
+        new = under.tape.since(f.seen)
+        f.seen = len(under.tape)
+        for t in new:
+            book.follow(f.pricer.trade(t, f.under_lot, f.spread))
+        now = self._clock()
+        at = f.pricer.priced_at(now if not new else new[-1].time)
+        if at != f.priced:
+            if not new:
+                book.requote(f.pricer.price(under.last, now))
+            f.priced = at
 
     def _mark(self, con_id: int) -> Decimal:
         return self._book(con_id).last
@@ -228,11 +248,28 @@ class Engine:
         if price <= 0:
             raise EngineError(0, f"price must be > 0, got {price}")
         book = self._book(con_id)
-        book.set_last(to_grid(price, book.spec.min_tick), self._clock())
+        price = to_grid(price, book.spec.min_tick)
+        follower = self.market.follower(con_id)
+        if follower is not None:
+            self._reprice_option(follower, price)
+        book.set_last(price, self._clock())
         out: list[Event] = []
         self._housekeeping(out)
-        self._match(out, con_id=con_id)
+        self._match(out, con_ids={con_id, *self.market.followers_of(con_id)})
         return out
+
+    def _reprice_option(self, f: Follower, price: Decimal) -> None:
+        """An option's price set directly sets its volatility: the one that reproduces the
+        price at the underlying's price now, which its later prices follow."""
+        spot = self._book(f.under_con_id).last
+        spec = f.pricer.spec
+        now = self._clock()
+        vol = vol_for_price(spec, price, spot, f.pricer.years(now), f.pricer.rates)
+        if vol is None:
+            raise EngineError(0, f"{spec.local_symbol.strip()}: no volatility prices it at "
+                              f"{price} with the underlying at {spot} (intrinsic value "
+                              f"{intrinsic(spec, spot)})")  # fmt: skip
+        f.pricer.vol = vol
 
     def step(self) -> list[Event]:
         """Advance every price path one step and match (auction orders wait for theirs)."""
@@ -715,7 +752,7 @@ class Engine:
         out: list[Event],
         *,
         keys: set[tuple[int, int]] | None = None,
-        con_id: int | None = None,
+        con_ids: set[int] | None = None,
     ) -> None:
         """One matching pass. Each order is evaluated at most once, so `liquidity` caps its
         fill per pass; children activated during the pass are evaluated in it too."""
@@ -736,7 +773,7 @@ class Engine:
                     for o in candidates
                     if o.working
                     and o.key not in seen
-                    and (con_id is None or con_id in o.con_ids)
+                    and (con_ids is None or not con_ids.isdisjoint(o.con_ids))
                 ]
                 if not pending:
                     return

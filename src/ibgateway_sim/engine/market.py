@@ -19,8 +19,16 @@ from zoneinfo import ZoneInfo
 
 from .bars import Bar, Trade, merge
 from .book import Book, to_grid
-from .model import ContractSpec
-from .path import PathParams, SyntheticPath
+from .model import ContractSpec, EngineError
+from .option_model import (
+    DerivedPath,
+    Follower,
+    OptionPricer,
+    OptionRates,
+    smile_vol,
+    vol_level,
+)
+from .path import LOTS, PathParams, SyntheticPath
 from .replay import ReplaySetup, ReplayUnknownSymbol, Series
 from .replay_path import ReplayPath
 from .sessions import ALWAYS_OPEN, Calendar, SessionEvent, TradingDay, calendar_for
@@ -31,12 +39,14 @@ from .tape import Tape
 class MarketSetup:
     """How the market behaves: trading hours on or off (off: always open, the default),
     the path parameters for every instrument, per symbol overrides, and the files whose
-    instruments replay recorded data instead of a generated path."""
+    instruments replay recorded data instead of a generated path, and the rate and dividend
+    yield options are priced at (`option_model.py`)."""
 
     trading_hours: bool = False
     params: PathParams = field(default_factory=PathParams)
     per_symbol: Mapping[str, PathParams] = field(default_factory=dict)
     replay: ReplaySetup | None = None
+    rates: OptionRates = field(default_factory=OptionRates)
 
     def params_for(self, spec: ContractSpec) -> PathParams:
         return self.per_symbol.get(spec.symbol, self.params)
@@ -46,12 +56,16 @@ class Instrument:
     """One instrument's path: generated (or replayed) history, then the live tape."""
 
     def __init__(
-        self, spec: ContractSpec, path: SyntheticPath | ReplayPath, tape: Tape
-    ) -> None:
+        self, spec: ContractSpec, path: SyntheticPath | ReplayPath | DerivedPath, tape: Tape,
+        implied_vol: float,
+    ) -> None:  # fmt: skip
+        """`implied_vol`: what OPTION_IMPLIED_VOLATILITY shows, an option's own volatility
+        or an underlying's at-the-money 30-day one."""
         self.spec = spec
         self.path = path
         self.tape = tape
         self.calendar: Calendar = path.calendar
+        self.implied_vol = implied_vol
 
     @property
     def anchor(self) -> float:
@@ -133,6 +147,8 @@ class Market:
         self._seen = anchor  # the session clock's last reading
         self._next_edge: dict[str, float] = {}
         self._replays: dict[int, ReplayPath] = {}
+        self._followers: dict[int, Follower] = {}
+        self._following: dict[int, set[int]] = {}  # underlying -> options following it
         if setup.replay is not None:
             self._replays = self._bind(setup.replay, list(universe))
 
@@ -173,13 +189,54 @@ class Market:
             spec = self._spec_of(con_id)
             params = self.setup.params_for(spec)
             start = max(to_grid(spec.initial_price, spec.min_tick), 2 * spec.min_tick)
-            path: SyntheticPath | ReplayPath | None = self._replays.get(con_id)
+            path: SyntheticPath | ReplayPath | DerivedPath | None = self._replays.get(con_id)
+            under = self.underlying(spec)
+            if path is None and under is not None:
+                path = DerivedPath(
+                    spec, self.instrument(under.con_id).path, LOTS.get(under.sec_type,
+                    Decimal(1)), self.pricer(spec, under), params, self.anchor,
+                )  # fmt: skip
             if path is None:
                 path = SyntheticPath(
                     spec, self.seed, self.calendar(spec), int(self.anchor), start, params
                 )
-            inst = self._instruments[con_id] = Instrument(spec, path, Tape(self.anchor))
+            if isinstance(path, DerivedPath):
+                vol = path.pricer.vol
+            else:
+                level = vol_level(self.seed, con_id, params.volatility)
+                vol = smile_vol(level, 1.0, 1.0, 30 / 365)
+            inst = Instrument(spec, path, Tape(self.anchor), vol)
+            self._instruments[con_id] = inst
         return inst
+
+    def underlying(self, spec: ContractSpec) -> ContractSpec | None:
+        """The underlying an option's price derives from: a stock option's, when the
+        simulator lists it and the option does not replay a file of its own."""
+        if spec.sec_type != "OPT" or not spec.under_con_id or spec.con_id in self._replays:
+            return None
+        try:
+            under = self._spec_of(spec.under_con_id)
+        except EngineError:
+            return None
+        return under if under.sec_type != "OPT" else None
+
+    def pricer(self, spec: ContractSpec, under: ContractSpec) -> OptionPricer:
+        """A new pricer for option `spec` at the surface's volatility for it."""
+        rates = self.setup.rates
+        calendar = self.calendar(spec)
+        level = vol_level(self.seed, under.con_id, self.setup.params_for(under).volatility)
+        probe = OptionPricer(spec, calendar, level, rates)
+        vol = smile_vol(level, float(spec.strike), float(under.initial_price),
+                        probe.years(self.anchor))  # fmt: skip
+        return OptionPricer(spec, calendar, vol, rates)
+
+    def follower(self, con_id: int) -> Follower | None:
+        """How a derived option's live book follows its underlying (its book made first)."""
+        return self._followers.get(con_id)
+
+    def followers_of(self, con_id: int) -> set[int]:
+        """The options whose books follow `con_id`'s."""
+        return self._following.get(con_id, set())
 
     def new_book(self, con_id: int, now: float, steps: int) -> Book:
         """The live book of `con_id`, continuing its path: the day's high, low and volume so
@@ -189,6 +246,15 @@ class Market:
         prev_close, today = day_stats(inst, self.anchor - 1)
         calendar = inst.calendar
         replay = self._replays.get(con_id)
+        under = self.underlying(spec)
+        if under is not None and isinstance(inst.path, DerivedPath):
+            pricer = self.pricer(spec, under)
+            self._followers[con_id] = Follower(
+                under.con_id, pricer, inst.path.under_lot, inst.path.spread,
+                priced=pricer.priced_at(self.anchor - 1),
+            )  # fmt: skip
+            self._following.setdefault(under.con_id, set()).add(con_id)
+        derived = con_id in self._followers
         return Book(
             spec,
             self.seed,
@@ -200,8 +266,9 @@ class Market:
             prev_close=prev_close,
             today=today,
             is_open=None if calendar is ALWAYS_OPEN else calendar.is_open,
-            last=None if replay is None else replay.anchor_price,
+            last=inst.path.anchor_price if replay is not None or derived else None,
             feed=None if replay is None else replay.due,
+            walks=not derived,
         )
 
     def calendar(self, spec: ContractSpec) -> Calendar:

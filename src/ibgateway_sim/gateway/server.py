@@ -23,11 +23,12 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from ibgateway_sim.engine import Engine, Event
 from ibgateway_sim.engine.model import SessionCrossed
+from ibgateway_sim.engine.option_model import OptionRates
 from ibgateway_sim.faults import FaultPlan
 from ibgateway_sim.gateway.codes import (
     CLIENT_ID_IN_USE,
@@ -122,8 +123,9 @@ class Gateway:
             read_only=options.read_only,
             timezone=options.timezone,
             fa_profiles=options.fa_profiles,
-            market=options.market,
-        )
+            market=replace(options.market, rates=OptionRates(
+                rate=float(options.interest_rate), dividend=float(options.dividend_yield))),
+        )  # fmt: skip
         self.session_listeners: list[Callable[[Any], None]] = []  # SessionEvent hooks
         self.listening = False
         self.pacing_violations = 0  # requests refused with error 100, over all clients

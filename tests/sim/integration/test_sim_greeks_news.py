@@ -5,6 +5,7 @@ headlines on a news-subscribed reqMktData. Through unmodified ib_async and a raw
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 import ib_async
@@ -58,6 +59,32 @@ async def test_an_option_streams_its_greeks_as_the_calculators_compute_them(
             assert abs(moved - under.last) > 4
             await until(ib, lambda: ticker.modelGreeks is not None
                         and ticker.modelGreeks.undPrice == moved)
+        finally:
+            ib.disconnect()
+
+
+async def test_an_options_stream_moves_when_only_its_underlyings_price_is_set(
+    sim_factory: Any,
+) -> None:
+    """No step: set_price on the stock alone pushes the option's new quote and greeks to its
+    subscription, the quote at least the new intrinsic value, the model row repricing it."""
+    async with sim_factory(clock=SimClock(T0), step_interval=None) as sim:
+        ib = await connect_ib(sim)
+        try:
+            (opt,) = await ib.qualifyContractsAsync(
+                ib_async.Option("AAPL", "20270115", 180, "C", "SMART", currency="USD"))
+            ticker = ib.reqMktData(opt)
+            await until(ib, lambda: ticker.modelGreeks is not None)
+            before = ticker.modelGreeks
+            assert before is not None and before.delta is not None
+            sim.set_price("AAPL", Decimal("230.00"))
+            await until(ib, lambda: ticker.modelGreeks is not None
+                        and ticker.modelGreeks.undPrice == 230.0)  # fmt: skip
+            model = ticker.modelGreeks
+            assert model is not None and model.delta is not None
+            assert ticker.bid >= 50 and ticker.ask > ticker.bid  # 230 - 180, at least
+            assert model.optPrice == pytest.approx((ticker.bid + ticker.ask) / 2, abs=1e-3)
+            assert model.delta > before.delta and model.impliedVol is not None
         finally:
             ib.disconnect()
 

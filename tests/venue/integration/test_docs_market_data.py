@@ -16,7 +16,7 @@ def test_the_doc_has_an_example_for_each_section() -> None:
     text = "\n".join(BLOCKS)
     for call in ("bars(", "head_timestamp(", "historical_ticks(", "subscribe_bars(",
                  "subscribe_ticks(", "depth(", "contract_details(", "option_chain(",
-                 "option_price(", "pnl("):  # fmt: skip
+                 "option_price(", "greeks(", "pnl("):  # fmt: skip
         assert call in text, call
 
 

@@ -96,6 +96,9 @@ class MarketInfo:
         ib = await self._connection.ready()
         await self._connection.bucket.acquire_async()
         ticker = ib.reqMktData(contract)
+        # ib_async keeps one Ticker per contract across subscriptions: the greeks of an earlier
+        # call would answer at once, from before the underlying moved; wait for this one's
+        ticker.modelGreeks = None
         try:
             await asyncio.wait_for(_model_greeks(ticker), cfg.request_timeout)
         except TimeoutError as exc:

@@ -197,7 +197,7 @@ class HistoryHandlers:
             bars = _calendar_bars(days, size, zone_of(spec))
         else:
             bars = inst.intraday_bars(start, end, size, rth)
-        return shown(bars, what, spread, inst.path.params.volatility)
+        return shown(bars, what, spread, inst.implied_vol)
 
     @staticmethod
     def _row(b: ShownBar, size: int, fmt: int, zone: dt.tzinfo, zone_name: str) -> m.HistoricalBar:

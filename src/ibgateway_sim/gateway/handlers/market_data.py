@@ -1,5 +1,6 @@
 """Market data: reqMarketDataType, reqMktData (streaming, frozen and snapshots, real-time or
-delayed per the entitlements), cancelMktData; and the ticks that follow price changes.
+delayed per the entitlements), cancelMktData; and the ticks that follow price changes (an
+option's with its underlying's: its price derives from the underlying's).
 
 As TWS does, a tick is sent again only when its value changed, per subscription; a client
 without a real-time subscription for a symbol falls back to delayed data (10167), unless
@@ -133,9 +134,10 @@ class MarketDataHandlers:
         nothing while market data is paused by a fault."""
         if self._paused():
             return
+        wanted = None if con_id is None else {con_id, *self._engine.market.followers_of(con_id)}
         for s, subs in self._subs.items():
             for sub in subs.values():
-                if con_id is None or sub.con_id == con_id:
+                if wanted is None or sub.con_id in wanted:
                     self._send_ticks(s, sub)
 
     def announce(self, code: int | None, text: str = "", market_data_type: int = 0) -> None:

@@ -181,7 +181,7 @@ class StreamHandlers:
             bar: Bar | None = inst.summary(start, start + BAR_SECONDS)
             if bar is None:
                 bar = flat(start, inst.price_before(start))
-            (row,) = shown([bar], sub.what, spread, inst.path.params.volatility)
+            (row,) = shown([bar], sub.what, spread, inst.implied_vol)
             s.send(m.RealTimeBar(
                 req_id=sub.req_id, time=int(start), open=row.open, high=row.high, low=row.low,
                 close=row.close, volume=row.volume,
