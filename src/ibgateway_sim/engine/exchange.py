@@ -44,7 +44,7 @@ from .model import (
 )
 from .option_model import Follower, intrinsic, vol_for_price
 from .pretrade import PreTrade
-from .universe import builtin_universe, match_all
+from .universe import builtin_universe, listing_date, match_all
 from .validation import (
     Rejection,
     check_combo,
@@ -117,7 +117,9 @@ class Engine:
         )
         self._specs: dict[int, ContractSpec] = {}
         self._fx_pairs: dict[str, tuple[int, bool] | None] = {}  # ccy -> (conId, USD first)
-        for spec in builtin_universe() if contracts is None else contracts:
+        if contracts is None:  # the built-in one, its rolling expiries from the clock's date
+            contracts = builtin_universe(listing_date(clock()))
+        for spec in contracts:
             self.add_contract(spec)
         self._books: dict[int, Book] = {}
         self._steps = 0

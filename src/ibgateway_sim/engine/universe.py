@@ -4,10 +4,26 @@ Stocks carry their real IB conIds (AAPL 265598, MSFT 272093, SPY 756733, IBM 831
 Options, futures and FX pairs get conIds that look like IB's but are made up; clients must
 not hard-code them (they qualify contracts first, as with a real gateway).
 
-Expiries: the option chain and the futures ladder run from a fixed past date through about a
-year after the reference date, so the spec's examples (OPT AAPL 20260619 180 C, FUT ES 202503)
-exist next to live contracts. A real gateway needs includeExpired for past expiries; this
-simulator is lenient on purpose.
+Expiries come in two sets, so the universe has live contracts on any date:
+
+* Fixed: the AAPL options of 2026-06, 2026-12, 2027-01, 2027-03 and 2027-06 and the quarterly
+  ES / NQ futures of 2025 through 2027, the same on every date, so the spec's examples
+  (OPT AAPL 20260619 180 C, FUT ES 202503) and their conIds always exist. Their initial
+  prices are taken at `REFERENCE_DATE`.
+* Rolling: from the date the universe is built for (the simulator's clock when it starts,
+  `listing_date`), the next `ROLLING_OPTION_EXPIRIES` standard monthly AAPL expiries (third
+  Fridays) and the next `ROLLING_FUTURE_EXPIRIES` quarterly futures, each on or after that
+  date. A rolling expiry that is also a fixed one is listed once, as the fixed contract.
+  Their conIds are a function of the expiry alone (an option's also of its strike and right;
+  a future's is its quarter's place in the fixed ladder, extended), so a date always gives the
+  same conIds and none is a fixed contract's; their initial prices are the option model's
+  (`option_model.option_price`) at that date, and a future's carries the same contango per
+  quarter from the front month then.
+
+A real gateway needs includeExpired for past expiries; this simulator lists the fixed ones on
+every date, lenient on purpose. A future's local symbol has a one-digit year, as IB's: from
+2033 on a rolling one can repeat an expired fixed one's (ESH5 of 2035 and of 2025), so name
+those by contract month.
 """
 
 from __future__ import annotations
@@ -15,16 +31,23 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Final
 
 from .model import ContractQuery, ContractSpec
-from .pricing import black_scholes
+from .option_model import OptionRates, option_price, smile_vol
+from .path import PathParams
+from .pricing import black_scholes, years_to_expiry
 
 REFERENCE_DATE = dt.date(2026, 11, 25)
-"""Fixed so the universe (and option theoretical prices) never depend on the wall clock."""
+"""The date the fixed contracts' initial prices are taken at (never the wall clock's)."""
+
+ROLLING_OPTION_EXPIRIES: Final = 6
+"""How many standard monthly AAPL expiries are listed from the universe's date on."""
+ROLLING_FUTURE_EXPIRIES: Final = 8
+"""How many quarterly futures expiries are listed from the universe's date on."""
 
 _STOCKS: tuple[tuple[str, int, str, str, str], ...] = (
     # symbol, conId, primary exchange, long name, initial price
@@ -72,6 +95,13 @@ _FX: tuple[tuple[str, str, int, str, str], ...] = (
 _AAPL_OPTION_EXPIRIES = ((2026, 6), (2026, 12), (2027, 1), (2027, 3), (2027, 6))
 _AAPL_STRIKES = tuple(range(150, 225, 5))
 _OPTION_CON_ID_BASE = 700_000_000
+# a rolling option's conId: this base + days from _CON_ID_EPOCH to its expiry x 100 + its
+# strike's place x 2 + (0 call, 1 put); 710,000,000 up is free of every fixed conId
+_ROLLING_OPTION_CON_ID_BASE = 710_000_000
+_CON_ID_EPOCH = dt.date(2000, 1, 1)
+_FIRST_FUTURE_QUARTER = (2025, 3)  # the fixed ladder's first contract: its conId is the base
+_FIXED_FUTURE_QUARTERS = 12  # 2025 through 2027
+_CONTANGO_PER_QUARTER = Decimal("12.50")  # on the 0.25 grid
 
 
 def third_friday(year: int, month: int) -> dt.date:
@@ -79,6 +109,30 @@ def third_friday(year: int, month: int) -> dt.date:
     weeks = calendar.monthcalendar(year, month)
     fridays = [w[calendar.FRIDAY] for w in weeks if w[calendar.FRIDAY]]
     return dt.date(year, month, fridays[2])
+
+
+def listing_date(t: float) -> dt.date:
+    """The date a universe built at epoch seconds `t` lists its rolling expiries from (UTC,
+    as the option model's time to expiry is)."""
+    return dt.datetime.fromtimestamp(t, dt.UTC).date()
+
+
+def monthly_expiries(start: dt.date, count: int) -> list[dt.date]:
+    """The next `count` standard monthly expiries (third Fridays) on or after `start`."""
+    out: list[dt.date] = []
+    year, month = start.year, start.month
+    while len(out) < count:
+        expiry = third_friday(year, month)
+        if expiry >= start:
+            out.append(expiry)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def quarterly_expiries(start: dt.date, count: int) -> list[dt.date]:
+    """The next `count` quarterly expiries (third Fridays of March, June, September and
+    December) on or after `start`."""
+    return [e for e in monthly_expiries(start, 3 * count + 3) if e.month % 3 == 0][:count]
 
 
 def occ_symbol(root: str, expiry: dt.date, right: str, strike: Decimal) -> str:
@@ -121,6 +175,31 @@ def _stocks() -> list[ContractSpec]:
     ]
 
 
+def _aapl_option(
+    con_id: int, expiry: dt.date, strike: Decimal, right: str, price: Decimal
+) -> ContractSpec:
+    return ContractSpec(
+        con_id=con_id,
+        symbol="AAPL",
+        sec_type="OPT",
+        exchange="SMART",
+        primary_exchange="",
+        currency="USD",
+        local_symbol=occ_symbol("AAPL", expiry, right, strike),
+        trading_class="AAPL",
+        min_tick=Decimal("0.01"),
+        multiplier="100",
+        last_trade_date=f"{expiry:%Y%m%d}",
+        strike=strike,
+        right=right,
+        long_name="APPLE INC",
+        time_zone_id="US/Eastern",
+        initial_price=price,
+        under_con_id=265598,
+        under_symbol="AAPL",
+    )
+
+
 def _aapl_options() -> list[ContractSpec]:
     spot = Decimal(_STOCKS[0][4])
     specs = []
@@ -131,59 +210,96 @@ def _aapl_options() -> list[ContractSpec]:
             strike = Decimal(strike_int)
             for right in ("C", "P"):
                 con_id += 1
-                specs.append(
-                    ContractSpec(
-                        con_id=con_id,
-                        symbol="AAPL",
-                        sec_type="OPT",
-                        exchange="SMART",
-                        primary_exchange="",
-                        currency="USD",
-                        local_symbol=occ_symbol("AAPL", expiry, right, strike),
-                        trading_class="AAPL",
-                        min_tick=Decimal("0.01"),
-                        multiplier="100",
-                        last_trade_date=f"{expiry:%Y%m%d}",
-                        strike=strike,
-                        right=right,
-                        long_name="APPLE INC",
-                        time_zone_id="US/Eastern",
-                        initial_price=_option_price(spot, strike, expiry, right),
-                        under_con_id=265598,
-                        under_symbol="AAPL",
-                    )
-                )
+                price = _option_price(spot, strike, expiry, right)
+                specs.append(_aapl_option(con_id, expiry, strike, right, price))
     return specs
+
+
+def rolling_option_con_id(expiry: dt.date, strike_index: int, right: str) -> int:
+    """The conId of a rolling AAPL option: a function of its expiry, strike and right."""
+    days = (expiry - _CON_ID_EPOCH).days
+    return _ROLLING_OPTION_CON_ID_BASE + days * 100 + strike_index * 2 + int(right == "P")
+
+
+def _model_price(spec: ContractSpec, spot: Decimal, today: dt.date) -> Decimal:
+    """The option model's price of `spec` at the start of `today`: the default rates and
+    path volatility, the surface's skew and smile against `spot`."""
+    start = dt.datetime.combine(today, dt.time(), dt.UTC).timestamp()
+    years = years_to_expiry(spec.last_trade_date, start)
+    vol = smile_vol(PathParams().volatility, float(spec.strike), float(spot), years)
+    return option_price(spec, spot, years, vol, OptionRates())
+
+
+def _rolling_aapl_options(today: dt.date) -> list[ContractSpec]:
+    spot = Decimal(_STOCKS[0][4])
+    fixed = {third_friday(y, m) for y, m in _AAPL_OPTION_EXPIRIES}
+    specs = []
+    for expiry in monthly_expiries(today, ROLLING_OPTION_EXPIRIES):
+        if expiry in fixed:
+            continue
+        for i, strike_int in enumerate(_AAPL_STRIKES):
+            strike = Decimal(strike_int)
+            for right in ("C", "P"):
+                spec = _aapl_option(rolling_option_con_id(expiry, i, right), expiry, strike,
+                                    right, Decimal(1))  # fmt: skip
+                specs.append(replace(spec, initial_price=_model_price(spec, spot, today)))
+    return specs
+
+
+def _quarter_index(expiry: dt.date) -> int:
+    """A quarterly expiry's place in the futures ladder (0: the first fixed contract)."""
+    year, month = _FIRST_FUTURE_QUARTER
+    return (expiry.year - year) * 4 + (expiry.month - month) // 3
+
+
+def _future(
+    sym: str, mult: str, name: str, con_id: int, expiry: dt.date, initial: Decimal
+) -> ContractSpec:
+    return ContractSpec(
+        con_id=con_id,
+        symbol=sym,
+        sec_type="FUT",
+        exchange="CME",
+        primary_exchange="",
+        currency="USD",
+        local_symbol=f"{sym}{_FUT_MONTH_CODES[expiry.month]}{expiry.year % 10}",
+        trading_class=sym,
+        min_tick=Decimal("0.25"),
+        multiplier=mult,
+        last_trade_date=f"{expiry:%Y%m%d}",
+        strike=Decimal(0),
+        right="",
+        long_name=name,
+        time_zone_id="US/Central",
+        initial_price=initial,
+    )
 
 
 def _futures() -> list[ContractSpec]:
     specs = []
+    front = _quarter_index(quarterly_expiries(REFERENCE_DATE, 1)[0])
     for sym, mult, name, price, base in _FUTURES:
         months = [(y, m) for y in (2025, 2026, 2027) for m in (3, 6, 9, 12)]
         for i, (year, month) in enumerate(months):
-            expiry = third_friday(year, month)
-            # a small contango per quarter, on the 0.25 grid
-            initial = Decimal(price) + Decimal(i - 7) * Decimal("12.50")
-            specs.append(
-                ContractSpec(
-                    con_id=base + i,
-                    symbol=sym,
-                    sec_type="FUT",
-                    exchange="CME",
-                    primary_exchange="",
-                    currency="USD",
-                    local_symbol=f"{sym}{_FUT_MONTH_CODES[month]}{year % 10}",
-                    trading_class=sym,
-                    min_tick=Decimal("0.25"),
-                    multiplier=mult,
-                    last_trade_date=f"{expiry:%Y%m%d}",
-                    strike=Decimal(0),
-                    right="",
-                    long_name=name,
-                    time_zone_id="US/Central",
-                    initial_price=initial,
-                )
-            )
+            # a small contango per quarter from the reference date's front month
+            initial = Decimal(price) + (i - front) * _CONTANGO_PER_QUARTER
+            specs.append(_future(sym, mult, name, base + i, third_friday(year, month), initial))
+    return specs
+
+
+def _rolling_futures(today: dt.date) -> list[ContractSpec]:
+    """The next quarterly futures from `today`, the fixed ones left out; the front month at
+    its symbol's initial price, each later quarter one contango step above the one before."""
+    expiries = quarterly_expiries(today, ROLLING_FUTURE_EXPIRIES)
+    front = _quarter_index(expiries[0])
+    specs = []
+    for sym, mult, name, price, base in _FUTURES:
+        for expiry in expiries:
+            i = _quarter_index(expiry)
+            if 0 <= i < _FIXED_FUTURE_QUARTERS:
+                continue
+            initial = Decimal(price) + (i - front) * _CONTANGO_PER_QUARTER
+            specs.append(_future(sym, mult, name, base + i, expiry, initial))
     return specs
 
 
@@ -211,9 +327,13 @@ def _fx() -> list[ContractSpec]:
     ]
 
 
-def builtin_universe() -> list[ContractSpec]:
-    """Every built-in instrument; a fresh list each call."""
-    return [*_stocks(), *_aapl_options(), *_futures(), *_fx()]
+def builtin_universe(today: dt.date = REFERENCE_DATE) -> list[ContractSpec]:
+    """Every built-in instrument, with the rolling expiries from `today` (the simulator
+    passes its clock's `listing_date`); a fresh list each call."""
+    return [
+        *_stocks(), *_aapl_options(), *_rolling_aapl_options(today), *_futures(),
+        *_rolling_futures(today), *_fx(),
+    ]  # fmt: skip
 
 
 # --- matching -------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ RATE, DIVIDEND = 0.045, 0.0
 OPTIONS = [
     s for s in Engine(clock=FakeClock()).match_contracts(ContractQuery(symbol="AAPL",
                                                                        sec_type="OPT"))
-    if s.last_trade_date > "20261118"  # live at T0
+    if s.last_trade_date > "20261121"  # live from T0 through the laws' three days after it
 ]  # fmt: skip
 
 
