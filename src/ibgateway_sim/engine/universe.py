@@ -16,9 +16,9 @@ Expiries come in two sets, so the universe has live contracts on any date:
   date. A rolling expiry that is also a fixed one is listed once, as the fixed contract.
   Their conIds are a function of the expiry alone (an option's also of its strike and right;
   a future's is its quarter's place in the fixed ladder, extended), so a date always gives the
-  same conIds and none is a fixed contract's; their initial prices are the option model's
-  (`option_model.option_price`) at that date, and a future's carries the same contango per
-  quarter from the front month then.
+  same conIds and none is a fixed contract's. An option's initial price is the option
+  model's (`option_model.option_price`) at that date; a future's is on the fixed ones'
+  ladder (a small contango per quarter), so a future is the same contract on every date.
 
 A real gateway needs includeExpired for past expiries; this simulator lists the fixed ones on
 every date, lenient on purpose. A future's local symbol has a one-digit year, as IB's: from
@@ -275,31 +275,33 @@ def _future(
     )
 
 
+def _future_price(price: str, expiry: dt.date) -> Decimal:
+    """A future's initial price: its symbol's front-month price at the reference date, a
+    small contango per quarter from there (below it for the quarters before), on one ladder
+    for the fixed and the rolling contracts."""
+    front = _quarter_index(quarterly_expiries(REFERENCE_DATE, 1)[0])
+    return Decimal(price) + (_quarter_index(expiry) - front) * _CONTANGO_PER_QUARTER
+
+
 def _futures() -> list[ContractSpec]:
     specs = []
-    front = _quarter_index(quarterly_expiries(REFERENCE_DATE, 1)[0])
     for sym, mult, name, price, base in _FUTURES:
         months = [(y, m) for y in (2025, 2026, 2027) for m in (3, 6, 9, 12)]
         for i, (year, month) in enumerate(months):
-            # a small contango per quarter from the reference date's front month
-            initial = Decimal(price) + (i - front) * _CONTANGO_PER_QUARTER
-            specs.append(_future(sym, mult, name, base + i, third_friday(year, month), initial))
+            expiry = third_friday(year, month)
+            specs.append(_future(sym, mult, name, base + i, expiry, _future_price(price, expiry)))
     return specs
 
 
 def _rolling_futures(today: dt.date) -> list[ContractSpec]:
-    """The next quarterly futures from `today`, the fixed ones left out; the front month at
-    its symbol's initial price, each later quarter one contango step above the one before."""
-    expiries = quarterly_expiries(today, ROLLING_FUTURE_EXPIRIES)
-    front = _quarter_index(expiries[0])
+    """The next quarterly futures from `today`, the fixed ones left out."""
     specs = []
     for sym, mult, name, price, base in _FUTURES:
-        for expiry in expiries:
+        for expiry in quarterly_expiries(today, ROLLING_FUTURE_EXPIRIES):
             i = _quarter_index(expiry)
-            if 0 <= i < _FIXED_FUTURE_QUARTERS:
-                continue
-            initial = Decimal(price) + (i - front) * _CONTANGO_PER_QUARTER
-            specs.append(_future(sym, mult, name, base + i, expiry, initial))
+            if not 0 <= i < _FIXED_FUTURE_QUARTERS:
+                specs.append(_future(sym, mult, name, base + i, expiry,
+                                     _future_price(price, expiry)))  # fmt: skip
     return specs
 
 
