@@ -1,20 +1,55 @@
 """Picking an option by delta through `Ibkr` over TCP: the simulator prices options from their
-underlying, so after `set_price` moves the stock, every strike of the nearest expiry has its
-greeks, the deltas fall across the strikes, and the call nearest a 0.30 delta is out of the
-money; moving the stock again moves that call's price and delta with it."""
+underlying, so after `set_price` moves the stock, every strike of the nearest expiry four
+weeks or more away has its greeks, the deltas fall across the strikes, and the call nearest
+a 0.30 delta is out of the money; moving the stock again moves that call's price and delta
+with it.
+
+Each test runs on a simulator whose clock reads today and on one years ahead of the fixed
+expiries (2031-03-10): the universe's rolling expiries keep a live chain on any date. (Closer
+to expiry a deep in-the-money call's price is its floor on the tick grid, its implied
+volatility that rounding's, so its delta need not fall with the strike.)"""
 
 from __future__ import annotations
 
-from datetime import date
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+
+import pytest
 
 from horizon.venues.ibkr import Greeks, Ibkr
 from ibgateway_sim import GatewaySimulator
+from ibgateway_sim.clock import SimClock
+from tests.venue.conftest import STILL_MARKET
+
+YEARS_AHEAD = datetime(2031, 3, 10, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in New York
+HORIZON = timedelta(weeks=4)  # the shortest time to expiry the test picks
 
 
-def nearest_expiry(ibkr: Ibkr) -> tuple[date, tuple[Decimal, ...]]:
+@pytest.fixture(params=["today", "2031"])
+def gateway(request: pytest.FixtureRequest) -> Iterator[GatewaySimulator]:
+    """The still-market simulator (as the suite's), its clock today's or 2031's."""
+    clock: Callable[[], float] = (
+        time.time if request.param == "today" else SimClock(YEARS_AHEAD.timestamp())
+    )
+    sim = GatewaySimulator(**STILL_MARKET, clock=clock)
+    sim.start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+def sim_today(gateway: GatewaySimulator) -> date:
+    """The simulator's date: its clock's, not the wall clock's."""
+    return datetime.fromtimestamp(gateway.options.clock(), UTC).date()
+
+
+def nearest_expiry(ibkr: Ibkr, today: date) -> tuple[date, tuple[Decimal, ...]]:
+    """The chain's nearest expiry at least `HORIZON` after `today`, and its strikes."""
     [smart] = [c for c in ibkr.option_chain("AAPL") if c.exchange == "SMART"]
-    return next(e for e in smart.expirations if e > date.today()), smart.strikes
+    return next(e for e in smart.expirations if e >= today + HORIZON), smart.strikes
 
 
 def option_id(expiry: date, strike: Decimal, right: str) -> str:
@@ -30,7 +65,7 @@ def test_the_call_nearest_a_030_delta_after_the_stock_moves(
     gateway: GatewaySimulator, ibkr: Ibkr
 ) -> None:
     gateway.set_price("AAPL", Decimal("205.00"))
-    expiry, strikes = nearest_expiry(ibkr)
+    expiry, strikes = nearest_expiry(ibkr, sim_today(gateway))
     calls = {k: ibkr.greeks(option_id(expiry, k, "C")) for k in strikes}
     puts = {k: ibkr.greeks(option_id(expiry, k, "P")) for k in strikes}
     for g in (*calls.values(), *puts.values()):
@@ -63,7 +98,7 @@ def test_an_in_the_money_call_keeps_its_greeks_when_the_stock_jumps(
     """The case the independent paths got wrong: AAPL to 190 left the 180 call below its
     intrinsic value of 10, with no implied volatility and no greeks."""
     gateway.set_price("AAPL", Decimal("190.00"))
-    expiry, _ = nearest_expiry(ibkr)
+    expiry, _ = nearest_expiry(ibkr, sim_today(gateway))
     call = option_id(expiry, Decimal(180), "C")
     g = ibkr.greeks(call)
     assert complete(g), g
