@@ -10,7 +10,7 @@ Expiries come in two sets, so the universe has live contracts on any date:
   ES / NQ futures of 2025 through 2027, the same on every date, so the spec's examples
   (OPT AAPL 20260619 180 C, FUT ES 202503) and their conIds always exist. Their initial
   prices are taken at `REFERENCE_DATE`.
-* Rolling: from the date the universe is built for (the simulator's clock when it starts,
+* Rolling: from the date the universe is built for (the simulator's clock when it is built,
   `listing_date`), the next `ROLLING_OPTION_EXPIRIES` standard monthly AAPL expiries (third
   Fridays) and the next `ROLLING_FUTURE_EXPIRIES` quarterly futures, each on or after that
   date. A rolling expiry that is also a fixed one is listed once, as the fixed contract.
