@@ -28,6 +28,7 @@ FIGURES = (
     "memory",
     "soak",
     "sim_ceiling",
+    "sim_cpu",
 )
 
 
@@ -109,6 +110,10 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
         "sim_ceiling": lambda f: (
             f"{f['req_current_time_msgs_per_s']:.0f} msg/s reqCurrentTime, "
             f"{f['place_order_msgs_per_s']:.0f} msg/s placeOrder"),
+        "sim_cpu": lambda f: (
+            f"{f['round_us']['median']:.0f} us CPU per placeOrder round ("
+            f"{f['round_us']['min']:.0f}..{f['round_us']['max']:.0f}), codec alone "
+            f"{f['codec_us']['median']:.0f} us"),
     }.get(name)
     try:
         return str(pick(fig)) if pick else ""
