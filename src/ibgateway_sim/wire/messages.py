@@ -161,7 +161,38 @@ def w(
 @dataclass_transform(frozen_default=True, kw_only_default=True)
 def ROW(cls: type[_T]) -> type[_T]:
     """A spec row: frozen, slotted, keyword-only (so field order is free to follow the wire)."""
-    return dataclass(frozen=True, slots=True, kw_only=True)(cls)
+    row = dataclass(frozen=True, slots=True, kw_only=True)(cls)
+    row.__init__ = _slot_init(row)  # type: ignore[method-assign]
+    return row
+
+
+def _slot_init(row: type) -> Any:
+    """The dataclass's own __init__, storing each field through its slot descriptor instead
+    of `object.__setattr__` by name: the same values, at half the cost. It matters for the
+    big rows (openOrder and placeOrder have 140 fields), built or read once per order."""
+    env: dict[str, Any] = {"MISSING": dataclasses.MISSING}
+    params, body = [], []
+    for f in dataclasses.fields(row):
+        store = f"_store_{f.name}"
+        env[store] = row.__dict__[f.name].__set__
+        if f.default_factory is not dataclasses.MISSING:
+            env[f"_make_{f.name}"] = f.default_factory
+            params.append(f"{f.name}=MISSING")
+            value = f"_make_{f.name}() if {f.name} is MISSING else {f.name}"
+        else:
+            if f.default is not dataclasses.MISSING:
+                env[f"_default_{f.name}"] = f.default
+                params.append(f"{f.name}=_default_{f.name}")
+            else:
+                params.append(f.name)
+            value = f.name
+        body.append(f"    {store}(self, {value})")
+    star = "*, " if params else ""
+    source = f"def __init__(self, {star}{', '.join(params)}):\n" + "\n".join(body or ["    pass"])
+    exec(compile(source, f"<row {row.__name__}>", "exec"), env)
+    init = env["__init__"]
+    init.__qualname__ = f"{row.__qualname__}.__init__"
+    return init
 
 
 STR, INT, OPT_INT, DEC, DEC_MAX = Kind.STR, Kind.INT, Kind.OPT_INT, Kind.DEC, Kind.DEC_MAX
