@@ -28,6 +28,7 @@ from ibgateway_sim.wire.messages import (
     OrderCondition,
     Pred,
     Wire,
+    unfrozen,
 )
 
 # the server versions the rows of `messages.py` are written for (negotiated in `codec.py`)
@@ -125,11 +126,12 @@ _ENCODE_EXPR: Final[dict[Kind, str]] = {
 }
 _DECODE_EXPR: Final[dict[Kind, str]] = {
     Kind.STR: "{v}",
-    Kind.INT: "_dec_int({v})",
-    Kind.OPT_INT: "_dec_opt_int({v})",
-    Kind.DEC: "_dec_dec({v})",
-    Kind.DEC_MAX: "_dec_dec({v})",
-    Kind.BOOL: "(_dec_int({v}) != 0)",
+    # most fields of a request are empty: those are read without a call
+    Kind.INT: "(_dec_int(t) if (t := {v}) else 0)",
+    Kind.OPT_INT: "(_dec_opt_int(t) if (t := {v}) else None)",
+    Kind.DEC: "(_dec_dec(t) if (t := {v}) else None)",
+    Kind.DEC_MAX: "(_dec_dec(t) if (t := {v}) else None)",
+    Kind.BOOL: '(True if (t := {v}) == "1" else False if not t or t == "0" else _dec_int(t) != 0)',
     Kind.OPT_BOOL: "_dec_opt_bool({v})",
 }
 
@@ -306,7 +308,36 @@ def _encode_lines(src: _Source, parts: tuple[_Part, ...], obj: str, depth: int) 
                 src.line(depth + 1, f"{sub}({value}, out)")
 
 
-def _decode_lines(src: _Source, parts: tuple[_Part, ...], depth: int) -> None:
+def _names_in(parts: tuple[_Part, ...]) -> list[str]:
+    """Every field a run of parts may set, nested blocks included."""
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, _Run):
+            out += part.names
+        elif isinstance(part, _Block):
+            out += _names_in(part.parts)
+        else:
+            out.append(part.name)
+    return out
+
+
+def _default_lines(src: _Source, cls: type, names: Sequence[str], depth: int) -> None:
+    """`o.name = <its dataclass default>` for each of `names` (a fresh one from a factory)."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for name in names:
+        f = fields[name]
+        if f.default_factory is not dataclasses.MISSING:
+            src.line(depth, f"o.{name} = {src.ref(f.default_factory, 'make')}()")
+        else:
+            src.line(depth, f"o.{name} = {src.ref(f.default, 'default')}")
+
+
+def _decode_lines(
+    src: _Source, cls: type, parts: tuple[_Part, ...], depth: int, skipped: list[_Block]
+) -> None:
+    """Each field read straight into `o` (the row's unfrozen twin). A block not taken raises
+    its flag, and its fields get their defaults at the end, as the row's __init__ would give
+    them: not before, so later conditions still see them unread, as on the wire."""
     for part in parts:
         if isinstance(part, _Run):
             n = len(part.names)
@@ -314,19 +345,22 @@ def _decode_lines(src: _Source, parts: tuple[_Part, ...], depth: int) -> None:
             src.line(depth + 1, f"_ends_before({src.ref(part.names, 'names')}[size - p])")
             for i, (name, kind) in enumerate(zip(part.names, part.kinds, strict=True)):
                 text = f"f[p + {i}]" if i else "f[p]"
-                src.line(depth, f"v[{name!r}] = {_DECODE_EXPR[kind].format(v=text)}")
+                src.line(depth, f"o.{name} = {_DECODE_EXPR[kind].format(v=text)}")
             src.line(depth, f"p += {n}")
         elif isinstance(part, _Block):
-            src.line(depth, f"if {src.ref(part.when, 'when')}(v):")
-            _decode_lines(src, part.parts, depth + 1)
+            src.line(depth, f"if {src.ref(part.when, 'when')}(_Fields(o)):")
+            _decode_lines(src, cls, part.parts, depth + 1, skipped)
+            src.line(depth, "else:")
+            src.line(depth + 1, f"skipped{len(skipped)} = True")
+            skipped.append(part)
         elif part.kind is Kind.TAGGED:
-            src.line(depth, f"v[{part.name!r}], p = _decode_tagged({src.ref(part, 'step')}, f, p)")
+            src.line(depth, f"o.{part.name}, p = _decode_tagged({src.ref(part, 'step')}, f, p)")
         else:
             assert part.sub is not None
             sub = src.ref(part.sub.decode, f"decode_{part.sub.cls.__name__}")
             name = repr(part.name)
             if part.kind is Kind.STRUCT:
-                src.line(depth, f"v[{name}], p = {sub}(f, p)")
+                src.line(depth, f"o.{part.name}, p = {sub}(f, p)")
             elif part.kind is Kind.GROUP:
                 src.line(depth, f"count = _count(_take(f, p, {name}), {name})")
                 src.line(depth, "p += 1")
@@ -334,31 +368,43 @@ def _decode_lines(src: _Source, parts: tuple[_Part, ...], depth: int) -> None:
                 src.line(depth, "for _ in range(count):")
                 src.line(depth + 1, f"item, p = {sub}(f, p)")
                 src.line(depth + 1, "items.append(item)")
-                src.line(depth, f"v[{name}] = tuple(items)")
+                src.line(depth, f"o.{part.name} = tuple(items)")
             else:  # FLAGGED
                 src.line(depth, f"present = _dec_int(_take(f, p, {name})) != 0")
                 src.line(depth, "p += 1")
                 src.line(depth, "if present:")
-                src.line(depth + 1, f"v[{name}], p = {sub}(f, p)")
+                src.line(depth + 1, f"o.{part.name}, p = {sub}(f, p)")
                 src.line(depth, "else:")
-                src.line(depth + 1, f"v[{name}] = None")
+                src.line(depth + 1, f"o.{part.name} = None")
 
 
 def _generate(cls: type, parts: tuple[_Part, ...]) -> tuple[Encoder, Decoder, str]:
     """The encoder and decoder of one plan, as Python source compiled here: the same walk
-    the plan describes, written out once instead of interpreted per message."""
+    the plan describes, written out once instead of interpreted per message. The decoder
+    fills the row's `unfrozen` twin field by field and hands it out as the row, so reading a
+    140-field message passes no keyword arguments."""
     src = _Source()
     src.env.update(_HELPERS)
     src.env["cls"] = cls
+    src.env["twin"] = unfrozen(cls)
     src.line(0, f"def encode_{cls.__name__}(o, out):")
     src.line(1, "pass")
     _encode_lines(src, parts, "o", 1)
     src.line(0, "")
     src.line(0, f"def decode_{cls.__name__}(f, p):")
     src.line(1, "size = len(f)")
-    src.line(1, "v = {}")
-    _decode_lines(src, parts, 1)
-    src.line(1, "return cls(**v), p")
+    src.line(1, "o = _new(twin)")
+    mark = len(src.lines)
+    skipped: list[_Block] = []
+    _decode_lines(src, cls, parts, 1, skipped)
+    src.lines[mark:mark] = [f"    skipped{i} = False" for i in range(len(skipped))]
+    for i, block in enumerate(skipped):
+        src.line(1, f"if skipped{i}:")
+        _default_lines(src, cls, _names_in(block.parts), 2)
+    read = set(_names_in(parts))
+    _default_lines(src, cls, [f.name for f in dataclasses.fields(cls) if f.name not in read], 1)
+    src.line(1, "_set_class(o, '__class__', cls)")
+    src.line(1, "return o, p")
     source = "\n".join(src.lines) + "\n"
     namespace = dict(src.env)
     exec(compile(source, f"<fieldcodec {cls.__name__}>", "exec"), namespace)
@@ -433,6 +479,8 @@ _HELPERS: Final[dict[str, Any]] = {
     "_take": _take,
     "_ends_before": _ends_before,
     "_count": _count,
+    "_new": object.__new__,
+    "_set_class": object.__setattr__,
 }
 
 

@@ -241,3 +241,15 @@ def test_rows_build_as_their_dataclass_says() -> None:
         m.ReqIds(bogus=1)  # type: ignore[call-arg]
     with pytest.raises(dataclasses.FrozenInstanceError):
         row.order_id = 5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("version", [MIN_VERSION, MAX_VERSION])
+def test_decoded_rows_are_the_rows_themselves(version: int) -> None:
+    """The decoders fill a mutable twin of the row; what they hand out is the frozen row."""
+    for cls in SPECS.values():
+        row = decode_fields(cls.DIRECTION, encode_fields(cls(), version), version)
+        assert type(row) is cls and row == cls()
+        names = [f.name for f in dataclasses.fields(cls)]
+        if names:
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                setattr(row, names[0], getattr(row, names[0]))
