@@ -22,10 +22,15 @@ from typing import Any, Final
 
 from ibgateway_sim.wire.messages import (
     SPECS,
+    AllOf,
+    AnyOf,
     Direction,
     Kind,
     Message,
+    NonEmpty,
+    OneOf,
     OrderCondition,
+    Positive,
     Pred,
     Wire,
     unfrozen,
@@ -257,7 +262,8 @@ class _Fields:
 class _Source:
     """The lines of generated code, and the objects (sub-row codecs, predicates) it names."""
 
-    def __init__(self) -> None:
+    def __init__(self, fields: frozenset[str] = frozenset()) -> None:
+        self.fields = fields  # the row's field names (an encoded row holds each of them)
         self.lines: list[str] = []
         self.env: dict[str, Any] = {}
         self._names = 0
@@ -277,6 +283,30 @@ class _Source:
         return f"{hint}{self._names}"
 
 
+def _pred_expr(src: _Source, pred: Pred, obj: str, fields: frozenset[str] | None) -> str:
+    """A presence condition as an expression on `obj` whose truth is `pred(values)` with
+    `values.get(name)` as the head of each path (a missing name reads as None): for an `if`,
+    with no call per condition. `fields`: the names `obj` always holds (a row being encoded),
+    or None when any may still be unread (a row being decoded)."""
+    if isinstance(pred, AllOf | AnyOf):
+        joint = " and " if isinstance(pred, AllOf) else " or "
+        inner = joint.join(_pred_expr(src, p, obj, fields) for p in pred.preds)
+        return f"({inner})" if pred.preds else str(isinstance(pred, AllOf))
+    if not isinstance(pred, NonEmpty | OneOf | Positive):
+        return f"{src.ref(pred, 'when')}(_Fields({obj}))"
+    head, *rest = pred.path.split(".")
+    value = f"{obj}.{head}" if fields is not None and head in fields else (
+        f"getattr({obj}, {head!r}, None)")
+    for part in rest:
+        value = f"getattr({value}, {part!r}, None)"
+    if isinstance(pred, NonEmpty):
+        return value
+    if isinstance(pred, OneOf):
+        return f"({value} in {src.ref(pred.options, 'options')})"
+    t = src.local("t")
+    return f"(({t} := {value}) is not None and {t} > 0)"
+
+
 def _encode_lines(src: _Source, parts: tuple[_Part, ...], obj: str, depth: int) -> None:
     for part in parts:
         if isinstance(part, _Run):
@@ -284,7 +314,7 @@ def _encode_lines(src: _Source, parts: tuple[_Part, ...], obj: str, depth: int) 
             exprs = [_ENCODE_EXPR[kind].format(v=f"{obj}.{name}") for name, kind in pairs]
             src.line(depth, f"out += ({', '.join(exprs)},)")
         elif isinstance(part, _Block):
-            src.line(depth, f"if {src.ref(part.when, 'when')}(_Fields({obj})):")
+            src.line(depth, f"if {_pred_expr(src, part.when, obj, src.fields)}:")
             _encode_lines(src, part.parts, obj, depth + 1)
         elif part.kind is Kind.TAGGED:
             src.line(depth, f"_encode_tagged({src.ref(part, 'step')}, {obj}.{part.name}, out)")
@@ -348,7 +378,7 @@ def _decode_lines(
                 src.line(depth, f"o.{name} = {_DECODE_EXPR[kind].format(v=text)}")
             src.line(depth, f"p += {n}")
         elif isinstance(part, _Block):
-            src.line(depth, f"if {src.ref(part.when, 'when')}(_Fields(o)):")
+            src.line(depth, f"if {_pred_expr(src, part.when, 'o', None)}:")
             _decode_lines(src, cls, part.parts, depth + 1, skipped)
             src.line(depth, "else:")
             src.line(depth + 1, f"skipped{len(skipped)} = True")
@@ -383,7 +413,7 @@ def _generate(cls: type, parts: tuple[_Part, ...]) -> tuple[Encoder, Decoder, st
     the plan describes, written out once instead of interpreted per message. The decoder
     fills the row's `unfrozen` twin field by field and hands it out as the row, so reading a
     140-field message passes no keyword arguments."""
-    src = _Source()
+    src = _Source(frozenset(f.name for f in dataclasses.fields(cls)))
     src.env.update(_HELPERS)
     src.env["cls"] = cls
     src.env["twin"] = unfrozen(cls)
