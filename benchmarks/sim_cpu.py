@@ -165,11 +165,10 @@ def measure(blocks: int, per_block: int, warmup: int = 200) -> dict[str, Any]:
     bench = Bench()
     _, out = bench.rounds(bench.orders(warmup))
     _check(bench, out, warmup)
-    [sample] = bench.orders(1)
-    bench.rounds([sample])  # keeps the sample's id from being used again
-    sample_replies = [e for e in bench.replies(bench.transport.take())
-                      if not isinstance(e, m.ErrorMsg)]
-    bench.next_id += 1
+    [sample] = bench.orders(1)  # its id is used once, here
+    _, out = bench.rounds([sample])
+    _check(bench, out, 1)
+    sample_replies = [e for e in bench.replies(out) if not isinstance(e, m.ErrorMsg)]
     round_us: list[float] = []
     codec_us: list[float] = []
     kinds: dict[str, int] = {}
