@@ -70,20 +70,37 @@ class TimeFormatter:
         self.name = timezone
         self.exec_time_format = exec_time_format
         self.zone: dt.tzinfo = dt.UTC if timezone.upper() == "UTC" else ZoneInfo(timezone)
+        # the last second stamped, per form: executions come many to a second
+        self._last: dict[str, tuple[int, str]] = {}
 
     def local(self, t: float) -> dt.datetime:
         return dt.datetime.fromtimestamp(t, self.zone)
 
     def stamp(self, t: float) -> str:
         """ "YYYYMMDD HH:MM:SS <zone>": one space, so ib_async parses it tz-aware."""
-        return f"{self.local(t):%Y%m%d %H:%M:%S} {self.name}"
+        return self._per_second("zone", t)
 
     def exec_stamp(self, t: float) -> str:
         """Execution times: "zone" (the default, as current TWS sends them) or "utc", the
         "YYYYMMDD-HH:MM:SS" form some TWS versions send, which is UTC by IB's definition."""
-        if self.exec_time_format == "utc":
-            return f"{dt.datetime.fromtimestamp(t, dt.UTC):%Y%m%d-%H:%M:%S}"
-        return self.stamp(t)
+        return self._per_second("utc" if self.exec_time_format == "utc" else "zone", t)
+
+    def _per_second(self, form: str, t: float) -> str:
+        """A text of whole seconds, made once per second: `t` and the last `t` stamped in the
+        same second (and far enough from its end that rounding to microseconds cannot carry
+        into the next) read alike."""
+        second = int(t)
+        same = 0 <= t - second < 0.999
+        last = self._last.get(form)
+        if same and last is not None and last[0] == second:
+            return last[1]
+        if form == "utc":
+            text = f"{dt.datetime.fromtimestamp(t, dt.UTC):%Y%m%d-%H:%M:%S}"
+        else:
+            text = f"{self.local(t):%Y%m%d %H:%M:%S} {self.name}"
+        if same:
+            self._last[form] = (second, text)
+        return text
 
     def connection_time(self, t: float) -> str:
         local = self.local(t)
@@ -248,6 +265,24 @@ def open_order(st: OrderState) -> m.OpenOrder:
         commission_currency=margin.commission_currency,
         warning_text=margin.warning_text,
     )
+
+
+def open_order_again(st: OrderState, was: OrderState, row: m.OpenOrder) -> m.OpenOrder:
+    """`open_order(st)`, given `row == open_order(was)` for an earlier snapshot of the same
+    order: when nothing else `open_order` reads has changed (the same request and contract
+    objects, both frozen; perm id, trail stop; no margin answer) only the status is new."""
+    if (
+        was.request is st.request
+        and was.contract is st.contract
+        and was.client_id == st.client_id
+        and was.order_id == st.order_id
+        and was.perm_id == st.perm_id
+        and was.trail_stop_price == st.trail_stop_price
+        and was.margin is None
+        and st.margin is None
+    ):
+        return row if was.status == st.status else m.evolve(row, status=st.status)
+    return open_order(st)
 
 
 def order_status(st: OrderState) -> m.OrderStatus:

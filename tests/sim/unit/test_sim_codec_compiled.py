@@ -253,3 +253,15 @@ def test_decoded_rows_are_the_rows_themselves(version: int) -> None:
         if names:
             with pytest.raises(dataclasses.FrozenInstanceError):
                 setattr(row, names[0], getattr(row, names[0]))
+
+
+def test_evolve_is_replace() -> None:
+    row = m.OpenOrder(order_id=3, status="Submitted", contract=m.ReplyContract(con_id=8))
+    new = m.evolve(row, status="Filled", order_id=4)
+    assert new == dataclasses.replace(row, status="Filled", order_id=4) and type(new) is m.OpenOrder
+    assert row.status == "Submitted" and new.contract is row.contract
+    assert m.evolve(row) == row and m.evolve(row) is not row
+    with pytest.raises(TypeError):
+        m.evolve(row, bogus=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        new.status = "x"  # type: ignore[misc]
