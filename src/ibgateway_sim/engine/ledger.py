@@ -286,14 +286,19 @@ class Ledger:
         """Totals before and after hypothetically applying `entries` (not recorded)."""
         acct = self.accounts[account]
         before = summarize(acct, self._mark, self._rate)
+        # `apply` changes the cash and realized dicts and the positions the entries name:
+        # those are copied, every other position is shared with the account, read-only
+        positions = dict(acct.positions)
+        for e in entries:
+            held = positions.get(e.spec.con_id)
+            if held is not None:
+                positions[e.spec.con_id] = (held[0], dataclasses.replace(held[1]))
         trial = Account(
             code=acct.code,
             initial_cash=acct.initial_cash,
             cash=dict(acct.cash),
             realized=dict(acct.realized),
-            positions={
-                k: (spec, dataclasses.replace(pos)) for k, (spec, pos) in acct.positions.items()
-            },
+            positions=positions,
         )
         for e in entries:
             apply(trial, e)

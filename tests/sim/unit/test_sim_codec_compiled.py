@@ -265,3 +265,11 @@ def test_evolve_is_replace() -> None:
         m.evolve(row, bogus=1)
     with pytest.raises(dataclasses.FrozenInstanceError):
         new.status = "x"  # type: ignore[misc]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.decimals(allow_nan=False, allow_infinity=False)
+       | st.builds(Decimal, st.from_regex(r"-?[0-9]{1,30}(\.[0-9]{0,30})?(E[+-]?[0-9]{1,3})?",
+                                          fullmatch=True)))
+def test_decimals_are_written_in_plain_notation(value: Decimal) -> None:
+    assert encode_fields(m.OrderStatus(filled=value), MAX_VERSION)[3] == format(value, "f")
