@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from .model import AccountValue, ContractSpec, PositionRow
+from .records import record
 from .universe import FUTURE_MARGINS
 
 BASE = "USD"
@@ -160,7 +161,7 @@ def apply(acct: Account, e: Entry) -> Decimal | None:
     return realized
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Summary:
     """An account's totals in the base currency."""
 
