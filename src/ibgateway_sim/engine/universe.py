@@ -298,10 +298,14 @@ def matches(query: ContractQuery, spec: ContractSpec) -> bool:
     return not (query.trading_class and _norm(query.trading_class) != spec.trading_class)
 
 
+_NAMES_NOTHING: Final = (ContractQuery(), ContractQuery(strike=Decimal(0)))
+MATCHES_KEPT: Final = 4096  # answers `ContractIndex.match` remembers (queries repeat)
+
+
 def match_all(query: ContractQuery, specs: Iterable[ContractSpec]) -> list[ContractSpec]:
     """Every spec the query matches. A query that names nothing matches nothing (a real
     gateway answers 321 to an empty contract; we answer "unknown")."""
-    if query == ContractQuery() or query == ContractQuery(strike=Decimal(0)):
+    if query in _NAMES_NOTHING:
         return []
     return [s for s in specs if matches(query, s)]
 
@@ -322,6 +326,7 @@ class ContractIndex:
         self._by_symbol: dict[str, list[ContractSpec]] = {}
         self._by_symbol_type: dict[tuple[str, str], list[ContractSpec]] = {}
         self._by_local_symbol: dict[str, list[ContractSpec]] = {}
+        self._answers: dict[ContractQuery, tuple[ContractSpec, ...]] = {}
         for spec in specs:
             self.add(spec)
 
@@ -330,6 +335,7 @@ class ContractIndex:
         old = self._by_con_id.get(spec.con_id)
         if old is not None:
             self._remove(old)
+        self._answers.clear()  # a new instrument may answer any query
         self._by_con_id[spec.con_id] = spec
         self._by_symbol.setdefault(spec.symbol, []).append(spec)
         self._by_symbol_type.setdefault((spec.symbol, spec.sec_type), []).append(spec)
@@ -361,10 +367,17 @@ class ContractIndex:
         return self._by_con_id.values()
 
     def match(self, query: ContractQuery) -> list[ContractSpec]:
-        """Every instrument the query matches, in conId order (see `match_all`)."""
+        """Every instrument the query matches, in conId order (see `match_all`). The answer
+        is remembered until an instrument is added: orders name the same few contracts."""
+        known = self._answers.get(query)
+        if known is not None:
+            return list(known)
         found = match_all(query, self.candidates(query))
         if len(found) > 1:
             found.sort(key=lambda s: s.con_id)
+        if len(self._answers) >= MATCHES_KEPT:
+            self._answers.clear()
+        self._answers[query] = tuple(found)
         return found
 
 

@@ -53,10 +53,20 @@ def test_local_symbol_alone_finds_an_option_by_its_occ_name() -> None:
     assert INDEX.match(query) == [option]
 
 
+@settings(max_examples=200, deadline=None)
+@given(queries())
+def test_a_remembered_answer_is_the_answer_again(query: ContractQuery) -> None:
+    first = INDEX.match(query)
+    first.append(UNIVERSE[0])  # what a caller does to its list is not remembered
+    assert [s.con_id for s in INDEX.match(query)] == _scan(query)
+
+
 def test_re_adding_a_con_id_replaces_the_old_instrument() -> None:
     index = ContractIndex(UNIVERSE)
     aapl = next(s for s in UNIVERSE if s.symbol == "AAPL" and s.sec_type == "STK")
     renamed = dataclasses.replace(aapl, symbol="APPL")
+    assert index.match(ContractQuery(symbol="AAPL", sec_type="STK")) == [aapl]
+    assert index.match(ContractQuery(symbol="APPL", sec_type="STK")) == []
     index.add(renamed)
     assert index.match(ContractQuery(symbol="APPL", sec_type="STK")) == [renamed]
     assert index.match(ContractQuery(symbol="AAPL", sec_type="STK")) == []
