@@ -285,8 +285,11 @@ class Ledger:
 
     def what_if(self, account: str, entries: list[Entry]) -> tuple[Summary, Summary]:
         """Totals before and after hypothetically applying `entries` (not recorded)."""
+        return self.summary(account), self.after(account, entries)
+
+    def after(self, account: str, entries: list[Entry]) -> Summary:
+        """Totals after hypothetically applying `entries` (not recorded)."""
         acct = self.accounts[account]
-        before = summarize(acct, self._mark, self._rate)
         # `apply` changes the cash and realized dicts and the positions the entries name:
         # those are copied, every other position is shared with the account, read-only
         positions = dict(acct.positions)
@@ -303,7 +306,7 @@ class Ledger:
         )
         for e in entries:
             apply(trial, e)
-        return before, summarize(trial, self._mark, self._rate)
+        return summarize(trial, self._mark, self._rate)
 
     def position(self, account: str, con_id: int) -> Decimal:
         return self.accounts[account].position(con_id)
