@@ -112,8 +112,8 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
             f"{f['place_order_msgs_per_s']:.0f} msg/s placeOrder"),
         "sim_cpu": lambda f: (
             f"{f['round_us']['median']:.0f} us CPU per placeOrder round ("
-            f"{f['round_us']['min']:.0f}..{f['round_us']['max']:.0f}), codec alone "
-            f"{f['codec_us']['median']:.0f} us"),
+            f"{f['round_us']['min']:.0f}..{f['round_us']['max']:.0f}); alone: codec "
+            f"{f['codec_us']['median']:.0f} us, engine {f['engine_us']['median']:.0f} us"),
     }.get(name)
     try:
         return str(pick(fig)) if pick else ""

@@ -9,8 +9,10 @@ client's frames are encoded before the clock starts and its replies are read aft
 the figure is the simulator's own CPU (`time.process_time`), nothing else.
 
 Blocks of rounds alternate with blocks of the codec alone (decode the same placeOrder, encode
-the same replies), so the engine's share is seen next to the codec's in one run; the median
-block decides the goal, and the spread of the blocks is reported beside it.
+the same replies) and of the engine alone (a second engine placing the same orders, their
+requests made beforehand), so where a round's time goes is seen in one run: codec, engine, and
+the rest (mapping, dispatch, session). The median block decides the goal; the spread of the
+blocks is reported beside it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 from benchmarks._harness import Figure, verdict
+from ibgateway_sim.engine import Engine, OrderRequest
+from ibgateway_sim.gateway.mapping import order_request
 from ibgateway_sim.gateway.options import GatewayOptions
 from ibgateway_sim.gateway.pacing import PacingWindow
 from ibgateway_sim.gateway.server import Gateway
@@ -77,6 +81,7 @@ class Bench:
     """A gateway core and one started client session (clientId 9), driven by hand."""
 
     def __init__(self, client_id: int = 9) -> None:
+        self.client_id = client_id
         options = GatewayOptions(
             accounts=(ACCOUNT,), pacing_limit=None, step_interval=None,
             account_update_interval=None, seed=7,
@@ -161,16 +166,38 @@ def codec_only(bench: Bench, frame: bytes, replies: list[Any], n: int) -> float:
     return time.process_time() - started
 
 
+def engine_only(engine: Engine, requests: list[OrderRequest]) -> float:
+    """CPU seconds for `engine` to place `requests` (what the gateway asks of it per round)."""
+    place = engine.place
+    started = time.process_time()
+    for req in requests:
+        place(req)
+    return time.process_time() - started
+
+
+def _requests(bench: Bench, frames: list[bytes]) -> list[OrderRequest]:
+    """The engine requests the gateway makes of `frames` (made here, before any clock)."""
+    out = []
+    for frame in frames:
+        msg = decode_payload(m.Direction.IN, frame[4:], bench.conn.version)
+        assert isinstance(msg, m.PlaceOrder)
+        out.append(order_request(msg, bench.client_id))
+    return out
+
+
 def measure(blocks: int, per_block: int, warmup: int = 200) -> dict[str, Any]:
     bench = Bench()
+    engine = Engine(accounts=(ACCOUNT,), seed=7)
     _, out = bench.rounds(bench.orders(warmup))
     _check(bench, out, warmup)
     [sample] = bench.orders(1)  # its id is used once, here
     _, out = bench.rounds([sample])
     _check(bench, out, 1)
     sample_replies = [e for e in bench.replies(out) if not isinstance(e, m.ErrorMsg)]
+    engine_only(engine, _requests(bench, bench.orders(warmup)))
     round_us: list[float] = []
     codec_us: list[float] = []
+    engine_us: list[float] = []
     kinds: dict[str, int] = {}
     for _ in range(blocks):
         frames = bench.orders(per_block)
@@ -179,9 +206,12 @@ def measure(blocks: int, per_block: int, warmup: int = 200) -> dict[str, Any]:
         for name, count in _check(bench, out, per_block).items():
             kinds[name] = kinds.get(name, 0) + count
         codec_us.append(1e6 * codec_only(bench, sample, sample_replies, per_block) / per_block)
+        requests = _requests(bench, bench.orders(per_block))
+        engine_us.append(1e6 * engine_only(engine, requests) / per_block)
     return {
         "round_us": _spread(round_us),
         "codec_us": _spread(codec_us),
+        "engine_us": _spread(engine_us),
         "replies_per_round": {k: round(v / (blocks * per_block), 2) for k, v in kinds.items()},
         "rounds": blocks * per_block,
     }
@@ -203,6 +233,7 @@ def run(quick: bool) -> Figure:
         "median block",
         sim_cpu_us_per_round=median,
         codec_us_per_round=result["codec_us"]["median"],
+        engine_us_per_round=result["engine_us"]["median"],
         **result,
     )
 
