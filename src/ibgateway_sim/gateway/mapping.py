@@ -161,10 +161,12 @@ def order_request(msg: m.PlaceOrder, client_id: int) -> OrderRequest:
             ComboLegRequest(con_id=leg.con_id, ratio=leg.ratio, action=leg.action,
                             exchange=leg.exchange)
             for leg in msg.combo_legs
-        ),
+        ) if msg.combo_legs else (),
         algo_strategy=msg.algo_strategy,
-        algo_params=tuple((p.tag, p.value) for p in msg.algo_params),
-        conditions=tuple(ConditionRequest(c.cond_type, c.values) for c in msg.conditions),
+        algo_params=tuple((p.tag, p.value) for p in msg.algo_params) if msg.algo_params else (),
+        conditions=tuple(
+            ConditionRequest(c.cond_type, c.values) for c in msg.conditions
+        ) if msg.conditions else (),
         conditions_cancel_order=msg.conditions_cancel_order,
         conditions_ignore_rth=msg.conditions_ignore_rth,
     )
@@ -172,6 +174,8 @@ def order_request(msg: m.PlaceOrder, client_id: int) -> OrderRequest:
 
 def _combo_legs(req: OrderRequest) -> tuple[m.ComboLeg, ...]:
     """A BAG order's legs as openOrder / completedOrder echo them."""
+    if not req.combo_legs:
+        return ()
     return tuple(
         m.ComboLeg(con_id=leg.con_id, ratio=leg.ratio, action=leg.action,
                    exchange=leg.exchange or req.contract.exchange or "SMART")
@@ -180,10 +184,14 @@ def _combo_legs(req: OrderRequest) -> tuple[m.ComboLeg, ...]:
 
 
 def _algo_params(req: OrderRequest) -> tuple[m.TagValue, ...]:
+    if not req.algo_params:
+        return ()
     return tuple(m.TagValue(tag=t, value=v) for t, v in req.algo_params)
 
 
 def _conditions(req: OrderRequest) -> tuple[m.OrderCondition, ...]:
+    if not req.conditions:
+        return ()
     return tuple(m.OrderCondition(cond_type=c.cond_type, values=c.values) for c in req.conditions)
 
 
@@ -207,10 +215,16 @@ def _order_exchange(st: OrderState) -> str:
     return st.request.contract.exchange or st.contract.exchange
 
 
+_OPEN_ORDER: Final = m.OpenOrder()
+
+
 def open_order(st: OrderState) -> m.OpenOrder:
     req = st.request
     margin = st.margin
-    base = m.OpenOrder(
+    # the row's defaults with this order's fields over them: the same row as
+    # m.OpenOrder(order_id=..., ...) without matching 35 keywords against 141 parameters
+    base = m.evolve(
+        _OPEN_ORDER,
         order_id=st.order_id,
         contract=reply_contract(st.contract, _order_exchange(st)),
         action=req.action,

@@ -206,12 +206,13 @@ def evolve(row: _T, **changes: Any) -> _T:
         exec(compile(source, f"<evolve {cls.__name__}>", "exec"), env)
         copier = _COPIERS[cls] = (env["copy"], frozenset(fields))
     copy, names = copier
-    unknown = set(changes) - names
-    if unknown:
-        raise TypeError(f"{cls.__name__} has no field(s) {sorted(unknown)}")
     new = copy(row)
-    for name, value in changes.items():
-        setattr(new, name, value)
+    try:
+        for name, value in changes.items():
+            setattr(new, name, value)
+    except AttributeError:  # the twin has its slots and nothing else
+        unknown = sorted(set(changes) - names)
+        raise TypeError(f"{cls.__name__} has no field(s) {unknown}") from None
     object.__setattr__(new, "__class__", cls)
     return new  # type: ignore[no-any-return]
 
