@@ -32,10 +32,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest tests/core tests/venue/unit tests/sim/unit tests/test_layering.py -q
+	$(BIN)/pytest tests/core tests/venue/unit tests/sim/unit tests/tap/unit tests/test_layering.py -q
 
 integration: $(STAMP)
-	$(BIN)/pytest tests/venue/integration tests/sim/integration -q
+	$(BIN)/pytest tests/venue/integration tests/sim/integration tests/tap/integration -q
 
 test-venue: $(STAMP)
 	$(BIN)/pytest tests/core tests/venue -q

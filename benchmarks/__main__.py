@@ -28,6 +28,9 @@ FIGURES = (
     "memory",
     "soak",
     "sim_ceiling",
+    "tap_latency",
+    "scale",
+    "order_types",
     "sim_cpu",
 )
 
@@ -114,6 +117,23 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
             f"{f['round_us']['median']:.0f} us CPU per placeOrder round ("
             f"{f['round_us']['min']:.0f}..{f['round_us']['max']:.0f}); alone: codec "
             f"{f['codec_us']['median']:.0f} us, engine {f['engine_us']['median']:.0f} us"),
+        "scale": lambda f: (
+            f"{f['clients']['clients']} clients: ack p50 {f['clients']['median_ack_ms_p50']:.2f} "
+            f"ms, worst p99 {f['clients']['worst_ack_ms_p99']:.1f} ms, "
+            f"{f['clients']['pacing_violations']} pacing violations, fills once: "
+            f"{f['clients']['every_fill_once_to_its_owner']}; {f['leasing']['distinct_ids']} "
+            f"distinct leased ids, slowest {f['leasing']['connect_s_max']:.2f} s"),
+        "tap_latency": lambda f: (
+            f"added p50 {f['tap_vs_direct']['us_p50']:.0f} us, p99 "
+            f"{f['tap_vs_direct']['us_p99']:.0f} us (the hop "
+            f"{f['relay_vs_direct']['us_p50']:.0f}, recording "
+            f"{f['tap_vs_relay']['us_p50']:.0f}); back to back "
+            f"+{f['back_to_back']['tap_vs_direct']['us_p50']:.0f} us, tap CPU "
+            f"{f['tap_cpu_us_per_round_trip']:.0f} us/trip"),
+        "order_types": lambda f: (
+            f"added over raw: LMT {f['lmt']['added_us']['median']:+.0f} us, worst "
+            f"{f['worst']} {f['types'][f['worst']]['added_us']['median']:+.0f} us; "
+            f"{sum(t['pass'] for t in f['types'].values())}/{len(f['types'])} types pass"),
     }.get(name)
     try:
         return str(pick(fig)) if pick else ""

@@ -1,4 +1,4 @@
-"""Figure 8. Scale: 32 clients at once (IB's per-gateway client limit) on one simulator.
+"""Figure 9. Scale: 32 clients at once (IB's per-gateway client limit) on one simulator.
 
 Part 1: 32 venues, one per client id, each submitting at its own pacing limit (45/s, burst
 10, the venue's defaults) for 60 s (10 s quick) against one simulator in its own process with

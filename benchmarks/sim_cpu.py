@@ -1,4 +1,4 @@
-"""Figure 9. The simulator's CPU per placeOrder round, in-process: no socket, no event loop.
+"""Figure 11. The simulator's CPU per placeOrder round, in-process: no socket, no event loop.
 
 One gateway core with one client session on a stand-in transport that keeps what it is
 written. A round is one framed placeOrder (a market order for one share, buying and selling in

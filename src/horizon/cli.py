@@ -1,4 +1,5 @@
-"""`horizon-ibkr`: sim | doctor | demo. The only module that prints or exits."""
+"""`horizon-ibkr`: sim | doctor | demo (| tap | replay, from horizon.tap.cli). The only module,
+with horizon.tap.cli, that prints or exits."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from horizon.tap.cli import register as register_tap
+
 if TYPE_CHECKING:
     from horizon.venues.ibkr.doctor import DoctorReport
 
@@ -18,16 +21,29 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     from ibgateway_sim import GatewaySimulator
 
     version = args.max_server_version
-    pinned = {} if version is None else {"max_server_version": version}
-    sim = GatewaySimulator(
-        host=args.host,
-        port=args.port,
-        accounts=args.accounts,
-        seed=args.seed,
-        timezone=args.timezone,
-        pacing_limit=None if args.no_pacing else args.pacing_limit,
-        **pinned,
-    )
+    pinned: dict[str, Any] = {} if version is None else {"max_server_version": version}
+    if args.market_data is not None:
+        from ibgateway_sim.clock import ShiftedClock
+        from ibgateway_sim.engine.replay import ReplayError, ReplaySetup
+
+        replay = ReplaySetup.of(args.market_data, max_gap=args.max_gap)
+        try:
+            start = args.replay_start if args.replay_start is not None else replay.start_time()
+        except ReplayError as exc:
+            return _fail("sim", str(exc))
+        pinned.update(market_data=replay, clock=ShiftedClock(start))
+    try:
+        sim = GatewaySimulator(
+            host=args.host,
+            port=args.port,
+            accounts=args.accounts,
+            seed=args.seed,
+            timezone=args.timezone,
+            pacing_limit=None if args.no_pacing else args.pacing_limit,
+            **pinned,
+        )
+    except ValueError as exc:  # a replay file's ReplayError names the file and line
+        return _fail("sim", str(exc))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -106,6 +122,19 @@ def _accounts(text: str) -> list[str]:
     return parts
 
 
+def _instant(text: str) -> float:
+    """An ISO 8601 time (UTC unless it has an offset) as epoch seconds."""
+    import datetime as dt
+
+    try:
+        stamp = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time, e.g. 2024-07-22T13:30:00Z"
+        ) from None
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)).timestamp()
+
+
 def _zone(text: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -149,7 +178,27 @@ def _start_demo_gateway(port: int) -> object:
     raise SystemExit("could not start the embedded simulator")
 
 
-# What the demo places, one of each order type the spec ships: (label, OrderAction fields).
+def demo_orders() -> tuple[tuple[str, dict[str, Any]], ...]:
+    """What the demo places: one of each order type the spec ships, then a few of IB's
+    others (an algo, a condition, an auction order): (label, OrderAction fields)."""
+    from horizon.core.algos import Adaptive
+    from horizon.core.conditions import PriceCondition
+
+    return (
+        *DEMO_ORDERS,
+        ("midprice buy 5 AAPL capped 191.00", {"market_id": "AAPL", "side": "buy", "quantity": 5,
+                                               "order_type": "midprice", "limit_price": "191.00"}),
+        ("market buy 5 AAPL, Adaptive algo", {"market_id": "AAPL", "side": "buy", "quantity": 5,
+                                              "algo": Adaptive(priority="urgent")}),
+        ("limit buy 5 AAPL @ 185.50 if AAPL >= 189", {
+            "market_id": "AAPL", "side": "buy", "quantity": 5, "order_type": "limit",
+            "limit_price": "185.50", "conditions": [PriceCondition("AAPL", "189.00")]}),
+        ("market-on-close sell 5 AAPL", {"market_id": "AAPL", "side": "sell", "quantity": 5,
+                                         "order_type": "market_on_close"}),
+    )  # fmt: skip
+
+
+# One of each order type the spec ships: (label, OrderAction fields).
 DEMO_ORDERS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("market buy 10 AAPL", {"market_id": "AAPL", "side": "buy", "quantity": 10}),
     ("limit buy 5 AAPL @ 185.00 GTC", {"market_id": "AAPL", "side": "buy", "quantity": 5,
@@ -179,9 +228,9 @@ def _show_balances(ibkr: Any) -> None:
         print(f"  {b.account} {b.currency:<4}: cash {b.cash:,.2f}{extra}")
 
 
-def _show_fills_and_positions(ibkr: Any) -> None:
+def _show_fills_and_positions(ibkr: Any, filled_orders: int) -> None:
     print("fills (drain_fills):")
-    for f in ibkr.wait_fills(3, timeout=10) + ibkr.drain_fills():
+    for f in ibkr.wait_fills(filled_orders, timeout=10) + ibkr.drain_fills():
         print(
             f"  {f.timestamp:%H:%M:%S}Z {f.market_id:<18} {f.side.value:<4} "
             f"{f.quantity:>7} @ {f.price:<10} fee {f.fee} {f.fee_currency}  {f.exec_id}"
@@ -191,19 +240,20 @@ def _show_fills_and_positions(ibkr: Any) -> None:
         print(f"  {p.account} {p.market_id:<18} {p.quantity:>8} avg cost {p.avg_cost}")
 
 
-def _trade_every_order_type(ibkr: Any) -> None:
+def _trade_every_order_type(ibkr: Any) -> int:
+    """Place, amend and cancel the demo's orders; how many of them filled."""
     from decimal import Decimal
 
     from horizon.core import OrderAction, OrderStatus
 
     ids: dict[str, str] = {}
-    for label, fields in DEMO_ORDERS:
+    for label, fields in demo_orders():
         oid = ibkr.submit(OrderAction(**fields))
         ids[oid] = label
         status = ibkr.wait_for_status(
             oid, OrderStatus.ACCEPTED, OrderStatus.FILLED, OrderStatus.REJECTED, timeout=10
         )
-        print(f"  submit {label:<38} -> order {oid:>4}: {status.value}")
+        print(f"  submit {label:<40} -> order {oid:>4}: {status.value}")
     limit_id = next(o for o, label in ids.items() if label.startswith("limit"))
     ibkr.amend(limit_id, limit_price=Decimal("186.00"))
     print(f"  amend order {limit_id} limit -> 186.00")
@@ -213,7 +263,8 @@ def _trade_every_order_type(ibkr: Any) -> None:
     print(_RULE)
     print("order statuses:")
     for oid, label in ids.items():
-        print(f"  {oid:>4} {label:<38} {ibkr.order_status(oid).value}")
+        print(f"  {oid:>4} {label:<40} {ibkr.order_status(oid).value}")
+    return sum(1 for oid in ids if ibkr.order_status(oid) is OrderStatus.FILLED)
 
 
 def _demo_metrics(ibkr: Any) -> Any:
@@ -250,7 +301,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from horizon.venues.ibkr import Ibkr
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    sim: Any = _start_demo_gateway(7497)
+    sim: Any = _start_demo_gateway(args.port)
     try:
         print(f"embedded IB Gateway simulator listening on {sim.host}:{sim.port}")
         sim.set_price("AAPL", Decimal("190.00"))
@@ -267,8 +318,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             )
             _show_balances(ibkr)
             print(_RULE)
-            _trade_every_order_type(ibkr)
-            _show_fills_and_positions(ibkr)
+            filled = _trade_every_order_type(ibkr)
+            _show_fills_and_positions(ibkr, filled)
             _show_metrics(registry)
         print(_RULE)
         print("disconnected; demo done")
@@ -395,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(
-        dest="command", required=True, metavar="{sim,doctor,demo}", parser_class=_Parser
+        dest="command", required=True, metavar="{sim,doctor,demo,tap,replay}", parser_class=_Parser
     )
     defaults = argparse.ArgumentDefaultsHelpFormatter
 
@@ -422,6 +473,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="newest API version to negotiate (default: the newest at which every message "
         "has its protobuf form); "
         "178 keeps every client on text, 203..212 mixes text and protobuf, 213+ is protobuf",
+    )
+    sim.add_argument(
+        "--market-data",
+        metavar="FILE",
+        default=None,
+        help="CSV of bars (time,symbol,open,high,low,close,volume) or ticks "
+        "(time,symbol,price,size) to replay instead of generated prices",
+    )
+    sim.add_argument(
+        "--replay-start",
+        type=_instant,
+        default=None,
+        help="where in the file the clock starts (ISO 8601; earlier rows are history; "
+        "default: the first row)",
+    )
+    sim.add_argument(
+        "--max-gap",
+        type=float,
+        default=None,
+        help="refuse a file with more trading seconds than this between two rows",
     )
     sim.set_defaults(func=_cmd_sim)
 
@@ -465,7 +536,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="run the quickstart against the embedded simulator", formatter_class=defaults
     )
+    demo.add_argument(
+        "--port", type=_port, default=7497,
+        help="the embedded simulator's port (taken if free, else any free port; 0: any)",
+    )  # fmt: skip
     demo.set_defaults(func=_cmd_demo)
+    register_tap(sub, defaults, _Parser, _port)
     return parser
 
 

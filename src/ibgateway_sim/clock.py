@@ -7,6 +7,7 @@ simulator's `step()` so the engine and the streams see the new time.
 from __future__ import annotations
 
 import threading
+import time
 
 from ibgateway_sim.engine.sessions import US_EQUITY, Calendar
 
@@ -36,3 +37,14 @@ class SimClock:
     def set(self, t: float) -> None:
         with self._lock:
             self._t = float(t)
+
+
+class ShiftedClock:
+    """Wall time moved to read `start` now, then running at wall speed: what replays a
+    recorded day in real time (`horizon-ibkr sim --market-data`)."""
+
+    def __init__(self, start: float) -> None:
+        self._offset = float(start) - time.time()
+
+    def __call__(self) -> float:
+        return time.time() + self._offset

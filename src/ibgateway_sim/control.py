@@ -10,8 +10,9 @@ import concurrent.futures
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -25,6 +26,7 @@ from ibgateway_sim.engine import (
 )
 from ibgateway_sim.engine.market import MarketSetup
 from ibgateway_sim.engine.path import PathParams
+from ibgateway_sim.engine.replay import ReplaySetup
 from ibgateway_sim.engine.sessions import Edge, SessionEvent
 from ibgateway_sim.faults import Correction, FaultPlan, OneShot
 from ibgateway_sim.gateway.history_pacing import HistoricalPacingRules
@@ -95,12 +97,16 @@ class GatewaySimulator:
         trading_hours: bool = False,
         market_params: PathParams | None = None,
         historical_pacing: HistoricalPacingRules | bool = True,
+        market_data: str | Path | Mapping[str, str | Path] | ReplaySetup | None = None,
     ) -> None:
         """`trading_hours=False` (the default): every instrument trades around the clock,
         so a run on Saturday night behaves as on Tuesday morning; True: US equity, CME and
         FX sessions apply (useRTH, outsideRth, DAY expiry at the close). `market_params`:
         drift, volatility, spread and volume of the price paths. `historical_pacing`: IB's
-        historical pacing (error 162), on by default; False or custom rules."""
+        historical pacing (error 162), on by default; False or custom rules. `market_data`:
+        a CSV file of bars or ticks (or a mapping symbol -> file, or a `ReplaySetup` for
+        gap rules) whose instruments replay it instead of a generated path; a bad file
+        raises `ReplayError` here (docs/simulator.md, "Replaying recorded data")."""
         pacing_rules = (
             historical_pacing
             if isinstance(historical_pacing, HistoricalPacingRules)
@@ -132,7 +138,13 @@ class GatewaySimulator:
             interest_rate=interest_rate,
             dividend_yield=dividend_yield,
             market=MarketSetup(
-                trading_hours=trading_hours, params=market_params or PathParams()
+                trading_hours=trading_hours,
+                params=market_params or PathParams(),
+                replay=(
+                    market_data
+                    if isinstance(market_data, ReplaySetup) or market_data is None
+                    else ReplaySetup.of(market_data)
+                ),
             ),
             historical_pacing=pacing_rules,
         )
@@ -250,6 +262,19 @@ class GatewaySimulator:
             loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         self._thread = None
+
+    def __enter__(self) -> GatewaySimulator:
+        """`with GatewaySimulator(...) as sim:` runs it in its own thread (start / stop)."""
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
     async def __aenter__(self) -> GatewaySimulator:
         await self._open()

@@ -61,6 +61,11 @@ MARKET_SAMPLES: dict[type, m.Message] = {
         sessions=(m.ScheduleSession(start_date_time="20261118-09:30:00",
                                     end_date_time="20261118-16:00:00", ref_date="20261118"),),
     ),
+    m.TickNews: m.TickNews(
+        req_id=8, time_stamp=1795000000000, provider_code="BRFG",
+        article_id="BRFG$0026559820261118",
+        headline="APPLE INC (AAPL): market update for Nov 18", extra_data="",
+    ),
 }
 
 MARKET_CALLBACKS: dict[type, tuple[str, str]] = {
@@ -76,4 +81,5 @@ MARKET_CALLBACKS: dict[type, tuple[str, str]] = {
     m.HistoricalTicksLast: ("historicalTicksLast", "historicalTicksLast"),
     m.TickByTick: ("tickByTickAllLast", "tickByTickAllLast"),
     m.HistoricalSchedule: ("historicalSchedule", "historicalSchedule"),
+    m.TickNews: ("tickNews", "tickNews"),
 }

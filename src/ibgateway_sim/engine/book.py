@@ -5,6 +5,9 @@ depend on which other instruments exist or were looked at. A path advances lazil
 counts global steps and a book catches up when it is read, which keeps `step()` cheap with a
 universe of hundreds of option contracts.
 
+A replayed instrument's book takes its moves from the file instead (`feed`): each step prints
+the file's trades the clock has passed, with their own times.
+
 The book is `bid = last - s * tick`, `ask = last + s * tick` (centred on the last trade, `s`
 the model's spread in ticks, 1 by default), so `set_price(p)` makes `p` the last price and a
 stop at `p` triggers on it. Every trade goes on the instrument's tape (`tape.py`) with the
@@ -43,6 +46,7 @@ class Book:
     """Mutable top of book for one instrument; owned by the engine."""
 
     __slots__ = (
+        "_feed",
         "_is_open",
         "_rng",
         "_spread",
@@ -77,11 +81,16 @@ class Book:
         prev_close: Decimal | None = None,
         today: Bar | None = None,
         is_open: Callable[[float], bool] | None = None,
+        last: Decimal | None = None,
+        feed: Callable[[float], Sequence[Trade]] | None = None,
     ) -> None:
+        """`last`: the price the book opens at (the spec's initial price by default);
+        `feed`: the recorded trades due by a time, replacing the random walk."""
         self.spec = spec
         self._rng = random.Random(f"{seed}:{spec.con_id}")
+        self._feed = feed
         tick = spec.min_tick
-        price = max(to_grid(spec.initial_price, tick), 2 * tick)
+        price = last if last is not None else max(to_grid(spec.initial_price, tick), 2 * tick)
         self._spread = spread_ticks * tick
         self._step_times = step_times
         self._is_open = is_open
@@ -129,6 +138,9 @@ class Book:
     def advance(self, target_steps: int, now: float) -> bool:
         """Walk the path up to the global step count; True if the book moved. Each step is
         dated by when it happened; a step while the instrument does not trade is skipped."""
+        if self._feed is not None:
+            self.steps = max(self.steps, target_steps)
+            return self._replay(self._feed(now))
         moved = False
         tick = self.spec.min_tick
         times = self._step_times
@@ -147,6 +159,15 @@ class Book:
             self.set_last(price, at, self.last_size)
             moved = True
         return moved
+
+    def _replay(self, trades: Sequence[Trade]) -> bool:
+        """Print recorded trades: each becomes the last, with its own size and time."""
+        for t in trades:
+            self.last_size = t.size
+            self.volume += t.size
+            self.bid_size, self.ask_size = t.bid_size, t.ask_size
+            self.set_last(t.price, t.time, t.size)
+        return bool(trades)
 
     def quote(self) -> Quote:
         return Quote(

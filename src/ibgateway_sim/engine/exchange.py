@@ -12,16 +12,17 @@ is the import point.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
-from . import allocation, combos
+from . import algos, combos, conditions
 from .allocation import FaSetup
 from .book import Book, to_grid
+from .bookkeeping import Bookkeeper
+from .exercise import EXERCISE_REFUSED, Refused, exercise_legs
 from .journal import Journal
-from .ledger import CommissionSchedule, Entry, Ledger
+from .ledger import CommissionSchedule, Ledger
 from .market import Market, MarketSetup
 from .model import (
     AccountValue,
@@ -33,8 +34,6 @@ from .model import (
     Event,
     ExecFilter,
     Execution,
-    ExecutionMade,
-    MarginImpact,
     OrderError,
     OrderRequest,
     OrderState,
@@ -74,12 +73,12 @@ from .working import (
     text_cancel_unknown,
     text_duplicate,
     text_not_cancellable,
+    what_if_state,
 )
 
 __all__ = ["Engine"]
 
 _ZERO = Decimal(0)
-_VENUES = {"NASDAQ": "ISLAND", "NYSE": "NYSE", "ARCA": "ARCA"}
 
 
 class Engine:
@@ -123,7 +122,8 @@ class Engine:
         self._books: dict[int, Book] = {}
         self._steps = 0
         self.market = Market(
-            seed=seed, anchor=clock(), setup=market or MarketSetup(), spec_of=self.contract
+            seed=seed, anchor=clock(), setup=market or MarketSetup(), spec_of=self.contract,
+            universe=self._specs.values(),
         )
         self.ledger = Ledger(
             {a: self._initial_cash(a, cash) for a in self.accounts},
@@ -139,7 +139,19 @@ class Engine:
         self._max_order_id = 0
         self._last_perm_id = 1_000_000_000 + (seed % 100_000) * 10_000
         self.journal = Journal(seed, clock())
+        self.books = Bookkeeper(
+            self.journal, self.ledger, self.commissions, self._usd_rate, self.quote, clock
+        )
         self._pass_keys: set[tuple[int, int]] | None = None
+        self._matching = False  # inside a matching pass
+        self._view = conditions.MarketView(
+            now=clock,
+            quote=self.quote,
+            version=lambda con_id: self._book(con_id).version,
+            sec_type=lambda con_id: self.contract(con_id).sec_type,
+            cushion=self._cushion,
+            executions_since=self.journal.since,
+        )
 
     def _initial_cash(self, account: str, cash: Decimal | Mapping[str, Decimal]) -> Decimal:
         """USD cash at start: one amount for every account, or per account; an FA master
@@ -237,27 +249,41 @@ class Engine:
         of one instrument or all: each order executes in full at the instrument's current
         price, a limit order only if its limit allows, and what did not execute is
         cancelled, as IB cancels auction orders the auction did not fill (TWS API "Order
-        Types": Market/Limit-on-Open, Market/Limit-on-Close). Until the simulator has
-        trading sessions, the control API triggers the auctions; the session clock will."""
+        Types": Market/Limit-on-Open, Market/Limit-on-Close). With trading hours on, the
+        session clock runs them at each regular open and close; this call is for tests and
+        a simulator without sessions."""
         if auction not in ("open", "close"):
             raise EngineError(0, f"auction must be 'open' or 'close', got {auction!r}")
         out: list[Event] = []
         self._housekeeping(out)
+        self._auction(auction, None if con_id is None else {con_id}, out)
+        return out
+
+    def _auction(
+        self, auction: str, con_ids: set[int] | None, out: list[Event], at: float | None = None
+    ) -> None:
+        """The auction at `at` (a session boundary: the price is the last trade before it)
+        or now (the current last price)."""
         for o in list(self._live.values()):
-            if not o.working or (con_id is not None and o.spec.con_id != con_id):
+            if not o.working or (con_ids is not None and o.spec.con_id not in con_ids):
+                continue
+            price = self._book(o.spec.con_id).last
+            if at is not None:
+                price = self.market.instrument(o.spec.con_id).price_before(at)
+            if auction == "close" and o.algo is not None and algos.completes_at_close(o.algo):
+                if algos.within(price, o.side, o.req.limit_price):
+                    self._fill(o, o.remaining, price, 2, out)
                 continue
             t = o.req.order_type
             if (auction == "open") != (o.req.tif == "OPG") or (
                 auction == "close" and t not in CLOSE_AUCTION_TYPES
             ):
                 continue
-            price = self._book(o.spec.con_id).last
             limit = o.req.limit_price if t in ("LMT", "LOC") else None
             if limit is None or (price <= limit if o.side > 0 else price >= limit):
                 self._fill(o, o.remaining, price, 2, out)
             if not o.done:
                 self._finish(o, "Cancelled", out)
-        return out
 
     # ---- orders -------------------------------------------------------------------------
 
@@ -311,6 +337,7 @@ class Engine:
                 raise reject(f"The parent order {req.parent_id} is no longer active")
             if not req.parent_id and not req.what_if:
                 self.pretrade.check(req, spec, account, targets)
+            conds, algo = self._conditions_of(req), self._algo_of(req, spec)
         except Rejection as r:
             return self._refuse(out, req, spec, r.code, r.text)
         if req.what_if:
@@ -330,6 +357,10 @@ class Engine:
             gat=gat,
             allocation=targets,
             transmitted=req.transmit,
+            conditions=conds,
+            chain=conditions.ChainState(len(self.journal)) if conds else None,
+            held_by_conditions=bool(conds),
+            algo=algo,
         )
         self._registry.add(o)
         if parent is not None:
@@ -346,6 +377,8 @@ class Engine:
             keys |= self._transmit_group(parent, out)
         if req.oca_group and not req.parent_id:
             keys |= self._transmit_oca(o, out)
+        if o.held_by_conditions:
+            self._conditions_met(o, out)
         if o.working:
             self._submit(o, out)
         self._match(out, keys=keys)
@@ -528,7 +561,8 @@ class Engine:
 
     def advance_sessions(self) -> list[Event]:
         """The session clock: report the boundaries crossed since the last call; at a
-        regular close DAY orders expire, those allowed outside regular hours at the close."""
+        regular open the opening auction runs; at a regular close the closing auction, then
+        DAY orders expire (those allowed outside regular hours at the close)."""
         out: list[Event] = []
         live = [o.spec for o in self._live.values()]
         specs = {s.con_id: s for s in [*live, *(b.spec for b in self._books.values())]}
@@ -536,7 +570,10 @@ class Engine:
         for ev in self.market.session_events(self._clock(), calendars):
             out.append(SessionCrossed(ev))
             ids = [i for i, s in specs.items() if self.market.calendar(s).name == ev.calendar]
-            if ev.edge.value == "regular_close":
+            if ev.edge.value == "regular_open":  # the opening auction, then the session
+                self._auction("open", set(ids), out, ev.at)
+            elif ev.edge.value == "regular_close":  # the closing auction before DAY expiry
+                self._auction("close", set(ids), out, ev.at)
                 out.extend(self.expire_day_orders(ids, outside_rth=False))
             elif ev.edge.value == "close":
                 out.extend(self.expire_day_orders(ids, outside_rth=True))
@@ -593,30 +630,15 @@ class Engine:
     def _what_if(
         self, req: OrderRequest, spec: ContractSpec, account: str, targets: dict[str, Decimal]
     ) -> OrderState:
-        return self._what_if_state(req, spec, self.pretrade.what_if(req, spec, account, targets))
-
-    def _what_if_state(
-        self, req: OrderRequest, spec: ContractSpec, impact: MarginImpact
-    ) -> OrderState:
-        """The what-if answer: an order state that is never registered (nothing placed)."""
-        return OrderState(
-            client_id=req.client_id,
-            order_id=req.order_id,
-            perm_id=0,
-            request=req,
-            contract=spec,
-            status="PreSubmitted",
-            filled=_ZERO,
-            remaining=req.quantity,
-            avg_fill_price=_ZERO,
-            last_fill_price=_ZERO,
-            margin=impact,
-        )
+        return what_if_state(req, spec, self.pretrade.what_if(req, spec, account, targets))
 
     # ---- matching -----------------------------------------------------------------------
 
     def _housekeeping(self, out: list[Event]) -> None:
-        """Time-driven changes: GTD expiry and good-after-time activation."""
+        """Time- and market-driven changes: GTD expiry, good-after-time activation, orders
+        whose conditions now hold."""
+        if self._registry.conditioned:
+            self._check_conditions(out)
         if not self._registry.timed:
             return
         now = self._clock()
@@ -629,6 +651,64 @@ class Engine:
                 if o.working:
                     self._submit(o, out)
 
+    def _conditions_of(self, req: OrderRequest) -> tuple[conditions.Condition, ...]:
+        try:
+            return conditions.parse_all(req.conditions, self.timezone, self._specs.__contains__)
+        except conditions.UnknownContract:
+            raise Rejection(NO_SECURITY, TEXT_NO_SECURITY) from None
+        except conditions.ConditionError as exc:
+            raise reject(f"Invalid order condition: {exc}") from None
+
+    def _algo_of(self, req: OrderRequest, spec: ContractSpec) -> algos.AlgoState | None:
+        try:
+            return algos.state_for(req, self.market.calendar(spec), self._clock(), self.timezone)
+        except algos.AlgoError as exc:
+            raise reject(str(exc)) from None
+
+    def _cushion(self, account: str) -> Decimal:
+        """The margin cushion (excess liquidity / net liquidation), as IB reports it."""
+        summary = self.ledger.summary(account or self.accounts[0])
+        if not summary.net_liquidation:
+            return _ZERO
+        return summary.excess_liquidity / summary.net_liquidation
+
+    def _check_conditions(self, out: list[Event]) -> None:
+        """Release the orders whose conditions hold and match them: in the running pass if
+        there is one, else in a pass of their own (a move of the watched instrument releases
+        an order on another)."""
+        released = set()
+        for o in self._registry.conditioned_in_order():
+            if self._conditions_met(o, out) and o.working:
+                self._submit(o, out)
+                released.add(o.key)
+        if not released:
+            return
+        if self._matching:
+            if self._pass_keys is not None:
+                self._pass_keys |= released
+        else:
+            self._match(out, keys=released)
+
+    def _conditions_met(self, o: WorkingOrder, out: list[Event]) -> bool:
+        """Release `o` if its chain holds (TWS API "Order Conditions"), or cancel it when it
+        asked for that (conditionsCancelOrder). Conditions are evaluated in regular hours
+        only unless conditionsIgnoreRth (with trading hours on)."""
+        assert o.chain is not None
+        if (
+            not o.req.conditions_ignore_rth
+            and self.market.setup.trading_hours
+            and not self.market.is_open(o.spec, self._clock(), rth=True)
+        ):
+            return False
+        if not conditions.chain_holds(o.conditions, self._view, o.account, o.chain):
+            return False
+        self._registry.conditioned.discard(o.key)
+        if o.req.conditions_cancel_order:
+            self._finish(o, "Cancelled", out)
+            return False
+        o.held_by_conditions = False
+        return True
+
     def _match(
         self,
         out: list[Event],
@@ -639,6 +719,7 @@ class Engine:
         """One matching pass. Each order is evaluated at most once, so `liquidity` caps its
         fill per pass; children activated during the pass are evaluated in it too."""
         self._pass_keys = set(keys) if keys is not None else None
+        self._matching = True
         seen: set[tuple[int, int]] = set()
         try:
             while True:
@@ -664,6 +745,7 @@ class Engine:
                         self._evaluate(o, out)
         finally:
             self._pass_keys = None
+            self._matching = False
 
     def _evaluate(self, o: WorkingOrder, out: list[Event]) -> None:
         if o.legs:
@@ -675,12 +757,15 @@ class Engine:
         if not self.market.trades_now(o.spec, self._clock(), outside_rth=o.req.outside_rth):
             return  # its session is closed (only with trading hours on)
         book = self._book(o.spec.con_id)
+        if o.algo is not None:
+            self._work_algo(o, o.algo, book, out)
+            return
         if not o.fresh and o.idle_at == book.version:
             return  # nothing moved since it last could not fill
         if o.req.order_type in PEGGED_TYPES:
-            fill_price, liquidity_flag = self._pegged_fill(o, book)
+            fill_price, liquidity_flag = o.pegged_fill(book)
         else:
-            fill_price, liquidity_flag = self._touch_fill(o, book)
+            fill_price, liquidity_flag = o.touch_fill(book)
         o.fresh = False
         qty = o.remaining
         if fill_price is not None and self.liquidity is not None:
@@ -696,42 +781,28 @@ class Engine:
         if not o.done and tif == "IOC":
             self._finish(o, "Cancelled", out)
 
-    def _touch_fill(self, o: WorkingOrder, book: Book) -> tuple[Decimal | None, int]:
-        """Market, limit, stop and touched orders: (fill price or None, liquidity flag)."""
-        if not o.check_trigger(book.last):
-            return None, 2
-        limit = o.limit()
-        touch = book.ask if o.side > 0 else book.bid
-        if limit is None:
-            return touch, 2
-        if (touch <= limit) if o.side > 0 else (touch >= limit):
-            # arriving orders take the quote; resting ones fill at their limit
-            return (touch, 2) if o.fresh else (limit, 1)
-        return None, 2
-
-    def _pegged_fill(self, o: WorkingOrder, book: Book) -> tuple[Decimal | None, int]:
-        """Pegged orders. MIDPRICE executes at the midpoint whenever its cap allows. REL and
-        PEG MID rest at their pegged price: marketable on arrival they take the quote;
-        resting, they are filled at the price they stood at when the market trades at or
-        through it; then they re-peg to the new quote (TWS API "Relative": the order
-        "adjusts automatically as the markets move")."""
-        if o.req.order_type == "MIDPRICE":
-            mid = (book.bid + book.ask) / 2
-            cap = o.req.limit_price
-            if cap is None or (mid <= cap if o.side > 0 else mid >= cap):
-                return mid, 2 if o.fresh else 1
-            return None, 2
-        standing, o.peg = o.peg, o.peg_price(book.bid, book.ask)
-        touch = book.ask if o.side > 0 else book.bid
-        if (o.peg >= touch) if o.side > 0 else (o.peg <= touch):
-            return touch, 2
-        crossed = standing is not None and (
-            (book.last <= standing) if o.side > 0 else (book.last >= standing)
+    def _work_algo(
+        self, o: WorkingOrder, algo: algos.AlgoState, book: Book, out: list[Event]
+    ) -> None:
+        """An algo's next slice: an execution of the order itself, at the algo's price."""
+        step = algos.next_slice(
+            algo,
+            now=self._clock(),
+            side=o.side,
+            total=o.total,
+            filled=o.filled,
+            quote=book.quote(),
+            version=book.version,
+            limit=o.req.limit_price,
+            tick=o.spec.min_tick,
+            increment=o.spec.size_increment,
         )
-        if crossed and not o.fresh:
-            assert standing is not None
-            return standing, 1
-        return None, 2
+        o.fresh = False
+        qty = step.qty if self.liquidity is None else min(step.qty, self.liquidity)
+        if qty > 0:
+            self._fill(o, qty, step.price, step.liquidity, out)
+        if step.expire and not o.done:
+            self._finish(o, "Cancelled", out)
 
     # ---- combos -------------------------------------------------------------------------
 
@@ -755,8 +826,8 @@ class Engine:
         except Rejection as r:
             return self._refuse(out, req, spec, r.code, r.text)
         if req.what_if:
-            impact = self.pretrade.what_if_entries(account, self._combo_entries(req, legs))
-            out.append(OrderUpdated(self._what_if_state(req, spec, impact)))
+            impact = self.pretrade.what_if_entries(account, self.books.combo_entries(req, legs))
+            out.append(OrderUpdated(what_if_state(req, spec, impact)))
             return out
         if existing is not None:  # a modify: the new net limit / quantity
             existing.req, existing.total, existing.fresh = req, req.quantity, True
@@ -780,136 +851,23 @@ class Engine:
         self._match(out, keys={o.key})
         return out
 
-    def _combo_entries(self, req: OrderRequest, legs: Sequence[combos.Leg]) -> list[Entry]:
-        side = ACTIONS[req.action]
-        _, prices = combos.leg_prices(legs, side, self.quote)
-        entries = []
-        for leg, price in zip(legs, prices, strict=True):
-            qty = req.quantity * leg.ratio
-            usd = qty * price * leg.spec.multiplier_value * self._usd_rate(leg.spec.currency)
-            comm = self.commissions.for_order(leg.spec, qty, usd)
-            ccy = self.commissions.currency(leg.spec)
-            entries.append(Entry("", leg.spec, qty * leg.sign * side, price, comm, ccy))
-        return entries
-
     def _evaluate_combo(self, o: WorkingOrder, out: list[Event]) -> None:
         """All legs at once at the net price, or nothing (IB executes a combo's legs
         together; it guarantees the net, not each leg's price)."""
-        net, prices = combos.leg_prices(o.legs, o.side, self.quote)
+        net, _ = combos.leg_prices(o.legs, o.side, self.quote)
         o.fresh = False
         if combos.marketable(net, o.side, o.req.limit_price):
-            self._fill_combo(o, net, prices, out)
+            out.extend(self.books.fill_combo(o, net))
+            self._finish(o, "Filled", out)
         elif o.req.tif in ("IOC", "FOK"):
             self._finish(o, "Cancelled", out)
-
-    def _fill_combo(
-        self, o: WorkingOrder, net: Decimal, prices: list[Decimal], out: list[Event]
-    ) -> None:
-        """One execution per leg (its contract, the combo's ids, its commission), then the
-        BAG's own execution at the net price, which carries no commission of its own."""
-        qty, now = o.remaining, self._clock()
-        for planned, leg in zip(self._combo_entries(o.req, o.legs), o.legs, strict=True):
-            exec_id = self.journal.next_id()
-            entry = dataclasses.replace(planned, exec_id=exec_id)
-            realized = self.ledger.apply(o.account, entry)
-            ex = self._execution(
-                o, exec_id, leg.spec, entry.qty > 0, abs(entry.qty), entry.price, now
-            )
-            cr = Commission(exec_id, entry.commission, entry.commission_currency, realized)
-            self.journal.add(ex, cr)
-            out.append(ExecutionMade(ex, cr))
-        o.filled += qty
-        o.value += qty * net
-        o.last_price = net
-        exec_id = self.journal.next_id()
-        bag = self._execution(o, exec_id, o.spec, o.side > 0, qty, net, now)
-        cr = Commission(exec_id, _ZERO, self.commissions.currency(o.legs[0].spec), None)
-        self.journal.add(bag, cr)
-        out.append(ExecutionMade(bag, cr))
-        self._finish(o, "Filled", out)
-
-    def _execution(
-        self,
-        o: WorkingOrder,
-        exec_id: str,
-        spec: ContractSpec,
-        bought: bool,
-        shares: Decimal,
-        price: Decimal,
-        now: float,
-    ) -> Execution:
-        return Execution(
-            exec_id=exec_id,
-            perm_id=o.perm_id,
-            order_id=o.req.order_id,
-            client_id=o.req.client_id,
-            account=o.account,
-            contract=spec,
-            side="BOT" if bought else "SLD",
-            shares=shares,
-            price=price,
-            time=now,
-            cum_qty=shares,
-            avg_price=price,
-            order_ref=o.req.order_ref,
-            exchange=spec.exchange if spec.sec_type == "BAG" else self._venue(spec),
-            liquidity=2,
-        )
 
     # ---- fills --------------------------------------------------------------------------
 
     def _fill(
         self, o: WorkingOrder, qty: Decimal, price: Decimal, liquidity: int, out: list[Event]
     ) -> None:
-        if o.allocation:
-            accounts = list(o.allocation)
-            need = [o.allocation[a] - o.allocated.get(a, _ZERO) for a in accounts]
-            parts = (
-                need if qty == o.remaining else allocation.split(qty, o.spec.size_increment, need)
-            )
-            legs = [(a, q) for a, q in zip(accounts, parts, strict=True) if q > 0]
-        else:
-            legs = [(o.account, qty)]
-        now = self._clock()
-        venue = self._venue(o.spec)
-        for account, q in legs:
-            o.filled += q
-            o.value += q * price
-            o.last_price = price
-            if o.req.order_type == "MTL" and o.mtl_limit is None:
-                o.mtl_limit = price  # TWS API "Market to Limit": the rest rests at this price
-            o.allocated[account] = o.allocated.get(account, _ZERO) + q
-            usd = q * price * o.spec.multiplier_value * self._usd_rate(o.spec.currency)
-            shares, value = o.volume.get(account, (_ZERO, _ZERO))
-            o.volume[account] = (shares + q, value + usd)
-            total = self.commissions.for_order(o.spec, shares + q, value + usd)
-            comm = total - o.charged.get(account, _ZERO)
-            o.charged[account] = total
-            exec_id = self.journal.next_id()
-            ccy = self.commissions.currency(o.spec)
-            realized = self.ledger.apply(
-                account, Entry(exec_id, o.spec, q * o.side, price, comm, ccy)
-            )
-            ex = Execution(
-                exec_id=exec_id,
-                perm_id=o.perm_id,
-                order_id=o.req.order_id,
-                client_id=o.req.client_id,
-                account=account,
-                contract=o.spec,
-                side="BOT" if o.side > 0 else "SLD",
-                shares=q,
-                price=price,
-                time=now,
-                cum_qty=o.filled,
-                avg_price=o.value / o.filled,
-                order_ref=o.req.order_ref,
-                exchange=venue,
-                liquidity=liquidity,
-            )
-            cr = Commission(exec_id, comm, ccy, realized)
-            self.journal.add(ex, cr)
-            out.append(ExecutionMade(ex, cr))
+        out.extend(self.books.fill(o, qty, price, liquidity))
         if o.remaining == 0:
             self._finish(o, "Filled", out)
         else:
@@ -917,15 +875,10 @@ class Engine:
             out.append(OrderUpdated(o.snapshot()))
         self._after_fill(o, qty, out)
 
-    def _venue(self, spec: ContractSpec) -> str:
-        if spec.sec_type == "STK":
-            return _VENUES.get(spec.primary_exchange, spec.primary_exchange or "ISLAND")
-        if spec.sec_type == "OPT":
-            return "CBOE"
-        return spec.exchange
-
     def _after_fill(self, o: WorkingOrder, qty: Decimal, out: list[Event]) -> None:
-        """OCA groups, bracket siblings and child activation."""
+        """OCA groups, bracket siblings, child activation and execution conditions."""
+        if self._registry.conditioned:
+            self._check_conditions(out)
         complete = o.remaining == 0
         if o.req.oca_group and self.skip_oca_cancels > 0:
             self.skip_oca_cancels -= 1  # a fault: the group's cancel did not happen in time
@@ -977,38 +930,39 @@ class Engine:
         held = self.ledger.position(account, con_id)
         if held == 0 or quantity <= 0 or quantity > abs(held):
             raise EngineError(0, f"{account} holds {held} of {con_id}; cannot liquidate {quantity}")
-        spec, q = self.contract(con_id), self.quote(con_id)
-        sign = -1 if held > 0 else 1
-        price = q.bid if sign < 0 else q.ask
-        usd = quantity * price * spec.multiplier_value * self._usd_rate(spec.currency)
-        comm = self.commissions.for_order(spec, quantity, usd)
-        ccy = self.commissions.currency(spec)
-        exec_id = self.journal.next_id()
-        realized = self.ledger.apply(
-            account, Entry(exec_id, spec, quantity * sign, price, comm, ccy)
-        )
         self._last_perm_id += 1
-        ex = Execution(
-            exec_id=exec_id,
-            perm_id=self._last_perm_id,
-            order_id=-1,
-            client_id=0,
-            account=account,
-            contract=spec,
-            side="BOT" if sign > 0 else "SLD",
-            shares=quantity,
-            price=price,
-            time=self._clock(),
-            cum_qty=quantity,
-            avg_price=price,
-            order_ref="",
-            exchange=self._venue(spec),
-            liquidity=2,
-            liquidation=True,
-        )
-        cr = Commission(exec_id, comm, ccy, realized)
-        self.journal.add(ex, cr)
-        return [ExecutionMade(ex, cr)]
+        return self.books.liquidate(account, self.contract(con_id), quantity, self._last_perm_id)
+
+    def exercise(
+        self,
+        *,
+        client_id: int,
+        req_id: int,
+        account: str,
+        con_id: int,
+        action: int,
+        quantity: int,
+        override: bool,
+    ) -> list[Event]:
+        """exerciseOptions: exercise (1) or lapse (2) `quantity` of the account's long option
+        position (see `exercise.py`); the bookkeeper writes its legs. A refusal is an error
+        on the request's id."""
+        account = account or self.accounts[0]  # one account: the request may leave it out
+        if account not in self.accounts:
+            return [OrderError(client_id, req_id, EXERCISE_REFUSED,
+                               f"Error processing request: unknown account {account}")]  # fmt: skip
+        spec = self.contract(con_id)
+        under = self._specs.get(spec.under_con_id) if spec.under_con_id else None
+        spot = self.quote(under.con_id).last if under is not None else Decimal(0)
+        legs = exercise_legs(
+            spec, under, held=self.ledger.position(account, con_id), action=action,
+            quantity=quantity, override=override, spot=spot,
+        )  # fmt: skip
+        if isinstance(legs, Refused):
+            return [OrderError(client_id, req_id, EXERCISE_REFUSED,
+                               f"Error processing request: {legs.text}")]  # fmt: skip
+        self._last_perm_id += 1
+        return self.books.exercise(account, legs, client_id, self._last_perm_id)
 
     # ---- executions and accounts --------------------------------------------------------
 
@@ -1020,46 +974,8 @@ class Engine:
     def correct_execution(
         self, exec_id: str, *, shares: Decimal | None = None, price: Decimal | None = None
     ) -> list[Event]:
-        """IB's execution correction: a new execution whose id differs from the original only
-        after the last '.', with the corrected shares/price; the ledger changes by the
-        difference and the commission report carries the recomputed commission."""
-        found = self.journal.get(exec_id)
-        if found is None:
-            raise EngineError(0, f"no execution {exec_id!r}")
-        root, current, new_id = self.journal.correction_id(exec_id)
-        orig, orig_cr = self.journal.get(current) or found
-        q = orig.shares if shares is None else shares
-        p = orig.price if price is None else price
-        spec = orig.contract
-        usd = q * p * spec.multiplier_value * self._usd_rate(spec.currency)
-        comm = self.commissions.for_order(spec, q, usd)
-        sign = 1 if orig.side == "BOT" else -1
-        realized = self.ledger.replace(
-            orig.account,
-            current,
-            Entry(new_id, spec, q * sign, p, comm, orig_cr.currency),
-        )
-        ex = Execution(
-            exec_id=new_id,
-            perm_id=orig.perm_id,
-            order_id=orig.order_id,
-            client_id=orig.client_id,
-            account=orig.account,
-            contract=spec,
-            side=orig.side,
-            shares=q,
-            price=p,
-            time=orig.time,
-            cum_qty=orig.cum_qty - orig.shares + q,
-            avg_price=p if orig.cum_qty == orig.shares else orig.avg_price,
-            order_ref=orig.order_ref,
-            exchange=orig.exchange,
-            liquidity=orig.liquidity,
-            corrects=root,
-        )
-        cr = Commission(new_id, comm, orig_cr.currency, realized)
-        self.journal.add(ex, cr)
-        return [ExecutionMade(ex, cr)]
+        """IB's execution correction (see `Bookkeeper.correct`)."""
+        return self.books.correct(exec_id, shares=shares, price=price)
 
     def positions(self, account: str | None = None) -> list[PositionRow]:
         self._check_account(account)

@@ -31,6 +31,13 @@ class Journal:
         self._by_id[ex.exec_id] = len(self._rows)
         self._rows.append((ex, cr))
 
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def since(self, mark: int) -> list[Execution]:
+        """The executions from position `mark` on (what happened after an order was placed)."""
+        return [ex for ex, _ in self._rows[mark:]]
+
     def get(self, exec_id: str) -> tuple[Execution, Commission] | None:
         i = self._by_id.get(exec_id)
         return self._rows[i] if i is not None else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -21,6 +21,8 @@ from .bars import Bar, Trade, merge
 from .book import Book, to_grid
 from .model import ContractSpec
 from .path import PathParams, SyntheticPath
+from .replay import ReplaySetup, ReplayUnknownSymbol, Series
+from .replay_path import ReplayPath
 from .sessions import ALWAYS_OPEN, Calendar, SessionEvent, TradingDay, calendar_for
 from .tape import Tape
 
@@ -28,20 +30,24 @@ from .tape import Tape
 @dataclass(frozen=True, slots=True)
 class MarketSetup:
     """How the market behaves: trading hours on or off (off: always open, the default),
-    the path parameters for every instrument, and per symbol overrides."""
+    the path parameters for every instrument, per symbol overrides, and the files whose
+    instruments replay recorded data instead of a generated path."""
 
     trading_hours: bool = False
     params: PathParams = field(default_factory=PathParams)
     per_symbol: Mapping[str, PathParams] = field(default_factory=dict)
+    replay: ReplaySetup | None = None
 
     def params_for(self, spec: ContractSpec) -> PathParams:
         return self.per_symbol.get(spec.symbol, self.params)
 
 
 class Instrument:
-    """One instrument's path: generated history, then the live tape."""
+    """One instrument's path: generated (or replayed) history, then the live tape."""
 
-    def __init__(self, spec: ContractSpec, path: SyntheticPath, tape: Tape) -> None:
+    def __init__(
+        self, spec: ContractSpec, path: SyntheticPath | ReplayPath, tape: Tape
+    ) -> None:
         self.spec = spec
         self.path = path
         self.tape = tape
@@ -75,7 +81,8 @@ class Instrument:
         for day in self.days(start, end):
             lo, hi = day.window(rth)
             a, b = max(lo, start), min(hi, end)
-            t = a
+            # the first bar starts on its boundary, as IB's do (a request's start cuts no bar)
+            t = max(lo, math.floor(a / size) * size)
             while t < b:
                 nxt = min((math.floor(t / size) + 1) * size, b)
                 bar = self.summary(t, nxt)
@@ -114,7 +121,9 @@ class Market:
         anchor: float,
         setup: MarketSetup,
         spec_of: Callable[[int], ContractSpec],
+        universe: Iterable[ContractSpec] = (),
     ) -> None:
+        """`universe`: the instruments the replay files' symbols are looked up in."""
         self.seed = seed
         self.anchor = float(math.floor(anchor))
         self.setup = setup
@@ -123,6 +132,40 @@ class Market:
         self.step_times: list[float] = []  # when each global step happened
         self._seen = anchor  # the session clock's last reading
         self._next_edge: dict[str, float] = {}
+        self._replays: dict[int, ReplayPath] = {}
+        if setup.replay is not None:
+            self._replays = self._bind(setup.replay, list(universe))
+
+    def _bind(self, replay: ReplaySetup, universe: list[ContractSpec]) -> dict[int, ReplayPath]:
+        """Each file's symbols resolved to instruments (by local symbol) and checked now,
+        so a bad file fails when the simulator is built."""
+        by_local: dict[str, list[ContractSpec]] = {}
+        for spec in universe:
+            by_local.setdefault(spec.local_symbol, []).append(spec)
+        out: dict[int, ReplayPath] = {}
+        seen: dict[int, Series] = {}
+        for series in replay.load():
+            first = series.rows[0]
+            specs = by_local.get(series.symbol, [])
+            if len(specs) != 1:
+                what = "no instrument" if not specs else f"{len(specs)} instruments"
+                raise series.error(ReplayUnknownSymbol, first, f"{series.symbol!r} names {what}"
+                                   " of the simulator (use its local symbol: AAPL, EUR.USD, "
+                                   "ESZ6)")  # fmt: skip
+            spec = specs[0]
+            if spec.con_id in seen:
+                raise series.error(ReplayUnknownSymbol, first, f"{series.symbol} is replayed "
+                                   f"from {seen[spec.con_id].file} already")  # fmt: skip
+            seen[spec.con_id] = series
+            out[spec.con_id] = ReplayPath(
+                series, spec, self.calendar(spec), self.anchor, self.setup.params_for(spec),
+                self.seed, max_gap=replay.max_gap, bar_seconds=replay.bar_seconds,
+            )  # fmt: skip
+        return out
+
+    def replayed(self, con_id: int) -> ReplayPath | None:
+        """The replay behind `con_id`, if its path comes from a file."""
+        return self._replays.get(con_id)
 
     def instrument(self, con_id: int) -> Instrument:
         inst = self._instruments.get(con_id)
@@ -130,9 +173,11 @@ class Market:
             spec = self._spec_of(con_id)
             params = self.setup.params_for(spec)
             start = max(to_grid(spec.initial_price, spec.min_tick), 2 * spec.min_tick)
-            path = SyntheticPath(
-                spec, self.seed, self.calendar(spec), int(self.anchor), start, params
-            )
+            path: SyntheticPath | ReplayPath | None = self._replays.get(con_id)
+            if path is None:
+                path = SyntheticPath(
+                    spec, self.seed, self.calendar(spec), int(self.anchor), start, params
+                )
             inst = self._instruments[con_id] = Instrument(spec, path, Tape(self.anchor))
         return inst
 
@@ -143,6 +188,7 @@ class Market:
         spec = inst.spec
         prev_close, today = day_stats(inst, self.anchor - 1)
         calendar = inst.calendar
+        replay = self._replays.get(con_id)
         return Book(
             spec,
             self.seed,
@@ -154,6 +200,8 @@ class Market:
             prev_close=prev_close,
             today=today,
             is_open=None if calendar is ALWAYS_OPEN else calendar.is_open,
+            last=None if replay is None else replay.anchor_price,
+            feed=None if replay is None else replay.due,
         )
 
     def calendar(self, spec: ContractSpec) -> Calendar:
@@ -202,9 +250,9 @@ def day_stats(inst: Instrument, now: float) -> tuple[Decimal, Bar | None]:
     days = inst.days(now - 10 * 86400, now + 1)
     past = [d for d in days if d.start <= now]
     if not past:
-        return inst.spec.initial_price, None
+        return inst.path.anchor_price, None
     today = past[-1]
     before = inst.summary(past[-2].start, past[-2].end) if len(past) > 1 else None
     bar = inst.summary(today.start, min(today.end, now + 1))
-    prev = before.close if before is not None else inst.spec.initial_price
+    prev = before.close if before is not None else inst.path.anchor_price
     return prev, bar

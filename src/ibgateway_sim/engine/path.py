@@ -84,7 +84,9 @@ class SyntheticPath:
         self.anchor_price = Decimal(self._anchor_ticks) * self.tick
         self._days: list[tuple[TradingDay, _Node]] = []  # newest first
         self._day_starts: list[int] = []  # ascending, for lookups
-        self._children: dict[tuple[int, int], tuple[_Node, ...]] = {}
+        # (start, end, level) -> children: a node as long as its child (a partial day cut at a
+        # session edge) must not find its own children again under the child's span
+        self._children: dict[tuple[int, int, int], tuple[_Node, ...]] = {}
         self.earliest = anchor - params.history_days * 86400
 
     # ---- days -----------------------------------------------------------------------------
@@ -153,7 +155,7 @@ class SyntheticPath:
         )
 
     def _kids(self, n: _Node) -> tuple[_Node, ...]:
-        key = (n.start, n.end)
+        key = (n.start, n.end, n.level)
         cached = self._children.get(key)
         if cached is not None:
             return cached

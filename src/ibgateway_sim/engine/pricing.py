@@ -8,6 +8,7 @@ approximations too. Pure functions, no clock: the caller gives the time to expir
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -94,3 +95,37 @@ def implied_vol(
 
 def to_decimal(x: float, places: int = 6) -> Decimal:
     return Decimal(f"{x:.{places}f}")
+
+
+SECONDS_PER_YEAR = 365.0 * 86400.0
+MIN_YEARS = 3600.0 / SECONDS_PER_YEAR  # an hour: the model's floor on time to expiry
+
+
+def years_to_expiry(last_trade_date: str, now: float) -> float:
+    """Years from `now` to 16:00 New York (21:00 UTC) on the option's last trade date."""
+    expiry = dt.datetime.strptime(last_trade_date[:8], "%Y%m%d").replace(hour=21, tzinfo=dt.UTC)
+    return max(expiry.timestamp() - now, 3600.0) / SECONDS_PER_YEAR
+
+
+@dataclass(frozen=True, slots=True)
+class OptionValues:
+    """One option computation as TWS reports it; None where it is "not computed"."""
+
+    implied_vol: float | None
+    greeks: Greeks | None  # the price and greeks at `implied_vol`
+    pv_dividend: float
+    und_price: float
+
+
+def option_values(
+    *, spot: float, strike: float, years: float, rate: float, dividend: float, right: str,
+    vol: float | None,
+) -> OptionValues:  # fmt: skip
+    """The computation at volatility `vol` (None when no volatility reproduces a price)."""
+    pv_dividend = spot * (1.0 - math.exp(-dividend * years))
+    if vol is None:
+        return OptionValues(None, None, pv_dividend, spot)
+    g = black_scholes(
+        spot=spot, strike=strike, years=years, vol=vol, rate=rate, dividend=dividend, right=right
+    )
+    return OptionValues(vol, g, pv_dividend, spot)

@@ -167,17 +167,25 @@ def calendar_for(spec: ContractSpec, trading_hours: bool) -> Calendar:
 
 def hours_fields(calendar: Calendar, zone: str, today: dt.date) -> tuple[str, str]:
     """Contract details' tradingHours and liquidHours for a week from `today`, in the
-    contract's zone, IB's format: `20250115:0930-20250115:1600;20250118:CLOSED`."""
+    contract's zone, IB's format: `20250115:0930-20250115:1600;20250118:CLOSED`. A day is
+    listed by its session (which may open the evening before), and CLOSED when it has none
+    and none opens on it."""
     tz = _tz(zone)
 
     def stamp(t: float) -> str:
         return dt.datetime.fromtimestamp(t, tz).strftime("%Y%m%d:%H%M")
 
     trading, liquid = [], []
-    for i in range(7):
-        ref = today + dt.timedelta(days=i)
+    refs = [today + dt.timedelta(days=i) for i in range(8)]
+    opens = {
+        dt.datetime.fromtimestamp(d.start, tz).date()
+        for d in (calendar.day(r) for r in refs) if d is not None
+    }  # fmt: skip
+    for ref in refs[:7]:
         d = calendar.day(ref)
         if d is None:
+            if ref in opens:  # the next trading day opens this evening (CME, FX Sundays)
+                continue
             trading.append(f"{ref:%Y%m%d}:CLOSED")
             liquid.append(f"{ref:%Y%m%d}:CLOSED")
             continue

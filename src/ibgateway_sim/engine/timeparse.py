@@ -19,7 +19,7 @@ def parse_ib_time(text: str, default_tz: str = "UTC") -> float:
         return float(int(s))
     if len(s) == 8 and s.isdigit():
         day = dt.datetime.strptime(s, "%Y%m%d").replace(hour=23, minute=59, second=59)
-        return day.replace(tzinfo=_zone(default_tz)).timestamp()
+        return day.replace(tzinfo=ib_zone(default_tz)).timestamp()
     if len(s) >= 17 and s[8] == "-":
         when = dt.datetime.strptime(s[:17], "%Y%m%d-%H:%M:%S")
         return when.replace(tzinfo=dt.UTC).timestamp()
@@ -27,11 +27,12 @@ def parse_ib_time(text: str, default_tz: str = "UTC") -> float:
     if len(parts) not in (2, 3):
         raise ValueError(f"not an IB time: {text!r}")
     when = dt.datetime.strptime(f"{parts[0]} {parts[1]}", "%Y%m%d %H:%M:%S")
-    zone = _zone(parts[2] if len(parts) == 3 else default_tz)
+    zone = ib_zone(parts[2] if len(parts) == 3 else default_tz)
     return when.replace(tzinfo=zone).timestamp()
 
 
-def _zone(name: str) -> dt.tzinfo:
+def ib_zone(name: str) -> dt.tzinfo:
+    """The zone an IB time string names (UTC/GMT/Z, or a zoneinfo name such as US/Eastern)."""
     if name.upper() in ("UTC", "GMT", "Z"):
         return dt.UTC
     try:

@@ -6,9 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from .book import to_grid
+from .algos import AlgoState
+from .book import Book, to_grid
 from .combos import Leg
-from .model import DONE_STATUSES, ContractSpec, OrderRequest, OrderState
+from .conditions import ChainState, Condition
+from .model import DONE_STATUSES, ContractSpec, MarginImpact, OrderRequest, OrderState
 
 STOP_TYPES = frozenset({"STP", "STP LMT", "TRAIL", "TRAIL LIMIT", "MIT", "LIT"})
 LIMIT_TYPES = frozenset({"LMT", "STP LMT", "TRAIL LIMIT", "LIT", "LOC"})
@@ -97,6 +99,10 @@ class WorkingOrder:
     legs: tuple[Leg, ...] = ()  # a BAG order's resolved legs (its spec is the BAG)
     peg: Decimal | None = None  # REL / PEG MID: the price it rests at since the last quote
     mtl_limit: Decimal | None = None  # MTL: the first fill price, the rest's limit
+    conditions: tuple[Condition, ...] = ()  # held (PreSubmitted) until the chain holds
+    chain: ChainState | None = None
+    held_by_conditions: bool = False
+    algo: AlgoState | None = None  # an IB algo works the order in slices
 
     @property
     def key(self) -> tuple[int, int]:
@@ -122,7 +128,13 @@ class WorkingOrder:
     @property
     def working(self) -> bool:
         """Eligible for matching now."""
-        return not self.done and self.transmitted and not self.held_by_parent and self.gat is None
+        return (
+            not self.done
+            and self.transmitted
+            and not self.held_by_parent
+            and not self.held_by_conditions
+            and self.gat is None
+        )
 
     def snapshot(self) -> OrderState:
         avg = self.value / self.filled if self.filled else Decimal(0)
@@ -227,6 +239,43 @@ class WorkingOrder:
             self.triggered, self.fresh = True, True
         return hit
 
+    def touch_fill(self, book: Book) -> tuple[Decimal | None, int]:
+        """Market, limit, stop and touched orders: (fill price or None, liquidity flag)."""
+        if not self.check_trigger(book.last):
+            return None, 2
+        limit = self.limit()
+        touch = book.ask if self.side > 0 else book.bid
+        if limit is None:
+            return touch, 2
+        if (touch <= limit) if self.side > 0 else (touch >= limit):
+            # arriving orders take the quote; resting ones fill at their limit
+            return (touch, 2) if self.fresh else (limit, 1)
+        return None, 2
+
+    def pegged_fill(self, book: Book) -> tuple[Decimal | None, int]:
+        """Pegged orders. MIDPRICE executes at the midpoint whenever its cap allows. REL and
+        PEG MID rest at their pegged price: marketable on arrival they take the quote;
+        resting, they are filled at the price they stood at when the market trades at or
+        through it; then they re-peg to the new quote (TWS API "Relative": the order
+        "adjusts automatically as the markets move")."""
+        if self.req.order_type == "MIDPRICE":
+            mid = (book.bid + book.ask) / 2
+            cap = self.req.limit_price
+            if cap is None or (mid <= cap if self.side > 0 else mid >= cap):
+                return mid, 2 if self.fresh else 1
+            return None, 2
+        standing, self.peg = self.peg, self.peg_price(book.bid, book.ask)
+        touch = book.ask if self.side > 0 else book.bid
+        if (self.peg >= touch) if self.side > 0 else (self.peg <= touch):
+            return touch, 2
+        crossed = standing is not None and (
+            (book.last <= standing) if self.side > 0 else (book.last >= standing)
+        )
+        if crossed and not self.fresh:
+            assert standing is not None
+            return standing, 1
+        return None, 2
+
 
 Key = tuple[int, int]  # (client_id, order_id): IB order ids are only unique per client
 
@@ -242,6 +291,7 @@ class Registry:
         self.all: dict[Key, WorkingOrder] = {}
         self.live: dict[Key, WorkingOrder] = {}
         self.timed: set[Key] = set()
+        self.conditioned: set[Key] = set()  # held until their conditions hold
         self._kids: dict[Key, list[Key]] = {}
         self._oca: dict[str, list[Key]] = {}
 
@@ -250,6 +300,8 @@ class Registry:
         if o.done:
             return
         self.live[o.key] = o
+        if o.held_by_conditions:
+            self.conditioned.add(o.key)
         self.reindex(o)
         if o.req.parent_id:
             self._kids.setdefault((o.req.client_id, o.req.parent_id), []).append(o.key)
@@ -268,6 +320,7 @@ class Registry:
     def close(self, o: WorkingOrder) -> None:
         self.live.pop(o.key, None)
         self.timed.discard(o.key)
+        self.conditioned.discard(o.key)
 
     def _open(self, keys: Iterable[Key], but: WorkingOrder) -> list[WorkingOrder]:
         return [o for k in keys if (o := self.live.get(k)) is not None and o is not but]
@@ -292,5 +345,25 @@ class Registry:
             and not (o.req.oca_group and s.req.oca_group == o.req.oca_group)
         ]
 
+    def conditioned_in_order(self) -> list[WorkingOrder]:
+        return sorted((self.all[k] for k in self.conditioned), key=lambda o: o.seq)
+
     def timed_in_order(self) -> list[WorkingOrder]:
         return sorted((self.all[k] for k in self.timed), key=lambda o: o.seq)
+
+
+def what_if_state(req: OrderRequest, spec: ContractSpec, impact: MarginImpact) -> OrderState:
+    """The what-if answer: an order state that is never registered (nothing placed)."""
+    return OrderState(
+        client_id=req.client_id,
+        order_id=req.order_id,
+        perm_id=0,
+        request=req,
+        contract=spec,
+        status="PreSubmitted",
+        filled=Decimal(0),
+        remaining=req.quantity,
+        avg_fill_price=Decimal(0),
+        last_fill_price=Decimal(0),
+        margin=impact,
+    )

@@ -27,6 +27,7 @@ from ibgateway_sim.engine import (
     PositionRow,
     Quote,
 )
+from ibgateway_sim.engine.sessions import calendar_for, hours_fields
 from ibgateway_sim.engine.universe import details_of
 from ibgateway_sim.wire import messages as m
 
@@ -421,15 +422,11 @@ def portfolio_row(row: PositionRow) -> m.UpdatePortfolio:
 
 
 def _hours(spec: ContractSpec, day: dt.date) -> tuple[str, str]:
-    """tradingHours / liquidHours for the next few days, in the contract's zone."""
-    days = [day + dt.timedelta(days=i) for i in range(3)]
-    if spec.sec_type in ("FUT", "CASH"):
-        start, end = ("1700", "1600") if spec.sec_type == "FUT" else ("1715", "1700")
-        text = ";".join(f"{d - dt.timedelta(days=1):%Y%m%d}:{start}-{d:%Y%m%d}:{end}" for d in days)
-        return text, text
-    trading = ";".join(f"{d:%Y%m%d}:0400-{d:%Y%m%d}:2000" for d in days)
-    liquid = ";".join(f"{d:%Y%m%d}:0930-{d:%Y%m%d}:1600" for d in days)
-    return trading, liquid
+    """tradingHours / liquidHours for a week from `day`, in the contract's zone, from the
+    exchange calendar the session clock uses (engine/sessions.py): the same text with
+    trading hours on or off, since they describe the exchange, which the simulator only
+    holds to while they are on."""
+    return hours_fields(calendar_for(spec, True), spec.time_zone_id or "UTC", day)
 
 
 def contract_data(spec: ContractSpec, req_id: int, now: float) -> m.ContractData:

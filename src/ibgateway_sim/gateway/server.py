@@ -149,6 +149,9 @@ class Gateway:
             realtime_data=options.realtime_data,
             delayed_data=options.delayed_data,
             paused=lambda: self.faults.market_data_paused,
+            clock=options.clock,
+            rate=options.interest_rate,
+            dividend_yield=options.dividend_yield,
         )
         self._history = HistoryHandlers(
             self.engine,
@@ -179,8 +182,8 @@ class Gateway:
             MiscHandlers(clock=options.clock),
             ReferenceHandlers(self.engine),
             self._pnl,
-            OptionHandlers(self.engine, clock=options.clock, rate=options.interest_rate,
-                           dividend_yield=options.dividend_yield),
+            OptionHandlers(self.engine, dispatcher=self._dispatcher, clock=options.clock,
+                           rate=options.interest_rate, dividend_yield=options.dividend_yield),
             self._news,
             self._scanners,
             WshHandlers(self.engine, clock=options.clock),

@@ -1412,8 +1412,12 @@ class ReplaceFA(Inbound, msg_id=19):
 
 @ROW
 class ExerciseOptions(Inbound, msg_id=21):
-    """manualOrderTime (180), customerAccount (183) and professionalCustomer (184) come after
-    `override` on newer servers: none is inside our version window."""
+    """ibapi client.py `exerciseOptions` (VERSION 2; conId and tradingClass from
+    MIN_SERVER_VER_TRADING_CLASS 68) and ib_async client.py `exerciseOptions` (the same
+    sixteen fields). manualOrderTime (180), customerAccount (183) and professionalCustomer
+    (184) come after `override` on newer servers: none is inside our version window. The
+    protobuf form (client_utils.py `createExerciseOptionsRequestProto`, from 211) carries
+    the request id as `orderId`."""
 
     version: int = w(INT, 2)
     req_id: int = w(INT)
@@ -2361,6 +2365,26 @@ class HistoricalSchedule(Outbound, msg_id=106):
     end_date_time: str = w(STR)
     time_zone: str = w(STR)
     sessions: tuple[ScheduleSession, ...] = w(Kind.GROUP, item=ScheduleSession)
+
+
+# --------------------------------------------------------------------------------------------
+# Market model rows (news ticks); their protobuf form is still to come
+# --------------------------------------------------------------------------------------------
+
+
+@ROW
+class TickNews(Outbound, msg_id=84):
+    """A news headline on a reqMktData subscription with generic tick 292. No version field:
+    ibapi decoder.py `processTickNews` reads tickerId, timeStamp, providerCode, articleId,
+    headline, extraData; ib_async decoder.py wraps 84 with skip=1 (the message id only).
+    The time stamp is epoch milliseconds (clients divide it by 1000)."""
+
+    req_id: int = w(INT)
+    time_stamp: int = w(INT)
+    provider_code: str = w(STR)
+    article_id: str = w(STR)
+    headline: str = w(STR)
+    extra_data: str = w(STR)
 
 
 # --------------------------------------------------------------------------------------------

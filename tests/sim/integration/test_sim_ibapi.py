@@ -229,3 +229,35 @@ def test_ibapi_sees_a_forced_liquidation_and_a_combo(gateway_thread: GatewaySimu
     finally:
         app.disconnect()
         thread.join(timeout=5)
+
+
+def test_ibapi_exercises_an_option_and_hears_the_refusal(gateway_thread: GatewaySimulator) -> None:
+    """IB's own client sends exerciseOptions (text, version 2 at 178) and decodes the two
+    executions of no order it makes, and error 322 on its request id for a refusal."""
+    sim = gateway_thread
+    app, thread = connect(sim, client_id=13)
+    try:
+        assert app.next_id is not None
+        sim.set_price("AAPL", Decimal("185.00"))
+        (spec,) = [c for c in sim.engine.match_contracts(ContractQuery(
+            symbol="AAPL", sec_type="OPT", last_trade_date="20261218", right="C"))
+            if c.strike == 180]  # fmt: skip
+        option = Contract()
+        option.conId, option.exchange = spec.con_id, "SMART"
+        app.placeOrder(app.next_id, option, market("BUY", "1"))
+        app.wait(lambda: len(app.reports) == 1)
+        app.exerciseOptions(901, option, 1, 1, "DU1234567", 0, "", "", False)
+        app.wait(lambda: len(app.reports) == 3)
+        (_, opt_leg), (_, stock_leg) = app.execs[-2:]
+        assert (opt_leg.orderId, stock_leg.orderId) == (0, 0)  # executions of no order
+        assert (opt_leg.side, opt_leg.shares, opt_leg.price) == ("SLD", Decimal(1), 0)
+        assert (stock_leg.side, stock_leg.shares, stock_leg.price) == ("BOT", Decimal(100), 180)
+        app.exerciseOptions(902, option, 1, 1, "DU1234567", 0, "", "", False)
+        app.wait(lambda: (902, 322) in app.errors)
+        app.reqPositions()
+        app.wait(lambda: app.position_end)
+        held = {con_id: qty for _, con_id, qty in app.positions}
+        assert held[spec.con_id] == 0 and held[spec.under_con_id] == 100
+    finally:
+        app.disconnect()
+        thread.join(timeout=5)

@@ -193,6 +193,9 @@ async def test_a_day_order_expires_at_the_close(sim_factory: Any) -> None:
             details = await ib.reqContractDetailsAsync(c)
             assert details[0].timeZoneId == "US/Eastern"
             assert "0930-" in details[0].liquidHours and "0400-" in details[0].tradingHours
+            # ib_async parses the hours; the regular close it names is the one that expired DAY
+            closes = {s.end.timestamp() for s in details[0].liquidSessions()}
+            assert heard[0].at in closes
         finally:
             ib.disconnect()
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from ibgateway_sim.engine import AccountValue, Engine, OrderRequest
+from ibgateway_sim.engine import AccountValue, ContractSpec, Engine, OrderRequest
 from ibgateway_sim.gateway import mapping
 from ibgateway_sim.wire import messages as m
 from ibgateway_sim.wire.codec import encode_fields
@@ -130,3 +131,44 @@ def test_an_open_order_made_again_is_the_one_made_afresh() -> None:
             if was.order_id == st.order_id:
                 assert again == mapping.open_order(st)
                 assert encode_fields(again) == encode_fields(mapping.open_order(st))
+
+
+def test_trading_hours_come_from_the_session_calendar_for_every_kind() -> None:
+    import datetime as dt
+    import re
+
+    from ibgateway_sim.engine.sessions import calendar_for
+    from ibgateway_sim.engine.universe import builtin_universe
+    from ibgateway_sim.gateway.mapping import contract_data
+
+    friday = dt.datetime(2024, 7, 19, 12, tzinfo=dt.UTC).timestamp()
+    entry = re.compile(r"\d{8}:(CLOSED|\d{4}-\d{8}:\d{4})")
+    kinds: dict[str, ContractSpec] = {}
+    for spec in builtin_universe():
+        kinds.setdefault(spec.sec_type, spec)
+    for spec in kinds.values():
+        row = contract_data(spec, 1, friday)
+        calendar = calendar_for(spec, True)
+        zone = ZoneInfo(spec.time_zone_id)
+        for text, rth in ((row.trading_hours, False), (row.liquid_hours, True)):
+            parts = text.split(";")
+            assert len(parts) >= 6 and all(entry.fullmatch(p) for p in parts), text
+            assert "20240720:CLOSED" in parts  # Saturday
+            for part in parts:
+                if part.endswith("CLOSED"):
+                    continue
+                start = dt.datetime.strptime(part[:13], "%Y%m%d:%H%M").replace(tzinfo=zone)
+                assert calendar.is_open(start.timestamp(), rth)  # the session clock agrees
+                assert not calendar.is_open(start.timestamp() - 60, rth)
+
+
+def test_a_session_opening_the_evening_before_lists_that_evening_not_closed() -> None:
+    from ibgateway_sim.engine.sessions import CME, hours_fields
+
+    trading, liquid = hours_fields(CME, "US/Central", dt.date(2024, 7, 19))  # a Friday
+    assert trading.split(";")[:3] == [
+        "20240718:1700-20240719:1600", "20240720:CLOSED", "20240721:1700-20240722:1600",
+    ]
+    assert liquid.split(";")[:3] == [
+        "20240719:0830-20240719:1500", "20240720:CLOSED", "20240722:0830-20240722:1500",
+    ]

@@ -13,7 +13,8 @@ BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
 
 def test_the_doc_has_an_example_per_section() -> None:
     text = "\n".join(BLOCKS)
-    for call in ("market_if_touched", "run_closing_auction", "preview", "COMBO:", "liquidate"):
+    for call in ("market_if_touched", "run_closing_auction", "preview", "COMBO:", "liquidate",
+                 "algo=Twap", "PriceCondition("):
         assert call in text
 
 

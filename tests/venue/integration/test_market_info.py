@@ -56,6 +56,32 @@ def test_ibs_option_calculators_round_trip(ibkr: Ibkr) -> None:
         ibkr.option_price("AAPL", "0.3", "190")  # not an option
 
 
+def test_the_greeks_of_an_option_come_from_its_market_data(
+    gateway: GatewaySimulator, ibkr: Ibkr
+) -> None:
+    """The model computation (tick 13) the simulator streams on reqMktData, read by the venue
+    over TCP, agrees with IB's option calculator at the same volatility and underlying."""
+    [smart] = [c for c in ibkr.option_chain("AAPL") if c.exchange == "SMART"]
+    expiry = next(e for e in smart.expirations if e > date.today())  # a live one
+    call = f"OPT:AAPL:{expiry:%Y%m%d}:180:C"
+    under = ibkr.contract_details("AAPL").con_id
+    spot = gateway.engine.quote(under).last  # the market stands still
+    greeks = ibkr.greeks(call)
+    assert greeks.market_id == call and greeks.underlying_price == spot
+    assert greeks.implied_volatility is not None and greeks.implied_volatility > 0
+    assert greeks.delta is not None and Decimal("0.5") < greeks.delta < 1  # in the money
+    assert greeks.gamma is not None and greeks.gamma > 0
+    assert greeks.vega is not None and greeks.vega > 0
+    assert greeks.theta is not None and greeks.theta < 0
+    assert greeks.option_price is not None and greeks.option_price > spot - 180
+    priced = ibkr.option_price(call, str(greeks.implied_volatility), str(spot))
+    assert priced.option_price is not None and priced.delta is not None
+    assert abs(priced.option_price - greeks.option_price) < Decimal("0.01")
+    assert abs(priced.delta - greeks.delta) < Decimal("0.001")
+    with pytest.raises(InvalidRequest):
+        ibkr.greeks("AAPL")  # not an option
+
+
 def test_pnl_of_the_account_and_a_position_follows_the_fills(gateway: GatewaySimulator) -> None:
     gateway.set_price("AAPL", Decimal("190.00"))
     with Ibkr(port=gateway.port, paper=True, client_id=5, commission_grace=0.2) as venue:

@@ -74,10 +74,13 @@ def test_quickstart_context_manager_and_blocking_api(
                 ("ibkr.positions()",),
                 ("ibkr.health_check()",),
                 ("ibkr.submit_bracket(",),
+                ("ibkr.subscribe_bars(",),
                 ("ibkr.add_listener(on_change)",),
             ):
                 exec(on_port(find(*needles), readme_gateway.port), namespace)
         assert namespace["q"].market_id == "AAPL"
+        assert len(namespace["daily"]) >= 20 and namespace["minutes"]
+        assert namespace["info"].market_id == "AAPL" and ibkr.bar_streams() == []
         after = Events()  # listeners run in the order added: when this one hears of the
         ibkr.add_listener(after)  # drop, the README's on_change has already printed
         capsys.readouterr()

@@ -24,8 +24,8 @@ def five(n: int, price: int = 100, volume: int = 10) -> Bar:
 
 def test_a_minute_bar_is_its_twelve_five_second_bars() -> None:
     agg = BarAggregator("AAPL", 60)
-    out = [b for n in range(13) for b in agg.add(five(n, price=100 + n))]
-    [minute] = out  # completed when the 13th (next minute's first) arrives
+    out = [b for n in range(12) for b in agg.add(five(n, price=100 + n))]
+    [minute] = out  # complete with the 5-second bar that ends the minute
     assert minute.start == T0 and minute.open == 100 and minute.close == 111
     assert (minute.high, minute.low) == (Decimal(112), Decimal(99))
     assert minute.volume == Decimal(120) and minute.count == 24
@@ -36,13 +36,22 @@ def test_a_cut_period_is_never_handed_out_from_its_sum() -> None:
     agg = BarAggregator("AAPL", 60)
     for n in range(5):
         agg.add(five(n))
-    agg.interrupted(T0 + timedelta(seconds=30))  # a reconnect: 5-s bars were lost
-    assert [b for n in range(8, 12) for b in agg.add(five(n))] == []  # the cut minute: held
+    agg.interrupted()  # a reconnect: 5-s bars were lost; the stream rejoins at 0:40
+    assert [b for n in range(8, 11) for b in agg.add(five(n))] == []  # the cut minute: held
     assert agg.owed == []
-    assert agg.add(five(12)) == [] and agg.owed == [T0]  # complete now: fetch it from history
+    assert agg.add(five(11)) == [] and agg.owed == [T0]  # complete now: fetch it from history
     agg.delivered(T0)  # its bar came from history
-    nxt = [b for n in range(13, 25) for b in agg.add(five(n))]
+    nxt = [b for n in range(12, 25) for b in agg.add(five(n))]
     assert [b.start for b in nxt] == [T0 + timedelta(minutes=1)]
+
+
+def test_a_period_joined_late_is_owed_from_history_not_summed() -> None:
+    agg = BarAggregator("AAPL", 15)
+    assert agg.add(five(1)) == [] and agg.add(five(2)) == []  # subscribed at 0:05
+    assert agg.owed == [T0]  # the first 15 s are fetched, not summed from two of three
+    assert [b.start for n in range(3, 6) for b in agg.add(five(n))] == [
+        T0 + timedelta(seconds=15)
+    ]
 
 
 def test_sizes_that_are_not_multiples_of_five_seconds_are_refused() -> None:

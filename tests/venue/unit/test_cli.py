@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
 from horizon.cli import main
+
+REPLAY = Path(__file__).parents[2] / "fixtures" / "replay"
 
 
 @pytest.mark.parametrize(
@@ -21,6 +24,10 @@ from horizon.cli import main
         (["--pacing-limit", "0"], "must be at least 1, got 0"),
         (["--pacing-limit", "-5"], "must be at least 1, got -5"),
         (["--host", "10.255.255.1", "--port", "0"], "cannot listen on 10.255.255.1:0"),
+        (["--replay-start", "soon"], "'soon' is not an ISO 8601 time"),
+        (["--market-data", "no-such.csv"], "no-such.csv, line 0: cannot read the file"),
+        (["--market-data", str(REPLAY / "unknown_symbol.csv")],
+         "unknown_symbol.csv, line 3: 'ZZZZ' names no instrument"),
     ],
 )
 def test_sim_refuses_bad_values_in_one_line(

@@ -10,7 +10,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from ib_async.util import parseIBDatetime
 
@@ -112,19 +112,29 @@ def test_dashed_form_is_utc_whatever_the_host_zone() -> None:
     ),
     zone=st.sampled_from(["UTC", "US/Eastern", "Europe/London", "Asia/Hong_Kong"]),
 )
+@example(when=datetime(2092, 10, 26, 1, 0, tzinfo=UTC), zone="Europe/London")  # the later 01:00
+@example(when=datetime(2092, 10, 26, 0, 0, tzinfo=UTC), zone="Europe/London")  # the earlier
 def test_every_form_reads_back_the_same_instant(when: datetime, zone: str) -> None:
     when = when.replace(microsecond=0)
     local = when.astimezone(ZoneInfo(zone))
     forms = {
         when.strftime("%Y%m%d-%H:%M:%S"): None,
-        local.strftime("%Y%m%d %H:%M:%S ") + zone: None,
         str(int(when.timestamp())): None,
     }
-    # the zone-less legacy form is ambiguous for one hour a year at a DST fall-back
-    if local.fold == 0 and local.replace(fold=1).utcoffset() == local.utcoffset():
-        forms[local.strftime("%Y%m%d  %H:%M:%S")] = zone
+    # a local wall time names two instants for one hour a year, at a DST fall-back: the
+    # forms in local time (with the zone or without) then read as the earlier of the two
+    twice = local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+    named = local.strftime("%Y%m%d %H:%M:%S ") + zone
+    legacy = local.strftime("%Y%m%d  %H:%M:%S")
+    if not twice:
+        forms[named] = None
+        forms[legacy] = zone
     for raw, gateway_tz in forms.items():
         assert parse_exec_time(raw, gateway_tz=gateway_tz) == when, raw
+    if twice:
+        earlier = local.replace(fold=0).astimezone(UTC)
+        assert parse_exec_time(named, gateway_tz=None) == earlier
+        assert parse_exec_time(legacy, gateway_tz=zone) == earlier
 
 
 # ------------------------------------------------------------------------------ small helpers

@@ -63,6 +63,10 @@ def _bar_market(bar: Bar) -> str:
     return bar.market_id
 
 
+def _bar_start(bar: Bar) -> datetime:
+    return bar.start
+
+
 @dataclass(slots=True)
 class _BarStream:
     market_id: str
@@ -76,6 +80,7 @@ class _BarStream:
     handler: Callable[..., None] | None = None
     fetching: int = 0  # history fetches in flight: live bars wait behind them
     held: list[Bar] = field(default_factory=list)
+    fetch_order: asyncio.Lock = field(default_factory=asyncio.Lock)  # fetches run in turn
     last_out: datetime | None = None  # start of the last bar handed to the subscriber
 
 
@@ -166,18 +171,28 @@ class BarStreams:
         return bars
 
     def _on_five(self, stream: _BarStream, five: Bar) -> None:
+        if stream.what is WhatToShow.TRADES and not five.volume:
+            # IB's history has no TRADES bar for a period without trades; the live stream
+            # keeps to that, so a bar delivered live and one filled in from history agree
+            return
         agg = stream.aggregator
-        for bar in agg.add(five):
-            self._deliver(stream, bar)
-        while agg.owed:
-            start = agg.owed.pop(0)
+        done = agg.add(five)
+        owed, agg.owed = agg.owed, []
+        if owed:
+            # counted before the completed bars go out, so they wait behind the owed ones
             stream.fetching += 1
-            self._connection.spawn(self._fill_from_history(stream, start, start))
+            self._connection.spawn(
+                self._fill_from_history(stream, owed[0], owed[-1], only=frozenset(owed))
+            )
+        for bar in done:
+            self._deliver(stream, bar)
 
     def _deliver(self, stream: _BarStream, bar: Bar, *, from_history: bool = False) -> None:
         if stream.fetching and not from_history:
             stream.held.append(bar)  # a history fetch in flight delivers first
             return
+        if from_history:
+            self._release_held(stream, before=bar.start)
         if stream.last_out is not None and bar.start <= stream.last_out:
             return  # handed out already (each bar once, in order)
         stream.last_out = bar.start
@@ -189,25 +204,59 @@ class BarStreams:
             except Exception:
                 log.exception("bar callback failed", extra={"market_id": bar.market_id})
 
+    def _release_held(self, stream: _BarStream, *, before: datetime | None = None) -> None:
+        """Hand out the held live bars (those older than `before`), oldest first."""
+        keep: list[Bar] = []
+        out: list[Bar] = []
+        for bar in stream.held:
+            (out if before is None or bar.start < before else keep).append(bar)
+        stream.held = keep
+        for bar in sorted(out, key=_bar_start):
+            self._deliver(stream, bar, from_history=True)
+
     async def _fill_from_history(
-        self, stream: _BarStream, since: datetime, until: datetime
+        self,
+        stream: _BarStream,
+        since: datetime,
+        until: datetime | None,
+        *,
+        only: frozenset[datetime] | None = None,
     ) -> None:
-        """Deliver the complete bars starting in since..until from history, then any live
-        bars held behind the fetch."""
+        """Deliver the complete bars starting in since..until (until None: up to the
+        gateway's now; `only`: just those periods) from history, merged in order with the live
+        bars held behind the fetch. The newest bar history returns for an open range may
+        still be in progress: it is owed, fetched again once the live stream is past it.
+        Fetches run one at a time in the order asked, so their bars go out in order."""
+        async with stream.fetch_order:
+            await self._fetch(stream, since, until, only)
+
+    async def _fetch(
+        self,
+        stream: _BarStream,
+        since: datetime,
+        until: datetime | None,
+        only: frozenset[datetime] | None,
+    ) -> None:
         agg = stream.aggregator
-        step = timedelta(seconds=agg.size_s)
         try:
-            now = utc_now()
-            span = max(int((now - since).total_seconds()) + agg.size_s, agg.size_s)
+            newest = until or stream.last_out or since
+            span = max(int((utc_now() - since).total_seconds()), 0) + 2 * agg.size_s
+            span = max(span, int((newest - since).total_seconds()) + agg.size_s)
             bars = await self._history.bars(
                 stream.market_id, timedelta(seconds=span), stream.size,
                 what=stream.what, rth=stream.rth,
             )  # fmt: skip
-            for bar in bars:
-                complete = bar.start + step <= utc_now()
-                if since <= bar.start <= until and complete:
-                    agg.delivered(bar.start)
-                    self._deliver(stream, bar, from_history=True)
+            wanted = [
+                b for b in bars
+                if b.start >= since and (until is None or b.start <= until)
+                and (only is None or b.start in only)
+            ]  # fmt: skip
+            for n, bar in enumerate(wanted):
+                if until is None and n == len(wanted) - 1:
+                    agg.taint(bar.start)  # perhaps still in progress: fetched once it is over
+                    continue
+                agg.delivered(bar.start)
+                self._deliver(stream, bar, from_history=True)
         except (HorizonError, ConnectionError, TimeoutError) as exc:
             log.warning("bars of a gap could not be fetched", extra={
                 "market_id": stream.market_id, "error": str(exc),
@@ -216,9 +265,7 @@ class BarStreams:
         finally:
             stream.fetching -= 1
             if not stream.fetching:
-                held, stream.held = stream.held, []
-                for bar in held:  # live bars that completed behind the fetch
-                    self._deliver(stream, bar)
+                self._release_held(stream)  # live bars that completed behind the fetch
 
     # ------------------------------------------------------------------ events
     async def _restore(self, stream: _BarStream) -> None:
@@ -227,7 +274,7 @@ class BarStreams:
         if stream.last_out is not None:
             since = stream.last_out + timedelta(seconds=agg.size_s)
             stream.fetching += 1
-            await self._fill_from_history(stream, since, utc_now())
+            await self._fill_from_history(stream, since, None)
         if stream in self._streams:
             ib = await self._connection.ready()
             await self._request(ib, stream)
@@ -236,12 +283,11 @@ class BarStreams:
         if event.state is ConnectionState.DISCONNECTED:
             for stream in self._streams:
                 self._detach(stream)
-                stream.aggregator.interrupted(utc_now())
+                stream.aggregator.interrupted()
         elif event.state is ConnectionState.RECONNECTED:
             for stream in list(self._streams):
                 self._detach(stream)
-                # the period in progress lost its 5-s bars since its start: from history too
-                stream.aggregator.interrupted(utc_now())
+                stream.aggregator.interrupted()
                 self._connection.spawn(self._restore(stream))
         elif event.state is ConnectionState.CLOSED:
             for stream in self._streams:

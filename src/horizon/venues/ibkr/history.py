@@ -30,12 +30,12 @@ from horizon.venues.ibkr.historical_pacing import HistoricalPacer
 from horizon.venues.ibkr.instruments import Instruments
 from horizon.venues.ibkr.mapping.accounts import decimal_from_float
 from horizon.venues.ibkr.mapping.bars import (
+    BAR_SIZES,
     Bar,
     BarSize,
     WhatToShow,
     bar_from_ib,
     bar_seconds,
-    chunks,
     duration_text,
 )
 
@@ -121,22 +121,27 @@ class History:
         rth: bool = True,
         end: datetime | None = None,
     ) -> list[Bar]:
-        """Bars covering `duration` up to `end` (now when None), oldest first, each once."""
+        """Bars covering `duration` up to `end` (now when None), oldest first, each once.
+
+        "Now" is the gateway's, never this host's clock: a request up to now asks IB for
+        now (""), and the chunks before it are anchored at the bars IB sent, as IB pages.
+        """
         size = _choice("bar_size", BarSize, bar_size)
         show = _choice("what", WhatToShow, what)
         seconds = parse_duration(duration)
-        finish = utc_now() if end is None else require_utc("end", end)
+        anchor = None if end is None else require_utc("end", end)
         contract = await self._instruments.qualify(market_id)
         key = self._instruments.market_id_for(contract)
         zone = self._instruments.time_zone(contract.conId)
-        start = finish - timedelta(seconds=seconds)
-        found: dict[datetime, Bar] = {}
+        step = timedelta(seconds=bar_seconds(size))
+        longest = BAR_SIZES[size][1]
         weight = 2 if show is WhatToShow.BID_ASK else 1
-        for n, (chunk_end, span) in enumerate(chunks(start, finish, size)):
-            # the newest chunk of a request "up to now" asks for now ("") as IB's own clients
-            # do; every older one names its end
-            ib_end: datetime | str = "" if n == 0 and end is None else chunk_end
-            ib_duration = duration_text(span, size)
+        found: dict[datetime, Bar] = {}
+        remaining = seconds
+        cursor: datetime | str = "" if anchor is None else anchor
+        while remaining > 0:
+            span = min(longest, remaining)
+            ib_end, ib_duration = cursor, duration_text(span, size)
 
             def fetch(ib: IB, ib_end: datetime | str = ib_end, dur: str = ib_duration) -> Any:
                 return ib.reqHistoricalDataAsync(
@@ -147,11 +152,20 @@ class History:
                 contract, (key, size, show, rth, ib_end, span), weight, fetch,
                 f"{size.value} bars of {key}",
             )  # fmt: skip
+            starts = []
             for item in raw:
                 bar = bar_from_ib(item, market_id=key, time_zone=zone)
                 found.setdefault(bar.start, bar)
-        step = timedelta(seconds=bar_seconds(size))
-        return [b for t, b in sorted(found.items()) if t + step > start and t <= finish]
+                starts.append(bar.start)
+            if anchor is None:  # the gateway's now: the end of the newest bar it sent
+                anchor = max(starts) + step if starts else utc_now()
+                cursor = anchor
+            remaining -= span
+            assert isinstance(cursor, datetime)
+            cursor = cursor - timedelta(seconds=span)
+        assert anchor is not None
+        start = anchor - timedelta(seconds=seconds)
+        return [b for t, b in sorted(found.items()) if t + step > start and t < anchor]
 
     async def head_timestamp(
         self, market_id: str, *, what: WhatToShow | str = WhatToShow.TRADES, rth: bool = True

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Final
 
-from ibgateway_sim.engine import Engine, EngineError
+from ibgateway_sim.engine import ContractSpec, Engine, EngineError
 from ibgateway_sim.gateway.handlers.base import Handler
 from ibgateway_sim.gateway.session import Session
 from ibgateway_sim.wire import messages as m
@@ -24,8 +24,15 @@ NEWS_ARTICLE_NOT_FOUND: Final = 10172  # IB: "Failed to request news article: ..
 TEXT_ARTICLE_NOT_FOUND: Final = "Failed to request news article: No data available"
 
 
-def _article_id(provider: str, con_id: int, day: dt.date) -> str:
+ARCHIVE_TIME: Final = dt.time(13, 30)  # UTC: when each day's headline is published
+
+
+def article_id(provider: str, con_id: int, day: dt.date) -> str:
     return f"{provider}${con_id:08d}{day:%Y%m%d}"
+
+
+def headline(spec: ContractSpec, day: dt.date) -> str:
+    return f"{spec.long_name} ({spec.symbol}): market update for {day:%b %d}"
 
 
 class NewsHandlers:
@@ -82,10 +89,10 @@ class NewsHandlers:
             s.send(
                 m.HistoricalNews(
                     req_id=msg.req_id,
-                    time=f"{day:%Y-%m-%d} 13:30:00.0",
+                    time=f"{day:%Y-%m-%d} {ARCHIVE_TIME:%H:%M:%S}.0",
                     provider_code=provider,
-                    article_id=_article_id(provider, spec.con_id, day),
-                    headline=f"{spec.long_name} ({spec.symbol}): market update for {day:%b %d}",
+                    article_id=article_id(provider, spec.con_id, day),
+                    headline=headline(spec, day),
                 )
             )
         s.send(m.HistoricalNewsEnd(req_id=msg.req_id, has_more=len(rows) > limit))

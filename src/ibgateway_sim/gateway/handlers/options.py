@@ -1,30 +1,30 @@
 """Option calculators: calculateImpliedVolatility and calculateOptionPrice answer one
 tickOptionComputation (tick types 53 and 54, as TWS does), Black-Scholes on the simulator's
 own underlying price (or the one the request names), at the gateway's rate and dividend
-yield; exerciseOptions is refused (the engine models no exercise or assignment).
+yield. exerciseOptions exercises or lapses a long option position at once (the engine's
+`exercise.py`): its executions (orderId 0) and commission reports go to the requesting
+client, positions and portfolio follow as after any fill; a refusal is error 322 on the
+request's id.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Final
 
-from ibgateway_sim.engine import ContractSpec, Engine
-from ibgateway_sim.engine.pricing import black_scholes, implied_vol, to_decimal
+from ibgateway_sim.engine import ContractQuery, ContractSpec, Engine
+from ibgateway_sim.engine.pricing import implied_vol, option_values, years_to_expiry
 from ibgateway_sim.gateway.codes import NO_SECURITY, TEXT_NO_SECURITY
 from ibgateway_sim.gateway.handlers.base import Handler, ignore
+from ibgateway_sim.gateway.handlers.orders import Dispatcher
 from ibgateway_sim.gateway.mapping import contract_query
+from ibgateway_sim.gateway.option_ticks import (
+    CUST_OPTION_COMPUTATION,
+    CUST_OPTION_PRICE,
+    option_computation,
+)
 from ibgateway_sim.gateway.session import Session
-from ibgateway_sim.gateway.validation import VALIDATION, validation_text
 from ibgateway_sim.wire import messages as m
-
-CUST_OPTION_COMPUTATION: Final = 53  # the implied-volatility calculator's answer
-CUST_OPTION_PRICE: Final = 54  # ... and the option-price calculator's (ibapi TickTypeEnum)
-PRICE_BASED: Final = 1
-NOT_COMPUTED: Final = Decimal(-1)
-EXERCISE_NOT_MODELLED: Final = "Exercise and lapse of options are not modelled here"
 
 
 class OptionHandlers:
@@ -32,11 +32,13 @@ class OptionHandlers:
         self,
         engine: Engine,
         *,
+        dispatcher: Dispatcher,
         clock: Callable[[], float],
         rate: Decimal,
         dividend_yield: Decimal,
     ) -> None:
         self._engine = engine
+        self._dispatcher = dispatcher
         self._clock = clock
         self._rate = float(rate)
         self._dividend = float(dividend_yield)
@@ -63,11 +65,7 @@ class OptionHandlers:
         return specs[0]
 
     def _years(self, spec: ContractSpec) -> float:
-        expiry = dt.datetime.strptime(spec.last_trade_date[:8], "%Y%m%d").replace(
-            hour=21, tzinfo=dt.UTC
-        )  # 16:00 New York, the options' close
-        seconds = expiry.timestamp() - self._clock()
-        return max(seconds, 3600.0) / (365.0 * 86400.0)
+        return years_to_expiry(spec.last_trade_date, self._clock())
 
     def _spot(self, spec: ContractSpec, given: Decimal | None) -> float:
         if given is not None and given > 0:
@@ -98,30 +96,29 @@ class OptionHandlers:
         self, s: Session, req_id: int, tick_type: int, spec: ContractSpec, spot: float,
         years: float, vol: float | None,
     ) -> None:  # fmt: skip
-        if vol is None:  # TWS's "not computed" values
-            s.send(
-                m.TickOptionComputation(
-                    req_id=req_id, tick_type=tick_type, tick_attrib=PRICE_BASED,
-                    implied_vol=NOT_COMPUTED, delta=Decimal(-2), opt_price=NOT_COMPUTED,
-                    pv_dividend=NOT_COMPUTED, gamma=Decimal(-2), vega=Decimal(-2),
-                    theta=Decimal(-2), und_price=to_decimal(spot, 4),
-                )
-            )  # fmt: skip
-            return
-        g = black_scholes(
-            spot=spot, strike=float(spec.strike), years=years, vol=vol, rate=self._rate,
-            dividend=self._dividend, right=spec.right,
+        values = option_values(
+            spot=spot, strike=float(spec.strike), years=years, rate=self._rate,
+            dividend=self._dividend, right=spec.right, vol=vol,
         )  # fmt: skip
-        pv_dividend = spot * (1.0 - pow(2.718281828459045, -self._dividend * years))
-        s.send(
-            m.TickOptionComputation(
-                req_id=req_id, tick_type=tick_type, tick_attrib=PRICE_BASED,
-                implied_vol=to_decimal(vol), delta=to_decimal(g.delta),
-                opt_price=to_decimal(g.price, 4), pv_dividend=to_decimal(pv_dividend, 4),
-                gamma=to_decimal(g.gamma), vega=to_decimal(g.vega), theta=to_decimal(g.theta),
-                und_price=to_decimal(spot, 4),
-            )
-        )  # fmt: skip
+        s.send(option_computation(req_id, tick_type, values))
 
     def _on_exercise(self, s: Session, msg: m.ExerciseOptions) -> None:
-        s.send_error(msg.req_id, VALIDATION, validation_text(EXERCISE_NOT_MODELLED))
+        assert s.client_id is not None  # requests are handled only after startApi
+        c = msg.contract
+        query = ContractQuery(
+            con_id=c.con_id, symbol=c.symbol, sec_type=c.sec_type,
+            last_trade_date=c.last_trade_date, strike=c.strike or None, right=c.right,
+            multiplier=c.multiplier, exchange=c.exchange, currency=c.currency,
+            local_symbol=c.local_symbol, trading_class=c.trading_class,
+        )  # fmt: skip
+        specs = self._engine.match_contracts(query)
+        if len(specs) != 1:
+            s.send_error(msg.req_id, NO_SECURITY, TEXT_NO_SECURITY)
+            return
+        self._dispatcher.dispatch(
+            self._engine.exercise(
+                client_id=s.client_id, req_id=msg.req_id, account=msg.account,
+                con_id=specs[0].con_id, action=msg.exercise_action,
+                quantity=msg.exercise_quantity, override=msg.override != 0,
+            )
+        )  # fmt: skip
