@@ -20,7 +20,6 @@ Choices where IB's exact behaviour is not published or not worth modelling:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -97,6 +96,9 @@ class Position:
     avg_cost: Decimal = _ZERO  # per unit x multiplier, commissions included (IB's avgCost)
     avg_trade: Decimal = _ZERO  # per unit x multiplier, without commissions (futures MTM)
     realized: Decimal = _ZERO
+
+    def copy(self) -> Position:
+        return Position(self.qty, self.avg_cost, self.avg_trade, self.realized)
 
 
 @dataclass(slots=True)
@@ -296,7 +298,7 @@ class Ledger:
         for e in entries:
             held = positions.get(e.spec.con_id)
             if held is not None:
-                positions[e.spec.con_id] = (held[0], dataclasses.replace(held[1]))
+                positions[e.spec.con_id] = (held[0], held[1].copy())
         trial = Account(
             code=acct.code,
             initial_cash=acct.initial_cash,
