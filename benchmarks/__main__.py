@@ -31,6 +31,7 @@ FIGURES = (
     "tap_latency",
     "scale",
     "order_types",
+    "sim_cpu",
     "testbed",
     "endurance",
 )
@@ -116,6 +117,10 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
         "sim_ceiling": lambda f: (
             f"{f['req_current_time_msgs_per_s']:.0f} msg/s reqCurrentTime, "
             f"{f['place_order_msgs_per_s']:.0f} msg/s placeOrder"),
+        "sim_cpu": lambda f: (
+            f"{f['round_us']['median']:.0f} us CPU per placeOrder round ("
+            f"{f['round_us']['min']:.0f}..{f['round_us']['max']:.0f}); alone: codec "
+            f"{f['codec_us']['median']:.0f} us, engine {f['engine_us']['median']:.0f} us"),
         "scale": lambda f: (
             f"{f['clients']['clients']} clients: ack p50 {f['clients']['median_ack_ms_p50']:.2f} "
             f"ms, worst p99 {f['clients']['worst_ack_ms_p99']:.1f} ms, "
