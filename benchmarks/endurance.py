@@ -1,4 +1,4 @@
-"""Figure 12. Endurance: one venue trading for 10 minutes (30 s quick) at 10 orders a second
+"""Figure 13. Endurance: one venue trading for 10 minutes (30 s quick) at 10 orders a second
 with quotes and 5-second bars streaming, against a simulator in its own process whose market
 moves.
 

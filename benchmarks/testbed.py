@@ -1,4 +1,4 @@
-"""Figure 11. Cost of the test bed in a user's CI: what the simulator costs a suite that starts
+"""Figure 12. Cost of the test bed in a user's CI: what the simulator costs a suite that starts
 a fresh one per test.
 
 Part 1, in this process: `GatewaySimulator.start()` until its port accepts, and `Ibkr.connect()`
