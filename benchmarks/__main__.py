@@ -31,6 +31,9 @@ FIGURES = (
     "tap_latency",
     "scale",
     "order_types",
+    "sim_cpu",
+    "testbed",
+    "endurance",
 )
 
 
@@ -114,6 +117,10 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
         "sim_ceiling": lambda f: (
             f"{f['req_current_time_msgs_per_s']:.0f} msg/s reqCurrentTime, "
             f"{f['place_order_msgs_per_s']:.0f} msg/s placeOrder"),
+        "sim_cpu": lambda f: (
+            f"{f['round_us']['median']:.0f} us CPU per placeOrder round ("
+            f"{f['round_us']['min']:.0f}..{f['round_us']['max']:.0f}); alone: codec "
+            f"{f['codec_us']['median']:.0f} us, engine {f['engine_us']['median']:.0f} us"),
         "scale": lambda f: (
             f"{f['clients']['clients']} clients: ack p50 {f['clients']['median_ack_ms_p50']:.2f} "
             f"ms, worst p99 {f['clients']['worst_ack_ms_p99']:.1f} ms, "
@@ -131,6 +138,17 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
             f"added over raw: LMT {f['lmt']['added_us']['median']:+.0f} us, worst "
             f"{f['worst']} {f['types'][f['worst']]['added_us']['median']:+.0f} us; "
             f"{sum(t['pass'] for t in f['types'].values())}/{len(f['types'])} types pass"),
+        "testbed": lambda f: (
+            f"sim start p50 {f['simulator_start_ms']['p50']:.1f} ms; connect p50 venue "
+            f"{f['venue_connect_ms']['p50']:.1f} vs raw {f['raw_connect_ms']['p50']:.1f} ms "
+            f"(x{f['connect_ratio']['median']:.2f}); {f['suite']['tests']} tests with a "
+            f"simulator each: {f['suite']['seconds']:.0f} s ({f['suite']['ms_per_test']:.0f} "
+            f"ms/test)"),
+        "endurance": lambda f: (
+            f"{f['seconds']} s, {f['orders']} orders, {f['fills']} fills: RSS "
+            f"{f['rss_mb_start']:.0f}->{f['rss_mb_end']:.0f} MB (slope "
+            f"{f['rss_slope_mb_per_min']:+.2f} MB/min), fds {f['fds_after_warmup']}->"
+            f"{f['fds_end']}, loop lag p99 {f['loop_lag_ms_p99']:.2f} ms"),
     }.get(name)
     try:
         return str(pick(fig)) if pick else ""

@@ -44,7 +44,7 @@ from .model import (
 )
 from .option_model import Follower, intrinsic, vol_for_price
 from .pretrade import PreTrade
-from .universe import builtin_universe, listing_date, match_all
+from .universe import ContractIndex, builtin_universe, listing_date
 from .validation import (
     Rejection,
     check_combo,
@@ -116,6 +116,7 @@ class Engine:
             per_share=commission_per_share, min_stock=min_commission
         )
         self._specs: dict[int, ContractSpec] = {}
+        self._index = ContractIndex()  # the same instruments, by what queries name
         self._fx_pairs: dict[str, tuple[int, bool] | None] = {}  # ccy -> (conId, USD first)
         if contracts is None:  # the built-in one, its rolling expiries from the clock's date
             contracts = builtin_universe(listing_date(clock()))
@@ -173,15 +174,13 @@ class Engine:
         if spec.min_tick <= 0 or spec.initial_price <= 0:
             raise EngineError(0, f"conId {spec.con_id}: min_tick and initial_price must be > 0")
         self._specs[spec.con_id] = spec
+        self._index.add(spec)
         self._fx_pairs.clear()
 
     def match_contracts(self, query: ContractQuery) -> list[ContractSpec]:
         """Every instrument the query matches, in conId order ([] = unknown, several =
         ambiguous; the server returns them all and the client decides)."""
-        if query.con_id:  # the common case for orders: one lookup, then the other fields
-            spec = self._specs.get(query.con_id)
-            return match_all(query, [spec]) if spec is not None else []
-        return sorted(match_all(query, self._specs.values()), key=lambda s: s.con_id)
+        return self._index.match(query)
 
     def contract(self, con_id: int) -> ContractSpec:
         spec = self._specs.get(con_id)

@@ -20,12 +20,12 @@ Choices where IB's exact behaviour is not published or not worth modelling:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from .model import AccountValue, ContractSpec, PositionRow
+from .records import record
 from .universe import FUTURE_MARGINS
 
 BASE = "USD"
@@ -97,6 +97,9 @@ class Position:
     avg_trade: Decimal = _ZERO  # per unit x multiplier, without commissions (futures MTM)
     realized: Decimal = _ZERO
 
+    def copy(self) -> Position:
+        return Position(self.qty, self.avg_cost, self.avg_trade, self.realized)
+
 
 @dataclass(slots=True)
 class Account:
@@ -160,7 +163,7 @@ def apply(acct: Account, e: Entry) -> Decimal | None:
     return realized
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Summary:
     """An account's totals in the base currency."""
 
@@ -284,20 +287,28 @@ class Ledger:
 
     def what_if(self, account: str, entries: list[Entry]) -> tuple[Summary, Summary]:
         """Totals before and after hypothetically applying `entries` (not recorded)."""
+        return self.summary(account), self.after(account, entries)
+
+    def after(self, account: str, entries: list[Entry]) -> Summary:
+        """Totals after hypothetically applying `entries` (not recorded)."""
         acct = self.accounts[account]
-        before = summarize(acct, self._mark, self._rate)
+        # `apply` changes the cash and realized dicts and the positions the entries name:
+        # those are copied, every other position is shared with the account, read-only
+        positions = dict(acct.positions)
+        for e in entries:
+            held = positions.get(e.spec.con_id)
+            if held is not None:
+                positions[e.spec.con_id] = (held[0], held[1].copy())
         trial = Account(
             code=acct.code,
             initial_cash=acct.initial_cash,
             cash=dict(acct.cash),
             realized=dict(acct.realized),
-            positions={
-                k: (spec, dataclasses.replace(pos)) for k, (spec, pos) in acct.positions.items()
-            },
+            positions=positions,
         )
         for e in entries:
             apply(trial, e)
-        return before, summarize(trial, self._mark, self._rate)
+        return summarize(trial, self._mark, self._rate)
 
     def position(self, account: str, con_id: int) -> Decimal:
         return self.accounts[account].position(con_id)

@@ -12,15 +12,16 @@ sides) are kept exactly as IB spells them, because the server puts them on the w
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from .records import record
 
 Clock = Callable[[], float]
 """Epoch seconds, UTC. The engine reads time only through this, so tests can drive it."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ContractSpec:
     """One instrument of the universe, as reqContractDetails describes it."""
 
@@ -51,7 +52,7 @@ class ContractSpec:
         return Decimal(self.multiplier) if self.multiplier else Decimal(1)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ContractQuery:
     """What a client sent (contract fields of reqContractDetails/placeOrder); "" / None =
     not given."""
@@ -70,7 +71,7 @@ class ContractQuery:
     trading_class: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderRequest:
     """The fields of a placeOrder the engine acts on."""
 
@@ -109,7 +110,7 @@ class OrderRequest:
     conditions_ignore_rth: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ComboLegRequest:
     """One leg of a BAG order: `ratio` units of `con_id` per unit of the combo, bought
     ("BUY") or sold ("SELL") when the combo is bought (mirrored when it is sold)."""
@@ -120,7 +121,7 @@ class ComboLegRequest:
     exchange: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConditionRequest:
     """One order condition as sent: IB's type code (1 price, 3 time, 4 margin, 5 execution,
     6 volume, 7 percent change) and its text fields, the conjunction ("a"/"o") first."""
@@ -129,7 +130,7 @@ class ConditionRequest:
     values: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MarginImpact:
     """What-if answer (openOrder's orderState margin fields), all in the account currency."""
 
@@ -149,7 +150,7 @@ class MarginImpact:
     max_commission: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderState:
     """Immutable snapshot of one order, taken after a change."""
 
@@ -179,7 +180,7 @@ class OrderState:
 DONE_STATUSES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Execution:
     exec_id: str  # "0000e1a7.6543210a.01.01" style; a correction bumps the last part
     perm_id: int
@@ -200,7 +201,7 @@ class Execution:
     liquidation: bool = False  # IB's own forced liquidation (orderId -1, clientId 0)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Commission:
     exec_id: str
     commission: Decimal
@@ -208,7 +209,7 @@ class Commission:
     realized_pnl: Decimal | None  # None = UNSET on the wire (opening trades)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Quote:
     bid: Decimal
     ask: Decimal
@@ -223,7 +224,7 @@ class Quote:
     time: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PositionRow:
     account: str
     contract: ContractSpec
@@ -235,7 +236,7 @@ class PositionRow:
     realized_pnl: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AccountValue:
     account: str
     key: str
@@ -243,7 +244,7 @@ class AccountValue:
     currency: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExecFilter:
     """reqExecutions filter; "" / 0 = any."""
 
@@ -256,7 +257,7 @@ class ExecFilter:
     side: str = ""  # "BUY"/"SELL"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderUpdated:
     """Server: openOrder + orderStatus to the owner; orderStatus alone when `status_only`
     (a cancel the trader asked for: TWS answers orderStatus Cancelled and error 202, no
@@ -266,7 +267,7 @@ class OrderUpdated:
     status_only: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExecutionMade:
     """Server: execDetails(-1) then commissionReport."""
 
@@ -274,7 +275,7 @@ class ExecutionMade:
     commission: Commission
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderError:
     """Server: error(orderId, code, text)."""
 
@@ -284,7 +285,7 @@ class OrderError:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SessionCrossed:
     """The session clock crossed a boundary (`sessions.SessionEvent`): the hook for
     whatever runs at an open or a close (DAY expiry here; auctions later)."""

@@ -49,8 +49,10 @@ class PreTrade:
         4x AvailableFunds for stocks). Other open orders are not reserved against, and
         orders that reduce margin always pass."""
         for acct, qty in (targets or {account: req.quantity}).items():
-            before, after = self._ledger.what_if(acct, self._entries(req, spec, qty))
-            if after.init_margin > before.init_margin and after.available_funds < 0:
+            after = self._ledger.after(acct, self._entries(req, spec, qty))
+            if after.available_funds >= 0:
+                continue  # whether it adds margin or not, it passes
+            if after.init_margin > self._ledger.summary(acct).init_margin:
                 raise reject(
                     "YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR "
                     f"EQUITY WITH LOAN VALUE [{money(after.net_liquidation)} USD] MUST EXCEED "

@@ -420,12 +420,87 @@ def matches(query: ContractQuery, spec: ContractSpec) -> bool:
     return not (query.trading_class and _norm(query.trading_class) != spec.trading_class)
 
 
+_NAMES_NOTHING: Final = (ContractQuery(), ContractQuery(strike=Decimal(0)))
+MATCHES_KEPT: Final = 4096  # answers `ContractIndex.match` remembers (queries repeat)
+
+
 def match_all(query: ContractQuery, specs: Iterable[ContractSpec]) -> list[ContractSpec]:
     """Every spec the query matches. A query that names nothing matches nothing (a real
     gateway answers 321 to an empty contract; we answer "unknown")."""
-    if query == ContractQuery() or query == ContractQuery(strike=Decimal(0)):
+    if query in _NAMES_NOTHING:
         return []
     return [s for s in specs if matches(query, s)]
+
+
+def _local_key(local_symbol: str) -> str:
+    """A local symbol as `matches` compares it: without whitespace (OCC pads the root)."""
+    return "".join(local_symbol.split())
+
+
+class ContractIndex:
+    """The instruments, indexed by what queries name: conId, (symbol, secType), symbol and
+    local symbol. A query naming one of them is matched against its few candidates instead of
+    the whole universe (every placeOrder matches its contract; the AAPL chain alone is 150
+    options). `matches` still decides; the index only picks whom it looks at."""
+
+    def __init__(self, specs: Iterable[ContractSpec] = ()) -> None:
+        self._by_con_id: dict[int, ContractSpec] = {}
+        self._by_symbol: dict[str, list[ContractSpec]] = {}
+        self._by_symbol_type: dict[tuple[str, str], list[ContractSpec]] = {}
+        self._by_local_symbol: dict[str, list[ContractSpec]] = {}
+        self._answers: dict[ContractQuery, tuple[ContractSpec, ...]] = {}
+        for spec in specs:
+            self.add(spec)
+
+    def add(self, spec: ContractSpec) -> None:
+        """Add `spec`, replacing the instrument with its conId if there is one."""
+        old = self._by_con_id.get(spec.con_id)
+        if old is not None:
+            self._remove(old)
+        self._answers.clear()  # a new instrument may answer any query
+        self._by_con_id[spec.con_id] = spec
+        self._by_symbol.setdefault(spec.symbol, []).append(spec)
+        self._by_symbol_type.setdefault((spec.symbol, spec.sec_type), []).append(spec)
+        self._by_local_symbol.setdefault(_local_key(spec.local_symbol), []).append(spec)
+
+    def _remove(self, spec: ContractSpec) -> None:
+        self._by_symbol[spec.symbol].remove(spec)
+        self._by_symbol_type[(spec.symbol, spec.sec_type)].remove(spec)
+        self._by_local_symbol[_local_key(spec.local_symbol)].remove(spec)
+
+    def get(self, con_id: int) -> ContractSpec | None:
+        return self._by_con_id.get(con_id)
+
+    def __len__(self) -> int:
+        return len(self._by_con_id)
+
+    def candidates(self, query: ContractQuery) -> Iterable[ContractSpec]:
+        """The instruments `query` can match: a superset of `match_all`'s answer."""
+        if query.con_id:
+            spec = self._by_con_id.get(query.con_id)
+            return () if spec is None else (spec,)
+        if query.symbol:
+            symbol = _norm(query.symbol)
+            if query.sec_type:
+                return self._by_symbol_type.get((symbol, _norm(query.sec_type)), ())
+            return self._by_symbol.get(symbol, ())
+        if query.local_symbol:
+            return self._by_local_symbol.get(_local_key(query.local_symbol).upper(), ())
+        return self._by_con_id.values()
+
+    def match(self, query: ContractQuery) -> list[ContractSpec]:
+        """Every instrument the query matches, in conId order (see `match_all`). The answer
+        is remembered until an instrument is added: orders name the same few contracts."""
+        known = self._answers.get(query)
+        if known is not None:
+            return list(known)
+        found = match_all(query, self.candidates(query))
+        if len(found) > 1:
+            found.sort(key=lambda s: s.con_id)
+        if len(self._answers) >= MATCHES_KEPT:
+            self._answers.clear()
+        self._answers[query] = tuple(found)
+        return found
 
 
 # --- reference data: what reqContractDetails and the reference requests tell about each ----

@@ -15,17 +15,27 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
 
-from ibgateway_sim.engine import Engine, Event, ExecutionMade, OrderError, OrderUpdated
+from ibgateway_sim.engine import (
+    Engine,
+    Event,
+    ExecutionMade,
+    OrderError,
+    OrderState,
+    OrderUpdated,
+)
 from ibgateway_sim.faults import FaultPlan, OneShot
 from ibgateway_sim.gateway.mapping import (
     TimeFormatter,
     commission_report,
     exec_details,
     open_order,
+    open_order_again,
     order_status,
 )
 from ibgateway_sim.gateway.session import Session
 from ibgateway_sim.wire import messages as m
+
+OPEN_ROWS_KEPT = 10_000  # the openOrder rows of live orders kept to be sent again
 
 
 class EventDispatcher:
@@ -44,6 +54,9 @@ class EventDispatcher:
         self._times = times
         self._after_fills = after_fills
         self._manual_orders_to: set[Session] = set()  # clientId-0 sessions with auto-bind
+        # each live order's last openOrder row and the snapshot it was made from: the next
+        # status of the order re-makes only what changed (`open_order_again`)
+        self._open_rows: dict[tuple[int, int], tuple[OrderState, m.OpenOrder]] = {}
 
     def bind_manual_orders(self, session: Session, bound: bool) -> None:
         """reqAutoOpenOrders: `session` hears (or stops hearing) about TWS-entered orders."""
@@ -67,6 +80,18 @@ class EventDispatcher:
     def everyone(self) -> list[Session]:
         return [s for s in self._sessions if s.started and not s.closed]
 
+    def _open_order(self, st: OrderState) -> m.OpenOrder:
+        key = (st.client_id, st.order_id)
+        kept = self._open_rows.get(key)
+        row = open_order(st) if kept is None else open_order_again(st, *kept)
+        if st.is_done or st.margin is not None:
+            self._open_rows.pop(key, None)
+        else:
+            if len(self._open_rows) >= OPEN_ROWS_KEPT and key not in self._open_rows:
+                self._open_rows.clear()
+            self._open_rows[key] = (st, row)
+        return row
+
     def dispatch(self, events: Sequence[Event]) -> None:
         """Turn engine events into messages, in order; commission reports follow the order
         status of their execution, as TWS sends them."""
@@ -78,9 +103,11 @@ class EventDispatcher:
             ev = queue.popleft()
             if isinstance(ev, OrderUpdated):
                 st = ev.order
-                for s in self.audience(st.client_id):
-                    if not ev.status_only:
-                        s.send(open_order(st))
+                audience = self.audience(st.client_id)
+                row = self._open_order(st) if audience and not ev.status_only else None
+                for s in audience:
+                    if row is not None:
+                        s.send(row)
                     if st.margin is None:
                         s.send(order_status(st))
             elif isinstance(ev, ExecutionMade):

@@ -71,20 +71,37 @@ class TimeFormatter:
         self.name = timezone
         self.exec_time_format = exec_time_format
         self.zone: dt.tzinfo = dt.UTC if timezone.upper() == "UTC" else ZoneInfo(timezone)
+        # the last second stamped, per form: executions come many to a second
+        self._last: dict[str, tuple[int, str]] = {}
 
     def local(self, t: float) -> dt.datetime:
         return dt.datetime.fromtimestamp(t, self.zone)
 
     def stamp(self, t: float) -> str:
         """ "YYYYMMDD HH:MM:SS <zone>": one space, so ib_async parses it tz-aware."""
-        return f"{self.local(t):%Y%m%d %H:%M:%S} {self.name}"
+        return self._per_second("zone", t)
 
     def exec_stamp(self, t: float) -> str:
         """Execution times: "zone" (the default, as current TWS sends them) or "utc", the
         "YYYYMMDD-HH:MM:SS" form some TWS versions send, which is UTC by IB's definition."""
-        if self.exec_time_format == "utc":
-            return f"{dt.datetime.fromtimestamp(t, dt.UTC):%Y%m%d-%H:%M:%S}"
-        return self.stamp(t)
+        return self._per_second("utc" if self.exec_time_format == "utc" else "zone", t)
+
+    def _per_second(self, form: str, t: float) -> str:
+        """A text of whole seconds, made once per second: `t` and the last `t` stamped in the
+        same second (and far enough from its end that rounding to microseconds cannot carry
+        into the next) read alike."""
+        second = int(t)
+        same = 0 <= t - second < 0.999
+        last = self._last.get(form)
+        if same and last is not None and last[0] == second:
+            return last[1]
+        if form == "utc":
+            text = f"{dt.datetime.fromtimestamp(t, dt.UTC):%Y%m%d-%H:%M:%S}"
+        else:
+            text = f"{self.local(t):%Y%m%d %H:%M:%S} {self.name}"
+        if same:
+            self._last[form] = (second, text)
+        return text
 
     def connection_time(self, t: float) -> str:
         local = self.local(t)
@@ -145,10 +162,12 @@ def order_request(msg: m.PlaceOrder, client_id: int) -> OrderRequest:
             ComboLegRequest(con_id=leg.con_id, ratio=leg.ratio, action=leg.action,
                             exchange=leg.exchange)
             for leg in msg.combo_legs
-        ),
+        ) if msg.combo_legs else (),
         algo_strategy=msg.algo_strategy,
-        algo_params=tuple((p.tag, p.value) for p in msg.algo_params),
-        conditions=tuple(ConditionRequest(c.cond_type, c.values) for c in msg.conditions),
+        algo_params=tuple((p.tag, p.value) for p in msg.algo_params) if msg.algo_params else (),
+        conditions=tuple(
+            ConditionRequest(c.cond_type, c.values) for c in msg.conditions
+        ) if msg.conditions else (),
         conditions_cancel_order=msg.conditions_cancel_order,
         conditions_ignore_rth=msg.conditions_ignore_rth,
     )
@@ -156,6 +175,8 @@ def order_request(msg: m.PlaceOrder, client_id: int) -> OrderRequest:
 
 def _combo_legs(req: OrderRequest) -> tuple[m.ComboLeg, ...]:
     """A BAG order's legs as openOrder / completedOrder echo them."""
+    if not req.combo_legs:
+        return ()
     return tuple(
         m.ComboLeg(con_id=leg.con_id, ratio=leg.ratio, action=leg.action,
                    exchange=leg.exchange or req.contract.exchange or "SMART")
@@ -164,10 +185,14 @@ def _combo_legs(req: OrderRequest) -> tuple[m.ComboLeg, ...]:
 
 
 def _algo_params(req: OrderRequest) -> tuple[m.TagValue, ...]:
+    if not req.algo_params:
+        return ()
     return tuple(m.TagValue(tag=t, value=v) for t, v in req.algo_params)
 
 
 def _conditions(req: OrderRequest) -> tuple[m.OrderCondition, ...]:
+    if not req.conditions:
+        return ()
     return tuple(m.OrderCondition(cond_type=c.cond_type, values=c.values) for c in req.conditions)
 
 
@@ -191,10 +216,16 @@ def _order_exchange(st: OrderState) -> str:
     return st.request.contract.exchange or st.contract.exchange
 
 
+_OPEN_ORDER: Final = m.OpenOrder()
+
+
 def open_order(st: OrderState) -> m.OpenOrder:
     req = st.request
     margin = st.margin
-    base = m.OpenOrder(
+    # the row's defaults with this order's fields over them: the same row as
+    # m.OpenOrder(order_id=..., ...) without matching 35 keywords against 141 parameters
+    base = m.evolve(
+        _OPEN_ORDER,
         order_id=st.order_id,
         contract=reply_contract(st.contract, _order_exchange(st)),
         action=req.action,
@@ -249,6 +280,24 @@ def open_order(st: OrderState) -> m.OpenOrder:
         commission_currency=margin.commission_currency,
         warning_text=margin.warning_text,
     )
+
+
+def open_order_again(st: OrderState, was: OrderState, row: m.OpenOrder) -> m.OpenOrder:
+    """`open_order(st)`, given `row == open_order(was)` for an earlier snapshot of the same
+    order: when nothing else `open_order` reads has changed (the same request and contract
+    objects, both frozen; perm id, trail stop; no margin answer) only the status is new."""
+    if (
+        was.request is st.request
+        and was.contract is st.contract
+        and was.client_id == st.client_id
+        and was.order_id == st.order_id
+        and was.perm_id == st.perm_id
+        and was.trail_stop_price == st.trail_stop_price
+        and was.margin is None
+        and st.margin is None
+    ):
+        return row if was.status == st.status else m.evolve(row, status=st.status)
+    return open_order(st)
 
 
 def order_status(st: OrderState) -> m.OrderStatus:

@@ -35,6 +35,7 @@ from ibgateway_sim.wire.fieldcodec import (
     UnknownMessage,
     decode_fields,
     encode_fields,
+    encode_text,
     plan,
 )
 from ibgateway_sim.wire.messages import SPECS, Direction, Message
@@ -102,7 +103,7 @@ def frame(payload: bytes) -> bytes:
 
 
 def frame_fields(fields: Iterable[str]) -> bytes:
-    return frame("".join(f"{f}\0" for f in fields).encode())
+    return frame("".join([f"{f}\0" for f in fields]).encode())
 
 
 def encode(msg: Message, version: int = MAX_VERSION) -> bytes:
@@ -110,7 +111,7 @@ def encode(msg: Message, version: int = MAX_VERSION) -> bytes:
     from 201 a binary id, then a protobuf body (id + 200) if the message travels as protobuf
     at `version` and has a form, text fields otherwise."""
     if version < PROTOBUF:
-        return frame_fields(encode_fields(msg, version))
+        return frame(encode_text(msg, version).encode())
     form = form_for(type(msg))
     if form is not None and travels_as_protobuf(msg.DIRECTION, msg.MSG_ID, version):
         body = encode_body(form, msg, version)
@@ -120,7 +121,7 @@ def encode(msg: Message, version: int = MAX_VERSION) -> bytes:
             tail = encode_body(FORMS[trailer], msg, version)
             wire += frame(_MSG_ID.pack(trailer.MSG_ID + PROTOBUF_MSG_ID) + tail)
         return wire
-    text = "".join(f"{f}\0" for f in encode_fields(msg, version)[1:])
+    text = encode_text(msg, version, with_id=False)
     return frame(_MSG_ID.pack(msg.MSG_ID) + text.encode())
 
 

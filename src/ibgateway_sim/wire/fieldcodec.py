@@ -5,14 +5,16 @@ version window are neither written nor read, conditional blocks follow their pre
 sub-rows, groups, flagged and tagged rows nest. No per-message code, no bytes, no socket;
 framing and the handshake are `codec.py`'s.
 
-Walking a row is compiled once per (row class, version) into a flat plan, which is what keeps
-a generic decoder fast enough for tens of thousands of messages per second.
+A row is compiled once per (row class, version) into a plan (runs of scalars, sub-rows,
+conditional blocks), and the plan into the Python source of one encoder and one decoder
+(`plan(cls, version).source` shows it). The rows stay the one description of the wire; the
+generated code is what keeps a generic codec cheap: straight-line attribute reads and string
+conversions per message, no descriptors interpreted, no per-field function calls on encode.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -20,12 +22,18 @@ from typing import Any, Final
 
 from ibgateway_sim.wire.messages import (
     SPECS,
+    AllOf,
+    AnyOf,
     Direction,
     Kind,
     Message,
+    NonEmpty,
+    OneOf,
     OrderCondition,
+    Positive,
     Pred,
     Wire,
+    unfrozen,
 )
 
 # the server versions the rows of `messages.py` are written for (negotiated in `codec.py`)
@@ -61,46 +69,20 @@ class EncodeError(ValueError):
 
 
 def _fmt_dec(value: Decimal) -> str:
+    if value.is_finite():
+        # str() is format(value, "f") unless it picks scientific notation, and three times
+        # cheaper: prices and sizes are plain
+        text = str(value)
+        return format(value, "f") if "E" in text else text
     if value.is_nan():
         raise EncodeError("NaN cannot be sent")
-    if value.is_infinite():
-        return "Infinite" if value > 0 else "-Infinite"
-    text = format(value, "f")
-    return text
+    return "Infinite" if value > 0 else "-Infinite"
 
 
 def _enc_str(v: Any) -> str:
     if "\0" in v:
         raise EncodeError(f"NUL inside a text field: {v!r}")
     return v  # type: ignore[no-any-return]
-
-
-def _enc_int(v: Any) -> str:
-    return str(int(v))
-
-
-def _enc_opt_int(v: Any) -> str:
-    return "" if v is None else str(int(v))
-
-
-def _enc_dec(v: Any) -> str:
-    return "" if v is None else _fmt_dec(v)
-
-
-def _enc_dec_max(v: Any) -> str:
-    return MAX_DOUBLE_TEXT if v is None else _fmt_dec(v)
-
-
-def _enc_bool(v: Any) -> str:
-    return "1" if v else "0"
-
-
-def _enc_opt_bool(v: Any) -> str:
-    return "" if v is None else ("1" if v else "0")
-
-
-def _dec_str(s: str) -> str:
-    return s
 
 
 def _dec_int(s: str) -> int:
@@ -134,22 +116,31 @@ def _dec_dec(s: str) -> Decimal | None:
     return value
 
 
-def _dec_bool(s: str) -> bool:
-    return _dec_int(s) != 0
-
-
 def _dec_opt_bool(s: str) -> bool | None:
     return None if not s else _dec_int(s) != 0
 
 
-_SCALAR_CODECS: Final[dict[Kind, tuple[Callable[[Any], str], Callable[[str], Any]]]] = {
-    Kind.STR: (_enc_str, _dec_str),
-    Kind.INT: (_enc_int, _dec_int),
-    Kind.OPT_INT: (_enc_opt_int, _dec_opt_int),
-    Kind.DEC: (_enc_dec, _dec_dec),
-    Kind.DEC_MAX: (_enc_dec_max, _dec_dec),
-    Kind.BOOL: (_enc_bool, _dec_bool),
-    Kind.OPT_BOOL: (_enc_opt_bool, _dec_opt_bool),
+# How one scalar field is written and read, as an expression of generated code: `{v}` is the
+# value (an attribute of the row on encode, one text field on decode). A STR is written as it
+# is: NULs inside text are refused once per message, on the joined text (`_refuse_nul`).
+_ENCODE_EXPR: Final[dict[Kind, str]] = {
+    Kind.STR: "{v}",
+    Kind.INT: "str(int({v}))",
+    Kind.OPT_INT: '("" if {v} is None else str(int({v})))',
+    Kind.DEC: '("" if {v} is None else _fmt_dec({v}))',
+    Kind.DEC_MAX: "(MAX_DOUBLE_TEXT if {v} is None else _fmt_dec({v}))",
+    Kind.BOOL: '("1" if {v} else "0")',
+    Kind.OPT_BOOL: '("" if {v} is None else "1" if {v} else "0")',
+}
+_DECODE_EXPR: Final[dict[Kind, str]] = {
+    Kind.STR: "{v}",
+    # most fields of a request are empty: those are read without a call
+    Kind.INT: "(_dec_int(t) if (t := {v}) else 0)",
+    Kind.OPT_INT: "(_dec_opt_int(t) if (t := {v}) else None)",
+    Kind.DEC: "(_dec_dec(t) if (t := {v}) else None)",
+    Kind.DEC_MAX: "(_dec_dec(t) if (t := {v}) else None)",
+    Kind.BOOL: '(True if (t := {v}) == "1" else False if not t or t == "0" else _dec_int(t) != 0)',
+    Kind.OPT_BOOL: "_dec_opt_bool({v})",
 }
 
 # --------------------------------------------------------------------------------------------
@@ -169,12 +160,10 @@ class _Step:
 
 @dataclass(frozen=True, slots=True)
 class _Run:
-    """Consecutive plain scalar fields, converted in one sweep (the bulk of every row)."""
+    """Consecutive plain scalar fields (the bulk of every row)."""
 
     names: tuple[str, ...]
-    encs: tuple[Callable[[Any], str], ...]
-    decs: tuple[Callable[[str], Any], ...]
-    get: Callable[[Any], tuple[Any, ...]]
+    kinds: tuple[Kind, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,12 +175,19 @@ class _Block:
 
 
 _Part = _Run | _Step | _Block
+Encoder = Callable[[Any, list[str]], None]
+Decoder = Callable[[Sequence[str], int], tuple[Any, int]]
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
+    """A row at one version: its parts, and the encoder and decoder generated from them."""
+
     cls: type
     parts: tuple[_Part, ...]
+    encode: Encoder  # (row, out): appends the row's fields to `out`
+    decode: Decoder  # (fields, pos): the row read from fields[pos:], and the position after
+    source: str  # the generated code of both, for whoever debugs a row
 
 
 _PLANS: dict[tuple[type, int], _Plan] = {}
@@ -201,25 +197,13 @@ def _wire_fields(cls: type) -> list[tuple[dataclasses.Field[Any], Wire]]:
     return [(f, f.metadata["wire"]) for f in dataclasses.fields(cls) if "wire" in f.metadata]
 
 
-def _run(fields: list[tuple[str, Kind]]) -> _Run:
-    names = tuple(n for n, _ in fields)
-    getter = operator.attrgetter(*names)
-    get = getter if len(names) > 1 else (lambda obj: (getter(obj),))
-    return _Run(
-        names,
-        tuple(_SCALAR_CODECS[k][0] for _, k in fields),
-        tuple(_SCALAR_CODECS[k][1] for _, k in fields),
-        get,
-    )
-
-
 def _compile(fields: Sequence[tuple[str, Wire]], version: int) -> tuple[_Part, ...]:
     parts: list[_Part] = []
     pending: list[tuple[str, Kind]] = []
 
     def flush() -> None:
         if pending:
-            parts.append(_run(pending))
+            parts.append(_Run(tuple(n for n, _ in pending), tuple(k for _, k in pending)))
             pending.clear()
 
     i = 0
@@ -234,8 +218,7 @@ def _compile(fields: Sequence[tuple[str, Wire]], version: int) -> tuple[_Part, .
             parts.append(_Block(spec.when, _compile(inner, version)))
             i = j
             continue
-        codec = _SCALAR_CODECS.get(spec.kind)
-        if codec is not None:
+        if spec.kind in _ENCODE_EXPR:
             pending.append((name, spec.kind))
         else:
             flush()
@@ -247,16 +230,24 @@ def _compile(fields: Sequence[tuple[str, Wire]], version: int) -> tuple[_Part, .
 
 
 def plan(cls: type, version: int) -> _Plan:
-    """The walk of `cls` at `version`, compiled once: runs of plain scalars (converted in one
-    sweep), sub-rows, and blocks of fields that share a presence condition."""
+    """The walk of `cls` at `version`, compiled once: runs of plain scalars, sub-rows, and
+    blocks of fields that share a presence condition; then generated into one encoder and one
+    decoder function, so a message costs straight-line code, not a walk of descriptors."""
     key = (cls, version)
     cached = _PLANS.get(key)
     if cached is None:
         present = [
             (f.name, spec) for f, spec in _wire_fields(cls) if spec.since <= version < spec.until
         ]
-        cached = _PLANS[key] = _Plan(cls, _compile(present, version))
+        parts = _compile(present, version)
+        encode, decode, source = _generate(cls, parts)
+        cached = _PLANS[key] = _Plan(cls, parts, encode, decode, source)
     return cached
+
+
+# --------------------------------------------------------------------------------------------
+# Code generation: a plan -> the source of its encoder and decoder
+# --------------------------------------------------------------------------------------------
 
 
 class _Fields:
@@ -271,66 +262,206 @@ class _Fields:
         return getattr(self.obj, name, None)
 
 
-def _encode_into(p: _Plan, obj: Any, out: list[str]) -> None:
-    _encode_parts(p.parts, obj, out)
+class _Source:
+    """The lines of generated code, and the objects (sub-row codecs, predicates) it names."""
+
+    def __init__(self, fields: frozenset[str] = frozenset()) -> None:
+        self.fields = fields  # the row's field names (an encoded row holds each of them)
+        self.lines: list[str] = []
+        self.env: dict[str, Any] = {}
+        self._names = 0
+
+    def line(self, depth: int, text: str) -> None:
+        self.lines.append("    " * depth + text)
+
+    def ref(self, value: Any, hint: str) -> str:
+        """A name the code can use for `value`."""
+        self._names += 1
+        name = f"{hint}_{self._names}"
+        self.env[name] = value
+        return name
+
+    def local(self, hint: str) -> str:
+        self._names += 1
+        return f"{hint}{self._names}"
 
 
-def _encode_parts(parts: tuple[_Part, ...], obj: Any, out: list[str]) -> None:
-    for part in parts:
-        if type(part) is _Run:
-            out.extend([enc(v) for enc, v in zip(part.encs, part.get(obj), strict=True)])
-        elif type(part) is _Block:
-            if part.when(_Fields(obj)):
-                _encode_parts(part.parts, obj, out)
-        else:
-            _encode_step(part, getattr(obj, part.name), out)  # type: ignore[union-attr, arg-type]
-
-
-def _encode_step(s: _Step, value: Any, out: list[str]) -> None:
-    if s.kind is Kind.STRUCT:
-        _encode_into(s.sub, value, out)  # type: ignore[arg-type]
-    elif s.kind is Kind.GROUP:
-        out.append(str(len(value)))
-        for item in value:
-            _encode_into(s.sub, item, out)  # type: ignore[arg-type]
-    elif s.kind is Kind.FLAGGED:
-        if value is None:
-            out.append("0")
-        else:
-            out.append("1")
-            _encode_into(s.sub, value, out)  # type: ignore[arg-type]
-    elif s.kind is Kind.TAGGED:
-        out.append(str(len(value)))
-        arity = s.wire.arity or {}
-        for item in value:
-            if arity.get(item.cond_type) != len(item.values):
-                raise EncodeError(f"condition type {item.cond_type} with {item.values!r}")
-            out.append(str(item.cond_type))
-            out.extend(_enc_str(v) for v in item.values)
-
-
-class _Reader:
-    __slots__ = ("fields", "pos")
-
-    def __init__(self, fields: Sequence[str], pos: int = 0) -> None:
-        self.fields = fields
-        self.pos = pos
-
-    def take(self, name: str) -> str:
-        try:
-            value = self.fields[self.pos]
-        except IndexError:
-            raise DecodeError(f"message ends before field {name!r}") from None
-        self.pos += 1
+def _pred_expr(src: _Source, pred: Pred, obj: str, fields: frozenset[str] | None) -> str:
+    """A presence condition as an expression on `obj` whose truth is `pred(values)` with
+    `values.get(name)` as the head of each path (a missing name reads as None): for an `if`,
+    with no call per condition. `fields`: the names `obj` always holds (a row being encoded),
+    or None when any may still be unread (a row being decoded)."""
+    if isinstance(pred, AllOf | AnyOf):
+        joint = " and " if isinstance(pred, AllOf) else " or "
+        inner = joint.join(_pred_expr(src, p, obj, fields) for p in pred.preds)
+        return f"({inner})" if pred.preds else str(isinstance(pred, AllOf))
+    if not isinstance(pred, NonEmpty | OneOf | Positive):
+        return f"{src.ref(pred, 'when')}(_Fields({obj}))"
+    head, *rest = pred.path.split(".")
+    value = f"{obj}.{head}" if fields is not None and head in fields else (
+        f"getattr({obj}, {head!r}, None)")
+    for part in rest:
+        value = f"getattr({value}, {part!r}, None)"
+    if isinstance(pred, NonEmpty):
         return value
+    if isinstance(pred, OneOf):
+        return f"({value} in {src.ref(pred.options, 'options')})"
+    t = src.local("t")
+    return f"(({t} := {value}) is not None and {t} > 0)"
 
-    def take_run(self, run: _Run) -> list[Any]:
-        start, n = self.pos, len(run.names)
-        chunk = self.fields[start : start + n]
-        if len(chunk) < n:
-            raise DecodeError(f"message ends before field {run.names[len(chunk)]!r}")
-        self.pos = start + n
-        return [dec(text) for dec, text in zip(run.decs, chunk, strict=True)]
+
+def _encode_lines(src: _Source, parts: tuple[_Part, ...], obj: str, depth: int) -> None:
+    for part in parts:
+        if isinstance(part, _Run):
+            pairs = zip(part.names, part.kinds, strict=True)
+            exprs = [_ENCODE_EXPR[kind].format(v=f"{obj}.{name}") for name, kind in pairs]
+            src.line(depth, f"out += ({', '.join(exprs)},)")
+        elif isinstance(part, _Block):
+            src.line(depth, f"if {_pred_expr(src, part.when, obj, src.fields)}:")
+            _encode_lines(src, part.parts, obj, depth + 1)
+        elif part.kind is Kind.TAGGED:
+            src.line(depth, f"_encode_tagged({src.ref(part, 'step')}, {obj}.{part.name}, out)")
+        else:
+            assert part.sub is not None
+            sub = src.ref(part.sub.encode, f"encode_{part.sub.cls.__name__}")
+            value = src.local(part.name)
+            src.line(depth, f"{value} = {obj}.{part.name}")
+            if part.kind is Kind.STRUCT:
+                src.line(depth, f"{sub}({value}, out)")
+            elif part.kind is Kind.GROUP:
+                item = src.local("item")
+                src.line(depth, f"out.append(str(len({value})))")
+                src.line(depth, f"for {item} in {value}:")
+                src.line(depth + 1, f"{sub}({item}, out)")
+            else:  # FLAGGED
+                src.line(depth, f"if {value} is None:")
+                src.line(depth + 1, 'out.append("0")')
+                src.line(depth, "else:")
+                src.line(depth + 1, 'out.append("1")')
+                src.line(depth + 1, f"{sub}({value}, out)")
+
+
+def _names_in(parts: tuple[_Part, ...]) -> list[str]:
+    """Every field a run of parts may set, nested blocks included."""
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, _Run):
+            out += part.names
+        elif isinstance(part, _Block):
+            out += _names_in(part.parts)
+        else:
+            out.append(part.name)
+    return out
+
+
+def _default_lines(src: _Source, cls: type, names: Sequence[str], depth: int) -> None:
+    """`o.name = <its dataclass default>` for each of `names` (a fresh one from a factory)."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for name in names:
+        f = fields[name]
+        if f.default_factory is not dataclasses.MISSING:
+            src.line(depth, f"o.{name} = {src.ref(f.default_factory, 'make')}()")
+        else:
+            src.line(depth, f"o.{name} = {src.ref(f.default, 'default')}")
+
+
+def _decode_lines(
+    src: _Source, cls: type, parts: tuple[_Part, ...], depth: int, skipped: list[_Block]
+) -> None:
+    """Each field read straight into `o` (the row's unfrozen twin). A block not taken raises
+    its flag, and its fields get their defaults at the end, as the row's __init__ would give
+    them: not before, so later conditions still see them unread, as on the wire."""
+    for part in parts:
+        if isinstance(part, _Run):
+            n = len(part.names)
+            src.line(depth, f"if size < p + {n}:")
+            src.line(depth + 1, f"_ends_before({src.ref(part.names, 'names')}[size - p])")
+            for i, (name, kind) in enumerate(zip(part.names, part.kinds, strict=True)):
+                text = f"f[p + {i}]" if i else "f[p]"
+                src.line(depth, f"o.{name} = {_DECODE_EXPR[kind].format(v=text)}")
+            src.line(depth, f"p += {n}")
+        elif isinstance(part, _Block):
+            src.line(depth, f"if {_pred_expr(src, part.when, 'o', None)}:")
+            _decode_lines(src, cls, part.parts, depth + 1, skipped)
+            src.line(depth, "else:")
+            src.line(depth + 1, f"skipped{len(skipped)} = True")
+            skipped.append(part)
+        elif part.kind is Kind.TAGGED:
+            src.line(depth, f"o.{part.name}, p = _decode_tagged({src.ref(part, 'step')}, f, p)")
+        else:
+            assert part.sub is not None
+            sub = src.ref(part.sub.decode, f"decode_{part.sub.cls.__name__}")
+            name = repr(part.name)
+            if part.kind is Kind.STRUCT:
+                src.line(depth, f"o.{part.name}, p = {sub}(f, p)")
+            elif part.kind is Kind.GROUP:
+                src.line(depth, f"count = _count(_take(f, p, {name}), {name})")
+                src.line(depth, "p += 1")
+                src.line(depth, "items = []")
+                src.line(depth, "for _ in range(count):")
+                src.line(depth + 1, f"item, p = {sub}(f, p)")
+                src.line(depth + 1, "items.append(item)")
+                src.line(depth, f"o.{part.name} = tuple(items)")
+            else:  # FLAGGED
+                src.line(depth, f"present = _dec_int(_take(f, p, {name})) != 0")
+                src.line(depth, "p += 1")
+                src.line(depth, "if present:")
+                src.line(depth + 1, f"o.{part.name}, p = {sub}(f, p)")
+                src.line(depth, "else:")
+                src.line(depth + 1, f"o.{part.name} = None")
+
+
+def _generate(cls: type, parts: tuple[_Part, ...]) -> tuple[Encoder, Decoder, str]:
+    """The encoder and decoder of one plan, as Python source compiled here: the same walk
+    the plan describes, written out once instead of interpreted per message. The decoder
+    fills the row's `unfrozen` twin field by field and hands it out as the row, so reading a
+    140-field message passes no keyword arguments."""
+    src = _Source(frozenset(f.name for f in dataclasses.fields(cls)))
+    src.env.update(_HELPERS)
+    src.env["cls"] = cls
+    src.env["twin"] = unfrozen(cls)
+    src.line(0, f"def encode_{cls.__name__}(o, out):")
+    src.line(1, "pass")
+    _encode_lines(src, parts, "o", 1)
+    src.line(0, "")
+    src.line(0, f"def decode_{cls.__name__}(f, p):")
+    src.line(1, "size = len(f)")
+    src.line(1, "o = _new(twin)")
+    mark = len(src.lines)
+    skipped: list[_Block] = []
+    _decode_lines(src, cls, parts, 1, skipped)
+    src.lines[mark:mark] = [f"    skipped{i} = False" for i in range(len(skipped))]
+    for i, block in enumerate(skipped):
+        src.line(1, f"if skipped{i}:")
+        _default_lines(src, cls, _names_in(block.parts), 2)
+    read = set(_names_in(parts))
+    _default_lines(src, cls, [f.name for f in dataclasses.fields(cls) if f.name not in read], 1)
+    src.line(1, "_set_class(o, '__class__', cls)")
+    src.line(1, "return o, p")
+    source = "\n".join(src.lines) + "\n"
+    namespace = dict(src.env)
+    exec(compile(source, f"<fieldcodec {cls.__name__}>", "exec"), namespace)
+    return namespace[f"encode_{cls.__name__}"], namespace[f"decode_{cls.__name__}"], source
+
+
+def _encode_tagged(s: _Step, value: Any, out: list[str]) -> None:
+    out.append(str(len(value)))
+    arity = s.wire.arity or {}
+    for item in value:
+        if arity.get(item.cond_type) != len(item.values):
+            raise EncodeError(f"condition type {item.cond_type} with {item.values!r}")
+        out.append(str(item.cond_type))
+        out.extend(_enc_str(v) for v in item.values)
+
+
+def _take(fields: Sequence[str], pos: int, name: str) -> str:
+    if pos >= len(fields):
+        raise DecodeError(f"message ends before field {name!r}")
+    return fields[pos]
+
+
+def _ends_before(name: str) -> None:
+    raise DecodeError(f"message ends before field {name!r}")
 
 
 def _count(text: str, name: str) -> int:
@@ -343,44 +474,47 @@ def _count(text: str, name: str) -> int:
     return n
 
 
-def _decode_from(p: _Plan, r: _Reader) -> Any:
-    values: dict[str, Any] = {}
-    _decode_parts(p.parts, r, values)
-    return p.cls(**values)
-
-
-def _decode_parts(parts: tuple[_Part, ...], r: _Reader, values: dict[str, Any]) -> None:
-    for part in parts:
-        if type(part) is _Run:
-            values.update(zip(part.names, r.take_run(part), strict=True))
-        elif type(part) is _Block:
-            if part.when(values):
-                _decode_parts(part.parts, r, values)
-        else:
-            s: _Step = part  # type: ignore[assignment]
-            values[s.name] = _decode_step(s, r)
-
-
-def _decode_step(s: _Step, r: _Reader) -> Any:
-    if s.kind is Kind.STRUCT:
-        return _decode_from(s.sub, r)  # type: ignore[arg-type]
-    if s.kind is Kind.GROUP:
-        n = _count(r.take(s.name), s.name)
-        return tuple(_decode_from(s.sub, r) for _ in range(n))  # type: ignore[arg-type]
-    if s.kind is Kind.FLAGGED:
-        present = _dec_bool(r.take(s.name))
-        return _decode_from(s.sub, r) if present else None  # type: ignore[arg-type]
-    n = _count(r.take(s.name), s.name)  # TAGGED
+def _decode_tagged(s: _Step, fields: Sequence[str], pos: int) -> tuple[Any, int]:
+    n = _count(_take(fields, pos, s.name), s.name)
+    pos += 1
     arity = s.wire.arity or {}
     items = []
     for _ in range(n):
-        tag = _dec_int(r.take(s.name))
+        tag = _dec_int(_take(fields, pos, s.name))
+        pos += 1
         if tag not in arity:
             raise DecodeError(f"unknown {s.name} type {tag}")
-        items.append(
-            OrderCondition(cond_type=tag, values=tuple(r.take(s.name) for _ in range(arity[tag])))
-        )
-    return tuple(items)
+        values = []
+        for _ in range(arity[tag]):
+            values.append(_take(fields, pos, s.name))
+            pos += 1
+        items.append(OrderCondition(cond_type=tag, values=tuple(values)))
+    return tuple(items), pos
+
+
+def _refuse_nul(fields: list[str], text: str) -> None:
+    """`text` is `fields` joined by NULs: one NUL too many means one inside a field."""
+    if text.count("\0") != len(fields) - 1:
+        for value in fields:
+            _enc_str(value)
+
+
+_HELPERS: Final[dict[str, Any]] = {
+    "MAX_DOUBLE_TEXT": MAX_DOUBLE_TEXT,
+    "_Fields": _Fields,
+    "_fmt_dec": _fmt_dec,
+    "_dec_int": _dec_int,
+    "_dec_opt_int": _dec_opt_int,
+    "_dec_dec": _dec_dec,
+    "_dec_opt_bool": _dec_opt_bool,
+    "_encode_tagged": _encode_tagged,
+    "_decode_tagged": _decode_tagged,
+    "_take": _take,
+    "_ends_before": _ends_before,
+    "_count": _count,
+    "_new": object.__new__,
+    "_set_class": object.__setattr__,
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -391,8 +525,22 @@ def _decode_step(s: _Step, r: _Reader) -> Any:
 def encode_fields(msg: Message, version: int = MAX_VERSION) -> list[str]:
     """The text fields of `msg` at `version`, message id first."""
     out = [str(msg.MSG_ID)]
-    _encode_into(plan(type(msg), version), msg, out)
+    plan(type(msg), version).encode(msg, out)
+    _refuse_nul(out, "\0".join(out))
     return out
+
+
+def encode_text(msg: Message, version: int = MAX_VERSION, *, with_id: bool = True) -> str:
+    """The text payload of `msg` at `version`: its fields (the message id first unless
+    `with_id` is false, as from 201 where the id travels in binary), each NUL-terminated."""
+    out = [str(msg.MSG_ID)] if with_id else []
+    plan(type(msg), version).encode(msg, out)
+    if not out:
+        return ""
+    out.append("")  # the last field's terminator
+    text = "\0".join(out)
+    _refuse_nul(out, text)
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,8 +562,8 @@ def decode_fields(
     cls = SPECS.get((direction, msg_id))
     if cls is None:
         return UnknownMessage(msg_id, tuple(fields))
-    reader = _Reader(fields, 1)
-    msg: Message = _decode_from(plan(cls, version), reader)
-    if strict and reader.pos != len(fields):
-        raise DecodeError(f"{len(fields) - reader.pos} fields left over: {fields[reader.pos :]!r}")
+    msg: Message
+    msg, pos = plan(cls, version).decode(fields, 1)
+    if strict and pos != len(fields):
+        raise DecodeError(f"{len(fields) - pos} fields left over: {fields[pos:]!r}")
     return msg

@@ -323,3 +323,17 @@ def test_rejected_orders_are_completed_with_status_rejected(engine: Engine) -> N
     done = engine.completed_orders()
     assert [(o.order_id, o.status, o.completed_status) for o in done] == [
         (1, "Inactive", "Rejected"), (2, "Cancelled", "Rejected")]
+
+
+def test_what_if_and_the_pre_trade_check_leave_the_account_as_it_was(engine: Engine) -> None:
+    """Both apply the order to a trial copy: the positions it touches are copies, the rest
+    are shared and only read."""
+    engine.place(order(1, "BUY", 10, "MKT", AAPL))
+    engine.place(order(2, "BUY", 5, "MKT", MSFT))
+    before = (engine.positions(), engine.account_values(ACCOUNT))
+    assert len(before[0]) == 2
+    rest = engine.place(order(3, "SELL", 10, "LMT", AAPL, limit_price=D(10_000)))
+    assert statuses(rest) == ["PreSubmitted", "Submitted"]  # checked, and resting
+    answer = engine.place(order(4, "BUY", 7, "LMT", MSFT, limit_price=D(1), what_if=True))
+    assert [e.order.margin is not None for e in answer if isinstance(e, OrderUpdated)] == [True]
+    assert (engine.positions(), engine.account_values(ACCOUNT)) == before

@@ -22,6 +22,20 @@ def test_times_are_formatted_as_tws_sends_them() -> None:
     assert eastern.hhmm(JAN_15_1430_UTC) == "09:30"
 
 
+def test_stamps_made_once_per_second_read_as_fresh_ones() -> None:
+    """A formatter keeps the last second it stamped; any time, in any order, still reads as
+    a formatter that never stamped anything before would write it."""
+    dst_end = dt.datetime(2025, 11, 2, 5, 59, 59, tzinfo=dt.UTC).timestamp()
+    times = [JAN_15_1430_UTC + d for d in (0, 0.25, 0.9989, 0.9995, 0.9999996, 1, 1.5, 0.5)]
+    times += [dst_end + d for d in (0, 0.5, 1, 1.2, 3600, 3600.7, 0.1)] + [-1.5, -1.2, 0.0]
+    for zone, form in (("UTC", "zone"), ("US/Eastern", "zone"), ("US/Eastern", "utc")):
+        kept = mapping.TimeFormatter(zone, form)
+        for t in times:
+            fresh = mapping.TimeFormatter(zone, form)
+            assert kept.stamp(t) == fresh.stamp(t), (zone, t)
+            assert kept.exec_stamp(t) == fresh.exec_stamp(t), (zone, form, t)
+
+
 def test_zero_strike_means_not_given() -> None:
     zero = m.RequestContract(symbol="AAPL", strike=Decimal("0.0"))
     assert mapping.contract_query(zero).strike is None
@@ -87,6 +101,36 @@ def test_what_if_answer_carries_numeric_margins() -> None:
                                          quantity=Decimal(10), order_type="MKT", what_if=True))
     row = mapping.open_order(event.order)  # type: ignore[union-attr]
     assert row.what_if and float(row.init_margin_change) > 0  # ib_async calls float() on it
+
+
+def test_an_open_order_made_again_is_the_one_made_afresh() -> None:
+    """Every snapshot of orders that fill, rest, trail, are modified and cancelled: the row
+    re-made from the previous snapshot's row is the row `open_order` makes, byte for byte."""
+    engine = Engine(seed=1, clock=lambda: JAN_15_1430_UTC)
+    query = mapping.contract_query(m.RequestContract(symbol="AAPL", sec_type="STK",
+                                                exchange="SMART", currency="USD"))
+
+    def order(order_id: int, **kw: object) -> OrderRequest:
+        return OrderRequest(client_id=1, order_id=order_id, contract=query, action="BUY",
+                            quantity=Decimal(10), **kw)  # type: ignore[arg-type]
+
+    events = [
+        *engine.place(order(1, order_type="MKT")),
+        *engine.place(order(2, order_type="LMT", limit_price=Decimal(1))),
+        *engine.place(order(2, order_type="LMT", limit_price=Decimal(2))),
+        *engine.place(order(3, order_type="TRAIL", aux_price=Decimal(1))),
+        *engine.place(order(4, order_type="LMT", limit_price=Decimal(1), what_if=True)),
+        *engine.cancel(1, 2),
+        *engine.cancel(1, 3),
+    ]
+    states = [e.order for e in events if hasattr(e, "order")]
+    assert len(states) >= 8
+    for was in states:
+        for st in states:
+            again = mapping.open_order_again(st, was, mapping.open_order(was))
+            if was.order_id == st.order_id:
+                assert again == mapping.open_order(st)
+                assert encode_fields(again) == encode_fields(mapping.open_order(st))
 
 
 def test_trading_hours_come_from_the_session_calendar_for_every_kind() -> None:

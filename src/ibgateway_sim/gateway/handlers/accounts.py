@@ -239,17 +239,25 @@ class AccountHandlers:
     def after_fills(self, touched: Touched) -> None:
         """Position, portfolio and account-value updates to the subscribers of what changed."""
         accounts = {a for a, _ in touched}
-        rows = {(r.account, r.contract.con_id): r for r in self._engine.positions()}
+        rows: dict[tuple[str, int], PositionRow] | None = None
+
+        def row(key: tuple[str, int]) -> PositionRow:
+            # every position's row, made once and only when a subscriber needs one
+            nonlocal rows
+            if rows is None:
+                rows = {(r.account, r.contract.con_id): r for r in self._engine.positions()}
+            return rows.get(key) or self._flat_row(*key)
+
         for s, subs in self._subs.items():
             if subs.positions:
                 for key in sorted(touched):
-                    s.send(position_row(rows.get(key) or self._flat_row(*key)))
+                    s.send(position_row(row(key)))
             account = subs.account
             if account in accounts:
                 assert account is not None
                 for key in sorted(touched):
                     if key[0] == account:
-                        s.send(portfolio_row(rows.get(key) or self._flat_row(*key)))
+                        s.send(portfolio_row(row(key)))
                 self._send_account_values(s, subs, account)
                 s.send(m.UpdateAccountTime(time_stamp=self._times.hhmm(self._clock())))
             for req_id, (multi_account, _) in subs.multi.items():
