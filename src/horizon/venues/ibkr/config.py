@@ -79,6 +79,9 @@ class IbkrConfig:
     # fills
     commission_grace: float = 2.0
     dedup_memory: int = 100_000
+    # finished orders kept in full (ib_async's Order, Trade and fills); older ones keep only
+    # what order() reports, so a process trading all day does not grow without bound
+    order_memory: int = 1_000
     replay_fills_on_first_connect: bool = False
     fill_journal: str | Path | None = None
     gateway_timezone: str | None = None
@@ -160,6 +163,8 @@ class IbkrConfig:
             raise ConfigurationError(f"commission_grace must be >= 0, got {self.commission_grace}")
         if self.dedup_memory < 1000:
             raise ConfigurationError(f"dedup_memory must be >= 1000, got {self.dedup_memory}")
+        if self.order_memory < 1:
+            raise ConfigurationError(f"order_memory must be >= 1, got {self.order_memory}")
         if self.gateway_timezone is not None:
             try:
                 ZoneInfo(self.gateway_timezone)

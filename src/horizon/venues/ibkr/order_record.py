@@ -15,7 +15,7 @@ from decimal import Decimal
 from ib_async import Contract, Order
 
 from horizon.core.enums import OrderStatus
-from horizon.core.types import OrderAction
+from horizon.core.types import OrderAction, VenueOrder
 from horizon.venues.ibkr.mapping.status import order_status_from_ib
 
 # ib_async writes this pseudo-status onto a trade when IB sends an order *warning*; the order
@@ -55,6 +55,8 @@ class OrderRecord:
     executed: Decimal = Decimal(0)  # their sum, kept as they come
     sent_at: float | None = None  # monotonic time of the placeOrder; None once acknowledged
     status: OrderStatus = OrderStatus.PENDING_NEW  # derived; kept current by the methods below
+    # a finished order compacted to what order() reports (its ib_async objects let go)
+    final_view: VenueOrder | None = None
 
     def apply_status(
         self,

@@ -1,0 +1,53 @@
+"""A venue trading all day must not keep every order it ever placed in full: ib_async keeps
+each Trade, its log and its fills for the session (~12 KB an order). Beyond `order_memory`
+finished orders, the older ones keep only what `order()` reports."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from horizon.core import OrderAction, OrderStatus
+from horizon.errors import ConfigurationError, InvalidOrder
+from horizon.venues.ibkr import Ibkr
+from ibgateway_sim import GatewaySimulator
+
+
+def test_old_finished_orders_are_compacted_and_still_answer(gateway: GatewaySimulator) -> None:
+    with Ibkr(port=gateway.port, paper=True, client_id=21, order_memory=4) as venue:
+        filled, canceled = [], []
+        for _ in range(12):
+            oid = venue.submit(OrderAction(market_id="AAPL", side="buy", quantity=Decimal(1)))
+            venue.wait_for_status(oid, OrderStatus.FILLED, timeout=10)
+            filled.append(oid)
+            oid = venue.submit(OrderAction(market_id="AAPL", side="buy", quantity=Decimal(1),
+                                           order_type="limit", limit_price="100.00"))  # fmt: skip
+            venue.wait_for_status(oid, OrderStatus.ACCEPTED, timeout=10)
+            venue.cancel(oid)
+            venue.wait_for_status(oid, OrderStatus.CANCELED, timeout=10)
+            canceled.append(oid)
+        fills = venue.wait_fills(12, timeout=10)
+        resting = venue.submit(OrderAction(market_id="AAPL", side="buy", quantity=Decimal(2),
+                                           order_type="limit", limit_price="100.00"))  # fmt: skip
+        venue.wait_for_status(resting, OrderStatus.ACCEPTED, timeout=10)
+        for _ in range(12):  # enough placements for a compaction round
+            oid = venue.submit(OrderAction(market_id="AAPL", side="sell", quantity=Decimal(1)))
+            venue.wait_for_status(oid, OrderStatus.FILLED, timeout=10)
+        # ib_async forgot the old ones: its trades are the newest finished and the open one
+        kept = {str(t.order.orderId) for t in venue.ib.trades()}
+        assert filled[0] not in kept and canceled[0] not in kept and resting in kept
+        assert len(kept) < 25
+        # ... and the venue still answers for them, as before
+        first = venue.order(filled[0])
+        assert first.status is OrderStatus.FILLED and first.filled == Decimal(1)
+        assert first.market_id == "AAPL" and first.side.value == "buy"
+        assert venue.order_status(canceled[0]) is OrderStatus.CANCELED
+        venue.cancel(canceled[0])  # idempotent on a finished order, compacted or not
+        with pytest.raises(InvalidOrder):
+            venue.amend(filled[0], quantity=Decimal(3))
+        assert venue.stats.orders == 37 and venue.stats.open_orders == 1
+        assert [o.order_id for o in venue.open_orders()] == [resting]
+        assert len({f.exec_id for f in fills}) == 12
+    with pytest.raises(ConfigurationError):
+        Ibkr(port=gateway.port, paper=True, order_memory=0)
