@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 
 from horizon.errors import AccountModeMismatch, ClientIdInUse, VenueUnavailable
-from horizon.venues.ibkr import Ibkr
+from horizon.venues.ibkr import ConnectionState, Ibkr
 from ibgateway_sim import GatewaySimulator
+from tests.support import Events
 
 
 def free_port() -> int:
@@ -159,12 +160,15 @@ def test_a_leased_client_id_is_kept_across_a_restart(gateway: GatewaySimulator) 
     leased = Ibkr(port=gateway.port, paper=True, client_id=20, client_id_range=(20, 22),
                   reconnect_initial_delay=0.05, reconnect_max_delay=0.2)
     leased.connect()
+    events = Events()
+    leased.add_listener(events)
     try:
         assert leased.client_id == 21
         squatter.close()  # 20 is free now; the restart must not move us onto it
         gateway.wait_for(lambda: 20 not in gateway.connected_client_ids(), timeout=5)
         gateway.restart(downtime=0.2)
-        gateway.wait_for(lambda: 21 in gateway.connected_client_ids(), timeout=10)
+        events.wait(ConnectionState.RECONNECTED, timeout=10)  # back and synced, not just seen
+        assert 21 in gateway.connected_client_ids()
         assert leased.client_id == 21
         assert leased.health_check()
     finally:
