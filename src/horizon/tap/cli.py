@@ -90,6 +90,9 @@ def register(
                      help="record account ids, names and order refs as they are")
     tap.add_argument("--allow-live", action="store_true",
                      help="tap a known LIVE port (7496, 4001) anyway, with a warning")
+    tap.add_argument("--max-version", type=int, default=None, metavar="N",
+                     help="cap the server version a client may negotiate (e.g. 200: IB's "
+                     "newest clients speak text instead of protobuf, every frame decoded)")
     tap.set_defaults(func=_cmd_tap)
     modes = tap.add_subparsers(dest="tap_command", metavar="{check}", parser_class=parser_class)
     check = modes.add_parser(
@@ -201,7 +204,8 @@ def _cmd_tap(args: argparse.Namespace) -> int:
     if warning:
         loud = f"\x1b[1;31m{warning}\x1b[0m" if sys.stderr.isatty() else warning
         print(loud, file=sys.stderr, flush=True)
-    proxy = TapProxy(up_host, up_port, host=host, port=port, allow_live=args.allow_live)
+    proxy = TapProxy(up_host, up_port, host=host, port=port, allow_live=args.allow_live,
+                     max_version=args.max_version)  # fmt: skip
     return asyncio.run(_serve(proxy, args))
 
 

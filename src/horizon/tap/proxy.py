@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -36,6 +37,8 @@ __all__ = ["LIVE_PORTS", "ConnectionTap", "TapProxy", "check_upstream"]
 
 log = logging.getLogger(__name__)
 
+HELLO: Final = b"API\0"
+_RANGE: Final = re.compile(rb"v(\d+)(?:\.\.(\d+))?")
 QUIET_S: Final = 0.001  # the wire this long quiet: decode and record what was forwarded
 MAX_LAG_S: Final = 0.05  # ... but never let the recording fall further behind than this
 
@@ -114,6 +117,29 @@ class _Side(asyncio.Protocol):
             self.transport.close()  # after what is still buffered for it has been written
 
 
+def capped_hello(data: bytes, max_version: int | None) -> bytes | None:
+    """The client's first bytes with the version range of its hello (``API\\0``, then the
+    framed ``vMIN..MAX[ options]``) capped at `max_version`; None until the hello is whole.
+    Bytes that are no hello, or a range whose minimum is above the cap, pass unchanged (the
+    gateway then answers as it would)."""
+    if len(data) < 8:
+        return None if HELLO.startswith(data[:4]) else data
+    if not data.startswith(HELLO) or max_version is None:
+        return data
+    size = int.from_bytes(data[4:8], "big")
+    if len(data) < 8 + size:
+        return None
+    text, rest = data[8 : 8 + size], data[8 + size :]
+    match = _RANGE.match(text)
+    if match is None:
+        return data
+    low, high = int(match[1]), int(match[2] or match[1])
+    if high <= max_version or low > max_version:
+        return data
+    capped = b"v%d..%d" % (low, max_version) + text[match.end() :]
+    return HELLO + len(capped).to_bytes(4, "big") + capped + rest
+
+
 class _Pair:
     """A client and its upstream connection."""
 
@@ -127,6 +153,8 @@ class _Pair:
         self.done = asyncio.Event()
         self._connecting: asyncio.Task[None] | None = None
         self._finished: set[str] = set()
+        # the client's first bytes while its hello is rewritten (max_version), else None
+        self._hello: bytearray | None = bytearray() if proxy.max_version else None
 
     def other(self, side: _Side) -> _Side:
         return self.gateway if side is self.client else self.client
@@ -159,6 +187,12 @@ class _Pair:
             self.client.resume_reading()
 
     def forward(self, side: _Side, data: bytes) -> None:
+        if self._hello is not None and side is self.client:
+            self._hello += data
+            hello = capped_hello(bytes(self._hello), self.proxy.max_version)
+            if hello is None:
+                return  # the hello is not complete yet
+            data, self._hello = hello, None
         peer = self.other(side).transport
         if peer is not None:
             peer.write(data)
@@ -213,7 +247,9 @@ class TapProxy:
 
     `tap(conn)` is called for each client connection (numbered from 1) and returns what is
     told about its bytes, typically `Recorder.connection`. Use `async with TapProxy(...)` on a
-    loop, or `start()` / `stop()` from blocking code."""
+    loop, or `start()` / `stop()` from blocking code. `max_version` is the one change the
+    proxy may make to the bytes: it caps the version range of each client's hello, so a
+    client that would speak protobuf (server version 201 and up) speaks text instead."""
 
     def __init__(
         self,
@@ -225,8 +261,12 @@ class TapProxy:
         allow_live: bool = False,
         tap: TapFactory | None = None,
         clock: Callable[[], float] = time.time,
+        max_version: int | None = None,
     ) -> None:
         self.warning = check_upstream(upstream_port, allow_live=allow_live)
+        # cap the server version clients may negotiate (200: a text session, every frame
+        # decoded); None forwards the hello as sent, like every other byte
+        self.max_version = max_version
         self.clock = clock
         self.upstream_host, self.upstream_port = upstream_host, upstream_port
         self.host, self.port = host, port

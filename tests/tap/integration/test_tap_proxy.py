@@ -212,18 +212,22 @@ def test_known_live_ports_are_refused_unless_asked_for(port: int) -> None:
     assert TapProxy("127.0.0.1", 4002).warning is None
 
 
-@pytest.mark.parametrize("maximum", [178, 226], ids=["text", "protobuf"])
-def test_ibapi_through_the_tap(maximum: int) -> None:
+@pytest.mark.parametrize(
+    ("maximum", "cap"), [(178, None), (226, None), (226, 200)],
+    ids=["text", "protobuf", "capped-to-text"],
+)
+def test_ibapi_through_the_tap(maximum: int, cap: int | None) -> None:
     """IB's official client (EClient + reader thread, v100..226) through a tap in its own
     thread: connect, the time, contract details, an order to its fill. With the simulator at
     178 every frame is decoded; at 226 (its default) the session runs in protobuf through the
     tap untouched, and the recording keeps each frame as it travelled, flagged undecoded, its
-    account ids replaced byte for byte."""
+    account ids replaced byte for byte. A tap with `max_version=200` caps the client's hello,
+    so the same client on the same 226 simulator speaks text and every frame is decoded."""
     with GatewaySimulator(**STILL_MARKET, max_server_version=maximum) as gateway:
-        _ibapi_through_the_tap(gateway, maximum)
+        _ibapi_through_the_tap(gateway, maximum, cap)
 
 
-def _ibapi_through_the_tap(gateway: GatewaySimulator, maximum: int) -> None:
+def _ibapi_through_the_tap(gateway: GatewaySimulator, maximum: int, cap: int | None) -> None:
     from ibapi.client import EClient
     from ibapi.contract import Contract
     from ibapi.order import Order
@@ -263,9 +267,11 @@ def _ibapi_through_the_tap(gateway: GatewaySimulator, maximum: int) -> None:
 
     frames = Frames()
     recorder = Recorder(on_frame=frames)
-    tap = TapProxy("127.0.0.1", gateway.port, tap=recorder.connection)
+    tap = TapProxy("127.0.0.1", gateway.port, tap=recorder.connection, max_version=cap)
     tap.start()
     app = App()
+    # the simulator speaks no version between 179 and 202: a client capped there gets 178
+    negotiated = maximum if cap is None else min(maximum, cap if cap > 202 else 178)
     try:
         app.connect("127.0.0.1", tap.port, clientId=31)
         reader = threading.Thread(target=app.run, daemon=True)
@@ -280,14 +286,15 @@ def _ibapi_through_the_tap(gateway: GatewaySimulator, maximum: int) -> None:
         order.action, order.orderType, order.totalQuantity = "BUY", "MKT", Decimal(3)
         app.placeOrder(500, contract, order)
         app.wait("currentTime", "contractDetailsEnd 77", "commission")
-        frames.wait(lambda: bool(_commission_reports(frames, maximum)))
+        frames.wait(lambda: bool(_commission_reports(frames, negotiated)))
     finally:
         app.disconnect()
         reader.join(timeout=5)
         tap.stop()
     [hello] = frames.named("hello")
-    assert hello.fields["max_version"] > 178 and frames.named("version")[0].version == maximum
-    if maximum > 178:
+    assert hello.fields["max_version"] == (cap or 226)
+    assert frames.named("version")[0].version == negotiated
+    if negotiated > 200:
         messages = [f for f in frames.seen if f.kind is EventKind.MESSAGE]
         assert messages and all(f.error and "protobuf" in f.error for f in messages)
         # redacted all the same, in the raw bytes, and the frames still read (the wait above)
@@ -304,7 +311,7 @@ def _ibapi_through_the_tap(gateway: GatewaySimulator, maximum: int) -> None:
 def _commission_reports(frames: Frames, version: int) -> list[object]:
     """The commission reports the recording holds: decoded by the tap at text versions, read
     back from the frames' bytes with the simulator's own codec when they travelled as protobuf."""
-    if version <= 178:
+    if version <= 200:
         return list(frames.named("CommissionReport"))
     outbound = [f.payload for f in list(frames.seen) if f.direction is m.Direction.OUT
                 and f.kind is EventKind.MESSAGE]  # fmt: skip
