@@ -59,7 +59,7 @@ async def _client(port: int, client_id: int, seconds: float) -> dict[str, Any]:
                 pending.append(asyncio.ensure_future(ack(oid, started)))
         await asyncio.gather(*pending)
         fills = await venue.wait_fills_async(n // 10, timeout=60)
-        fills += venue.drain_fills()
+        fills += await venue.drain_fills_async()
     finally:
         await venue.close_async()
     return {"client_id": client_id, "orders": n, "acks": acks,
