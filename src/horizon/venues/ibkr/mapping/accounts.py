@@ -6,6 +6,7 @@ IB reports account values as strings keyed by tag and currency; Horizon wants on
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
@@ -106,6 +107,13 @@ def decimal_from_float(
         return value if value.is_finite() else None
     if unset is not None and unset(value):
         return None
+    return _float_decimal(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _float_decimal(value: float) -> Decimal | None:
+    """The conversion itself, cached: every status update and fill re-reads the same few
+    prices and quantities (Decimals are immutable, so one instance serves them all)."""
     if math.isnan(value) or math.isinf(value):
         return None
     if value.is_integer():
@@ -114,13 +122,18 @@ def decimal_from_float(
 
 
 UNSET_DOUBLE: Final = 1.7976931348623157e308  # IB's "no value" for a double (Double.MAX_VALUE)
+_ZERO: Final = Decimal(0)
 
 
 def ib_decimal(value: float | Decimal) -> Decimal:
     """Decimal of an ib_async float; IB's UNSET (max double) and NaN read as 0."""
-    return decimal_from_float(value, lambda v: v >= UNSET_DOUBLE) or Decimal(0)
+    if type(value) is float:
+        return _ZERO if value >= UNSET_DOUBLE else (_float_decimal(value) or _ZERO)
+    return decimal_from_float(value) or _ZERO
 
 
 def ib_price(value: float | Decimal | None) -> Decimal | None:
     """Decimal of an ib_async price field; IB's UNSET (max double) and NaN read as None."""
-    return decimal_from_float(value, lambda v: v >= UNSET_DOUBLE)
+    if type(value) is float:
+        return None if value >= UNSET_DOUBLE else _float_decimal(value)
+    return decimal_from_float(value)
