@@ -220,7 +220,8 @@ class BarStreams:
                 log.exception("bar callback failed", extra={"market_id": bar.market_id})
 
     def _release_held(self, stream: _BarStream, *, before: datetime | None = None) -> None:
-        """Hand out the held live bars (those older than `before`), oldest first."""
+        """Hand out the held live bars (those older than `before`), oldest first. They go out
+        past the fetch check (`from_history`): they are what a fetch held back."""
         keep: list[Bar] = []
         out: list[Bar] = []
         for bar in stream.held:

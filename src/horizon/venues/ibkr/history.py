@@ -36,6 +36,7 @@ from horizon.venues.ibkr.mapping.bars import (
     WhatToShow,
     bar_from_ib,
     bar_seconds,
+    chunks,
     duration_text,
 )
 
@@ -137,19 +138,15 @@ class History:
         longest = BAR_SIZES[size][1]
         weight = 2 if show is WhatToShow.BID_ASK else 1
         found: dict[datetime, Bar] = {}
-        remaining = seconds
-        cursor: datetime | str = "" if anchor is None else anchor
-        while remaining > 0:
-            span = min(longest, remaining)
-            ib_end, ib_duration = cursor, duration_text(span, size)
 
-            def fetch(ib: IB, ib_end: datetime | str = ib_end, dur: str = ib_duration) -> Any:
-                return ib.reqHistoricalDataAsync(
-                    contract, ib_end, dur, size.value, show.ib, rth, formatDate=2, timeout=0
-                )
-
+        async def request(ib_end: datetime | str, span: int) -> list[datetime]:
+            """One chunk into `found`; the starts of the bars it held."""
+            dur = duration_text(span, size)
             raw = await self._paced(
-                contract, (key, size, show, rth, ib_end, span), weight, fetch,
+                contract, (key, size, show, rth, ib_end, span), weight,
+                lambda ib: ib.reqHistoricalDataAsync(
+                    contract, ib_end, dur, size.value, show.ib, rth, formatDate=2, timeout=0
+                ),
                 f"{size.value} bars of {key}",
             )  # fmt: skip
             starts = []
@@ -157,14 +154,20 @@ class History:
                 bar = bar_from_ib(item, market_id=key, time_zone=zone)
                 found.setdefault(bar.start, bar)
                 starts.append(bar.start)
-            if anchor is None:  # the gateway's now: the end of the newest bar it sent
-                anchor = max(starts) + step if starts else utc_now()
-                cursor = anchor
-            remaining -= span
-            assert isinstance(cursor, datetime)
-            cursor = cursor - timedelta(seconds=span)
-        assert anchor is not None
+            return starts
+
+        if anchor is None:
+            first = min(longest, seconds)
+            starts = await request("", first)
+            # the gateway's now: the end of the newest bar it sent
+            anchor = max(starts) + step if starts else utc_now()
+            older = anchor - timedelta(seconds=first)
+        else:
+            older = anchor
         start = anchor - timedelta(seconds=seconds)
+        if older > start:
+            for chunk_end, span in chunks(start, older, size):
+                await request(chunk_end, span)
         return [b for t, b in sorted(found.items()) if t + step > start and t < anchor]
 
     async def head_timestamp(
