@@ -8,11 +8,11 @@ subscription was last sent is kept here, per connection.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ibgateway_sim.engine import Engine, PositionRow
+from ibgateway_sim.engine import AccountValue, Engine, PositionRow
 from ibgateway_sim.gateway.handlers.base import Handler, ignore
 from ibgateway_sim.gateway.mapping import (
     LEDGER_KEYS,
@@ -137,9 +137,28 @@ class AccountHandlers:
         s.send(m.UpdateAccountTime(time_stamp=self._times.hhmm(self._clock())))
         s.send(m.AccountDownloadEnd(account=account))
 
-    def _send_account_values(self, s: Session, subs: _Subscriptions, account: str) -> None:
+    def _values(self) -> Callable[[str], Sequence[AccountValue]]:
+        """An account's values, computed once however many subscriptions read them (one
+        round of pushes after a fill reads them for every session)."""
+        cache: dict[str, Sequence[AccountValue]] = {}
+
+        def of(account: str) -> Sequence[AccountValue]:
+            got = cache.get(account)
+            if got is None:
+                got = cache[account] = self._engine.account_values(account)
+            return got
+
+        return of
+
+    def _send_account_values(
+        self,
+        s: Session,
+        subs: _Subscriptions,
+        account: str,
+        values: Callable[[str], Sequence[AccountValue]] | None = None,
+    ) -> None:
         sent = subs.account_sent
-        for v in self._engine.account_values(account):
+        for v in (values or self._engine.account_values)(account):
             key = (v.key, v.currency)
             if sent.get(key) != v.value:
                 sent[key] = v.value
@@ -158,10 +177,16 @@ class AccountHandlers:
             self._send_multi(s, subs, msg.req_id)
         s.send(m.AccountUpdateMultiEnd(req_id=msg.req_id))
 
-    def _send_multi(self, s: Session, subs: _Subscriptions, req_id: int) -> None:
+    def _send_multi(
+        self,
+        s: Session,
+        subs: _Subscriptions,
+        req_id: int,
+        values: Callable[[str], Sequence[AccountValue]] | None = None,
+    ) -> None:
         account, ledger_only = subs.multi[req_id]
         sent = subs.multi_sent[req_id]
-        for v in self._engine.account_values(account):
+        for v in (values or self._engine.account_values)(account):
             if ledger_only and v.key not in LEDGER_KEYS and v.key != "NetLiquidation":
                 continue
             key = (v.key, v.currency)
@@ -194,12 +219,19 @@ class AccountHandlers:
         self._send_summary(s, subs, msg.req_id)
         s.send(m.AccountSummaryEnd(req_id=msg.req_id))
 
-    def _send_summary(self, s: Session, subs: _Subscriptions, req_id: int) -> None:
+    def _send_summary(
+        self,
+        s: Session,
+        subs: _Subscriptions,
+        req_id: int,
+        values: Callable[[str], Sequence[AccountValue]] | None = None,
+    ) -> None:
         engine = self._engine
         sent = subs.summary_sent[req_id]
         tags = subs.summaries[req_id]
+        of = values or engine.account_values
         for account in engine.accounts:
-            for tag, value, currency in summary_rows(engine.account_values(account), tags):
+            for tag, value, currency in summary_rows(of(account), tags):
                 key = (account, tag, currency)
                 if sent.get(key) == value:
                     continue
@@ -221,18 +253,19 @@ class AccountHandlers:
         values, portfolio rows and summary values that changed since last sent, to each
         subscription."""
         rows = self._engine.positions()
+        values = self._values()
         for s, subs in self._subs.items():
             account = subs.account
             if account is not None:
-                self._send_account_values(s, subs, account)
+                self._send_account_values(s, subs, account, values)
                 for row in rows:
                     if row.account == account and row.position:
                         s.send(portfolio_row(row))
                 s.send(m.UpdateAccountTime(time_stamp=self._times.hhmm(self._clock())))
             for req_id in subs.multi:
-                self._send_multi(s, subs, req_id)
+                self._send_multi(s, subs, req_id, values)
             for req_id in subs.summaries:
-                self._send_summary(s, subs, req_id)
+                self._send_summary(s, subs, req_id, values)
 
     # ---- after fills ----------------------------------------------------------------------
 
@@ -240,6 +273,7 @@ class AccountHandlers:
         """Position, portfolio and account-value updates to the subscribers of what changed."""
         accounts = {a for a, _ in touched}
         rows: dict[tuple[str, int], PositionRow] | None = None
+        values = self._values()
 
         def row(key: tuple[str, int]) -> PositionRow:
             # every position's row, made once and only when a subscriber needs one
@@ -258,13 +292,13 @@ class AccountHandlers:
                 for key in sorted(touched):
                     if key[0] == account:
                         s.send(portfolio_row(row(key)))
-                self._send_account_values(s, subs, account)
+                self._send_account_values(s, subs, account, values)
                 s.send(m.UpdateAccountTime(time_stamp=self._times.hhmm(self._clock())))
             for req_id, (multi_account, _) in subs.multi.items():
                 if multi_account in accounts:
-                    self._send_multi(s, subs, req_id)
+                    self._send_multi(s, subs, req_id, values)
             for req_id in subs.summaries:
-                self._send_summary(s, subs, req_id)
+                self._send_summary(s, subs, req_id, values)
 
     def _flat_row(self, account: str, con_id: int) -> PositionRow:
         zero = Decimal(0)
