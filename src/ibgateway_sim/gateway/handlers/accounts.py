@@ -30,6 +30,31 @@ log = logging.getLogger(__name__)
 Touched = set[tuple[str, int]]  # (account, conId) pairs whose position a fill changed
 
 
+class _Round:
+    """One round of pushes (after a fill, or the periodic refresh) to every subscription:
+    each account's values computed once, and each message encoded once per version, however
+    many sessions read them (32 clients of one account get the same values)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._values: dict[str, Sequence[AccountValue]] = {}
+        self._encoded: dict[tuple[m.Message, int], bytes] = {}
+
+    def values(self, account: str) -> Sequence[AccountValue]:
+        got = self._values.get(account)
+        if got is None:
+            got = self._values[account] = self._engine.account_values(account)
+        return got
+
+    def sender(self, s: Session) -> Callable[[m.Message], None]:
+        encoded = self._encoded
+
+        def send(msg: m.Message) -> None:
+            s.send_shared(msg, encoded)
+
+        return send
+
+
 @dataclass(slots=True)
 class _Subscriptions:
     """One connection's account subscriptions and what each was last sent."""
@@ -137,32 +162,20 @@ class AccountHandlers:
         s.send(m.UpdateAccountTime(time_stamp=self._times.hhmm(self._clock())))
         s.send(m.AccountDownloadEnd(account=account))
 
-    def _values(self) -> Callable[[str], Sequence[AccountValue]]:
-        """An account's values, computed once however many subscriptions read them (one
-        round of pushes after a fill reads them for every session)."""
-        cache: dict[str, Sequence[AccountValue]] = {}
-
-        def of(account: str) -> Sequence[AccountValue]:
-            got = cache.get(account)
-            if got is None:
-                got = cache[account] = self._engine.account_values(account)
-            return got
-
-        return of
-
     def _send_account_values(
         self,
         s: Session,
         subs: _Subscriptions,
         account: str,
-        values: Callable[[str], Sequence[AccountValue]] | None = None,
+        push: _Round | None = None,
     ) -> None:
         sent = subs.account_sent
-        for v in (values or self._engine.account_values)(account):
+        send = s.send if push is None else push.sender(s)
+        for v in self._engine.account_values(account) if push is None else push.values(account):
             key = (v.key, v.currency)
             if sent.get(key) != v.value:
                 sent[key] = v.value
-                s.send(
+                send(
                     m.UpdateAccountValue(
                         key=v.key, value=v.value, currency=v.currency, account=v.account
                     )
@@ -182,17 +195,18 @@ class AccountHandlers:
         s: Session,
         subs: _Subscriptions,
         req_id: int,
-        values: Callable[[str], Sequence[AccountValue]] | None = None,
+        push: _Round | None = None,
     ) -> None:
         account, ledger_only = subs.multi[req_id]
         sent = subs.multi_sent[req_id]
-        for v in (values or self._engine.account_values)(account):
+        send = s.send if push is None else push.sender(s)
+        for v in self._engine.account_values(account) if push is None else push.values(account):
             if ledger_only and v.key not in LEDGER_KEYS and v.key != "NetLiquidation":
                 continue
             key = (v.key, v.currency)
             if sent.get(key) != v.value:
                 sent[key] = v.value
-                s.send(
+                send(
                     m.AccountUpdateMulti(
                         req_id=req_id,
                         account=account,
@@ -224,19 +238,20 @@ class AccountHandlers:
         s: Session,
         subs: _Subscriptions,
         req_id: int,
-        values: Callable[[str], Sequence[AccountValue]] | None = None,
+        push: _Round | None = None,
     ) -> None:
         engine = self._engine
         sent = subs.summary_sent[req_id]
         tags = subs.summaries[req_id]
-        of = values or engine.account_values
+        of = engine.account_values if push is None else push.values
+        send = s.send if push is None else push.sender(s)
         for account in engine.accounts:
             for tag, value, currency in summary_rows(of(account), tags):
                 key = (account, tag, currency)
                 if sent.get(key) == value:
                     continue
                 sent[key] = value
-                s.send(
+                send(
                     m.AccountSummary(
                         req_id=req_id, account=account, tag=tag, value=value, currency=currency
                     )
@@ -253,19 +268,19 @@ class AccountHandlers:
         values, portfolio rows and summary values that changed since last sent, to each
         subscription."""
         rows = self._engine.positions()
-        values = self._values()
+        push = _Round(self._engine)
         for s, subs in self._subs.items():
             account = subs.account
             if account is not None:
-                self._send_account_values(s, subs, account, values)
+                self._send_account_values(s, subs, account, push)
                 for row in rows:
                     if row.account == account and row.position:
                         s.send(portfolio_row(row))
                 s.send(m.UpdateAccountTime(time_stamp=self._times.hhmm(self._clock())))
             for req_id in subs.multi:
-                self._send_multi(s, subs, req_id, values)
+                self._send_multi(s, subs, req_id, push)
             for req_id in subs.summaries:
-                self._send_summary(s, subs, req_id, values)
+                self._send_summary(s, subs, req_id, push)
 
     # ---- after fills ----------------------------------------------------------------------
 
@@ -273,7 +288,7 @@ class AccountHandlers:
         """Position, portfolio and account-value updates to the subscribers of what changed."""
         accounts = {a for a, _ in touched}
         rows: dict[tuple[str, int], PositionRow] | None = None
-        values = self._values()
+        push = _Round(self._engine)
 
         def row(key: tuple[str, int]) -> PositionRow:
             # every position's row, made once and only when a subscriber needs one
@@ -283,22 +298,23 @@ class AccountHandlers:
             return rows.get(key) or self._flat_row(*key)
 
         for s, subs in self._subs.items():
+            send = push.sender(s)
             if subs.positions:
                 for key in sorted(touched):
-                    s.send(position_row(row(key)))
+                    send(position_row(row(key)))
             account = subs.account
             if account in accounts:
                 assert account is not None
                 for key in sorted(touched):
                     if key[0] == account:
-                        s.send(portfolio_row(row(key)))
-                self._send_account_values(s, subs, account, values)
+                        send(portfolio_row(row(key)))
+                self._send_account_values(s, subs, account, push)
                 s.send(m.UpdateAccountTime(time_stamp=self._times.hhmm(self._clock())))
             for req_id, (multi_account, _) in subs.multi.items():
                 if multi_account in accounts:
-                    self._send_multi(s, subs, req_id, values)
+                    self._send_multi(s, subs, req_id, push)
             for req_id in subs.summaries:
-                self._send_summary(s, subs, req_id, values)
+                self._send_summary(s, subs, req_id, push)
 
     def _flat_row(self, account: str, con_id: int) -> PositionRow:
         zero = Decimal(0)
