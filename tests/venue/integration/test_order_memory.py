@@ -51,3 +51,20 @@ def test_old_finished_orders_are_compacted_and_still_answer(gateway: GatewaySimu
         assert len({f.exec_id for f in fills}) == 12
     with pytest.raises(ConfigurationError):
         Ibkr(port=gateway.port, paper=True, order_memory=0)
+
+
+def test_account_streams_are_only_subscribed_when_asked_for(gateway: GatewaySimulator) -> None:
+    """The venue reads balances from the account summary; ib_async's account value and
+    portfolio streams (the gateway pushes ~27 changed values down each on every fill) are
+    for escape-hatch code, with `account_updates=True`."""
+    from ibgateway_sim.wire import messages as m
+
+    streams = (m.ReqAccountUpdates, m.ReqAccountUpdatesMulti)
+    with Ibkr(port=gateway.port, paper=True, client_id=22) as lean:
+        assert lean.balance() and lean.positions() == []
+        assert not [r for r in gateway.requests(22) if isinstance(r, streams)]
+        assert lean.ib.accountValues() == []
+    with Ibkr(port=gateway.port, paper=True, client_id=23, account_updates=True) as full:
+        sent = {type(r) for r in gateway.requests(23) if isinstance(r, streams)}
+        assert sent == set(streams)
+        assert any(v.tag == "NetLiquidation" for v in full.ib.accountValues())

@@ -82,6 +82,9 @@ class IbkrConfig:
     # finished orders kept in full (ib_async's Order, Trade and fills); older ones keep only
     # what order() reports, so a process trading all day does not grow without bound
     order_memory: int = 1_000
+    # ib_async's account value and portfolio streams (ibkr.ib.accountValues() / portfolio(),
+    # for code that uses the escape hatch); the venue itself needs neither
+    account_updates: bool = False
     replay_fills_on_first_connect: bool = False
     fill_journal: str | Path | None = None
     gateway_timezone: str | None = None

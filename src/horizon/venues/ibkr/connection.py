@@ -51,10 +51,12 @@ SessionStep = Callable[[IB, bool], Awaitable[None]]  # (ib, first connect) -> No
 ErrorHandler = Callable[[int, int, str, Any], bool]  # (req_id, code, text, contract) -> owned
 
 # what ib_async fetches at connect; orders and executions the venue requests itself, in the
-# order reconciliation needs and with a timeout that fails the connect
-STARTUP_FETCH: Final = (
-    StartupFetch.POSITIONS | StartupFetch.ACCOUNT_UPDATES | StartupFetch.SUB_ACCOUNT_UPDATES
-)
+# order reconciliation needs and with a timeout that fails the connect. ib_async's account
+# and portfolio subscriptions (reqAccountUpdates, reqAccountUpdatesMulti) only if asked for:
+# the venue reads balances from the account summary, and the gateway pushes some 27 changed
+# values down each of them on every fill
+STARTUP_FETCH: Final = StartupFetch.POSITIONS
+ACCOUNT_FETCH: Final = StartupFetch.ACCOUNT_UPDATES | StartupFetch.SUB_ACCOUNT_UPDATES
 
 
 def utc_now() -> datetime:
@@ -370,7 +372,7 @@ class Connection:
                 timeout=cfg.connect_timeout,
                 readonly=cfg.read_only,
                 account=cfg.account or "",
-                fetchFields=STARTUP_FETCH,
+                fetchFields=STARTUP_FETCH | ACCOUNT_FETCH if cfg.account_updates else STARTUP_FETCH,
             )
         )
         try:
