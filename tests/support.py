@@ -50,8 +50,11 @@ def read_only(*paths: Path) -> Iterator[None]:
             except PermissionError:
                 continue
             chattr = subprocess.run(["chattr", "+i", str(p)], check=False, capture_output=True)
-            if chattr.returncode != 0:
-                pytest.skip("cannot make a file read-only for this user (no chattr)")
+            if chattr.returncode != 0:  # a test that cannot set up its fault fails, never skips
+                pytest.fail(
+                    f"cannot make {p} read-only: chmod does not stop this user and chattr +i "
+                    f"failed ({chattr.stderr.decode(errors='replace').strip()})"
+                )
             made.append(p)
         yield
     finally:
