@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from ib_async import IB, Contract, RealTimeBarList
 
-from horizon.errors import HorizonError, InvalidRequest, RequestTimeout
+from horizon.errors import HorizonError, InvalidRequest
 from horizon.venues.ibkr.connection import Connection
 from horizon.venues.ibkr.history import History
 from horizon.venues.ibkr.instruments import Instruments
@@ -132,8 +132,8 @@ class BarStreams:
             raise InvalidRequest("what", f"live bars show one of {allowed}, not {what!r}")
         contract = await self._instruments.qualify(market_id)
         key = self._instruments.market_id_for(contract)
+        now = await self._gateway_time()
         ib = await self._connection.ready()
-        now = await self._gateway_time(ib)
         sub = BarSubscription([key], callback=callback, loop=asyncio.get_running_loop())
         stream = _BarStream(
             market_id=key, contract=contract, size=size, what=show, rth=rth,
@@ -156,15 +156,12 @@ class BarStreams:
                 ib.cancelRealTimeBars(bars)
 
     # ------------------------------------------------------------------ the wire
-    async def _gateway_time(self, ib: IB) -> datetime:
+    async def _gateway_time(self) -> datetime:
         """The gateway's clock (reqCurrentTime): bar periods and the spans of gap fills are
         the gateway's time, which may differ from this host's."""
-        await self._connection.bucket.acquire_async()
-        timeout = self._connection.config.request_timeout
-        try:
-            now = await asyncio.wait_for(ib.reqCurrentTimeAsync(), timeout)
-        except TimeoutError:
-            raise RequestTimeout("the gateway's time (reqCurrentTime)", timeout) from None
+        now = await self._connection.query(
+            lambda ib: ib.reqCurrentTimeAsync(), "the gateway's time (reqCurrentTime)"
+        )
         return now if now.tzinfo else now.replace(tzinfo=UTC)
 
     async def _request(self, ib: IB, stream: _BarStream) -> None:
@@ -260,7 +257,7 @@ class BarStreams:
                 # "now" is the gateway's, asked afresh (its clock may be off this host's, or
                 # driven by a test faster than wall time); the request names its end, so
                 # what comes back does not depend on when it is answered
-                now = await self._gateway_time(await self._connection.ready())
+                now = await self._gateway_time()
                 end = period_start(now, agg.size_s)
                 agg.taint(end)  # the period in progress lost its start to the gap
             else:
