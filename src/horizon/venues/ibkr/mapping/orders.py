@@ -46,6 +46,7 @@ from horizon.core.conditions import (
 from horizon.core.enums import OrderType, Side, TimeInForce
 from horizon.core.types import OrderAction, require_utc, to_decimal
 from horizon.errors import InvalidOrder
+from horizon.venues.ibkr.mapping.fast_repr import HorizonOrder
 
 __all__ = [
     "IB_ALGOS",
@@ -181,8 +182,9 @@ _ORDER_FRESH: Final = tuple(
 
 
 def blank_order() -> Order:
-    """An Order equal to ``Order()``, built without running the dataclass __init__."""
-    order = object.__new__(Order)
+    """An Order equal to ``Order()``, built without running the dataclass __init__ (a
+    `HorizonOrder`: the same fields, a repr ib_async's log lines can afford)."""
+    order = object.__new__(HorizonOrder)
     state = order.__dict__
     state.update(_ORDER_DEFAULTS)
     for name, factory in _ORDER_FRESH:
