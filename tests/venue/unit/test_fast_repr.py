@@ -116,3 +116,34 @@ def test_a_contract_reprs_as_ib_asyncs(fields: dict[str, object]) -> None:
 def test_other_contract_classes_are_left_as_they_are() -> None:
     stock = Stock("AAPL", "SMART", "USD")
     assert horizon_contract(stock) is stock
+
+
+def test_a_contract_changed_after_its_repr_reprs_its_new_fields() -> None:
+    fields = {"conId": 265598, "symbol": "AAPL", "secType": "STK", "exchange": "SMART"}
+    fast, plain = horizon_contract(Contract(**fields)), Contract(**fields)  # type: ignore[arg-type]
+    assert repr(fast) == repr(plain)
+    before = dict(vars(fast))
+    assert repr(fast) == repr(plain) and vars(fast) == before  # the kept text is not a field
+    for contract in (fast, plain):
+        contract.exchange = "ARCA"
+        contract.strike = math.nan
+    assert repr(fast) == repr(plain) and "ARCA" in repr(fast)
+    for contract in (fast, plain):
+        contract.comboLegs.append(ComboLeg(conId=1, ratio=1, action="BUY"))
+    assert repr(fast) == repr(plain) and "comboLegs=[ComboLeg(" in repr(fast)
+    for contract in (fast, plain):
+        contract.comboLegs[0].ratio = 2
+    assert repr(fast) == repr(plain) and "ratio=2" in repr(fast)
+
+
+def test_a_contract_survives_copy_and_pickle_as_itself() -> None:
+    import copy
+    import pickle
+
+    fast = horizon_contract(Contract(conId=1, symbol="X", secType="STK"))
+    text = repr(fast)
+    for clone in (copy.copy(fast), copy.deepcopy(fast), pickle.loads(pickle.dumps(fast))):
+        assert type(clone) is HorizonContract and clone == fast and repr(clone) == text
+    order = blank_order()
+    order.orderId = 3
+    assert repr(pickle.loads(pickle.dumps(order))) == repr(order)

@@ -30,17 +30,19 @@ class _Fields:
         self.defaults: Final = tuple(f.default for f in fields)
         self._values: Final = operator.itemgetter(*self.names)
 
-    def non_defaults(self, obj: object) -> list[tuple[str, Any]]:
+    def values(self, obj: object) -> tuple[Any, ...]:
+        try:
+            return self._values(obj.__dict__)  # type: ignore[no-any-return]
+        except KeyError:  # a field deleted from the instance: read it as ib_async does
+            return tuple(getattr(obj, name) for name in self.names)
+
+    def non_defaults(self, values: tuple[Any, ...]) -> list[tuple[str, Any]]:
         """(name, value) of the fields `util.dataclassNonDefaults` keeps, in field order.
 
         A value that *is* its default cannot pass that filter (``value != default`` is False,
         or it is NaN and ``value == value`` is); the identity test in C leaves the dozen fields
         an order sets for the full test below, which is ib_async's own, term for term.
         """
-        try:
-            values = self._values(obj.__dict__)
-        except KeyError:  # a field deleted from the instance: read it as ib_async does
-            values = tuple(getattr(obj, name) for name in self.names)
         defaults = self.defaults
         changed = compress(
             zip(self.names, defaults, values, strict=True), map(operator.is_not, values, defaults)
@@ -66,7 +68,7 @@ class HorizonOrder(Order):
     """An ib_async Order; its repr (and str) is ``Order``'s, made without dataclasses.fields."""
 
     def __repr__(self) -> str:
-        items = _ORDER.non_defaults(self)
+        items = _ORDER.non_defaults(_ORDER.values(self))
         if not self.softDollarTier:
             items = [(k, v) for k, v in items if k != "softDollarTier"]
         return "Order(" + ", ".join(f"{k}={v!r}" for k, v in items) + ")"
@@ -75,11 +77,32 @@ class HorizonOrder(Order):
 
 
 class HorizonContract(Contract):
-    """An ib_async Contract; its repr (and str) is ``Contract``'s, made the same way."""
+    """An ib_async Contract; its repr (and str) is ``Contract``'s, made the same way.
+
+    A qualified contract does not change, and ib_async formats it into every Trade and Fill
+    it logs (a Trade's repr holds its fills, each with the contract), so the text is kept with
+    the values it was made from and reused while every value is still the same object. Only
+    when it holds nothing mutable (no combo legs, no delta-neutral contract): an edit in place
+    of those would not show in the values. The slot keeps the cache out of ``vars()``.
+    """
+
+    __slots__ = ("_repr_of",)
+    _repr_of: tuple[tuple[Any, ...], str]
 
     def __repr__(self) -> str:
-        items = _CONTRACT.non_defaults(self)
-        return "Contract(" + ", ".join(f"{k}={v!r}" for k, v in items) + ")"
+        values = _CONTRACT.values(self)
+        try:
+            seen, text = self._repr_of
+        except AttributeError:
+            pass
+        else:
+            if all(map(operator.is_, values, seen)) and not self.comboLegs:
+                return text
+        items = _CONTRACT.non_defaults(values)
+        text = "Contract(" + ", ".join(f"{k}={v!r}" for k, v in items) + ")"
+        if not self.comboLegs and self.deltaNeutralContract is None:
+            self._repr_of = (values, text)
+        return text
 
     __str__ = __repr__
 
