@@ -258,6 +258,16 @@ def test_off_grid_price_is_refused_with_neighbours() -> None:
     assert "4500" in info2.value.reason and "4500.25" in info2.value.reason
 
 
+def test_a_price_seen_on_one_grid_is_still_checked_against_another() -> None:
+    for _ in range(3):  # the second and third checks are answered from the seen pairs
+        check_tick(Decimal("180.05"), Decimal("0.01"), "limit_price")
+        check_tick(Decimal("180.050"), Decimal("0.010"), "limit_price")  # the same values
+        with pytest.raises(InvalidOrder):
+            check_tick(Decimal("180.05"), Decimal("0.25"), "limit_price")
+        with pytest.raises(InvalidOrder):
+            check_tick(Decimal("180.055"), Decimal("0.01"), "limit_price")
+
+
 def test_check_tick_refuses_a_nonsense_tick() -> None:
     with pytest.raises(ValueError, match="min_tick"):
         check_tick(Decimal(1), Decimal(0), "limit_price")
