@@ -256,7 +256,8 @@ class OrderTracker:
                 ):  # fmt: skip
                     continue  # its fee is still to come: ib_async joins it to the Fill
             record.final_view = self.view(record)
-            record.ib_order = _COMPACTED
+            # what only a live record reads (its view is made now): ~0.4 KB an order kept
+            record.ib_order, record.action, record.last_raw = _COMPACTED, None, None
             self._full -= 1
             if wrapper is not None and trade is not None:
                 wrapper.trades.pop(key, None)
