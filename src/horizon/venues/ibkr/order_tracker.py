@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Final
@@ -70,6 +70,7 @@ COMPLETED_ORDERS_VERSION: Final = 150  # reqCompletedOrders exists from server v
 
 # errors after which the order is still live at IB (a refused cancel or modify, a warning)
 _COMPACTED: Final = Order()  # the ib_order of every compacted record: finished, never sent
+
 
 def _compact_slack(order_memory: int) -> int:
     """Records placed between two compactions: each looks at every record, so not often."""
@@ -153,6 +154,9 @@ class OrderTracker:
         self._previews: dict[int, tuple[int, str] | None] = {}
         self._id_floor = 0  # no order id below it may be handed out again
         self._full = 0  # records not compacted
+        self._compacted: deque[OrderRecord] = deque()  # oldest first: the next to forget
+        self._forgotten_finals: Counter[tuple[str, str]] = Counter()  # for finals()
+        self._forgotten_upto = 0  # highest order id forgotten (for UnknownOrder's message)
         memory = connection.config.order_memory
         self._compact_at = memory + _compact_slack(memory)
         self._orders_synced = False  # this session fetched open and completed orders
@@ -178,14 +182,17 @@ class OrderTracker:
             raise UnknownOrder(order_id) from exc
         record = self._orders.get(key)
         if record is None:
-            raise UnknownOrder(key)
+            history = self._connection.config.order_history
+            forgotten = history if history is not None and key <= self._forgotten_upto else None
+            raise UnknownOrder(key, forgotten=forgotten)
         return record
 
     def finals(self) -> Counter[tuple[str, str]]:
         """(account, final status) -> orders: what the metrics count as orders by outcome."""
-        return Counter(
+        live = Counter(
             (r.account, r.status.value) for r in self._orders.values() if r.status.is_terminal
         )
+        return live + self._forgotten_finals
 
     def records(self) -> list[OrderRecord]:
         """Every record, oldest (lowest id) first."""
@@ -259,12 +266,30 @@ class OrderTracker:
             # what only a live record reads (its view is made now): ~0.4 KB an order kept
             record.ib_order, record.action, record.last_raw = _COMPACTED, None, None
             self._full -= 1
+            self._compacted.append(record)
             if wrapper is not None and trade is not None:
                 wrapper.trades.pop(key, None)
                 wrapper.permId2Trade.pop(record.perm_id, None)
                 for fill in trade.fills:
                     wrapper.fills.pop(fill.execution.execId, None)
+        self._forget(cfg.order_history)
         self._compact_at = self._full + _compact_slack(cfg.order_memory)
+
+    def _forget(self, history: int | None) -> None:
+        """Beyond `order_history` compacted records, forget the oldest: their fills were
+        handed out with their own dedup memory, and reconciliation reads only live orders,
+        so what goes is order() of an order finished long ago (UnknownOrder says why)."""
+        if history is None:
+            return
+        while len(self._compacted) > history:
+            record = self._compacted.popleft()
+            if self._orders.get(record.order_id) is not record:
+                continue
+            del self._orders[record.order_id]
+            if self._by_perm.get(record.perm_id) is record:
+                del self._by_perm[record.perm_id]
+            self._forgotten_finals[(record.account, record.status.value)] += 1
+            self._forgotten_upto = max(self._forgotten_upto, record.order_id)
 
     # ------------------------------------------------------------------ placing
     def _allocate_order_id(self, ib: IB) -> int:
