@@ -78,6 +78,27 @@ def test_orders_beyond_the_history_are_forgotten_and_say_so(gateway: GatewaySimu
             Ibkr(port=gateway.port, paper=True, order_history=bad)  # type: ignore[arg-type]
 
 
+def test_a_ticket_whose_legs_were_forgotten_still_answers(gateway: GatewaySimulator) -> None:
+    """Forgotten legs finished long ago: the ticket's cancel has nothing open to cancel, and
+    the ticket itself (its kind and leg ids) is still known."""
+    with Ibkr(port=gateway.port, paper=True, client_id=25, order_memory=1,
+              order_history=0) as venue:  # fmt: skip
+        legs = [OrderAction(market_id="AAPL", side="buy", quantity=Decimal(1),
+                            order_type="limit", limit_price=price)
+                for price in ("100.00", "101.00")]  # fmt: skip
+        ticket = venue.submit_oco(legs)
+        ids = venue.ticket_legs(ticket)
+        assert sorted(venue.cancel_ticket(ticket)) == sorted(ids)
+        for oid in ids:
+            venue.wait_for_status(oid, OrderStatus.CANCELED, timeout=10)
+        for _ in range(12):  # a compaction round: the legs are compacted, then forgotten
+            oid = venue.submit(OrderAction(market_id="AAPL", side="buy", quantity=Decimal(1)))
+            venue.wait_for_status(oid, OrderStatus.FILLED, timeout=10)
+        with pytest.raises(UnknownOrder, match="forgotten"):
+            venue.order(ids[0])
+        assert venue.cancel_ticket(ticket) == [] and venue.ticket_legs(ticket) == ids
+
+
 def test_account_streams_are_only_subscribed_when_asked_for(gateway: GatewaySimulator) -> None:
     """The venue reads balances from the account summary; ib_async's account value and
     portfolio streams (the gateway pushes ~27 changed values down each on every fill) are

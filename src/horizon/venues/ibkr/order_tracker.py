@@ -187,6 +187,13 @@ class OrderTracker:
             raise UnknownOrder(key, forgotten=forgotten)
         return record
 
+    def known(self, order_id: str | int) -> OrderRecord | None:
+        """The record of an order id, or None (never placed, or forgotten)."""
+        try:
+            return self._orders.get(int(order_id))
+        except (TypeError, ValueError):
+            return None
+
     def finals(self) -> Counter[tuple[str, str]]:
         """(account, final status) -> orders: what the metrics count as orders by outcome."""
         live = Counter(
