@@ -196,8 +196,10 @@ class OrderTracker:
 
     def finals(self) -> Counter[tuple[str, str]]:
         """(account, final status) -> orders: what the metrics count as orders by outcome."""
+        # list(): one C-level copy, so a metrics scrape from another thread never iterates
+        # the dict while the venue's loop adds an order to it
         live = Counter(
-            (r.account, r.status.value) for r in self._orders.values() if r.status.is_terminal
+            (r.account, r.status.value) for r in list(self._orders.values()) if r.status.is_terminal
         )
         return live + self._forgotten_finals
 
