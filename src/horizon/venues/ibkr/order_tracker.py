@@ -153,7 +153,7 @@ class OrderTracker:
         # what-if order ids awaiting IB's answer -> the error that refused one, if any
         self._previews: dict[int, tuple[int, str] | None] = {}
         self._id_floor = 0  # no order id below it may be handed out again
-        self._full = 0  # records not compacted
+        self._full: dict[int, OrderRecord] = {}  # records not compacted (what _compact reads)
         self._compacted: deque[OrderRecord] = deque()  # oldest first: the next to forget
         self._forgotten_finals: Counter[tuple[str, str]] = Counter()  # for finals()
         self._forgotten_upto = 0  # highest order id forgotten (for UnknownOrder's message)
@@ -257,7 +257,7 @@ class OrderTracker:
         fill still missing its commission keeps its order in full until the next round."""
         cfg = self._connection.config
         finished = sorted(
-            (r for r in self._orders.values() if r.final_view is None and r.status.is_terminal),
+            (r for r in self._full.values() if r.status.is_terminal),
             key=lambda r: (r.updated_ts or 0.0, r.order_id),
         )
         ib = self._connection.ib
@@ -274,7 +274,7 @@ class OrderTracker:
             record.final_view = self.view(record)
             # what only a live record reads (its view is made now): ~0.4 KB an order kept
             record.ib_order, record.action, record.last_raw = _COMPACTED, None, None
-            self._full -= 1
+            del self._full[record.order_id]
             self._compacted.append(record)
             if wrapper is not None and trade is not None:
                 wrapper.trades.pop(key, None)
@@ -282,7 +282,7 @@ class OrderTracker:
                 for fill in trade.fills:
                     wrapper.fills.pop(fill.execution.execId, None)
         self._forget(cfg.order_history)
-        self._compact_at = self._full + _compact_slack(cfg.order_memory)
+        self._compact_at = len(self._full) + _compact_slack(cfg.order_memory)
 
     def _forget(self, history: int | None) -> None:
         """Beyond `order_history` compacted records, forget the oldest: their fills were
@@ -371,11 +371,10 @@ class OrderTracker:
             updated_ts=time.time(),
             sent_at=time.monotonic(),
         )
-        self._orders[record.order_id] = record
+        self._orders[record.order_id] = self._full[record.order_id] = record
         self.submitted[account] += 1
         self._watch_ack()
-        self._full += 1
-        if self._full > self._compact_at:
+        if len(self._full) > self._compact_at:
             self._compact()
         if log.isEnabledFor(logging.INFO):
             log.info(
@@ -832,8 +831,7 @@ class OrderTracker:
                 account=order.account,
             )
             apply_trade(record, trade)
-            self._orders[record.order_id] = record
-            self._full += 1
+            self._orders[record.order_id] = self._full[record.order_id] = record
             if record.perm_id:
                 self._by_perm[record.perm_id] = record
             log.info(
