@@ -203,6 +203,10 @@ class OrderTracker:
         )
         return live + self._forgotten_finals
 
+    def count(self) -> int:
+        """Orders this venue knows (placed or adopted, not forgotten)."""
+        return len(self._orders)
+
     def records(self) -> list[OrderRecord]:
         """Every record, oldest (lowest id) first."""
         return sorted(self._orders.values(), key=lambda r: r.order_id)
@@ -601,13 +605,16 @@ class OrderTracker:
     def _instruments_key(market_id: str | None) -> str | None:
         return canonical_market_id(market_id) if market_id is not None else None
 
+    def open_records(self) -> list[OrderRecord]:
+        """The open orders' records, oldest first. Only finished orders are compacted, so
+        they are among the records kept in full: a few thousand, not the whole day's book."""
+        return sorted(
+            (r for r in list(self._full.values()) if r.status.is_open), key=lambda r: r.order_id
+        )
+
     def open_views(self, market_id: str | None = None) -> list[VenueOrder]:
         key = self._instruments_key(market_id)
-        return [
-            self.view(r)
-            for r in self.records()
-            if r.status.is_open and (key is None or r.market_id == key)
-        ]
+        return [self.view(r) for r in self.open_records() if key is None or r.market_id == key]
 
     def all_views(self, market_id: str | None = None) -> list[VenueOrder]:
         key = self._instruments_key(market_id)
