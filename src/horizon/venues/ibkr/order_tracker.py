@@ -73,7 +73,7 @@ _COMPACTED: Final = Order()  # the ib_order of every compacted record: finished,
 
 
 def _compact_slack(order_memory: int) -> int:
-    """Records placed between two compactions: each looks at every record, so not often."""
+    """Records placed between two compactions: each sorts the records kept in full."""
     return max(8, min(256, order_memory // 4))
 
 
