@@ -38,6 +38,7 @@ from horizon.errors import (
     RequestTimeout,
     VenueUnavailable,
 )
+from horizon.venues.ibkr import fast_decode
 from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.frameguard import FrameGuard
 from horizon.venues.ibkr.mapping.status import ErrorKind, classify_error, is_paper_account
@@ -307,6 +308,7 @@ class Connection:
     def _ensure_ib(self) -> IB:
         if self._ib is None:
             ib = IB()
+            fast_decode.install(ib.client.decoder)
             ib.errorEvent += self._on_error
             ib.disconnectedEvent += self._on_disconnected
             ib.client.conn.hasData += self._on_inbound
