@@ -369,8 +369,8 @@ class GatewaySimulator:
         (e.g. `messages.PlaceOrder`) if given. What a test checks to see what a client sent."""
         return [
             msg
-            for cid, msg in self._gateway.received()
-            if (client_id is None or cid == client_id) and (kind is None or isinstance(msg, kind))
+            for cid, msg in self._gateway.received(kind)
+            if client_id is None or cid == client_id
         ]
 
     def executions(self) -> list[Execution]:

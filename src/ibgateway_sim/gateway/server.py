@@ -69,11 +69,27 @@ from ibgateway_sim.wire.codec import (
     Hello,
     ProtocolError,
     UnknownMessage,
+    decode_payload,
 )
+from ibgateway_sim.wire.messages import SPECS, Direction
 
 log = logging.getLogger(__name__)
 
 RECEIVED_KEPT: Final = 100_000  # requests remembered for `GatewaySimulator.requests()`
+
+
+def _msg_id(event: m.Message | UnknownMessage | BadMessage) -> int | None:
+    return event.msg_id if isinstance(event, UnknownMessage | BadMessage) else event.MSG_ID
+
+
+def _ids_of(kind: type | None) -> frozenset[int] | None:
+    """The inbound message ids whose rows are a `kind`, so only those frames are decoded;
+    None when any frame may be one (no kind, or not a kind of row)."""
+    if kind is None or not issubclass(kind, m.Message):
+        return None
+    return frozenset(
+        cls.MSG_ID for (d, _), cls in SPECS.items() if d is Direction.IN and issubclass(cls, kind)
+    )
 
 
 @dataclass(slots=True)
@@ -135,8 +151,13 @@ class Gateway:
         self._clock = options.clock
         self._sessions: dict[Session, _Watch] = {}
         self._clients: dict[int, Session] = {}
-        # every request received, with the sender's client id (None before startApi)
-        self._received: deque[tuple[int | None, Any]] = deque(maxlen=RECEIVED_KEPT)
+        # every request received: the sender's client id (None before startApi), its message
+        # id, and its frame at the session's version, decoded again by `received()`. Not the
+        # decoded row: a placeOrder is 140 slots and ~1 kB that every full garbage collection
+        # walks (100,000 of them: ~100 MB); a tuple of ints and bytes is not even tracked
+        self._received: deque[tuple[int | None, int | None, int, bytes]] = deque(
+            maxlen=RECEIVED_KEPT
+        )
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._step_timer: asyncio.TimerHandle | None = None
@@ -355,7 +376,8 @@ class Gateway:
             if isinstance(event, Hello):
                 self._on_hello(s, event)
             elif conn.state is ConnState.OPEN:
-                self._received.append((s.client_id, event))
+                self._received.append((s.client_id, _msg_id(event), conn.version,
+                                       conn.last_payload))
                 self._admit(s, event, now)
         s.flush()
         self.flush_all()
@@ -617,10 +639,17 @@ class Gateway:
             if not s.closed
         ]
 
-    def received(self) -> deque[tuple[int | None, Any]]:
+    def received(self, kind: type | None = None) -> list[tuple[int | None, Any]]:
         """Every request received (the newest `RECEIVED_KEPT`), with its sender's client id
-        (None before startApi): a copy, made in one step against the loop's appends."""
-        return self._received.copy()
+        (None before startApi); only those that are a `kind` if given. The frames are copied
+        in one step against the loop's appends, then decoded as they were on arrival."""
+        ids = _ids_of(kind)
+        decoded = [
+            (cid, decode_payload(Direction.IN, payload, version))
+            for cid, msg_id, version, payload in self._received.copy()
+            if ids is None or msg_id in ids
+        ]
+        return decoded if kind is None else [(c, e) for c, e in decoded if isinstance(e, kind)]
 
     def client_ids(self) -> set[int]:
         return set(self._clients)

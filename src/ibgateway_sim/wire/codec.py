@@ -305,6 +305,7 @@ class GatewayConnection:
         self.state = ConnState.AWAIT_HELLO
         self.version = 0
         self.hello: Hello | None = None
+        self.last_payload = b""  # the frame of the last message `next_event` returned
         self._frames = FrameReader()
         self._raw = bytearray()
 
@@ -327,6 +328,7 @@ class GatewayConnection:
         payload = self._frames.next_frame()
         if payload is None:
             return None
+        self.last_payload = payload
         return decode_payload(Direction.IN, payload, self.version)
 
     def _read_hello(self) -> Hello | None:
