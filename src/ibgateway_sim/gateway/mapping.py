@@ -282,11 +282,11 @@ def open_order(st: OrderState) -> m.OpenOrder:
     )
 
 
-def open_order_again(st: OrderState, was: OrderState, row: m.OpenOrder) -> m.OpenOrder:
-    """`open_order(st)`, given `row == open_order(was)` for an earlier snapshot of the same
-    order: when nothing else `open_order` reads has changed (the same request and contract
-    objects, both frozen; perm id, trail stop; no margin answer) only the status is new."""
-    if (
+def only_status_changed(st: OrderState, was: OrderState) -> bool:
+    """Whether `open_order(st)` is `open_order(was)` but for its status: nothing else
+    `open_order` reads has changed (the same request and contract objects, both frozen;
+    perm id, trail stop; no margin answer)."""
+    return (
         was.request is st.request
         and was.contract is st.contract
         and was.client_id == st.client_id
@@ -295,7 +295,13 @@ def open_order_again(st: OrderState, was: OrderState, row: m.OpenOrder) -> m.Ope
         and was.trail_stop_price == st.trail_stop_price
         and was.margin is None
         and st.margin is None
-    ):
+    )
+
+
+def open_order_again(st: OrderState, was: OrderState, row: m.OpenOrder) -> m.OpenOrder:
+    """`open_order(st)`, given `row == open_order(was)` for an earlier snapshot of the same
+    order: only the status is new when `only_status_changed`."""
+    if only_status_changed(st, was):
         return row if was.status == st.status else m.evolve(row, status=st.status)
     return open_order(st)
 

@@ -170,6 +170,11 @@ class Session(asyncio.Protocol):
             data = encoded[key] = self.conn.send(msg)
         self._out.append(data)
 
+    def send_frame(self, data: bytes) -> None:
+        """A message already framed at this session's version (`conn.version`)."""
+        if not self.closed:
+            self._out.append(data)
+
     def send_error(self, req_id: int, code: int, text: str) -> None:
         self.send(m.ErrorMsg(req_id=req_id, code=code, text=text))
 
