@@ -78,6 +78,10 @@ log = logging.getLogger(__name__)
 RECEIVED_KEPT: Final = 100_000  # requests remembered for `GatewaySimulator.requests()`
 
 
+_OPEN: Final = ConnState.OPEN
+_NOW: Final = Admission.NOW
+
+
 def _msg_id(event: m.Message | UnknownMessage | BadMessage) -> int | None:
     return event.msg_id if isinstance(event, UnknownMessage | BadMessage) else event.MSG_ID
 
@@ -357,6 +361,8 @@ class Gateway:
         now = self._loop.time() if self._loop is not None else time.monotonic()
         budget = self.limits.batch
         conn = s.conn
+        keep = self._received.append
+        offer = s.pacing.offer
         while not s.closed:
             if budget <= 0:
                 s.yield_turn()
@@ -375,10 +381,14 @@ class Gateway:
                 break
             if isinstance(event, Hello):
                 self._on_hello(s, event)
-            elif conn.state is ConnState.OPEN:
-                self._received.append((s.client_id, _msg_id(event), conn.version,
-                                       conn.last_payload))
-                self._admit(s, event, now)
+            elif conn.state is _OPEN:
+                keep((s.client_id, _msg_id(event), conn.version, conn.last_payload))
+                admission, count = offer(event, now)
+                if admission is _NOW:  # `_admit`, inline: most requests take this way
+                    self.max_msgs_in_window = max(self.max_msgs_in_window, count)
+                    self._handle(s, event)
+                else:
+                    self._admitted_later(s, admission, count, now)
         s.flush()
         self.flush_all()
         self._on_change()
@@ -404,12 +414,9 @@ class Gateway:
         s.send_raw(reply)
         log.info("handshake", extra={"peer": s.peer, "version": version})
 
-    def _admit(self, s: Session, event: Any, now: float) -> None:
-        admission, count = s.pacing.offer(event, now)
-        if admission is Admission.NOW:
-            self.max_msgs_in_window = max(self.max_msgs_in_window, count)
-            self._handle(s, event)
-        elif admission is Admission.QUEUED:
+    def _admitted_later(self, s: Session, admission: Admission, count: int, now: float) -> None:
+        """A request pacing did not admit now: queued, refused, or one too many queued."""
+        if admission is Admission.QUEUED:
             self._schedule_drain(s)
         elif admission is Admission.REFUSED:
             self._refuse(s, count, now)
@@ -462,6 +469,14 @@ class Gateway:
 
     def _handle(self, s: Session, event: Any) -> None:
         """Answer one admitted request."""
+        handler = self._routes.get(type(event))
+        if handler is not None and s.started:  # the way of nearly every request
+            refusal = refusal_of(event)
+            if refusal is not None:
+                s.send_error(refusal.req_id, refusal.code, refusal.text)
+                return
+            self._answer(s, event, handler)
+            return
         if isinstance(event, BadMessage):
             log.warning(
                 "malformed message",
@@ -486,11 +501,13 @@ class Gateway:
         if refusal is not None:  # TWS validates a request's fields before anything else
             s.send_error(refusal.req_id, refusal.code, refusal.text)
             return
-        handler = self._routes.get(type(event))
         if handler is None:
             log.warning("request not handled", extra={"request": type(event).__name__})
             s.send_error(request_id_of(event), READ_ERROR, TEXT_READ_ERROR)
             return
+        self._answer(s, event, handler)
+
+    def _answer(self, s: Session, event: Any, handler: Handler) -> None:
         try:
             handler(s, event)
         except Exception:
