@@ -127,6 +127,7 @@ class EventDispatcher:
         """Turn engine events into messages, in order; commission reports follow the order
         status of their execution, as TWS sends them."""
         faults = self._faults
+        heard: dict[int, list[Session]] = {}  # client id -> its audience, for this batch
         queue: deque[Event] = deque(events)
         later: list[tuple[list[Session], m.CommissionReport]] = []
         touched: set[tuple[str, int]] = set()
@@ -134,7 +135,9 @@ class EventDispatcher:
             ev = queue.popleft()
             if isinstance(ev, OrderUpdated):
                 st = ev.order
-                audience = self.audience(st.client_id)
+                audience = heard.get(st.client_id)
+                if audience is None:
+                    audience = heard[st.client_id] = self.audience(st.client_id)
                 row = self._open_order(st) if audience and not ev.status_only else None
                 for s in audience:
                     if row is not None:
@@ -146,7 +149,12 @@ class EventDispatcher:
                 if ex.contract.sec_type != "BAG":  # a combo's positions are its legs'
                     touched.add((ex.account, ex.contract.con_id))
                 # IB's forced liquidation belongs to no client: every session hears of it
-                audience = self.everyone() if ex.liquidation else self.audience(ex.client_id)
+                if ex.liquidation:
+                    audience = self.everyone()
+                else:
+                    audience = heard.get(ex.client_id)
+                    if audience is None:
+                        audience = heard[ex.client_id] = self.audience(ex.client_id)
                 details = exec_details(ex, -1, self._times)
                 report = commission_report(cr)
                 first = faults.take(OneShot.COMMISSION_FIRST)

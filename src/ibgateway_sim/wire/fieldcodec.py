@@ -384,9 +384,17 @@ def _decode_lines(
             n = len(part.names)
             src.line(depth, f"if size < p + {n}:")
             src.line(depth + 1, f"_ends_before({src.ref(part.names, 'names')}[size - p])")
-            for i, (name, kind) in enumerate(zip(part.names, part.kinds, strict=True)):
-                text = f"f[p + {i}]" if i else "f[p]"
-                src.line(depth, f"o.{name} = {_DECODE_EXPR[kind].format(v=text)}")
+            pairs = list(zip(part.names, part.kinds, strict=True))
+            if n == 1:
+                name, kind = pairs[0]
+                src.line(depth, f"o.{name} = {_DECODE_EXPR[kind].format(v='f[p]')}")
+            else:  # one slice unpacked: text fields straight into the row, the rest converted
+                texts = {name: src.local("v") for name, kind in pairs if kind is not Kind.STR}
+                targets = [texts.get(name, f"o.{name}") for name, _ in pairs]
+                src.line(depth, f"{', '.join(targets)} = f[p:p + {n}]")
+                for name, kind in pairs:
+                    if kind is not Kind.STR:
+                        src.line(depth, f"o.{name} = {_DECODE_EXPR[kind].format(v=texts[name])}")
             src.line(depth, f"p += {n}")
         elif isinstance(part, _Block):
             src.line(depth, f"if {_pred_expr(src, part.when, 'o', None)}:")
