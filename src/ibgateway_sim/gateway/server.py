@@ -475,7 +475,10 @@ class Gateway:
             if refusal is not None:
                 s.send_error(refusal.req_id, refusal.code, refusal.text)
                 return
-            self._answer(s, event, handler)
+            try:
+                handler(s, event)
+            except Exception:
+                self._failed(s, event)
             return
         if isinstance(event, BadMessage):
             log.warning(
@@ -511,13 +514,16 @@ class Gateway:
         try:
             handler(s, event)
         except Exception:
-            # A bug answering one request must not take the connection (or the gateway)
-            # down; it is logged loudly and the client hears what TWS says for a bad request.
-            log.exception(
-                "request handler failed",
-                extra={"request": type(event).__name__, "client_id": s.client_id},
-            )
-            s.send_error(request_id_of(event), READ_ERROR, TEXT_READ_ERROR)
+            self._failed(s, event)
+
+    def _failed(self, s: Session, event: Any) -> None:
+        # A bug answering one request must not take the connection (or the gateway) down;
+        # it is logged loudly and the client hears what TWS says for a bad request.
+        log.exception(
+            "request handler failed",
+            extra={"request": type(event).__name__, "client_id": s.client_id},
+        )
+        s.send_error(request_id_of(event), READ_ERROR, TEXT_READ_ERROR)
 
     def _on_start_api(self, s: Session, msg: m.StartApi) -> None:
         cid = msg.client_id
