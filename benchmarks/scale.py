@@ -1,12 +1,13 @@
 """Figure 9. Scale: 32 clients at once (IB's per-gateway client limit) on one simulator.
 
-Part 1: 32 venues, one per client id, each submitting at its own pacing limit (45/s, burst
-10, the venue's defaults) for 60 s (10 s quick) against one simulator in its own process with
-IB's pacing (50 msgs/s per client). Nine of every ten orders are limit buys far below the
-market (they rest: submit -> acknowledged latency), every tenth a market buy (it fills).
-Reported per client: p50/p99 submit -> acknowledged; the simulator's CPU; the pacing
-violations the simulator counted (must be 0 at every client); and every fill the simulator
-made delivered by `drain_fills()` to the client that owns it, once.
+Part 1: 32 venues, one per client id, in `PROCESSES` client processes, each submitting at its
+own pacing limit (45/s, burst 10, the venue's defaults) for 60 s (10 s quick) against one
+simulator in its own process with IB's pacing (50 msgs/s per client). Nine of every ten
+orders are limit buys far below the market (they rest: submit -> acknowledged latency), every
+tenth a market buy (it fills). Reported per client: p50/p99 submit -> acknowledged; the
+clients' CPU per order; the simulator's CPU; the pacing violations the simulator counted (must
+be 0 at every client); and every fill the simulator made delivered by `drain_fills()` to the
+client that owns it, once.
 
 Part 2: 32 venue processes started together with the same `client_id_range=(100, 131)`
 against one simulator: every one gets a distinct client id, each within 1 s of its connect.
@@ -15,14 +16,16 @@ against one simulator: every one gets a distinct client id, each within 1 s of i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from benchmarks._harness import REPO, Figure, SimHost, percentile, verdict
+from benchmarks._harness import LOGS, REPO, Figure, SimHost, percentile, verdict
 from horizon.core import OrderAction, OrderStatus
 from horizon.venues.ibkr import Ibkr
 
@@ -30,12 +33,15 @@ NAME = "scale"
 TITLE = "32 clients on one simulator; 32 processes leasing client ids"
 CLIENTS = 32
 ACK_P99_GOAL_MS = 250.0  # an acknowledgement later than this under load would be news
+# the clients' processes. One for all 32 saturates one core (~1,100 orders/s, acks in
+# hundreds of ms); one each costs ~1.7 ms of CPU per order (every message its own wakeup and
+# loopback send), more than two cores hold at 32 x 45/s. Two processes of 16 use both cores.
+PROCESSES = 2
 
 
-async def _client(port: int, client_id: int, seconds: float) -> dict[str, Any]:
-    venue = Ibkr(port=port, paper=True, client_id=client_id, commission_grace=0.3,
-                 health_check_interval=None)  # fmt: skip
-    await venue.connect_async()
+async def _trade(venue: Ibkr, seconds: float) -> dict[str, Any]:
+    """One connected client: submit at the pacing limit for `seconds`, then collect every ack
+    and fill."""
     resting = OrderAction(market_id="AAPL", side="buy", quantity=Decimal(1),
                           order_type="limit", limit_price="100.00")  # fmt: skip
     market = OrderAction(market_id="AAPL", side="buy", quantity=Decimal(1))
@@ -47,34 +53,114 @@ async def _client(port: int, client_id: int, seconds: float) -> dict[str, Any]:
         await venue.wait_for_status_async(oid, OrderStatus.ACCEPTED, timeout=30)
         acks.append(time.perf_counter() - started)
 
-    try:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            n += 1
-            started = time.perf_counter()
-            if n % 10 == 0:
-                await venue.submit_async(market)  # the bucket paces it: this is the limit
-            else:
-                oid = await venue.submit_async(resting)
-                pending.append(asyncio.ensure_future(ack(oid, started)))
-        await asyncio.gather(*pending)
-        fills = await venue.wait_fills_async(n // 10, timeout=60)
-        fills += await venue.drain_fills_async()
-    finally:
-        await venue.close_async()
-    return {"client_id": client_id, "orders": n, "acks": acks,
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        n += 1
+        started = time.perf_counter()
+        if n % 10 == 0:
+            await venue.submit_async(market)  # the bucket paces it: this is the limit
+        else:
+            oid = await venue.submit_async(resting)
+            pending.append(asyncio.ensure_future(ack(oid, started)))
+    await asyncio.gather(*pending)
+    fills = await venue.wait_fills_async(n // 10, timeout=60)
+    fills += await venue.drain_fills_async()
+    return {"client_id": venue.client_id, "orders": n, "acks": acks,
             "fills": sorted(f.exec_id for f in fills)}  # fmt: skip
 
 
-async def _clients(seconds: float) -> dict[str, Any]:
+async def _process(port: int, client_ids: list[int], seconds: float) -> dict[str, Any]:
+    """One client process: connect its venues, say "ready", wait for "go" (every process
+    trades at once), run them together; its CPU over the run is reported with their rows."""
+    venues = [Ibkr(port=port, paper=True, client_id=cid, commission_grace=0.3,
+                   health_check_interval=None, connect_timeout=30)
+              for cid in client_ids]  # fmt: skip
+    try:
+        for venue in venues:
+            await venue.connect_async()
+            await venue.qualify_async("AAPL")
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        cpu = time.process_time()
+        rows = await asyncio.gather(*[_trade(v, seconds) for v in venues])
+        cpu = time.process_time() - cpu
+    finally:
+        for venue in venues:
+            await venue.close_async()
+    return {"cpu_s": cpu, "rows": rows}
+
+
+_CLIENTS = """
+import asyncio, json, sys
+from benchmarks.scale import _process
+
+ids = [int(i) for i in sys.argv[2].split(",")]
+print(json.dumps(asyncio.run(_process(int(sys.argv[1]), ids, float(sys.argv[3])))), flush=True)
+"""
+
+
+def _together(
+    script: str, args: list[list[str]], log_name: str, on_go: Callable[[], None] = lambda: None
+) -> list[dict[str, Any]]:
+    """Start one process per argument list, wait for each to say "ready", let them all go at
+    once, and collect the JSON line each prints. Their stderr goes to results/logs/."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with open(LOGS / f"{log_name}.log", "a") as errors:
+        procs = [
+            subprocess.Popen([sys.executable, "-c", script, *a], cwd=str(REPO),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
+                             text=True)
+            for a in args
+        ]  # fmt: skip
+        try:
+            for p in procs:
+                assert p.stdout is not None
+                if p.stdout.readline().strip() != "ready":
+                    raise RuntimeError(f"a {log_name} process did not start; see results/logs")
+            on_go()
+            for p in procs:
+                assert p.stdin is not None
+                p.stdin.write("go\n")
+                p.stdin.flush()
+            results = []
+            for p in procs:
+                assert p.stdout is not None
+                line = p.stdout.readline()
+                if not line:
+                    raise RuntimeError(f"a {log_name} process ended early; see results/logs")
+                results.append(json.loads(line))
+            for p in procs:  # a leaser holds its id until told; a client has already ended
+                assert p.stdin is not None
+                with contextlib.suppress(BrokenPipeError):
+                    p.stdin.write("done\n")
+                    p.stdin.flush()
+        finally:
+            for p in procs:
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+    return results
+
+
+def _clients(seconds: float) -> dict[str, Any]:
     with SimHost(log_name="scale-sim") as host:
         host.call("set_price", symbol="AAPL", price="190.00")
-        cpu0 = host.call("stats")["cpu_s"]
-        started = time.perf_counter()
-        rows = await asyncio.gather(*[_client(host.port, 1 + i, seconds) for i in range(CLIENTS)])
-        wall = time.perf_counter() - started
-        stats = await host.acall("stats")
-        ledger = await host.acall("ledger")
+        go: dict[str, float] = {}
+
+        def on_go() -> None:  # every client connected: the figure starts here
+            go["cpu_s"], go["at"] = host.call("stats")["cpu_s"], time.perf_counter()
+
+        ids = [str(1 + i) for i in range(CLIENTS)]
+        args = [[str(host.port), ",".join(ids[p::PROCESSES]), str(seconds)]
+                for p in range(PROCESSES)]  # fmt: skip
+        processes = _together(_CLIENTS, args, "scale-clients", on_go)
+        rows = [row for p in processes for row in p["rows"]]
+        wall = time.perf_counter() - go["at"]
+        cpu0 = go["cpu_s"]
+        stats = host.call("stats")
+        ledger = host.call("ledger")
     owned: dict[int, list[str]] = {}
     for exec_id, client_id, *_ in ledger:
         owned.setdefault(int(client_id), []).append(str(exec_id))
@@ -94,6 +180,13 @@ async def _clients(seconds: float) -> dict[str, Any]:
         "orders": sum(r["orders"] for r in rows),
         "orders_per_s": round(sum(r["orders"] for r in rows) / wall, 1),
         "simulator_cpu_s": round(stats["cpu_s"] - cpu0, 2),
+        "simulator_cpu_us_per_order": round(
+            1e6 * (stats["cpu_s"] - cpu0) / max(1, sum(r["orders"] for r in rows)), 1
+        ),
+        "client_processes": PROCESSES,
+        "client_cpu_us_per_order": round(
+            1e6 * sum(p["cpu_s"] for p in processes) / max(1, sum(r["orders"] for r in rows)), 1
+        ),
         "pacing_violations": stats["pacing_violations"],
         "worst_ack_ms_p99": max(c["ack_ms_p99"] for c in per_client),
         "median_ack_ms_p50": round(percentile([c["ack_ms_p50"] for c in per_client], 50), 3),
@@ -125,32 +218,7 @@ asyncio.run(main())
 
 def _leasing() -> dict[str, Any]:
     with SimHost(log_name="scale-lease-sim") as host:
-        procs = [
-            subprocess.Popen([sys.executable, "-c", _LEASER, str(host.port)], cwd=str(REPO),
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            for _ in range(CLIENTS)
-        ]  # fmt: skip
-        try:
-            for p in procs:
-                assert p.stdout is not None and p.stdout.readline().strip() == "ready"
-            for p in procs:
-                assert p.stdin is not None
-                p.stdin.write("go\n")
-                p.stdin.flush()
-            results = []
-            for p in procs:
-                assert p.stdout is not None
-                results.append(json.loads(p.stdout.readline()))
-            for p in procs:
-                assert p.stdin is not None
-                p.stdin.write("done\n")
-                p.stdin.flush()
-        finally:
-            for p in procs:
-                try:
-                    p.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+        results = _together(_LEASER, [[str(host.port)]] * CLIENTS, "scale-leasers")
     ids = [r["client_id"] for r in results]
     times = [r["seconds"] for r in results]
     return {
@@ -163,7 +231,7 @@ def _leasing() -> dict[str, Any]:
 
 
 def run(quick: bool) -> Figure:
-    clients = asyncio.run(_clients(10.0 if quick else 60.0))
+    clients = _clients(10.0 if quick else 60.0)
     leasing = _leasing()
     ok = (
         clients["pacing_violations"] == 0

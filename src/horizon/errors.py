@@ -98,10 +98,14 @@ class VenueRejected(HorizonError):
 class UnknownOrder(HorizonError, LookupError):
     """An order id this venue never placed and the gateway does not report."""
 
-    def __init__(self, order_id: int | str) -> None:
-        super().__init__(
-            f"order {order_id} is not known to this venue; use an id returned by submit()"
+    def __init__(self, order_id: int | str, *, forgotten: int | None = None) -> None:
+        why = (
+            f"it finished before the newest {forgotten} finished orders and was forgotten "
+            "(order_history)"
+            if forgotten is not None
+            else "use an id returned by submit()"
         )
+        super().__init__(f"order {order_id} is not known to this venue; {why}")
         self.order_id = order_id
 
 

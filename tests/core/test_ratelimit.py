@@ -32,6 +32,18 @@ def test_burst_then_rate() -> None:
     assert not bucket.try_acquire()
 
 
+def test_refund_gives_tokens_back_up_to_the_burst() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(45, 10, clock=clock)
+    assert sum(bucket.try_acquire() for _ in range(10)) == 10
+    bucket.refund(3)
+    assert sum(bucket.try_acquire() for _ in range(10)) == 3
+    bucket.refund(50)
+    assert bucket.tokens == 10
+    with pytest.raises(ValueError, match="tokens"):
+        bucket.refund(-1)
+
+
 def test_rejects_bad_parameters() -> None:
     with pytest.raises(ValueError, match="rate"):
         TokenBucket(0, 1)

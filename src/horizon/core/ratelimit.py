@@ -72,6 +72,16 @@ class TokenBucket:
             self.waited_s += delay
             return delay
 
+    def refund(self, tokens: int) -> None:
+        """Give back `tokens` spent on a connection the gateway refused (a clientId clash):
+        its pacing window closed with it, so they should not slow the next attempt. The
+        level never rises above `burst`."""
+        if tokens < 0:
+            raise ValueError(f"tokens must be >= 0, got {tokens!r}")
+        with self._lock:
+            self._refill(self._clock())
+            self._tokens = min(float(self.burst), self._tokens + tokens)
+
     def acquire(self) -> None:
         """Block the calling thread until a token is ours."""
         delay = self.reserve()

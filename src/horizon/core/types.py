@@ -150,16 +150,15 @@ class OrderAction:
         if qty <= 0:
             raise InvalidOrder("quantity", f"must be positive, got {qty}")
         s(self, "quantity", qty)
-        prices = {
-            "limit_price": limit_price,
-            "stop_price": stop_price,
-            "trail_percent": trail_percent,
-            "trail_amount": trail_amount,
-            "limit_offset": limit_offset,
-        }
         combo = self.market_id[:6].upper() == "COMBO:"
-        for name, raw in prices.items():
-            value = optional_decimal(name, raw)
+        for name, raw in (
+            ("limit_price", limit_price),
+            ("stop_price", stop_price),
+            ("trail_percent", trail_percent),
+            ("trail_amount", trail_amount),
+            ("limit_offset", limit_offset),
+        ):
+            value = None if raw is None else to_decimal(name, raw)
             if value is not None and value <= 0 and not (combo and name == "limit_price"):
                 # a combo's limit is a net price: zero or below is a credit
                 raise InvalidOrder(name, f"must be positive, got {value}")
@@ -210,7 +209,9 @@ class OrderAction:
         object.__setattr__(self, "algo", algo)
 
     def _set_conditions(self, conditions: object, cancel: object, outside_rth: object) -> None:
-        if isinstance(conditions, (str, bytes)) or not isinstance(conditions, Sequence):
+        if type(conditions) is not tuple and (
+            isinstance(conditions, (str, bytes)) or not isinstance(conditions, Sequence)
+        ):
             raise InvalidOrder("conditions", f"expected a sequence, got {conditions!r}")
         for condition in conditions:
             if not isinstance(condition, CONDITIONS):

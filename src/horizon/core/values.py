@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from horizon.errors import InvalidOrder
 
@@ -75,7 +75,24 @@ def require_utc(field_name: str, value: datetime) -> datetime:
 E = TypeVar("E", bound=StrEnum)
 
 
+_MEMBERS: dict[type[StrEnum], dict[str, StrEnum]] = {}
+
+
+def _member(enum: type[E], value: str) -> E | None:
+    """The member of `enum` whose value is `value`: a dict lookup (the enum's own call costs
+    ~0.7 us, three times for every order built)."""
+    table = _MEMBERS.get(enum)
+    if table is None:
+        table = _MEMBERS[enum] = {member.value: member for member in enum}
+    return cast("E | None", table.get(value))
+
+
 def enum_choice(field_name: str, enum: type[E], value: object) -> E:
+    if type(value) is enum:  # on every order built: a plain lookup, not the enum's __call__
+        return value
+    member = _member(enum, value) if isinstance(value, str) else None
+    if member is not None:
+        return member
     if not isinstance(value, str):
         raise InvalidOrder(field_name, f"expected a string or {enum.__name__}, got {value!r}")
     try:

@@ -104,6 +104,23 @@ def test_client_id_range_leases_the_first_free_id(gateway: GatewaySimulator, ibk
         leased.close()
 
 
+def test_walking_a_range_of_taken_ids_does_not_wait_on_pacing(gateway: GatewaySimulator) -> None:
+    """Each refused attempt is a closed connection (IB paces per connection): its handshake
+    tokens come back, so 12 clashes cost 12 handshakes, not 36 tokens at 45 a second."""
+    holders = [Ibkr(port=gateway.port, paper=True, client_id=cid) for cid in range(1, 13)]
+    leased = Ibkr(port=gateway.port, paper=True, client_id_range=(1, 20))
+    try:
+        for holder in holders:
+            holder.connect()
+        leased.connect()
+        assert leased.client_id == 13
+        assert leased.metrics_snapshot().pacing_wait_seconds == 0.0
+    finally:
+        leased.close()
+        for holder in holders:
+            holder.close()
+
+
 def test_health_check_records_rtt_and_utc_time(ibkr: Ibkr) -> None:
     assert ibkr.health_check() is True
     assert ibkr._last_health_rtt_s is not None and 0 < ibkr._last_health_rtt_s < 2

@@ -258,6 +258,16 @@ def test_off_grid_price_is_refused_with_neighbours() -> None:
     assert "4500" in info2.value.reason and "4500.25" in info2.value.reason
 
 
+def test_a_price_seen_on_one_grid_is_still_checked_against_another() -> None:
+    for _ in range(3):  # the second and third checks are answered from the seen pairs
+        check_tick(Decimal("180.05"), Decimal("0.01"), "limit_price")
+        check_tick(Decimal("180.050"), Decimal("0.010"), "limit_price")  # the same values
+        with pytest.raises(InvalidOrder):
+            check_tick(Decimal("180.05"), Decimal("0.25"), "limit_price")
+        with pytest.raises(InvalidOrder):
+            check_tick(Decimal("180.055"), Decimal("0.01"), "limit_price")
+
+
 def test_check_tick_refuses_a_nonsense_tick() -> None:
     with pytest.raises(ValueError, match="min_tick"):
         check_tick(Decimal(1), Decimal(0), "limit_price")
@@ -371,7 +381,7 @@ def test_a_blank_order_is_an_order_of_defaults_sharing_nothing_mutable() -> None
     from horizon.venues.ibkr.mapping.orders import blank_order
 
     a, b, ref = blank_order(), blank_order(), Order()
-    assert type(a) is Order
+    assert isinstance(a, Order) and type(a) is not type(ref)  # a HorizonOrder: see fast_repr
     for f in dataclasses.fields(Order):
         mine, theirs = getattr(a, f.name), getattr(ref, f.name)
         assert type(mine) is type(theirs), f.name

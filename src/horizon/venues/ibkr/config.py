@@ -82,6 +82,9 @@ class IbkrConfig:
     # finished orders kept in full (ib_async's Order, Trade and fills); older ones keep only
     # what order() reports, so a process trading all day does not grow without bound
     order_memory: int = 1_000
+    # finished orders remembered beyond those, compacted (~1.3 KB each); older ones are
+    # forgotten (order() raises UnknownOrder saying so) and RSS stops growing; None keeps all
+    order_history: int | None = 100_000
     # ib_async's account value and portfolio streams (ibkr.ib.accountValues() / portfolio(),
     # for code that uses the escape hatch); the venue itself needs neither
     account_updates: bool = False
@@ -168,6 +171,13 @@ class IbkrConfig:
             raise ConfigurationError(f"dedup_memory must be >= 1000, got {self.dedup_memory}")
         if self.order_memory < 1:
             raise ConfigurationError(f"order_memory must be >= 1, got {self.order_memory}")
+        if self.order_history is not None and (
+            isinstance(self.order_history, bool) or not isinstance(self.order_history, int)
+            or self.order_history < 0
+        ):  # fmt: skip
+            raise ConfigurationError(
+                f"order_history must be None or an int >= 0, got {self.order_history!r}"
+            )
         if self.gateway_timezone is not None:
             try:
                 ZoneInfo(self.gateway_timezone)

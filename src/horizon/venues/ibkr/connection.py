@@ -57,6 +57,7 @@ ErrorHandler = Callable[[int, int, str, Any], bool]  # (req_id, code, text, cont
 # values down each of them on every fill
 STARTUP_FETCH: Final = StartupFetch.POSITIONS
 ACCOUNT_FETCH: Final = StartupFetch.ACCOUNT_UPDATES | StartupFetch.SUB_ACCOUNT_UPDATES
+HANDSHAKE_TOKENS: Final = 3  # startApi and ib_async's first requests on a new connection
 
 
 def utc_now() -> datetime:
@@ -362,7 +363,7 @@ class Connection:
 
         ib.errorEvent += on_clash
         self._frames.reset()
-        for _ in range(3):  # handshake + startup requests draw on the same budget
+        for _ in range(HANDSHAKE_TOKENS):  # handshake + startup requests share the budget
             await self.bucket.acquire_async()
         connect = asyncio.ensure_future(
             ib.connectAsync(
@@ -382,6 +383,9 @@ class Connection:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await connect
                 ib.disconnect()
+                # the gateway paces per connection and this one is gone: a range of taken
+                # ids is walked at the speed of the handshakes, not of the bucket
+                self.bucket.refund(HANDSHAKE_TOKENS)
                 raise ClientIdInUse(cfg.host, cfg.port, client_id)
             await connect
         except ClientIdInUse:
@@ -390,6 +394,7 @@ class Connection:
         except TimeoutError as exc:
             ib.disconnect()
             if clash.done():
+                self.bucket.refund(HANDSHAKE_TOKENS)
                 raise ClientIdInUse(cfg.host, cfg.port, client_id) from exc
             raise VenueUnavailable(
                 cfg.host,

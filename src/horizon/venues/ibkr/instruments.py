@@ -17,6 +17,7 @@ from ib_async import Contract
 from horizon.core.types import OrderAction
 from horizon.errors import UnknownInstrument
 from horizon.venues.ibkr.connection import Connection
+from horizon.venues.ibkr.mapping.fast_repr import horizon_contract
 from horizon.venues.ibkr.mapping.orders import check_tick, watched_markets
 from horizon.venues.ibkr.mapping.symbology import (
     canonical_market_id,
@@ -60,8 +61,8 @@ class Instruments:
             raise UnknownInstrument(
                 key, f"ambiguous: {len(details)} contracts match ({options}); be more specific"
             )
-        qualified = details[0].contract
-        assert qualified is not None
+        assert details[0].contract is not None
+        qualified = horizon_contract(details[0].contract)  # ib_async logs it on every status
         if not qualified.exchange and contract.exchange:
             qualified.exchange = contract.exchange
         self._contracts[key] = qualified
@@ -92,7 +93,7 @@ class Instruments:
         cached by its market id, never by conId."""
         specs = combo_legs(key)
         legs = [(await self.qualify(spec.market_id), spec) for spec in specs]
-        bag = combo_contract(legs)
+        bag = horizon_contract(combo_contract(legs))
         self._contracts[key] = bag
         return bag
 

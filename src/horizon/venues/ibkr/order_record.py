@@ -8,6 +8,7 @@ knows gets its true final state instead of hanging in "pending" forever.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -76,7 +77,7 @@ class OrderRecord:
         if self.rejected:
             return False
         before = (self.ib_status, self.filled, self.remaining, self.perm_id)
-        self.ib_status = ib_status
+        self.ib_status = sys.intern(ib_status)  # one "Filled" for every record, not one each
         self.filled = max(self.filled, filled)
         self.remaining = remaining
         if avg_fill_price is not None and avg_fill_price > 0:

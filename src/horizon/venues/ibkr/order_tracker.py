@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Final
@@ -71,8 +71,9 @@ COMPLETED_ORDERS_VERSION: Final = 150  # reqCompletedOrders exists from server v
 # errors after which the order is still live at IB (a refused cancel or modify, a warning)
 _COMPACTED: Final = Order()  # the ib_order of every compacted record: finished, never sent
 
+
 def _compact_slack(order_memory: int) -> int:
-    """Records placed between two compactions: each looks at every record, so not often."""
+    """Records placed between two compactions: each sorts the records kept in full."""
     return max(8, min(256, order_memory // 4))
 
 
@@ -152,7 +153,10 @@ class OrderTracker:
         # what-if order ids awaiting IB's answer -> the error that refused one, if any
         self._previews: dict[int, tuple[int, str] | None] = {}
         self._id_floor = 0  # no order id below it may be handed out again
-        self._full = 0  # records not compacted
+        self._full: dict[int, OrderRecord] = {}  # records not compacted (what _compact reads)
+        self._compacted: deque[OrderRecord] = deque()  # oldest first: the next to forget
+        self._forgotten_finals: Counter[tuple[str, str]] = Counter()  # for finals()
+        self._forgotten_upto = 0  # highest order id forgotten (for UnknownOrder's message)
         memory = connection.config.order_memory
         self._compact_at = memory + _compact_slack(memory)
         self._orders_synced = False  # this session fetched open and completed orders
@@ -178,14 +182,30 @@ class OrderTracker:
             raise UnknownOrder(order_id) from exc
         record = self._orders.get(key)
         if record is None:
-            raise UnknownOrder(key)
+            history = self._connection.config.order_history
+            forgotten = history if history is not None and key <= self._forgotten_upto else None
+            raise UnknownOrder(key, forgotten=forgotten)
         return record
+
+    def known(self, order_id: str | int) -> OrderRecord | None:
+        """The record of an order id, or None (never placed, or forgotten)."""
+        try:
+            return self._orders.get(int(order_id))
+        except (TypeError, ValueError):
+            return None
 
     def finals(self) -> Counter[tuple[str, str]]:
         """(account, final status) -> orders: what the metrics count as orders by outcome."""
-        return Counter(
-            (r.account, r.status.value) for r in self._orders.values() if r.status.is_terminal
+        # list(): one C-level copy, so a metrics scrape from another thread never iterates
+        # the dict while the venue's loop adds an order to it
+        live = Counter(
+            (r.account, r.status.value) for r in list(self._orders.values()) if r.status.is_terminal
         )
+        return live + self._forgotten_finals
+
+    def count(self) -> int:
+        """Orders this venue knows (placed or adopted, not forgotten)."""
+        return len(self._orders)
 
     def records(self) -> list[OrderRecord]:
         """Every record, oldest (lowest id) first."""
@@ -241,7 +261,7 @@ class OrderTracker:
         fill still missing its commission keeps its order in full until the next round."""
         cfg = self._connection.config
         finished = sorted(
-            (r for r in self._orders.values() if r.final_view is None and r.status.is_terminal),
+            (r for r in self._full.values() if r.status.is_terminal),
             key=lambda r: (r.updated_ts or 0.0, r.order_id),
         )
         ib = self._connection.ib
@@ -256,14 +276,33 @@ class OrderTracker:
                 ):  # fmt: skip
                     continue  # its fee is still to come: ib_async joins it to the Fill
             record.final_view = self.view(record)
-            record.ib_order = _COMPACTED
-            self._full -= 1
+            # what only a live record reads (its view is made now): ~0.4 KB an order kept
+            record.ib_order, record.action, record.last_raw = _COMPACTED, None, None
+            del self._full[record.order_id]
+            self._compacted.append(record)
             if wrapper is not None and trade is not None:
                 wrapper.trades.pop(key, None)
                 wrapper.permId2Trade.pop(record.perm_id, None)
                 for fill in trade.fills:
                     wrapper.fills.pop(fill.execution.execId, None)
-        self._compact_at = self._full + _compact_slack(cfg.order_memory)
+        self._forget(cfg.order_history)
+        self._compact_at = len(self._full) + _compact_slack(cfg.order_memory)
+
+    def _forget(self, history: int | None) -> None:
+        """Beyond `order_history` compacted records, forget the oldest: their fills were
+        handed out with their own dedup memory, and reconciliation reads only live orders,
+        so what goes is order() of an order finished long ago (UnknownOrder says why)."""
+        if history is None:
+            return
+        while len(self._compacted) > history:
+            record = self._compacted.popleft()
+            if self._orders.get(record.order_id) is not record:
+                continue
+            del self._orders[record.order_id]
+            if self._by_perm.get(record.perm_id) is record:
+                del self._by_perm[record.perm_id]
+            self._forgotten_finals[(record.account, record.status.value)] += 1
+            self._forgotten_upto = max(self._forgotten_upto, record.order_id)
 
     # ------------------------------------------------------------------ placing
     def _allocate_order_id(self, ib: IB) -> int:
@@ -336,11 +375,10 @@ class OrderTracker:
             updated_ts=time.time(),
             sent_at=time.monotonic(),
         )
-        self._orders[record.order_id] = record
+        self._orders[record.order_id] = self._full[record.order_id] = record
         self.submitted[account] += 1
         self._watch_ack()
-        self._full += 1
-        if self._full > self._compact_at:
+        if len(self._full) > self._compact_at:
             self._compact()
         if log.isEnabledFor(logging.INFO):
             log.info(
@@ -567,13 +605,16 @@ class OrderTracker:
     def _instruments_key(market_id: str | None) -> str | None:
         return canonical_market_id(market_id) if market_id is not None else None
 
+    def open_records(self) -> list[OrderRecord]:
+        """The open orders' records, oldest first. Only finished orders are compacted, so
+        they are among the records kept in full: a few thousand, not the whole day's book."""
+        return sorted(
+            (r for r in list(self._full.values()) if r.status.is_open), key=lambda r: r.order_id
+        )
+
     def open_views(self, market_id: str | None = None) -> list[VenueOrder]:
         key = self._instruments_key(market_id)
-        return [
-            self.view(r)
-            for r in self.records()
-            if r.status.is_open and (key is None or r.market_id == key)
-        ]
+        return [self.view(r) for r in self.open_records() if key is None or r.market_id == key]
 
     def all_views(self, market_id: str | None = None) -> list[VenueOrder]:
         key = self._instruments_key(market_id)
@@ -797,8 +838,7 @@ class OrderTracker:
                 account=order.account,
             )
             apply_trade(record, trade)
-            self._orders[record.order_id] = record
-            self._full += 1
+            self._orders[record.order_id] = self._full[record.order_id] = record
             if record.perm_id:
                 self._by_perm[record.perm_id] = record
             log.info(

@@ -83,7 +83,8 @@ class TicketDesk:
         return list(self.ticket(ticket_id).order_ids)
 
     def _records(self, ticket: Ticket) -> list[OrderRecord]:
-        return [self._tracker.record(i) for i in ticket.order_ids]
+        """The legs' records, without those forgotten (order_history): finished long ago."""
+        return [r for i in ticket.order_ids if (r := self._tracker.known(i)) is not None]
 
     # ------------------------------------------------------------------ placing
     def _check_leg_ticks(self, contract: Contract, legs: Sequence[Leg]) -> None:
@@ -218,7 +219,8 @@ class TicketDesk:
         ticket = self.ticket(ticket_id)
         records = self._records(ticket)
         open_ids = [str(r.order_id) for r in records if not r.status.is_terminal]
-        if ticket.kind is TicketKind.BRACKET and not records[0].status.is_terminal:
+        entry = records[0] if records and str(records[0].order_id) == ticket.order_ids[0] else None
+        if ticket.kind is TicketKind.BRACKET and entry is not None and not entry.status.is_terminal:
             targets = [str(records[0].order_id)]
         else:
             targets = open_ids

@@ -251,15 +251,14 @@ class Ibkr:
 
     @property
     def stats(self) -> VenueStats:
-        records = self._orders.records()
         return VenueStats(
             lifecycle=self._connection.lifecycle,
             requests_sent=self._connection.bucket.granted,
             reconnects=self._connection.reconnects,
             pacing_errors=self._orders.pacing_errors,
             corrupt_frames=self._connection.corrupt_frames,
-            orders=len(records),
-            open_orders=sum(r.status.is_open for r in records),
+            orders=self._orders.count(),
+            open_orders=len(self._orders.open_records()),
             fills_pending=self._fills.pending(),
             quote_streams=len(self._quotes.markets()),
             history_requests=self._history.requests,

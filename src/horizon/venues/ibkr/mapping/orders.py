@@ -46,6 +46,7 @@ from horizon.core.conditions import (
 from horizon.core.enums import OrderType, Side, TimeInForce
 from horizon.core.types import OrderAction, require_utc, to_decimal
 from horizon.errors import InvalidOrder
+from horizon.venues.ibkr.mapping.fast_repr import HorizonOrder
 
 __all__ = [
     "IB_ALGOS",
@@ -181,8 +182,9 @@ _ORDER_FRESH: Final = tuple(
 
 
 def blank_order() -> Order:
-    """An Order equal to ``Order()``, built without running the dataclass __init__."""
-    order = object.__new__(Order)
+    """An Order equal to ``Order()``, built without running the dataclass __init__ (a
+    `HorizonOrder`: the same fields, a repr ib_async's log lines can afford)."""
+    order = object.__new__(HorizonOrder)
     state = order.__dict__
     state.update(_ORDER_DEFAULTS)
     for name, factory in _ORDER_FRESH:
@@ -484,6 +486,8 @@ def check_tick(price: Decimal, min_tick: Decimal, field: str) -> None:
     if tick <= 0:
         raise ValueError(f"min_tick must be positive, got {tick}")
     p = to_decimal(field, price)
+    if (p, tick) in _ON_GRID:  # a strategy re-quotes the same few prices all day
+        return
     with localcontext() as ctx:
         ctx.prec = 60  # exact for any price/tick pair a venue could list
         try:
@@ -497,6 +501,15 @@ def check_tick(price: Decimal, min_tick: Decimal, field: str) -> None:
             f"{p} is not a multiple of the minimum tick {tick}; "
             f"use {below.normalize():f} or {(below + tick).normalize():f}",
         )
+    if len(_ON_GRID) >= _ON_GRID_MAX:
+        _ON_GRID.clear()
+    _ON_GRID.add((p, tick))
+
+
+# (price, tick) pairs already found on the grid: Decimal's modulo at 60 digits is ~3 us a
+# check, a set lookup ~0.1; bounded by clearing (a set lookup is all the hot path pays)
+_ON_GRID: Final[set[tuple[Decimal, Decimal]]] = set()
+_ON_GRID_MAX: Final = 65_536
 
 
 _COMBO_TYPES: Final = frozenset({OrderType.MARKET, OrderType.LIMIT})
