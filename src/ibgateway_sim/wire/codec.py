@@ -329,7 +329,9 @@ def _decoder(
     """What `decode_fields` reads a message with id `text` with, kept by the id's text when
     that is the id written plainly (`str(id)`) and a row has it; None otherwise (the slow
     path answers: an unknown id, or one spelled oddly)."""
-    cls = SPECS.get((direction, int(text))) if text.isdigit() and str(int(text)) == text else None
+    # "3", not "03", nor a digit beyond ASCII (which int() may refuse)
+    plain = text.isascii() and text.isdigit() and str(int(text)) == text
+    cls = SPECS.get((direction, int(text))) if plain else None
     if cls is None:
         return None
     decoder = _DECODERS[direction is Direction.IN][(text, version)] = plan(cls, version).decode

@@ -73,7 +73,7 @@ def test_encode_from_201_is_its_protobuf_or_text_body(
 
 
 @settings(max_examples=400, deadline=None)
-@given(any_message(), st.sampled_from(["", "0", " 3", "+3", "03", "x", "999"]))
+@given(any_message(), st.sampled_from(["", "0", " 3", "+3", "03", "x", "999", "\u00b2", "\u0663"]))
 def test_decode_of_a_text_payload_is_decode_fields(
     pair: tuple[m.Message, int], odd_id: str
 ) -> None:
