@@ -116,7 +116,8 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
             f"quote streams not restored {f['quote_streams_not_restored']}"),
         "sim_ceiling": lambda f: (
             f"{f['req_current_time_msgs_per_s']:.0f} msg/s reqCurrentTime, "
-            f"{f['place_order_msgs_per_s']:.0f} msg/s placeOrder"),
+            f"{f['place_order_msgs_per_s']:.0f} msg/s placeOrder, "
+            f"{f['fills_out_per_s']:.0f} fills/s out"),
         "sim_cpu": lambda f: (
             f"{f['round_us']['median']:.0f} us CPU per placeOrder round ("
             f"{f['round_us']['min']:.0f}..{f['round_us']['max']:.0f}); alone: codec "

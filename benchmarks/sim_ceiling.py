@@ -11,9 +11,11 @@ no ib_async) against a simulator process with pacing off:
   ``commissionReport`` frames are back (each fill is execDetails, orderStatus, openOrder and
   commissionReport, plus position and account pushes).
 
-The goals are twice what the fastest client in the other figures drives: about 1,000 orders/s
-in figure 1 (one round trip per millisecond) and about 3,000 fills/s for raw ib_async in
-figure 3 (some 320 us of client CPU per fill).
+The verdict is the issue's goals: reqCurrentTime >= 150k msgs/s, placeOrder >= 10k/s and
+fills out >= 30k/s, the simulator on one core. The figure's earlier floor, twice what the
+fastest client in the other figures drives (about 1,000 orders/s in figure 1, one round trip
+per millisecond; about 3,000 fills/s for raw ib_async in figure 3), is reported beside it as
+`floor_pass`: below it, the simulator bounds the other figures.
 """
 
 from __future__ import annotations
@@ -31,8 +33,11 @@ from ibgateway_sim.wire.codec import ClientConnection
 
 NAME = "sim_ceiling"
 TITLE = "simulator ceiling (raw socket client)"
-GOAL_PLACE = 2000.0
-GOAL_FILLS = 6000.0
+GOAL_TIME = 150_000.0
+GOAL_PLACE = 10_000.0
+GOAL_FILLS = 30_000.0
+FLOOR_PLACE = 2000.0  # 2x what figures 1 and 3 drive
+FLOOR_FILLS = 6000.0
 _LEN = struct.Struct(">I")
 
 
@@ -184,8 +189,13 @@ def run(quick: bool) -> Figure:
         place = _place_orders(host, n_orders)
         fills = _fills(host, k, q)
     return verdict(
-        place["msgs_per_s"] >= GOAL_PLACE and fills["fills_per_s"] >= GOAL_FILLS,
-        f"placeOrder >= {GOAL_PLACE:.0f}/s and fills out >= {GOAL_FILLS:.0f}/s "
+        current_time["msgs_per_s"] >= GOAL_TIME
+        and place["msgs_per_s"] >= GOAL_PLACE
+        and fills["fills_per_s"] >= GOAL_FILLS,
+        f"reqCurrentTime >= {GOAL_TIME:,.0f} msgs/s, placeOrder >= {GOAL_PLACE:,.0f}/s and "
+        f"fills out >= {GOAL_FILLS:,.0f}/s (the issue's goals)",
+        floor_pass=place["msgs_per_s"] >= FLOOR_PLACE and fills["fills_per_s"] >= FLOOR_FILLS,
+        floor=f"placeOrder >= {FLOOR_PLACE:,.0f}/s and fills out >= {FLOOR_FILLS:,.0f}/s "
         "(2x what the other figures drive)",
         req_current_time_msgs_per_s=current_time["msgs_per_s"],
         place_order_msgs_per_s=place["msgs_per_s"],

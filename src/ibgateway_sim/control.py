@@ -150,6 +150,7 @@ class GatewaySimulator:
         )
         self._cond = threading.Condition()
         self._changed_event: asyncio.Event | None = None
+        self._async_waiters = 0  # wait_for_async calls awaiting `_changed_event`
         self._gateway = Gateway(self.options, on_change=self._changed)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
@@ -295,7 +296,7 @@ class GatewaySimulator:
         with self._cond:
             self._cond.notify_all()
         event = self._changed_event
-        if event is not None:
+        if event is not None and self._async_waiters:  # an event nobody awaits stays as is
             event.set()
             self._changed_event = asyncio.Event()
 
@@ -351,11 +352,14 @@ class GatewaySimulator:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"condition not met within {timeout} s")
+            self._async_waiters += 1
             try:
                 await asyncio.wait_for(event.wait(), remaining)
             except TimeoutError:
                 if not pred():
                     raise TimeoutError(f"condition not met within {timeout} s") from None
+            finally:
+                self._async_waiters -= 1
 
     # ---- observation: safe from any thread, also inside a `wait_for` predicate ---------------
 
@@ -369,8 +373,8 @@ class GatewaySimulator:
         (e.g. `messages.PlaceOrder`) if given. What a test checks to see what a client sent."""
         return [
             msg
-            for cid, msg in self._gateway.received()
-            if (client_id is None or cid == client_id) and (kind is None or isinstance(msg, kind))
+            for cid, msg in self._gateway.received(kind)
+            if client_id is None or cid == client_id
         ]
 
     def executions(self) -> list[Execution]:

@@ -45,6 +45,10 @@ class FaultPlan:
     farms_down: set[str] = field(default_factory=set)
     stale_prices: bool = False
     competing_session: bool = False
+    armed: int = field(init=False, default=0)  # sum of `pending`: none armed is one test
+
+    def __post_init__(self) -> None:
+        self.armed = sum(self.pending.values())
 
     @property
     def market_data_paused(self) -> bool:
@@ -52,12 +56,15 @@ class FaultPlan:
 
     def arm(self, fault: OneShot) -> None:
         self.pending[fault] += 1
+        self.armed += 1
 
     def take(self, fault: OneShot) -> bool:
-        """Consume one armed occurrence of `fault`; False if none is armed."""
-        if self.pending[fault] <= 0:
+        """Consume one armed occurrence of `fault`; False if none is armed (asked of every
+        order and execution: an enum key hashes slowly, so none armed is answered first)."""
+        if not self.armed or self.pending[fault] <= 0:
             return False
         self.pending[fault] -= 1
+        self.armed -= 1
         return True
 
     def take_correction(self) -> Correction | None:

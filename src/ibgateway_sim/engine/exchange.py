@@ -80,6 +80,7 @@ from .working import (
 __all__ = ["Engine"]
 
 _ZERO = Decimal(0)
+_ONE = Decimal(1)
 
 
 class Engine:
@@ -224,7 +225,7 @@ class Engine:
     def _usd_rate(self, ccy: str) -> Decimal:
         """USD per unit of `ccy`, from the FX books (1 for USD or an unknown currency)."""
         if ccy == "USD":
-            return Decimal(1)
+            return _ONE
         if ccy not in self._fx_pairs:
             self._fx_pairs[ccy] = next(
                 (
@@ -236,7 +237,7 @@ class Engine:
             )
         pair = self._fx_pairs[ccy]
         if pair is None:
-            return Decimal(1)
+            return _ONE
         con_id, inverted = pair
         return Decimal(1) / self._mark(con_id) if inverted else self._mark(con_id)
 

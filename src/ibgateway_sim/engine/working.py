@@ -22,6 +22,7 @@ ORDER_TYPES = (
     frozenset({"MKT", "LMT", "MTL"}) | STOP_TYPES | PEGGED_TYPES | CLOSE_AUCTION_TYPES
 )
 TIFS = frozenset({"DAY", "GTC", "IOC", "OPG", "GTD", "FOK"})
+_ZERO = Decimal(0)
 ACTIONS = {"BUY": 1, "SELL": -1, "SSHORT": -1}
 
 # error codes and texts (TWS wording where known)
@@ -119,7 +120,7 @@ class WorkingOrder:
 
     @property
     def remaining(self) -> Decimal:
-        return max(self.total - self.filled, Decimal(0))
+        return max(self.total - self.filled, _ZERO)
 
     @property
     def done(self) -> bool:
@@ -137,7 +138,7 @@ class WorkingOrder:
         )
 
     def snapshot(self) -> OrderState:
-        avg = self.value / self.filled if self.filled else Decimal(0)
+        avg = self.value / self.filled if self.filled else _ZERO
         return OrderState(
             client_id=self.req.client_id,
             order_id=self.req.order_id,

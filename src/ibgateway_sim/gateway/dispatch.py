@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 
 from ibgateway_sim.engine import (
     Engine,
@@ -28,14 +29,41 @@ from ibgateway_sim.gateway.mapping import (
     TimeFormatter,
     commission_report,
     exec_details,
+    only_status_changed,
     open_order,
-    open_order_again,
     order_status,
 )
 from ibgateway_sim.gateway.session import Session
 from ibgateway_sim.wire import messages as m
+from ibgateway_sim.wire.codec import Template, encode, template
 
 OPEN_ROWS_KEPT = 10_000  # the openOrder rows of live orders kept to be sent again
+
+
+@dataclass(slots=True)
+class _OpenRow:
+    """An order's openOrder row, the snapshot it was made from, and, while the order lives,
+    its frame per version with the status left open: the next statuses of the order cost a
+    splice, not ~250 fields encoded again (`codec.Template`)."""
+
+    state: OrderState
+    row: m.OpenOrder
+    kept: bool = False  # sent again at the order's next status
+    templates: dict[int, Template | None] = field(default_factory=dict)
+
+    def frame(self, status: str, version: int) -> bytes:
+        """The frame of `open_order` of a snapshot with `status`, at `version`."""
+        templates = self.templates
+        if version in templates:
+            t = templates[version]
+        elif self.kept:
+            t = templates[version] = template(self.row, version, "status")
+        else:
+            t = None  # sent once: a template would cost more than it saves
+        if t is not None:
+            return t.fill(status)
+        row = self.row if self.row.status == status else m.evolve(self.row, status=status)
+        return encode(row, version)
 
 
 class EventDispatcher:
@@ -54,9 +82,9 @@ class EventDispatcher:
         self._times = times
         self._after_fills = after_fills
         self._manual_orders_to: set[Session] = set()  # clientId-0 sessions with auto-bind
-        # each live order's last openOrder row and the snapshot it was made from: the next
-        # status of the order re-makes only what changed (`open_order_again`)
-        self._open_rows: dict[tuple[int, int], tuple[OrderState, m.OpenOrder]] = {}
+        # each live order's openOrder row and the snapshot it was made from: the next status
+        # of the order re-makes only what changed (`only_status_changed`)
+        self._open_rows: dict[tuple[int, int], _OpenRow] = {}
 
     def bind_manual_orders(self, session: Session, bound: bool) -> None:
         """reqAutoOpenOrders: `session` hears (or stops hearing) about TWS-entered orders."""
@@ -80,22 +108,26 @@ class EventDispatcher:
     def everyone(self) -> list[Session]:
         return [s for s in self._sessions if s.started and not s.closed]
 
-    def _open_order(self, st: OrderState) -> m.OpenOrder:
+    def _open_order(self, st: OrderState) -> _OpenRow:
         key = (st.client_id, st.order_id)
         kept = self._open_rows.get(key)
-        row = open_order(st) if kept is None else open_order_again(st, *kept)
+        if kept is None or not only_status_changed(st, kept.state):
+            kept = _OpenRow(st, open_order(st))
         if st.is_done or st.margin is not None:
             self._open_rows.pop(key, None)
+            kept.kept = False
         else:
             if len(self._open_rows) >= OPEN_ROWS_KEPT and key not in self._open_rows:
                 self._open_rows.clear()
-            self._open_rows[key] = (st, row)
-        return row
+            self._open_rows[key] = kept
+            kept.kept = True
+        return kept
 
     def dispatch(self, events: Sequence[Event]) -> None:
         """Turn engine events into messages, in order; commission reports follow the order
         status of their execution, as TWS sends them."""
         faults = self._faults
+        heard: dict[int, list[Session]] = {}  # client id -> its audience, for this batch
         queue: deque[Event] = deque(events)
         later: list[tuple[list[Session], m.CommissionReport]] = []
         touched: set[tuple[str, int]] = set()
@@ -103,11 +135,13 @@ class EventDispatcher:
             ev = queue.popleft()
             if isinstance(ev, OrderUpdated):
                 st = ev.order
-                audience = self.audience(st.client_id)
+                audience = heard.get(st.client_id)
+                if audience is None:
+                    audience = heard[st.client_id] = self.audience(st.client_id)
                 row = self._open_order(st) if audience and not ev.status_only else None
                 for s in audience:
                     if row is not None:
-                        s.send(row)
+                        s.send_frame(row.frame(st.status, s.conn.version))
                     if st.margin is None:
                         s.send(order_status(st))
             elif isinstance(ev, ExecutionMade):
@@ -115,7 +149,12 @@ class EventDispatcher:
                 if ex.contract.sec_type != "BAG":  # a combo's positions are its legs'
                     touched.add((ex.account, ex.contract.con_id))
                 # IB's forced liquidation belongs to no client: every session hears of it
-                audience = self.everyone() if ex.liquidation else self.audience(ex.client_id)
+                if ex.liquidation:
+                    audience = self.everyone()
+                else:
+                    audience = heard.get(ex.client_id)
+                    if audience is None:
+                        audience = heard[ex.client_id] = self.audience(ex.client_id)
                 details = exec_details(ex, -1, self._times)
                 report = commission_report(cr)
                 first = faults.take(OneShot.COMMISSION_FIRST)

@@ -217,6 +217,16 @@ def _order_exchange(st: OrderState) -> str:
 
 
 _OPEN_ORDER: Final = m.OpenOrder()
+# what open_order sets over the defaults; the rest stay as they are
+_OPEN_FIELDS: Final = (
+    "order_id", "contract", "action", "total_quantity", "order_type", "lmt_price", "aux_price",
+    "tif", "oca_group", "account", "order_ref", "client_id", "perm_id", "outside_rth",
+    "good_after_time", "fa_group", "fa_method", "fa_percentage", "fa_profile",
+    "good_till_date", "oca_type", "parent_id", "trail_stop_price", "trailing_percent",
+    "stop_price", "lmt_price_offset", "what_if", "status", "combo_legs", "algo_strategy",
+    "algo_params", "conditions", "conditions_ignore_rth", "conditions_cancel_order",
+)  # fmt: skip
+_open_row: Final = m.evolver(m.OpenOrder, _OPEN_FIELDS)
 
 
 def open_order(st: OrderState) -> m.OpenOrder:
@@ -224,7 +234,7 @@ def open_order(st: OrderState) -> m.OpenOrder:
     margin = st.margin
     # the row's defaults with this order's fields over them: the same row as
     # m.OpenOrder(order_id=..., ...) without matching 35 keywords against 141 parameters
-    base = m.evolve(
+    base = _open_row(
         _OPEN_ORDER,
         order_id=st.order_id,
         contract=reply_contract(st.contract, _order_exchange(st)),
@@ -282,11 +292,11 @@ def open_order(st: OrderState) -> m.OpenOrder:
     )
 
 
-def open_order_again(st: OrderState, was: OrderState, row: m.OpenOrder) -> m.OpenOrder:
-    """`open_order(st)`, given `row == open_order(was)` for an earlier snapshot of the same
-    order: when nothing else `open_order` reads has changed (the same request and contract
-    objects, both frozen; perm id, trail stop; no margin answer) only the status is new."""
-    if (
+def only_status_changed(st: OrderState, was: OrderState) -> bool:
+    """Whether `open_order(st)` is `open_order(was)` but for its status: nothing else
+    `open_order` reads has changed (the same request and contract objects, both frozen;
+    perm id, trail stop; no margin answer)."""
+    return (
         was.request is st.request
         and was.contract is st.contract
         and was.client_id == st.client_id
@@ -295,7 +305,13 @@ def open_order_again(st: OrderState, was: OrderState, row: m.OpenOrder) -> m.Ope
         and was.trail_stop_price == st.trail_stop_price
         and was.margin is None
         and st.margin is None
-    ):
+    )
+
+
+def open_order_again(st: OrderState, was: OrderState, row: m.OpenOrder) -> m.OpenOrder:
+    """`open_order(st)`, given `row == open_order(was)` for an earlier snapshot of the same
+    order: only the status is new when `only_status_changed`."""
+    if only_status_changed(st, was):
         return row if was.status == st.status else m.evolve(row, status=st.status)
     return open_order(st)
 

@@ -69,11 +69,31 @@ from ibgateway_sim.wire.codec import (
     Hello,
     ProtocolError,
     UnknownMessage,
+    decode_payload,
 )
+from ibgateway_sim.wire.messages import SPECS, Direction
 
 log = logging.getLogger(__name__)
 
 RECEIVED_KEPT: Final = 100_000  # requests remembered for `GatewaySimulator.requests()`
+
+
+_OPEN: Final = ConnState.OPEN
+_NOW: Final = Admission.NOW
+
+
+def _msg_id(event: m.Message | UnknownMessage | BadMessage) -> int | None:
+    return event.msg_id if isinstance(event, UnknownMessage | BadMessage) else event.MSG_ID
+
+
+def _ids_of(kind: type | None) -> frozenset[int] | None:
+    """The inbound message ids whose rows are a `kind`, so only those frames are decoded;
+    None when any frame may be one (no kind, or not a kind of row)."""
+    if kind is None or not issubclass(kind, m.Message):
+        return None
+    return frozenset(
+        cls.MSG_ID for (d, _), cls in SPECS.items() if d is Direction.IN and issubclass(cls, kind)
+    )
 
 
 @dataclass(slots=True)
@@ -135,8 +155,13 @@ class Gateway:
         self._clock = options.clock
         self._sessions: dict[Session, _Watch] = {}
         self._clients: dict[int, Session] = {}
-        # every request received, with the sender's client id (None before startApi)
-        self._received: deque[tuple[int | None, Any]] = deque(maxlen=RECEIVED_KEPT)
+        # every request received: the sender's client id (None before startApi), its message
+        # id, and its frame at the session's version, decoded again by `received()`. Not the
+        # decoded row: a placeOrder is 140 slots and ~1 kB that every full garbage collection
+        # walks (100,000 of them: ~100 MB); a tuple of ints and bytes is not even tracked
+        self._received: deque[tuple[int | None, int | None, int, bytes]] = deque(
+            maxlen=RECEIVED_KEPT
+        )
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._step_timer: asyncio.TimerHandle | None = None
@@ -336,6 +361,8 @@ class Gateway:
         now = self._loop.time() if self._loop is not None else time.monotonic()
         budget = self.limits.batch
         conn = s.conn
+        keep = self._received.append
+        offer = s.pacing.offer
         while not s.closed:
             if budget <= 0:
                 s.yield_turn()
@@ -354,9 +381,14 @@ class Gateway:
                 break
             if isinstance(event, Hello):
                 self._on_hello(s, event)
-            elif conn.state is ConnState.OPEN:
-                self._received.append((s.client_id, event))
-                self._admit(s, event, now)
+            elif conn.state is _OPEN:
+                keep((s.client_id, _msg_id(event), conn.version, conn.last_payload))
+                admission, count = offer(event, now)
+                if admission is _NOW:  # `_admit`, inline: most requests take this way
+                    self.max_msgs_in_window = max(self.max_msgs_in_window, count)
+                    self._handle(s, event)
+                else:
+                    self._admitted_later(s, admission, count, now)
         s.flush()
         self.flush_all()
         self._on_change()
@@ -382,12 +414,9 @@ class Gateway:
         s.send_raw(reply)
         log.info("handshake", extra={"peer": s.peer, "version": version})
 
-    def _admit(self, s: Session, event: Any, now: float) -> None:
-        admission, count = s.pacing.offer(event, now)
-        if admission is Admission.NOW:
-            self.max_msgs_in_window = max(self.max_msgs_in_window, count)
-            self._handle(s, event)
-        elif admission is Admission.QUEUED:
+    def _admitted_later(self, s: Session, admission: Admission, count: int, now: float) -> None:
+        """A request pacing did not admit now: queued, refused, or one too many queued."""
+        if admission is Admission.QUEUED:
             self._schedule_drain(s)
         elif admission is Admission.REFUSED:
             self._refuse(s, count, now)
@@ -440,6 +469,17 @@ class Gateway:
 
     def _handle(self, s: Session, event: Any) -> None:
         """Answer one admitted request."""
+        handler = self._routes.get(type(event))
+        if handler is not None and s.started:  # the way of nearly every request
+            refusal = refusal_of(event)
+            if refusal is not None:
+                s.send_error(refusal.req_id, refusal.code, refusal.text)
+                return
+            try:
+                handler(s, event)
+            except Exception:
+                self._failed(s, event)
+            return
         if isinstance(event, BadMessage):
             log.warning(
                 "malformed message",
@@ -464,21 +504,26 @@ class Gateway:
         if refusal is not None:  # TWS validates a request's fields before anything else
             s.send_error(refusal.req_id, refusal.code, refusal.text)
             return
-        handler = self._routes.get(type(event))
         if handler is None:
             log.warning("request not handled", extra={"request": type(event).__name__})
             s.send_error(request_id_of(event), READ_ERROR, TEXT_READ_ERROR)
             return
+        self._answer(s, event, handler)
+
+    def _answer(self, s: Session, event: Any, handler: Handler) -> None:
         try:
             handler(s, event)
         except Exception:
-            # A bug answering one request must not take the connection (or the gateway)
-            # down; it is logged loudly and the client hears what TWS says for a bad request.
-            log.exception(
-                "request handler failed",
-                extra={"request": type(event).__name__, "client_id": s.client_id},
-            )
-            s.send_error(request_id_of(event), READ_ERROR, TEXT_READ_ERROR)
+            self._failed(s, event)
+
+    def _failed(self, s: Session, event: Any) -> None:
+        # A bug answering one request must not take the connection (or the gateway) down;
+        # it is logged loudly and the client hears what TWS says for a bad request.
+        log.exception(
+            "request handler failed",
+            extra={"request": type(event).__name__, "client_id": s.client_id},
+        )
+        s.send_error(request_id_of(event), READ_ERROR, TEXT_READ_ERROR)
 
     def _on_start_api(self, s: Session, msg: m.StartApi) -> None:
         cid = msg.client_id
@@ -617,10 +662,17 @@ class Gateway:
             if not s.closed
         ]
 
-    def received(self) -> deque[tuple[int | None, Any]]:
+    def received(self, kind: type | None = None) -> list[tuple[int | None, Any]]:
         """Every request received (the newest `RECEIVED_KEPT`), with its sender's client id
-        (None before startApi): a copy, made in one step against the loop's appends."""
-        return self._received.copy()
+        (None before startApi); only those that are a `kind` if given. The frames are copied
+        in one step against the loop's appends, then decoded as they were on arrival."""
+        ids = _ids_of(kind)
+        decoded = [
+            (cid, decode_payload(Direction.IN, payload, version))
+            for cid, msg_id, version, payload in self._received.copy()
+            if ids is None or msg_id in ids
+        ]
+        return decoded if kind is None else [(c, e) for c, e in decoded if isinstance(e, kind)]
 
     def client_ids(self) -> set[int]:
         return set(self._clients)

@@ -19,7 +19,7 @@ from ibgateway_sim.faults import FaultPlan
 from ibgateway_sim.gateway.pacing import PacingWindow
 from ibgateway_sim.limits import Limits
 from ibgateway_sim.wire import messages as m
-from ibgateway_sim.wire.codec import GatewayConnection
+from ibgateway_sim.wire.codec import GatewayConnection, encode
 
 
 class SessionOwner(Protocol):
@@ -156,7 +156,7 @@ class Session(asyncio.Protocol):
 
     def send(self, msg: m.Message) -> None:
         if not self.closed:
-            self._out.append(self.conn.send(msg))
+            self._out.append(encode(msg, self.conn.version))  # what conn.send does
 
     def send_shared(self, msg: m.Message, encoded: dict[tuple[m.Message, int], bytes]) -> None:
         """`send`, with the bytes shared by every session at the same version in one round of
@@ -169,6 +169,11 @@ class Session(asyncio.Protocol):
         if data is None:
             data = encoded[key] = self.conn.send(msg)
         self._out.append(data)
+
+    def send_frame(self, data: bytes) -> None:
+        """A message already framed at this session's version (`conn.version`)."""
+        if not self.closed:
+            self._out.append(data)
 
     def send_error(self, req_id: int, code: int, text: str) -> None:
         self.send(m.ErrorMsg(req_id=req_id, code=code, text=text))

@@ -69,8 +69,16 @@ def _contract_cause(c: m.RequestContract, *, order: bool) -> str | None:
     return None
 
 
+_VALIDATED: Final = frozenset(
+    {m.PlaceOrder, m.ReqMktData, m.ReqContractDetails, m.ReqCalcImpliedVolat,
+     m.ReqCalcOptionPrice}
+)  # fmt: skip
+
+
 def refusal_of(msg: Any) -> Refusal | None:
     """The 321 TWS sends for `msg`, or None when its fields are fine."""
+    if type(msg) not in _VALIDATED:  # the rest have nothing checked here (one lookup each)
+        return None
     if isinstance(msg, m.PlaceOrder):
         cause = _contract_cause(msg.contract, order=True)
         return _refuse(msg.order_id, cause) if cause else None

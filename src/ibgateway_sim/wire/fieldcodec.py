@@ -310,15 +310,23 @@ def _pred_expr(src: _Source, pred: Pred, obj: str, fields: frozenset[str] | None
     return f"(({t} := {value}) is not None and {t} > 0)"
 
 
-def _encode_lines(src: _Source, parts: tuple[_Part, ...], obj: str, depth: int) -> None:
+def _encode_lines(
+    src: _Source, parts: tuple[_Part, ...], obj: str, depth: int, open_name: str = ""
+) -> None:
+    """The encoder's lines for `parts` of `obj`; the row's field `open_name` is written as
+    the marker `OPEN_FIELD` instead of its value (`open_encoder`)."""
     for part in parts:
         if isinstance(part, _Run):
             pairs = zip(part.names, part.kinds, strict=True)
-            exprs = [_ENCODE_EXPR[kind].format(v=f"{obj}.{name}") for name, kind in pairs]
+            exprs = [
+                "OPEN_FIELD" if name == open_name and obj == "o"
+                else _ENCODE_EXPR[kind].format(v=f"{obj}.{name}")
+                for name, kind in pairs
+            ]  # fmt: skip
             src.line(depth, f"out += ({', '.join(exprs)},)")
         elif isinstance(part, _Block):
             src.line(depth, f"if {_pred_expr(src, part.when, obj, src.fields)}:")
-            _encode_lines(src, part.parts, obj, depth + 1)
+            _encode_lines(src, part.parts, obj, depth + 1, open_name)
         elif part.kind is Kind.TAGGED:
             src.line(depth, f"_encode_tagged({src.ref(part, 'step')}, {obj}.{part.name}, out)")
         else:
@@ -376,9 +384,17 @@ def _decode_lines(
             n = len(part.names)
             src.line(depth, f"if size < p + {n}:")
             src.line(depth + 1, f"_ends_before({src.ref(part.names, 'names')}[size - p])")
-            for i, (name, kind) in enumerate(zip(part.names, part.kinds, strict=True)):
-                text = f"f[p + {i}]" if i else "f[p]"
-                src.line(depth, f"o.{name} = {_DECODE_EXPR[kind].format(v=text)}")
+            pairs = list(zip(part.names, part.kinds, strict=True))
+            if n == 1:
+                name, kind = pairs[0]
+                src.line(depth, f"o.{name} = {_DECODE_EXPR[kind].format(v='f[p]')}")
+            else:  # one slice unpacked: text fields straight into the row, the rest converted
+                texts = {name: src.local("v") for name, kind in pairs if kind is not Kind.STR}
+                targets = [texts.get(name, f"o.{name}") for name, _ in pairs]
+                src.line(depth, f"{', '.join(targets)} = f[p:p + {n}]")
+                for name, kind in pairs:
+                    if kind is not Kind.STR:
+                        src.line(depth, f"o.{name} = {_DECODE_EXPR[kind].format(v=texts[name])}")
             src.line(depth, f"p += {n}")
         elif isinstance(part, _Block):
             src.line(depth, f"if {_pred_expr(src, part.when, 'o', None)}:")
@@ -442,6 +458,87 @@ def _generate(cls: type, parts: tuple[_Part, ...]) -> tuple[Encoder, Decoder, st
     namespace = dict(src.env)
     exec(compile(source, f"<fieldcodec {cls.__name__}>", "exec"), namespace)
     return namespace[f"encode_{cls.__name__}"], namespace[f"decode_{cls.__name__}"], source
+
+
+def reads_only_itself(cls: type, version: int, name: str) -> bool:
+    """Whether field `name` of `cls` at `version` is a plain text field that no presence
+    condition of the row reads: then its value changes its own text and nothing else, and an
+    encoding can leave it open (`codec.Template`)."""
+    key = (cls, version, name)
+    known = _SELF_READ.get(key)
+    if known is None:
+        known = _SELF_READ[key] = _reads_only_itself(plan(cls, version).parts, name)
+    return known
+
+
+_SELF_READ: dict[tuple[type, int, str], bool] = {}
+OPEN_FIELD: Final = "\x01open\x02"  # what no text field holds: where an open field goes
+_OPEN_ENCODERS: dict[tuple[type, int, str], Encoder | None] = {}
+
+
+def open_encoder(cls: type, version: int, name: str) -> Encoder | None:
+    """The encoder of `cls` at `version` that writes `OPEN_FIELD` for the field `name`
+    (None unless `reads_only_itself`): generated once, like the row's own encoder."""
+    key = (cls, version, name)
+    if key not in _OPEN_ENCODERS:
+        encoder = None
+        if reads_only_itself(cls, version, name):
+            src = _Source(frozenset(f.name for f in dataclasses.fields(cls)))
+            src.env.update(_HELPERS)
+            src.env["OPEN_FIELD"] = OPEN_FIELD
+            src.line(0, f"def encode_{cls.__name__}_open(o, out):")
+            src.line(1, "pass")
+            _encode_lines(src, plan(cls, version).parts, "o", 1, name)
+            source = "\n".join(src.lines) + "\n"
+            namespace = dict(src.env)
+            exec(compile(source, f"<fieldcodec {cls.__name__} open>", "exec"), namespace)
+            encoder = namespace[f"encode_{cls.__name__}_open"]
+        _OPEN_ENCODERS[key] = encoder
+    return _OPEN_ENCODERS[key]
+
+
+def encode_text_open(
+    msg: Message, version: int, name: str, *, with_id: bool = True
+) -> tuple[str, str] | None:
+    """`encode_text(msg, version)` cut where field `name` goes, its value left out: what
+    comes before and after it. None when the field steers the row (`reads_only_itself`) or
+    another field holds the marker."""
+    encoder = open_encoder(type(msg), version, name)
+    if encoder is None:
+        return None
+    out = [str(msg.MSG_ID)] if with_id else []
+    encoder(msg, out)
+    out.append("")
+    text = "\0".join(out)
+    _refuse_nul(out, text)
+    if text.count(OPEN_FIELD) != 1:
+        return None
+    head, _, tail = text.partition(OPEN_FIELD)
+    return head, tail
+
+
+def _reads_only_itself(parts: tuple[_Part, ...], name: str) -> bool:
+    def plain(parts: tuple[_Part, ...]) -> bool:
+        for part in parts:
+            if isinstance(part, _Run) and name in part.names:
+                return part.kinds[part.names.index(name)] is Kind.STR
+            if isinstance(part, _Block) and plain(part.parts):
+                return True
+        return False
+
+    def reads(pred: Pred) -> bool:
+        if isinstance(pred, AllOf | AnyOf):
+            return any(reads(p) for p in pred.preds)
+        if isinstance(pred, NonEmpty | OneOf | Positive):
+            return pred.path.split(".")[0] == name
+        return True  # a condition of its own may read anything
+
+    def read(parts: tuple[_Part, ...]) -> bool:
+        return any(
+            isinstance(part, _Block) and (reads(part.when) or read(part.parts)) for part in parts
+        )
+
+    return plain(parts) and not read(parts)
 
 
 def _encode_tagged(s: _Step, value: Any, out: list[str]) -> None:

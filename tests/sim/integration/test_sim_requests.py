@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from decimal import Decimal
 
+import pytest
+
 from ibgateway_sim import GatewaySimulator
 from ibgateway_sim.wire import messages as m
+from ibgateway_sim.wire.codec import UnknownMessage, decode_payload, frame
+from ibgateway_sim.wire.messages import Direction
 from tests.sim.clients import RawClient
 
 AAPL = m.RequestContract(symbol="AAPL", sec_type="STK", exchange="SMART", currency="USD")
@@ -136,3 +141,33 @@ async def test_positions_multi_and_account_updates_follow_fills(
     (multi,) = await raw.expect(m.PositionMulti)
     await raw.expect(m.PositionMultiEnd)
     assert (multi.req_id, multi.position) == (9, 7)
+
+
+@pytest.mark.parametrize("version", [178, 226])  # text; protobuf placeOrder and reqIds
+async def test_requests_are_what_arrived_decoded_in_order(
+    sim: GatewaySimulator, raw_factory: RawFactory, version: int
+) -> None:
+    raw = raw_factory(sim.port)
+    await raw.start(5, hi=version)
+    assert raw.conn is not None and raw.conn.version == version
+    order = m.PlaceOrder(
+        order_id=77, contract=AAPL, action="BUY", total_quantity=Decimal(3), order_type="LMT",
+        lmt_price=Decimal("101.5"), tif="DAY", order_ref="kept",
+    )  # fmt: skip
+    placed = raw.conn.send(order)
+    raw.send_bytes(placed)
+    # a message id nothing answers, as text in either form
+    raw.send_bytes(frame(b"150\0" if version < 201 else struct.pack(">I", 150)))
+    raw.send(m.ReqIds(num_ids=1))
+    await raw.expect(m.NextValidId, count=2)
+    got = sim.requests()
+    assert [type(r) for r in got] == [m.StartApi, m.PlaceOrder, UnknownMessage, m.ReqIds]
+    assert got[0] == m.StartApi(client_id=5)
+    assert got[1] == decode_payload(Direction.IN, placed[4:], version)
+    assert (got[1].order_id, got[1].lmt_price, got[1].order_ref) == (77, Decimal("101.5"), "kept")
+    assert got[2].msg_id == 150 and got[3] == m.ReqIds(num_ids=1)
+    assert sim.requests(kind=m.PlaceOrder) == [got[1]]
+    assert sim.requests(kind=m.Message) == [got[0], got[1], got[3]]
+    assert sim.requests(kind=UnknownMessage) == [got[2]]
+    assert sim.requests(client_id=5) == got[1:]  # startApi was sent before the id was known
+    assert sim.requests(client_id=5, kind=m.ReqIds) == [got[3]]
