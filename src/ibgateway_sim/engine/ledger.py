@@ -121,31 +121,36 @@ class Account:
         return held[1].qty if held else _ZERO
 
 
-def _sign(d: Decimal) -> int:
-    return (d > 0) - (d < 0)
-
-
 def apply(acct: Account, e: Entry) -> Decimal | None:
-    """Apply one execution; return IB's realizedPNL for it (None when it only opens)."""
-    spec, mult = e.spec, e.spec.multiplier_value
-    ccy = spec.currency
-    _, pos = acct.positions.setdefault(spec.con_id, (spec, Position()))
-    comm_in_cost = (
-        e.commission if (e.commission_currency == ccy and spec.sec_type != "CASH") else _ZERO
-    )
-    unit = e.price * mult
+    """Apply one execution; return IB's realizedPNL for it (None when it only opens).
+
+    Runs twice per order (the pre-trade check's trial, then the fill): each product is
+    taken once and the position is looked up without making a spare one."""
+    spec = e.spec
+    unit = e.price * spec.multiplier_value
+    ccy, sec_type = spec.currency, spec.sec_type
+    held = acct.positions.get(spec.con_id)
+    if held is None:
+        pos = Position()
+        acct.positions[spec.con_id] = (spec, pos)
+    else:
+        pos = held[1]
+    comm_in_cost = e.commission if (e.commission_currency == ccy and sec_type != "CASH") else _ZERO
+    cash = acct.cash
     realized: Decimal | None = None
     q0, dq = pos.qty, e.qty
-    if q0 == 0 or _sign(q0) == _sign(dq):
+    if q0 == 0 or (q0 > 0) - (q0 < 0) == (dq > 0) - (dq < 0):
         n0, n1 = abs(q0), abs(q0 + dq)
-        pos.avg_cost = (n0 * pos.avg_cost + abs(dq) * unit + comm_in_cost) / n1
-        pos.avg_trade = (n0 * pos.avg_trade + abs(dq) * unit) / n1
+        traded = abs(dq) * unit
+        pos.avg_cost = (n0 * pos.avg_cost + traded + comm_in_cost) / n1
+        pos.avg_trade = (n0 * pos.avg_trade + traded) / n1
     else:
+        sign = (q0 > 0) - (q0 < 0)
         closed = min(abs(dq), abs(q0))
-        realized = closed * (unit - pos.avg_cost) * _sign(q0) - comm_in_cost
-        gross = closed * (unit - pos.avg_trade) * _sign(q0)
-        if spec.sec_type == "FUT":
-            acct.cash[ccy] = acct.cash.get(ccy, _ZERO) + gross
+        realized = closed * (unit - pos.avg_cost) * sign - comm_in_cost
+        if sec_type == "FUT":
+            gross = closed * (unit - pos.avg_trade) * sign
+            cash[ccy] = cash.get(ccy, _ZERO) + gross
         opened = abs(dq) - closed
         if opened > 0:  # the trade flips the position
             pos.avg_cost = pos.avg_trade = unit
@@ -154,12 +159,13 @@ def apply(acct: Account, e: Entry) -> Decimal | None:
         pos.realized += realized
         acct.realized[ccy] = acct.realized.get(ccy, _ZERO) + realized
     pos.qty = q0 + dq
-    if spec.sec_type in ("STK", "OPT"):
-        acct.cash[ccy] = acct.cash.get(ccy, _ZERO) - dq * unit
-    elif spec.sec_type == "CASH":
-        acct.cash[spec.symbol] = acct.cash.get(spec.symbol, _ZERO) + dq
-        acct.cash[ccy] = acct.cash.get(ccy, _ZERO) - dq * e.price
-    acct.cash[e.commission_currency] = acct.cash.get(e.commission_currency, _ZERO) - e.commission
+    if sec_type in ("STK", "OPT"):
+        cash[ccy] = cash.get(ccy, _ZERO) - dq * unit
+    elif sec_type == "CASH":
+        cash[spec.symbol] = cash.get(spec.symbol, _ZERO) + dq
+        cash[ccy] = cash.get(ccy, _ZERO) - dq * e.price
+    comm_ccy = e.commission_currency
+    cash[comm_ccy] = cash.get(comm_ccy, _ZERO) - e.commission
     return realized
 
 
@@ -200,27 +206,36 @@ def unrealized(spec: ContractSpec, pos: Position, mark: Decimal) -> Decimal:
 
 
 def summarize(acct: Account, mark: Mark, rate: Rate) -> Summary:
-    total_cash = sum((v * rate(c) for c, v in acct.cash.items()), _ZERO)
+    """The account's totals: each position's market value is taken once and serves its
+    value, its unrealized PnL and its margin (the sums run in the same order as ever)."""
+    total_cash = _ZERO
+    for c, v in acct.cash.items():
+        total_cash += v * rate(c)
     gross = stock = option = fut = init = maint = upnl = _ZERO
     for spec, pos in acct.positions.values():
-        if pos.qty == 0:
+        qty = pos.qty
+        if qty == 0:
             continue
         r = rate(spec.currency)
         px = mark(spec.con_id)
-        mv = market_value(spec, pos, px) * r
-        upnl += unrealized(spec, pos, px) * r
-        if spec.sec_type == "FUT":
-            fut += mv - pos.qty * pos.avg_trade * r
-        elif spec.sec_type in ("STK", "OPT"):
+        value = qty * px * spec.multiplier_value  # market_value()
+        mv = value * r
+        upnl += (value - qty * pos.avg_cost) * r  # unrealized()
+        sec_type = spec.sec_type
+        if sec_type == "FUT":
+            fut += mv - qty * pos.avg_trade * r
+        elif sec_type == "STK":
             gross += abs(mv)
-            if spec.sec_type == "STK":
-                stock += mv
-            else:
-                option += mv
-        i, m = _position_margin(spec, pos.qty, abs(mv), px, r)
+            stock += mv
+        elif sec_type == "OPT":
+            gross += abs(mv)
+            option += mv
+        i, m = _position_margin(spec, qty, abs(mv), px, r)
         init += i
         maint += m
-    realized = sum((v * rate(c) for c, v in acct.realized.items()), _ZERO)
+    realized = _ZERO
+    for c, v in acct.realized.items():
+        realized += v * rate(c)
     return Summary(
         net_liquidation=total_cash + stock + option + fut,
         total_cash=total_cash,
