@@ -68,39 +68,43 @@ class Bookkeeper:
         else:
             legs = [(o.account, qty)]
         now = self._clock()
-        venue = self.venue(o.spec)
+        spec, req = o.spec, o.req
+        venue = self.venue(spec)
+        # the same for every leg: the order's contract, its rate and commission currency
+        mult, rate = spec.multiplier_value, self._usd_rate(spec.currency)
+        ccy = self.commissions.currency(spec)
         for account, q in legs:
+            notional = q * price  # once: it feeds the average and the USD value
             o.filled += q
-            o.value += q * price
+            o.value += notional
             o.last_price = price
-            if o.req.order_type == "MTL" and o.mtl_limit is None:
+            if req.order_type == "MTL" and o.mtl_limit is None:
                 o.mtl_limit = price  # TWS API "Market to Limit": the rest rests at this price
             o.allocated[account] = o.allocated.get(account, _ZERO) + q
-            usd = q * price * o.spec.multiplier_value * self._usd_rate(o.spec.currency)
+            usd = notional * mult * rate
             shares, value = o.volume.get(account, (_ZERO, _ZERO))
-            o.volume[account] = (shares + q, value + usd)
-            total = self.commissions.for_order(o.spec, shares + q, value + usd)
+            shares, value = shares + q, value + usd
+            o.volume[account] = (shares, value)
+            total = self.commissions.for_order(spec, shares, value)
             comm = total - o.charged.get(account, _ZERO)
             o.charged[account] = total
             exec_id = self.journal.next_id()
-            ccy = self.commissions.currency(o.spec)
-            realized = self.ledger.apply(
-                account, Entry(exec_id, o.spec, q * o.side, price, comm, ccy)
-            )
+            entry = Entry(exec_id, spec, q * o.side, price, comm, ccy)
+            realized = self.ledger.apply(account, entry)
             ex = Execution(
                 exec_id=exec_id,
                 perm_id=o.perm_id,
-                order_id=o.req.order_id,
-                client_id=o.req.client_id,
+                order_id=req.order_id,
+                client_id=req.client_id,
                 account=account,
-                contract=o.spec,
+                contract=spec,
                 side="BOT" if o.side > 0 else "SLD",
                 shares=q,
                 price=price,
                 time=now,
                 cum_qty=o.filled,
                 avg_price=o.value / o.filled,
-                order_ref=o.req.order_ref,
+                order_ref=req.order_ref,
                 exchange=venue,
                 liquidity=liquidity,
             )

@@ -153,6 +153,8 @@ def parse_all(
 ) -> tuple[Condition, ...]:
     """Every condition of an order; ConditionError for one that cannot be read,
     UnknownContract for one watching an instrument `known` does not hold."""
+    if not raws:  # most orders: no generator, set or sort to make
+        return ()
     try:
         out = tuple(parse(r, timezone) for r in raws)
     except IndexError:

@@ -135,7 +135,7 @@ class Engine:
             self._mark,
             self._usd_rate,
         )
-        self.pretrade = PreTrade(self.ledger, self.commissions, self.quote, self._usd_rate)
+        self.pretrade = PreTrade(self.ledger, self.commissions, self._book, self._usd_rate)
         self._registry = Registry()
         self._orders, self._live = self._registry.all, self._registry.live
         self.skip_oca_cancels = 0  # fault: the next N OCA fills leave their siblings working
@@ -765,6 +765,10 @@ class Engine:
             while True:
                 if self._pass_keys is None:
                     candidates = list(self._live.values())
+                elif len(self._pass_keys) == 1:  # one order placed: nothing to sort
+                    [only] = self._pass_keys
+                    found = self._live.get(only)
+                    candidates = [] if found is None else [found]
                 else:
                     candidates = sorted(
                         (self._live[k] for k in self._pass_keys if k in self._live),

@@ -48,8 +48,19 @@ class ContractSpec:
 
     @property
     def multiplier_value(self) -> Decimal:
-        """The multiplier as a number: 1 when the contract has none (stocks, FX)."""
-        return Decimal(self.multiplier) if self.multiplier else Decimal(1)
+        """The multiplier as a number: 1 when the contract has none (stocks, FX). Read
+        several times per fill; each text is converted once (a Decimal is immutable)."""
+        value = _MULTIPLIERS.get(self.multiplier)
+        if value is None:
+            value = Decimal(self.multiplier)
+            if len(_MULTIPLIERS) < _MULTIPLIERS_KEPT:
+                _MULTIPLIERS[self.multiplier] = value
+        return value
+
+
+# multiplier text -> its value; a universe has a handful ("", "100", "50", ...)
+_MULTIPLIERS: dict[str, Decimal] = {"": Decimal(1)}
+_MULTIPLIERS_KEPT = 256
 
 
 @record

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+from .book import Book
 from .ledger import CommissionSchedule, Entry, Ledger, money
-from .model import ContractSpec, MarginImpact, OrderRequest, Quote
+from .model import ContractSpec, MarginImpact, OrderRequest
 from .validation import reject
 from .working import ACTIONS, LIMIT_TYPES
 
@@ -16,11 +17,11 @@ class PreTrade:
         self,
         ledger: Ledger,
         commissions: CommissionSchedule,
-        quote: Callable[[int], Quote],
+        book: Callable[[int], Book],
         usd_rate: Callable[[str], Decimal],
     ) -> None:
         self._ledger, self._commissions = ledger, commissions
-        self._quote, self._usd_rate = quote, usd_rate
+        self._book, self._usd_rate = book, usd_rate
 
     def reference_price(self, req: OrderRequest, spec: ContractSpec) -> Decimal:
         """Where the order would fill in full: its limit, its stop, or the far side."""
@@ -28,8 +29,8 @@ class PreTrade:
             return req.limit_price
         if req.aux_price is not None and req.order_type in ("STP", "MIT"):
             return req.aux_price
-        q = self._quote(spec.con_id)
-        return q.ask if ACTIONS[req.action] > 0 else q.bid
+        book = self._book(spec.con_id)  # its touch, not a Quote of the whole book
+        return book.ask if ACTIONS[req.action] > 0 else book.bid
 
     def _entries(self, req: OrderRequest, spec: ContractSpec, qty: Decimal) -> list[Entry]:
         price = self.reference_price(req, spec)

@@ -7,7 +7,8 @@ per change, the execution and its commission, the ledger's summaries), so that i
 on every order. A record is the same dataclass (fields, eq, hash, repr, `replace`, the
 frozen error) whose __init__, with the same parameters, fills the object as a mutable twin
 of its class (the same slots on the same base) and then sets its class back: no caller ever
-holds a twin.
+holds a twin. The way back is a plain store of `__class__` on the twin, cheaper than a call
+of `object.__setattr__` (the way in has to be that call: the record's own setattr refuses).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def _init(row: type) -> Any:
         "    try:",
         *(body or ["        pass"]),
         "    finally:",
-        "        _set_class(self, '__class__', _row)",
+        "        self.__class__ = _row",  # the twin's own setattr: no call of a builtin
     ]
     if hasattr(row, "__post_init__"):
         lines.append("    self.__post_init__()")
