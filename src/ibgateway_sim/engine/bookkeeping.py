@@ -91,22 +91,22 @@ class Bookkeeper:
             exec_id = self.journal.next_id()
             entry = Entry(exec_id, spec, q * o.side, price, comm, ccy)
             realized = self.ledger.apply(account, entry)
-            ex = Execution(
-                exec_id=exec_id,
-                perm_id=o.perm_id,
-                order_id=req.order_id,
-                client_id=req.client_id,
-                account=account,
-                contract=spec,
-                side="BOT" if o.side > 0 else "SLD",
-                shares=q,
-                price=price,
-                time=now,
-                cum_qty=o.filled,
-                avg_price=o.value / o.filled,
-                order_ref=req.order_ref,
-                exchange=venue,
-                liquidity=liquidity,
+            ex = Execution(  # positional, in field order (one per fill; keywords cost)
+                exec_id,
+                o.perm_id,
+                req.order_id,
+                req.client_id,
+                account,
+                spec,
+                "BOT" if o.side > 0 else "SLD",
+                q,  # shares
+                price,
+                now,
+                o.filled,  # cum_qty
+                o.value / o.filled,  # avg_price
+                req.order_ref,
+                venue,
+                liquidity,
             )
             cr = Commission(exec_id, comm, ccy, realized)
             self.journal.add(ex, cr)

@@ -236,18 +236,12 @@ def summarize(acct: Account, mark: Mark, rate: Rate) -> Summary:
     realized = _ZERO
     for c, v in acct.realized.items():
         realized += v * rate(c)
+    # positional, in field order (net_liquidation, total_cash, gross_position_value,
+    # stock_value, option_value, future_pnl, init_margin, maint_margin, unrealized, realized)
     return Summary(
-        net_liquidation=total_cash + stock + option + fut,
-        total_cash=total_cash,
-        gross_position_value=gross,
-        stock_value=stock,
-        option_value=option,
-        future_pnl=fut,
-        init_margin=init,
-        maint_margin=maint,
-        unrealized=upnl,
-        realized=realized,
-    )
+        total_cash + stock + option + fut, total_cash, gross, stock, option, fut, init, maint,
+        upnl, realized,
+    )  # fmt: skip
 
 
 def _position_margin(

@@ -138,23 +138,25 @@ class WorkingOrder:
         )
 
     def snapshot(self) -> OrderState:
-        avg = self.value / self.filled if self.filled else _ZERO
+        # positional, in OrderState's field order: three snapshots an order, and a call
+        # with fifteen keywords costs about as much again as the record itself
+        req, filled = self.req, self.filled
         return OrderState(
-            client_id=self.req.client_id,
-            order_id=self.req.order_id,
-            perm_id=self.perm_id,
-            request=self.req,
-            contract=self.spec,
-            status=self.status,
-            filled=self.filled,
-            remaining=self.remaining,
-            avg_fill_price=avg,
-            last_fill_price=self.last_price,
-            why_held=self.why_held,
-            trail_stop_price=self.trail_stop,
-            completed_time=self.completed_time,
-            completed_status=self.completed_status,
-            parent_perm_id=self.parent_perm_id,
+            req.client_id,
+            req.order_id,
+            self.perm_id,
+            req,
+            self.spec,
+            self.status,
+            filled,
+            max(self.total - filled, _ZERO),  # remaining
+            self.value / filled if filled else _ZERO,  # avg_fill_price
+            self.last_price,
+            self.why_held,
+            self.trail_stop,
+            self.completed_time,
+            self.completed_status,
+            self.parent_perm_id,
         )
 
     # ---- triggers (stop, trailing, if-touched) ------------------------------------------
