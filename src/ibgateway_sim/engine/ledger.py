@@ -308,12 +308,9 @@ class Ledger:
             held = positions.get(e.spec.con_id)
             if held is not None:
                 positions[e.spec.con_id] = (held[0], held[1].copy())
+        # positional (code, initial_cash, is_master, cash, positions, realized): once an order
         trial = Account(
-            code=acct.code,
-            initial_cash=acct.initial_cash,
-            cash=dict(acct.cash),
-            realized=dict(acct.realized),
-            positions=positions,
+            acct.code, acct.initial_cash, False, dict(acct.cash), positions, dict(acct.realized)
         )
         for e in entries:
             apply(trial, e)
