@@ -29,7 +29,14 @@ _BLOCKING = frozenset({
 })  # fmt: skip
 
 
+# Horizon's cheaper forms of ib_async's own work (reprs for its log lines, its decoder's
+# field conversion): raw ib_async pays the same work in its own code
+_IB_ASYNC_WORK = ("/venues/ibkr/mapping/fast_repr.py", "/venues/ibkr/fast_decode.py")
+
+
 def _where(filename: str) -> str:
+    if filename.endswith(_IB_ASYNC_WORK):
+        return "ib_async_work"
     if "/src/horizon/" in filename:
         return "horizon"
     if "/ib_async/" in filename or "/eventkit/" in filename:
@@ -65,6 +72,8 @@ def table(name: str, rows: int = 12) -> str:
     per = {where: f"{1e6 * seconds / units:.1f}" for where, seconds in totals.items()}
     lines += [
         f"| **all of Horizon's own code** | **{per.get('horizon', '0')}** |",
+        f"| ib_async's work in Horizon's cheaper forms (reprs, field parsing) | "
+        f"{per.get('ib_async_work', '0')} |",
         f"| ib_async and eventkit, both clients together | {per.get('ib_async', '0')} |",
         f"| the standard library, loop and sockets, both clients | {per.get('python', '0')} |",
     ]
