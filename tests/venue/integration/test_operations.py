@@ -43,17 +43,9 @@ def registry() -> CollectorRegistry:
 
 @pytest.fixture
 def venue(gateway: GatewaySimulator, registry: CollectorRegistry) -> Iterator[Ibkr]:
-    v = Ibkr(
-        port=gateway.port,
-        paper=True,
-        client_id=CID,
-        commission_grace=0.2,
-        reconnect_initial_delay=0.05,
-        reconnect_max_delay=0.2,
-        health_timeout=0.3,
-        health_check_interval=0.3,
-        connect_timeout=1,
-    )
+    v = Ibkr(port=gateway.port, paper=True, client_id=CID, commission_grace=0.2,
+             reconnect_initial_delay=0.05, reconnect_max_delay=0.2, health_timeout=0.3,
+             health_check_interval=0.3, connect_timeout=1)
     venue_metrics.register(v, registry)
     v.connect()
     try:
