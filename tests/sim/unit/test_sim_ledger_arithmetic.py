@@ -4,16 +4,14 @@ exponent for exponent (a Decimal's exponent is what its text on the wire shows).
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ibgateway_sim.engine import ContractSpec
 from ibgateway_sim.engine.ledger import (
-    CENT,
     Account,
-    CommissionSchedule,
     Entry,
     Position,
     Summary,
@@ -152,21 +150,6 @@ def old_summarize(acct: Account, mark: dict[int, Decimal]) -> Summary:
     )  # fmt: skip
 
 
-def old_for_order(c: CommissionSchedule, spec: ContractSpec, shares: Decimal,
-                  value_usd: Decimal) -> Decimal:  # fmt: skip
-    if shares == 0:
-        return _ZERO
-    if spec.sec_type == "OPT":
-        v = max(shares * c.per_option, c.min_option)
-    elif spec.sec_type == "FUT":
-        v = shares * c.per_future
-    elif spec.sec_type == "CASH":
-        v = max(value_usd * c.fx_rate, c.min_fx)
-    else:
-        v = min(max(shares * c.per_share, c.min_stock), value_usd * c.max_stock_pct)
-    return v.quantize(CENT, ROUND_HALF_UP)
-
-
 # ---- the comparison -------------------------------------------------------------------------
 
 
@@ -226,17 +209,3 @@ def test_apply_and_summarize_are_the_formulas_they_replaced(
         want = old_summarize(old, mark)
         for name in Summary.__dataclass_fields__:
             assert _same(getattr(got, name), getattr(want, name)), name
-
-
-@settings(max_examples=400, deadline=None)
-@given(
-    st.sampled_from(SPECS),
-    st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("100000"), places=4),
-    st.decimals(min_value=Decimal("0.01"), max_value=Decimal("10000000"), places=4),
-)
-def test_commission_is_the_formula_it_replaced(
-    spec: ContractSpec, shares: Decimal, value_usd: Decimal
-) -> None:
-    schedule = CommissionSchedule()
-    assert _same(schedule.for_order(spec, shares, value_usd),
-                 old_for_order(schedule, spec, shares, value_usd))  # fmt: skip
