@@ -279,7 +279,8 @@ class OrderTracker:
             # what only a live record reads (its view is made now): ~0.4 KB an order kept
             record.ib_order, record.action, record.last_raw = _COMPACTED, None, None
             del self._full[record.order_id]
-            self._compacted.append(record)
+            if cfg.order_history is not None:  # the queue of the next to forget
+                self._compacted.append(record)
             if wrapper is not None and trade is not None:
                 wrapper.trades.pop(key, None)
                 wrapper.permId2Trade.pop(record.perm_id, None)

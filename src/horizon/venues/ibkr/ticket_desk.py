@@ -221,7 +221,7 @@ class TicketDesk:
         open_ids = [str(r.order_id) for r in records if not r.status.is_terminal]
         entry = records[0] if records and str(records[0].order_id) == ticket.order_ids[0] else None
         if ticket.kind is TicketKind.BRACKET and entry is not None and not entry.status.is_terminal:
-            targets = [str(records[0].order_id)]
+            targets = [str(entry.order_id)]
         else:
             targets = open_ids
         for order_id in targets:
