@@ -38,6 +38,7 @@ from ibgateway_sim.wire.fieldcodec import (
     encode_fields,
     encode_text_open,
     plan,
+    text_encoder,
 )
 from ibgateway_sim.wire.messages import SPECS, Direction, Message
 from ibgateway_sim.wire.protobuf import decode_body, encode_body
@@ -78,6 +79,7 @@ __all__ = [
     "encode_hello",
     "frame",
     "frame_fields",
+    "framer_of",
     "negotiate",
     "parse_hello_text",
     "plan",
@@ -121,11 +123,19 @@ def encode(msg: Message, version: int = MAX_VERSION) -> bytes:
 _FRAMERS: dict[tuple[type, int], Callable[[Message], bytes]] = {}
 
 
+def framer_of(cls: type[Message], version: int) -> Callable[[Message], bytes]:
+    """What `encode` frames a `cls` at `version` with: `framer_of(type(msg), v)(msg)` is
+    `encode(msg, v)`, for a caller that keeps it (a connection, by class)."""
+    framer = _FRAMERS.get((cls, version))
+    return framer if framer is not None else _framer(cls, version)
+
+
 def _framer(cls: type[Message], version: int) -> Callable[[Message], bytes]:
     """How `encode` frames a `cls` at `version`, decided once: the row's generated encoder,
     the join, the NUL check and the frame in one call for a text message (what `frame` of
     `encode_text` does, without the calls between); protobuf through its form."""
     form = form_for(cls)
+    framer: Callable[[Message], bytes]
     if version >= PROTOBUF and form is not None and travels_as_protobuf(
         cls.DIRECTION, cls.MSG_ID, version
     ):
@@ -140,6 +150,8 @@ def _framer(cls: type[Message], version: int) -> Callable[[Message], bytes]:
             return wire
 
         framer = protobuf
+    elif (flat := text_encoder(cls, version, version < PROTOBUF)) is not None:
+        framer = _flat_framer(flat, b"" if version < PROTOBUF else _MSG_ID.pack(cls.MSG_ID))
     else:
         encoder = plan(cls, version).encode
         first = [str(cls.MSG_ID)] if version < PROTOBUF else []
@@ -164,6 +176,26 @@ def _framer(cls: type[Message], version: int) -> Callable[[Message], bytes]:
         framer = text
     _FRAMERS[(cls, version)] = framer
     return framer
+
+
+def _flat_framer(flat: Callable[[Message], str], prefix: bytes) -> Callable[[Message], bytes]:
+    """The text framer of a row whose fields are the same in number every time: its text
+    in one generated call (`fieldcodec.text_encoder`), then the frame."""
+    pack = _HEADER.pack
+
+    def text(msg: Message) -> bytes:
+        payload = flat(msg).encode()
+        if len(payload) > MAX_FRAME:
+            raise EncodeError(f"frame of {len(payload)} bytes exceeds {MAX_FRAME}")
+        return pack(len(payload)) + payload
+
+    def text_after_id(msg: Message) -> bytes:
+        payload = prefix + flat(msg).encode()
+        if len(payload) > MAX_FRAME:
+            raise EncodeError(f"frame of {len(payload)} bytes exceeds {MAX_FRAME}")
+        return pack(len(payload)) + payload
+
+    return text_after_id if prefix else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +314,13 @@ def decode_payload(
     Never raises for what is inside a frame: a body that does not parse is a BadMessage."""
     if version < PROTOBUF:
         return _decode_text(direction, split_payload(payload), version)
+    return _decode_binary(direction, payload, version)
+
+
+def _decode_binary(
+    direction: Direction, payload: bytes, version: int
+) -> Message | UnknownMessage | BadMessage:
+    """`decode_payload` from 201: a binary message id, then text fields or protobuf."""
     if len(payload) < _MSG_ID.size:
         return BadMessage(None, (), "frame shorter than its 4-byte message id")
     (msg_id,) = _MSG_ID.unpack_from(payload)
@@ -298,6 +337,26 @@ def decode_payload(
     except (DecodeError, ValueError) as exc:
         return BadMessage(msg_id, (), f"protobuf: {exc}")
     return msg
+
+
+def _decode_request(payload: bytes, version: int) -> Message | UnknownMessage | BadMessage:
+    """`decode_payload(Direction.IN, payload, version)` for a text version (up to 200), in
+    one call: `split_payload` and the row's decoder inline. The way of every request a
+    text-speaking client sends, so the calls between cost per message."""
+    if version >= PROTOBUF:
+        return _decode_binary(Direction.IN, payload, version)
+    fields = payload.decode("utf-8", errors="replace").split("\0")
+    if fields[-1] == "":
+        fields.pop()
+    if fields:
+        decoder = _IN_DECODERS.get((fields[0], version))
+        if decoder is not None:
+            try:
+                msg: Message = decoder(fields, 1)[0]
+            except DecodeError as exc:
+                return BadMessage(_try_int(fields[0]), tuple(fields), str(exc))
+            return msg
+    return _decode_text(Direction.IN, fields, version)
 
 
 def _decode_text(
@@ -321,6 +380,7 @@ _DECODERS: dict[bool, dict[tuple[str, int], Callable[[list[str], int], tuple[Any
     True: {},
     False: {},
 }
+_IN_DECODERS: Final = _DECODERS[True]
 
 
 def _decoder(
@@ -412,6 +472,9 @@ class GatewayConnection:
         self.version = 0
         self.hello: Hello | None = None
         self.last_payload = b""  # the frame of the last message `next_event` returned
+        # each outgoing class's framer at `version` (`framer_of`), by class; `version` is
+        # set by `accept` only, which starts it afresh
+        self.framers: dict[type, Callable[[Message], bytes]] = {}
         self._frames = FrameReader()
         self._raw = bytearray()
 
@@ -435,7 +498,7 @@ class GatewayConnection:
         if payload is None:
             return None
         self.last_payload = payload
-        return decode_payload(Direction.IN, payload, self.version)
+        return _decode_request(payload, self.version)
 
     def _read_hello(self) -> Hello | None:
         raw = self._raw
@@ -474,6 +537,7 @@ class GatewayConnection:
         if self.state is not ConnState.AWAIT_ACCEPT:
             raise ProtocolError(f"accept() in state {self.state.value}")
         self.version = version
+        self.framers = {}
         self.state = ConnState.OPEN
         return frame_fields([str(version), connection_time])
 
@@ -481,7 +545,15 @@ class GatewayConnection:
         self.state = ConnState.CLOSED
 
     def send(self, msg: Message) -> bytes:
-        return encode(msg, self.version)
+        framer = self.framers.get(type(msg))
+        if framer is None:
+            framer = self.framer(type(msg))
+        return framer(msg)
+
+    def framer(self, cls: type[Message]) -> Callable[[Message], bytes]:
+        """`framer_of(cls, version)`, kept by class for this connection."""
+        framer = self.framers[cls] = framer_of(cls, self.version)
+        return framer
 
     def send_many(self, msgs: Iterable[Message]) -> bytes:
         version = self.version

@@ -517,6 +517,66 @@ def encode_text_open(
     return head, tail
 
 
+_TEXT_ENCODERS: dict[tuple[type, int, bool], Callable[[Any], str] | None] = {}
+
+
+def text_encoder(cls: type, version: int, with_id: bool) -> Callable[[Any], str] | None:
+    """`encode_text(msg, version, with_id=with_id)` for a `cls`, as one generated function
+    that joins a tuple of the row's field expressions: for a row that is plain fields and
+    sub-rows of plain fields (no presence condition, group or flag), whose fields are the same
+    in number every time. The NUL check is left out when no field is text. None otherwise."""
+    key = (cls, version, with_id)
+    if key not in _TEXT_ENCODERS:
+        src = _Source()
+        src.env.update(_HELPERS)
+        exprs = [repr(str(cls.MSG_ID))] if with_id else []  # type: ignore[attr-defined]
+        lines: list[str] = []
+        flat, texts = _flat_exprs(src, plan(cls, version).parts, "o", exprs, lines)
+        encoder = None
+        if flat and exprs:
+            exprs.append('""')  # the last field's terminator
+            src.line(0, f"def text_{cls.__name__}(o):")
+            for line in lines:
+                src.line(1, line)
+            src.line(1, f"fields = ({', '.join(exprs)},)")
+            src.line(1, 'text = "\\0".join(fields)')
+            if texts:
+                src.line(1, f'if text.count("\\0") != {len(exprs) - 1}:')
+                src.line(2, "_refuse_nul(list(fields), text)")
+            src.line(1, "return text")
+            source = "\n".join(src.lines) + "\n"
+            namespace = dict(src.env)
+            namespace["_refuse_nul"] = _refuse_nul
+            exec(compile(source, f"<fieldcodec {cls.__name__} text>", "exec"), namespace)
+            encoder = namespace[f"text_{cls.__name__}"]
+        _TEXT_ENCODERS[key] = encoder
+    return _TEXT_ENCODERS[key]
+
+
+def _flat_exprs(
+    src: _Source, parts: tuple[_Part, ...], obj: str, exprs: list[str], lines: list[str]
+) -> tuple[bool, bool]:
+    """The field expressions of `parts` of `obj` appended to `exprs` (a sub-row read into a
+    local by `lines` first), as `_encode_lines` writes them; (whether `parts` are flat,
+    whether a text field is among them)."""
+    texts = False
+    for part in parts:
+        if isinstance(part, _Run):
+            pairs = zip(part.names, part.kinds, strict=True)
+            exprs += [_ENCODE_EXPR[kind].format(v=f"{obj}.{name}") for name, kind in pairs]
+            texts = texts or Kind.STR in part.kinds
+        elif isinstance(part, _Step) and part.kind is Kind.STRUCT and part.sub is not None:
+            value = src.local(part.name)
+            lines.append(f"{value} = {obj}.{part.name}")
+            flat, inner = _flat_exprs(src, part.sub.parts, value, exprs, lines)
+            if not flat:
+                return False, texts
+            texts = texts or inner
+        else:
+            return False, texts
+    return True, texts
+
+
 def _reads_only_itself(parts: tuple[_Part, ...], name: str) -> bool:
     def plain(parts: tuple[_Part, ...]) -> bool:
         for part in parts:

@@ -24,7 +24,7 @@ from ibgateway_sim.wire.codec import (
     DecodeError,
     encode_fields,
 )
-from ibgateway_sim.wire.fieldcodec import decode_fields, encode_text
+from ibgateway_sim.wire.fieldcodec import decode_fields, encode_text, text_encoder
 from ibgateway_sim.wire.messages import SPECS, Kind
 from tests.sim.strategies import any_message
 
@@ -204,9 +204,34 @@ def test_generated_decoder_reads_what_the_rows_say(
         assert got == want
 
 
+@settings(max_examples=500, deadline=None)
+@given(any_message(), st.booleans())
+def test_a_flat_text_encoder_writes_what_encode_text_does(
+    pair: tuple[m.Message, int], with_id: bool
+) -> None:
+    msg, version = pair
+    flat = text_encoder(type(msg), version, with_id)
+    if flat is not None:  # a row without conditions, groups or flags
+        assert flat(msg) == encode_text(msg, version, with_id=with_id)
+
+
+def test_flat_text_encoders_cover_the_plain_rows() -> None:
+    """The rows sent for every fill and reqCurrentTime have one; a row with presence
+    conditions has none (the general encoder writes it)."""
+    for cls in (m.CurrentTime, m.ExecDetails, m.CommissionReport, m.ErrorMsg):
+        assert text_encoder(cls, MIN_VERSION, True) is not None
+    assert text_encoder(m.OpenOrder, MIN_VERSION, True) is None
+
+
+def _flat_text_of(msg: m.Message) -> str:
+    flat = text_encoder(type(msg), 178, True)
+    assert flat is not None
+    return flat(msg)
+
+
 def test_a_nul_inside_a_text_field_is_refused_either_way() -> None:
     bad = m.ErrorMsg(req_id=1, code=2, text="a\0b")
-    for encode in (encode_fields, encode_text):
+    for encode in (encode_fields, encode_text, lambda msg, _: _flat_text_of(msg)):
         try:
             encode(bad, 178)
         except ValueError as exc:
