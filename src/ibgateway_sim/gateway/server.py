@@ -60,7 +60,7 @@ from ibgateway_sim.gateway.mapping import TimeFormatter
 from ibgateway_sim.gateway.options import GatewayOptions
 from ibgateway_sim.gateway.pacing import Admission, PacingWindow
 from ibgateway_sim.gateway.session import Session, SessionInfo
-from ibgateway_sim.gateway.validation import refusal_of, request_id, request_id_of
+from ibgateway_sim.gateway.validation import CHECKED, refusal_of, request_id, request_id_of
 from ibgateway_sim.wire import messages as m
 from ibgateway_sim.wire.codec import (
     BadMessage,
@@ -84,6 +84,12 @@ _NOW: Final = Admission.NOW
 
 def _msg_id(event: m.Message | UnknownMessage | BadMessage) -> int | None:
     return event.msg_id if isinstance(event, UnknownMessage | BadMessage) else event.MSG_ID
+
+
+# each request row's message id, by class: `_msg_id` in one lookup for a row
+_REQUEST_IDS: Final[dict[type, int]] = {
+    cls: cls.MSG_ID for (d, _), cls in SPECS.items() if d is Direction.IN
+}
 
 
 def _ids_of(kind: type | None) -> frozenset[int] | None:
@@ -363,6 +369,7 @@ class Gateway:
         conn = s.conn
         keep = self._received.append
         offer = s.pacing.offer
+        routes = self._routes
         while not s.closed:
             if budget <= 0:
                 s.yield_turn()
@@ -382,11 +389,21 @@ class Gateway:
             if isinstance(event, Hello):
                 self._on_hello(s, event)
             elif conn.state is _OPEN:
-                keep((s.client_id, _msg_id(event), conn.version, conn.last_payload))
+                kind = type(event)
+                msg_id = _REQUEST_IDS.get(kind)
+                keep((s.client_id, _msg_id(event) if msg_id is None else msg_id, conn.version,
+                      conn.last_payload))
                 admission, count = offer(event, now)
                 if admission is _NOW:  # `_admit`, inline: most requests take this way
                     self.max_msgs_in_window = max(self.max_msgs_in_window, count)
-                    self._handle(s, event)
+                    handler = routes.get(kind)
+                    if handler is not None and s.started and kind not in CHECKED:
+                        try:  # `_handle`, inline, for a request with no fields to check
+                            handler(s, event)
+                        except Exception:
+                            self._failed(s, event)
+                    else:
+                        self._handle(s, event)
                 else:
                     self._admitted_later(s, admission, count, now)
         s.flush()

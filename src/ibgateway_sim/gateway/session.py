@@ -19,7 +19,7 @@ from ibgateway_sim.faults import FaultPlan
 from ibgateway_sim.gateway.pacing import PacingWindow
 from ibgateway_sim.limits import Limits
 from ibgateway_sim.wire import messages as m
-from ibgateway_sim.wire.codec import GatewayConnection, encode
+from ibgateway_sim.wire.codec import GatewayConnection
 
 
 class SessionOwner(Protocol):
@@ -155,8 +155,11 @@ class Session(asyncio.Protocol):
     # ---- output ---------------------------------------------------------------------------
 
     def send(self, msg: m.Message) -> None:
-        if not self.closed:
-            self._out.append(encode(msg, self.conn.version))  # what conn.send does
+        if not self.closed:  # what conn.send does, inline: once per reply
+            framer = self.conn.framers.get(type(msg))
+            if framer is None:
+                framer = self.conn.framer(type(msg))
+            self._out.append(framer(msg))
 
     def send_shared(self, msg: m.Message, encoded: dict[tuple[m.Message, int], bytes]) -> None:
         """`send`, with the bytes shared by every session at the same version in one round of

@@ -75,6 +75,9 @@ _VALIDATED: Final = frozenset(
 )  # fmt: skip
 
 
+CHECKED: Final = _VALIDATED  # the request types `refusal_of` may refuse; None for the rest
+
+
 def refusal_of(msg: Any) -> Refusal | None:
     """The 321 TWS sends for `msg`, or None when its fields are fine."""
     if type(msg) not in _VALIDATED:  # the rest have nothing checked here (one lookup each)
