@@ -774,13 +774,19 @@ class Engine:
                         (self._live[k] for k in self._pass_keys if k in self._live),
                         key=lambda o: o.seq,
                     )
+                # the cheap tests first: on the last round every candidate has been seen; a
+                # single instrument's order moves with its own con_id (`con_ids`, no tuple)
                 pending = [
                     o
                     for o in candidates
-                    if o.working
-                    and o.key not in seen
-                    and (con_ids is None or not con_ids.isdisjoint(o.con_ids))
-                ]
+                    if o.key not in seen
+                    and o.working
+                    and (
+                        con_ids is None
+                        or (o.spec.con_id in con_ids if not o.legs
+                            else not con_ids.isdisjoint(o.con_ids))
+                    )
+                ]  # fmt: skip
                 if not pending:
                     return
                 for o in pending:

@@ -157,9 +157,12 @@ class EventDispatcher:
                         audience = heard[ex.client_id] = self.audience(ex.client_id)
                 details = exec_details(ex, -1, self._times)
                 report = commission_report(cr)
-                first = faults.take(OneShot.COMMISSION_FIRST)
-                twice = faults.take(OneShot.DUPLICATE_EXEC)
-                drop = faults.take(OneShot.DROP_COMMISSION)
+                if faults.armed:  # none armed is one test, not three
+                    first = faults.take(OneShot.COMMISSION_FIRST)
+                    twice = faults.take(OneShot.DUPLICATE_EXEC)
+                    drop = faults.take(OneShot.DROP_COMMISSION)
+                else:
+                    first = twice = drop = False
                 for s in audience:
                     if first and not drop:
                         s.send(report)
@@ -168,7 +171,7 @@ class EventDispatcher:
                         s.send(details)
                 if not (first or drop):
                     later.append((audience, report))
-                correction = faults.take_correction()
+                correction = faults.take_correction() if faults.corrections else None
                 if correction is not None:
                     queue.extend(
                         self._engine.correct_execution(
