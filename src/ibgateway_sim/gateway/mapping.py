@@ -197,6 +197,24 @@ def _conditions(req: OrderRequest) -> tuple[m.OrderCondition, ...]:
 
 
 def reply_contract(spec: ContractSpec, exchange: str = "") -> m.ReplyContract:
+    """The contract block of an order's replies: made once per instrument and exchange (both
+    rows are frozen, so one row serves every openOrder, execDetails and position of it)."""
+    key = (spec.con_id, exchange)
+    made = _REPLY_CONTRACTS.get(key)
+    if made is not None and made[0] is spec:
+        return made[1]
+    if len(_REPLY_CONTRACTS) >= REPLY_CONTRACTS_KEPT:
+        _REPLY_CONTRACTS.clear()
+    row = _reply_contract(spec, exchange)
+    _REPLY_CONTRACTS[key] = (spec, row)
+    return row
+
+
+REPLY_CONTRACTS_KEPT: Final = 10_000
+_REPLY_CONTRACTS: dict[tuple[int, str], tuple[ContractSpec, m.ReplyContract]] = {}
+
+
+def _reply_contract(spec: ContractSpec, exchange: str) -> m.ReplyContract:
     return m.ReplyContract(
         con_id=spec.con_id,
         symbol=spec.symbol,
