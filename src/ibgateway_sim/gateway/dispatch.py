@@ -26,18 +26,23 @@ from ibgateway_sim.engine import (
 )
 from ibgateway_sim.faults import FaultPlan, OneShot
 from ibgateway_sim.gateway.mapping import (
+    OPEN_ORDER_OPEN_FIELDS,
     TimeFormatter,
     commission_report,
     exec_details,
     only_status_changed,
     open_order,
+    open_order_shape,
+    open_order_values,
     order_status,
 )
 from ibgateway_sim.gateway.session import Session
 from ibgateway_sim.wire import messages as m
-from ibgateway_sim.wire.codec import Template, encode, template
+from ibgateway_sim.wire.codec import Shape, Template, encode, template
+from ibgateway_sim.wire.codec import shape as codec_shape
 
 OPEN_ROWS_KEPT = 10_000  # the openOrder rows of live orders kept to be sent again
+SHAPES_KEPT = 1_000  # the shapes of openOrder rows kept (a client's orders have a few)
 
 
 @dataclass(slots=True)
@@ -85,6 +90,9 @@ class EventDispatcher:
         # each live order's openOrder row and the snapshot it was made from: the next status
         # of the order re-makes only what changed (`only_status_changed`)
         self._open_rows: dict[tuple[int, int], _OpenRow] = {}
+        # the openOrder frames of alike orders, by version and `open_order_shape`: one
+        # encoding of ~250 fields serves every order of that shape (`codec.Shape`)
+        self._shapes: dict[tuple[int, tuple[object, ...]], tuple[object, Shape | None]] = {}
 
     def bind_manual_orders(self, session: Session, bound: bool) -> None:
         """reqAutoOpenOrders: `session` hears (or stops hearing) about TWS-entered orders."""
@@ -123,6 +131,18 @@ class EventDispatcher:
             kept.kept = True
         return kept
 
+    def _shaped(self, st: OrderState, shape: tuple[object, ...], version: int) -> bytes | None:
+        """The openOrder frame of `st` at `version` from the `Shape` of alike orders (None
+        where the row cannot be shaped, e.g. protobuf)."""
+        key = (version, shape)
+        made = self._shapes.get(key)
+        if made is None or made[0] is not st.contract:
+            if len(self._shapes) >= SHAPES_KEPT:
+                self._shapes.clear()
+            made = self._shapes[key] = (
+                st.contract, codec_shape(open_order(st), version, OPEN_ORDER_OPEN_FIELDS))
+        return None if made[1] is None else made[1].fill(open_order_values(st))
+
     def dispatch(self, events: Sequence[Event]) -> None:
         """Turn engine events into messages, in order; commission reports follow the order
         status of their execution, as TWS sends them."""
@@ -138,10 +158,16 @@ class EventDispatcher:
                 audience = heard.get(st.client_id)
                 if audience is None:
                     audience = heard[st.client_id] = self.audience(st.client_id)
-                row = self._open_order(st) if audience and not ev.status_only else None
+                shape = open_order_shape(st) if st.margin is None else None
+                row: _OpenRow | None = None
                 for s in audience:
-                    if row is not None:
-                        s.send_frame(row.frame(st.status, s.conn.version))
+                    if not ev.status_only:
+                        version = s.conn.version
+                        made = None if shape is None else self._shaped(st, shape, version)
+                        if made is None:
+                            row = row or self._open_order(st)
+                            made = row.frame(st.status, version)
+                        s.send_frame(made)
                     if st.margin is None:
                         s.send(order_status(st))
             elif isinstance(ev, ExecutionMade):

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import replace
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -308,6 +309,39 @@ def open_order(st: OrderState) -> m.OpenOrder:
         commission_currency=margin.commission_currency,
         warning_text=margin.warning_text,
     )
+
+
+# the fields of an openOrder row that differ between alike orders: left open in a `Shape`
+OPEN_ORDER_OPEN_FIELDS: Final = (
+    "order_id", "action", "total_quantity", "lmt_price", "aux_price", "perm_id", "status",
+)  # fmt: skip
+# what else `open_order` reads of an order's request
+_SHAPE_OF_REQUEST: Final = attrgetter(
+    "order_type", "tif", "oca_group", "account", "order_ref", "outside_rth",
+    "good_after_time", "fa_group", "fa_method", "fa_percentage", "fa_profile",
+    "good_till_date", "oca_type", "parent_id", "trailing_percent", "limit_price_offset",
+    "what_if", "combo_legs", "algo_strategy", "algo_params", "conditions",
+    "conditions_ignore_rth", "conditions_cancel_order", "contract.exchange",
+)  # fmt: skip
+
+
+def open_order_shape(st: OrderState) -> tuple[Any, ...]:
+    """What `open_order(st)` depends on but `OPEN_ORDER_OPEN_FIELDS`: two snapshots of equal
+    shape (and the same contract object, which the caller checks, as it is not hashed here)
+    make rows that differ in those fields alone. Only for snapshots without a margin answer."""
+    return (
+        st.contract.con_id, st.contract.exchange, st.client_id, st.trail_stop_price,
+        _SHAPE_OF_REQUEST(st.request),
+    )  # fmt: skip
+
+
+def open_order_values(st: OrderState) -> tuple[Any, ...]:
+    """The values of `OPEN_ORDER_OPEN_FIELDS` in `open_order(st)`."""
+    req = st.request
+    return (
+        st.order_id, req.action, req.quantity, req.limit_price, req.aux_price, st.perm_id,
+        st.status,
+    )  # fmt: skip
 
 
 def only_status_changed(st: OrderState, was: OrderState) -> bool:

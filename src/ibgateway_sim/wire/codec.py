@@ -28,6 +28,7 @@ from ibgateway_sim.wire.fieldcodec import (
     MAX_FRAME,
     MAX_VERSION,
     MIN_VERSION,
+    SCALAR_TEXT,
     UNSET_INT_TEXTS,
     UNSET_TEXTS,
     DecodeError,
@@ -37,6 +38,7 @@ from ibgateway_sim.wire.fieldcodec import (
     decode_fields,
     encode_fields,
     encode_text_open,
+    encode_text_shape,
     plan,
 )
 from ibgateway_sim.wire.messages import SPECS, Direction, Message
@@ -200,6 +202,52 @@ def template(msg: Message, version: int, name: str) -> Template | None:
         return None
     head, tail = cut
     return Template(prefix + head.encode(), tail.encode())
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """One message's frame at one version with several scalar fields left open:
+    `fill(values)` is `encode(replace(msg, **dict(zip(names, values))), version)`, the rest
+    encoded once. For the openOrder rows of one client's orders, which differ in their ids,
+    side, size, prices and status and in nothing else when they are alike (same contract,
+    type, account...): one ~250-field encoding serves them all."""
+
+    pieces: tuple[bytes, ...]  # the payload around the open fields, len(texts) + 1
+    texts: tuple[Callable[[Any], str], ...]  # each open field's text, as the encoder writes it
+
+    def fill(self, values: Iterable[Any]) -> bytes:
+        pieces = self.pieces
+        out = [pieces[0]]
+        for piece, text, value in zip(pieces[1:], self.texts, values, strict=True):
+            t = text(value)
+            if "\0" in t:
+                raise EncodeError(f"NUL inside a text field: {t!r}")
+            out.append(t.encode())
+            out.append(piece)
+        return frame(b"".join(out))
+
+
+def shape(msg: Message, version: int, names: tuple[str, ...]) -> Shape | None:
+    """`msg` encoded at `version` with its fields `names` (in wire order) left open; None
+    where that would not give the bytes of encoding it whole: the message travels as
+    protobuf at `version`, or a field is not a plain scalar, or a presence condition reads
+    one."""
+    if version < PROTOBUF:
+        cut = encode_text_shape(msg, version, names)
+        prefix = b""
+    elif form_for(type(msg)) is not None and travels_as_protobuf(
+        msg.DIRECTION, msg.MSG_ID, version
+    ):
+        return None
+    else:
+        cut = encode_text_shape(msg, version, names, with_id=False)
+        prefix = _MSG_ID.pack(msg.MSG_ID)
+    if cut is None:
+        return None
+    pieces, kinds = cut
+    encoded = [p.encode() for p in pieces]
+    encoded[0] = prefix + encoded[0]
+    return Shape(tuple(encoded), tuple(SCALAR_TEXT[k] for k in kinds))
 
 
 @dataclass(frozen=True, slots=True)

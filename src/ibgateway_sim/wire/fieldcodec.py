@@ -311,22 +311,26 @@ def _pred_expr(src: _Source, pred: Pred, obj: str, fields: frozenset[str] | None
 
 
 def _encode_lines(
-    src: _Source, parts: tuple[_Part, ...], obj: str, depth: int, open_name: str = ""
+    src: _Source, parts: tuple[_Part, ...], obj: str, depth: int, open_names: str | tuple[
+        str, ...] = ()
 ) -> None:
-    """The encoder's lines for `parts` of `obj`; the row's field `open_name` is written as
-    the marker `OPEN_FIELD` instead of its value (`open_encoder`)."""
+    """The encoder's lines for `parts` of `obj`; the row's field `open_names` (one name, or
+    several) are written as markers instead of their values: `OPEN_FIELD` for one name,
+    `OPEN_MARKS[i]` for the i-th of several (`open_encoder`, `shape_encoder`)."""
+    marks = {open_names: "OPEN_FIELD"} if isinstance(open_names, str) else {
+        name: f"OPEN_MARKS[{i}]" for i, name in enumerate(open_names)}
     for part in parts:
         if isinstance(part, _Run):
             pairs = zip(part.names, part.kinds, strict=True)
             exprs = [
-                "OPEN_FIELD" if name == open_name and obj == "o"
+                marks[name] if name in marks and obj == "o"
                 else _ENCODE_EXPR[kind].format(v=f"{obj}.{name}")
                 for name, kind in pairs
             ]  # fmt: skip
             src.line(depth, f"out += ({', '.join(exprs)},)")
         elif isinstance(part, _Block):
             src.line(depth, f"if {_pred_expr(src, part.when, obj, src.fields)}:")
-            _encode_lines(src, part.parts, obj, depth + 1, open_name)
+            _encode_lines(src, part.parts, obj, depth + 1, open_names)
         elif part.kind is Kind.TAGGED:
             src.line(depth, f"_encode_tagged({src.ref(part, 'step')}, {obj}.{part.name}, out)")
         else:
@@ -518,13 +522,20 @@ def encode_text_open(
 
 
 def _reads_only_itself(parts: tuple[_Part, ...], name: str) -> bool:
-    def plain(parts: tuple[_Part, ...]) -> bool:
+    return _open_kind(parts, name) is Kind.STR
+
+
+def _open_kind(parts: tuple[_Part, ...], name: str) -> Kind | None:
+    """The kind of the row's scalar field `name` when no presence condition reads it (its
+    value changes its own text and nothing else), else None."""
+
+    def kind(parts: tuple[_Part, ...]) -> Kind | None:
         for part in parts:
             if isinstance(part, _Run) and name in part.names:
-                return part.kinds[part.names.index(name)] is Kind.STR
-            if isinstance(part, _Block) and plain(part.parts):
-                return True
-        return False
+                return part.kinds[part.names.index(name)]
+            if isinstance(part, _Block) and (found := kind(part.parts)) is not None:
+                return found
+        return None
 
     def reads(pred: Pred) -> bool:
         if isinstance(pred, AllOf | AnyOf):
@@ -538,7 +549,74 @@ def _reads_only_itself(parts: tuple[_Part, ...], name: str) -> bool:
             isinstance(part, _Block) and (reads(part.when) or read(part.parts)) for part in parts
         )
 
-    return plain(parts) and not read(parts)
+    return None if read(parts) else kind(parts)
+
+
+# the marks of several open fields (`shape_encoder`): what no text field holds
+OPEN_MARKS: Final = tuple(f"\x01open{i}\x02" for i in range(12))
+# a scalar's text, as the row's encoder writes it (`_ENCODE_EXPR`), for an open field's value
+SCALAR_TEXT: Final[dict[Kind, Callable[[Any], str]]] = {
+    Kind.STR: _enc_str,
+    Kind.INT: lambda v: str(int(v)),
+    Kind.OPT_INT: lambda v: "" if v is None else str(int(v)),
+    Kind.DEC: lambda v: "" if v is None else _fmt_dec(v),
+    Kind.DEC_MAX: lambda v: MAX_DOUBLE_TEXT if v is None else _fmt_dec(v),
+    Kind.BOOL: lambda v: "1" if v else "0",
+    Kind.OPT_BOOL: lambda v: "" if v is None else "1" if v else "0",
+}
+_SHAPE_ENCODERS: dict[tuple[type, int, tuple[str, ...]], tuple[Encoder, tuple[Kind, ...]] | None]
+_SHAPE_ENCODERS = {}
+
+
+def shape_encoder(
+    cls: type, version: int, names: tuple[str, ...]
+) -> tuple[Encoder, tuple[Kind, ...]] | None:
+    """The encoder of `cls` at `version` that writes `OPEN_MARKS[i]` for the i-th of the
+    fields `names`, and their kinds; None unless each is a scalar no presence condition
+    reads (`_open_kind`). Generated once, like the row's own encoder."""
+    key = (cls, version, names)
+    if key not in _SHAPE_ENCODERS:
+        made = None
+        parts = plan(cls, version).parts
+        kinds = tuple(k for name in names if (k := _open_kind(parts, name)) in SCALAR_TEXT)
+        if len(kinds) == len(names) <= len(OPEN_MARKS):
+            src = _Source(frozenset(f.name for f in dataclasses.fields(cls)))
+            src.env.update(_HELPERS)
+            src.env["OPEN_MARKS"] = OPEN_MARKS
+            src.line(0, f"def encode_{cls.__name__}_shape(o, out):")
+            src.line(1, "pass")
+            _encode_lines(src, parts, "o", 1, names)
+            source = "\n".join(src.lines) + "\n"
+            namespace = dict(src.env)
+            exec(compile(source, f"<fieldcodec {cls.__name__} shape>", "exec"), namespace)
+            made = namespace[f"encode_{cls.__name__}_shape"], kinds
+        _SHAPE_ENCODERS[key] = made
+    return _SHAPE_ENCODERS[key]
+
+
+def encode_text_shape(
+    msg: Message, version: int, names: tuple[str, ...], *, with_id: bool = True
+) -> tuple[list[str], tuple[Kind, ...]] | None:
+    """`encode_text(msg, version)` cut where the fields `names` go, their values left out:
+    the len(names) + 1 pieces around them, in wire order, and their kinds. None when a field
+    steers the row, the fields are not in wire order, or another field holds a mark."""
+    made = shape_encoder(type(msg), version, names)
+    if made is None:
+        return None
+    encoder, kinds = made
+    out = [str(msg.MSG_ID)] if with_id else []
+    encoder(msg, out)
+    out.append("")
+    text = "\0".join(out)
+    _refuse_nul(out, text)
+    pieces = []
+    for mark in OPEN_MARKS[: len(names)]:
+        if text.count(mark) != 1:
+            return None
+        head, _, text = text.partition(mark)
+        pieces.append(head)
+    pieces.append(text)
+    return pieces, kinds
 
 
 def _encode_tagged(s: _Step, value: Any, out: list[str]) -> None:
