@@ -18,7 +18,7 @@ forms of `protoforms.py`. The text path needs nothing but the stdlib, and so doe
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
@@ -28,7 +28,6 @@ from ibgateway_sim.wire.fieldcodec import (
     MAX_FRAME,
     MAX_VERSION,
     MIN_VERSION,
-    SCALAR_TEXT,
     UNSET_INT_TEXTS,
     UNSET_TEXTS,
     DecodeError,
@@ -40,6 +39,7 @@ from ibgateway_sim.wire.fieldcodec import (
     encode_text_open,
     encode_text_shape,
     plan,
+    shape_filler,
 )
 from ibgateway_sim.wire.messages import SPECS, Direction, Message
 from ibgateway_sim.wire.protobuf import decode_body, encode_body
@@ -212,19 +212,8 @@ class Shape:
     side, size, prices and status and in nothing else when they are alike (same contract,
     type, account...): one ~250-field encoding serves them all."""
 
-    pieces: tuple[bytes, ...]  # the payload around the open fields, len(texts) + 1
-    texts: tuple[Callable[[Any], str], ...]  # each open field's text, as the encoder writes it
-
-    def fill(self, values: Iterable[Any]) -> bytes:
-        pieces = self.pieces
-        out = [pieces[0]]
-        for piece, text, value in zip(pieces[1:], self.texts, values, strict=True):
-            t = text(value)
-            if "\0" in t:
-                raise EncodeError(f"NUL inside a text field: {t!r}")
-            out.append(t.encode())
-            out.append(piece)
-        return frame(b"".join(out))
+    pieces: tuple[bytes, ...]  # the payload around the open fields
+    fill: Callable[[Sequence[Any]], bytes]  # the open fields' values -> the frame
 
 
 def shape(msg: Message, version: int, names: tuple[str, ...]) -> Shape | None:
@@ -247,7 +236,7 @@ def shape(msg: Message, version: int, names: tuple[str, ...]) -> Shape | None:
     pieces, kinds = cut
     encoded = [p.encode() for p in pieces]
     encoded[0] = prefix + encoded[0]
-    return Shape(tuple(encoded), tuple(SCALAR_TEXT[k] for k in kinds))
+    return Shape(tuple(encoded), shape_filler(encoded, kinds, frame))
 
 
 @dataclass(frozen=True, slots=True)

@@ -552,18 +552,29 @@ def _open_kind(parts: tuple[_Part, ...], name: str) -> Kind | None:
     return None if read(parts) else kind(parts)
 
 
+def shape_filler(
+    pieces: Sequence[bytes], kinds: Sequence[Kind], wrap: Callable[[bytes], bytes]
+) -> Callable[[Sequence[Any]], bytes]:
+    """`values -> wrap(pieces[0] + text(values[0]) + pieces[1] + ...)`, each value's text as
+    the row's encoder writes its kind (`_ENCODE_EXPR`; a NUL in a text refused), generated
+    once per shape: straight-line code, no loop over the fields per frame."""
+    env: dict[str, Any] = dict(_HELPERS)
+    env.update(wrap=wrap, _enc_str=_enc_str)
+    names = [f"v{i}" for i in range(len(kinds))]
+    parts = ["P0"]
+    env["P0"] = pieces[0]
+    for i, (name, kind) in enumerate(zip(names, kinds, strict=True)):
+        text = f"_enc_str({name})" if kind is Kind.STR else _ENCODE_EXPR[kind].format(v=name)
+        parts += [f"{text}.encode()", f"P{i + 1}"]
+        env[f"P{i + 1}"] = pieces[i + 1]
+    unpack = f"    {', '.join(names)}, = values" if names else "    pass"
+    source = f"def fill(values):\n{unpack}\n    return wrap(b''.join(({', '.join(parts)},)))\n"
+    exec(compile(source, "<fieldcodec shape fill>", "exec"), env)
+    return env["fill"]  # type: ignore[no-any-return]
+
+
 # the marks of several open fields (`shape_encoder`): what no text field holds
 OPEN_MARKS: Final = tuple(f"\x01open{i}\x02" for i in range(12))
-# a scalar's text, as the row's encoder writes it (`_ENCODE_EXPR`), for an open field's value
-SCALAR_TEXT: Final[dict[Kind, Callable[[Any], str]]] = {
-    Kind.STR: _enc_str,
-    Kind.INT: lambda v: str(int(v)),
-    Kind.OPT_INT: lambda v: "" if v is None else str(int(v)),
-    Kind.DEC: lambda v: "" if v is None else _fmt_dec(v),
-    Kind.DEC_MAX: lambda v: MAX_DOUBLE_TEXT if v is None else _fmt_dec(v),
-    Kind.BOOL: lambda v: "1" if v else "0",
-    Kind.OPT_BOOL: lambda v: "" if v is None else "1" if v else "0",
-}
 _SHAPE_ENCODERS: dict[tuple[type, int, tuple[str, ...]], tuple[Encoder, tuple[Kind, ...]] | None]
 _SHAPE_ENCODERS = {}
 
@@ -578,7 +589,7 @@ def shape_encoder(
     if key not in _SHAPE_ENCODERS:
         made = None
         parts = plan(cls, version).parts
-        kinds = tuple(k for name in names if (k := _open_kind(parts, name)) in SCALAR_TEXT)
+        kinds = tuple(k for name in names if (k := _open_kind(parts, name)) in _ENCODE_EXPR)
         if len(kinds) == len(names) <= len(OPEN_MARKS):
             src = _Source(frozenset(f.name for f in dataclasses.fields(cls)))
             src.env.update(_HELPERS)
