@@ -27,6 +27,7 @@ from ibgateway_sim.engine import (
 from ibgateway_sim.faults import FaultPlan, OneShot
 from ibgateway_sim.gateway.mapping import (
     OPEN_ORDER_OPEN_FIELDS,
+    ORDER_STATUS_FIELDS,
     TimeFormatter,
     commission_report,
     exec_details,
@@ -35,6 +36,7 @@ from ibgateway_sim.gateway.mapping import (
     open_order_shape,
     open_order_values,
     order_status,
+    order_status_values,
 )
 from ibgateway_sim.gateway.session import Session
 from ibgateway_sim.wire import messages as m
@@ -93,6 +95,7 @@ class EventDispatcher:
         # the openOrder frames of alike orders, by version and `open_order_shape`: one
         # encoding of ~250 fields serves every order of that shape (`codec.Shape`)
         self._shapes: dict[tuple[int, tuple[object, ...]], tuple[object, Shape | None]] = {}
+        self._status_shapes: dict[int, Shape | None] = {}  # by version
 
     def bind_manual_orders(self, session: Session, bound: bool) -> None:
         """reqAutoOpenOrders: `session` hears (or stops hearing) about TWS-entered orders."""
@@ -143,6 +146,15 @@ class EventDispatcher:
                 st.contract, codec_shape(open_order(st), version, OPEN_ORDER_OPEN_FIELDS))
         return None if made[1] is None else made[1].fill(open_order_values(st))
 
+    def _status_frame(self, values: tuple[object, ...], version: int) -> bytes | None:
+        """An orderStatus frame from the `Shape` of the row at `version` (every field open:
+        the row itself is never made), None where it travels as protobuf."""
+        if version not in self._status_shapes:
+            self._status_shapes[version] = codec_shape(
+                m.OrderStatus(), version, ORDER_STATUS_FIELDS)
+        made = self._status_shapes[version]
+        return None if made is None else made.fill(values)
+
     def dispatch(self, events: Sequence[Event]) -> None:
         """Turn engine events into messages, in order; commission reports follow the order
         status of their execution, as TWS sends them."""
@@ -159,6 +171,7 @@ class EventDispatcher:
                 if audience is None:
                     audience = heard[st.client_id] = self.audience(st.client_id)
                 shape = open_order_shape(st) if st.margin is None else None
+                status = order_status_values(st) if st.margin is None else None
                 row: _OpenRow | None = None
                 for s in audience:
                     if not ev.status_only:
@@ -168,8 +181,12 @@ class EventDispatcher:
                             row = row or self._open_order(st)
                             made = row.frame(st.status, version)
                         s.send_frame(made)
-                    if st.margin is None:
-                        s.send(order_status(st))
+                    if status is not None:
+                        framed = self._status_frame(status, s.conn.version)
+                        if framed is None:
+                            s.send(order_status(st))
+                        else:
+                            s.send_frame(framed)
             elif isinstance(ev, ExecutionMade):
                 ex, cr = ev.execution, ev.commission
                 if ex.contract.sec_type != "BAG":  # a combo's positions are its legs'

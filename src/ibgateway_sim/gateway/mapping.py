@@ -368,6 +368,22 @@ def open_order_again(st: OrderState, was: OrderState, row: m.OpenOrder) -> m.Ope
     return open_order(st)
 
 
+# every field of an orderStatus row, in wire order: its `Shape` leaves them all open
+ORDER_STATUS_FIELDS: Final = (
+    "order_id", "status", "filled", "remaining", "avg_fill_price", "perm_id", "parent_id",
+    "last_fill_price", "client_id", "why_held", "mkt_cap_price",
+)  # fmt: skip
+_MKT_CAP_PRICE: Final = m.OrderStatus().mkt_cap_price
+
+
+def order_status_values(st: OrderState) -> tuple[Any, ...]:
+    """The values of `ORDER_STATUS_FIELDS` in `order_status(st)`."""
+    return (
+        st.order_id, st.status, st.filled, st.remaining, st.avg_fill_price, st.perm_id,
+        st.request.parent_id, st.last_fill_price, st.client_id, st.why_held, _MKT_CAP_PRICE,
+    )  # fmt: skip
+
+
 def order_status(st: OrderState) -> m.OrderStatus:
     return m.OrderStatus(
         order_id=st.order_id,

@@ -197,3 +197,24 @@ def test_the_request_contract_exchange_is_part_of_the_shape() -> None:
     other = dataclasses.replace(st_, request=dataclasses.replace(st_.request,
                                                                  contract=contract))
     assert mapping.open_order_shape(other) != mapping.open_order_shape(st_)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_order_statuses_from_the_shape_of_the_row_are_their_rows_encoded(version: int) -> None:
+    """orderStatus with every field open: filled with a snapshot's values it is the bytes of
+    that snapshot's row, for fills, rests, cancels, trails (no shape where protobuf)."""
+    made = shape(m.OrderStatus(), version, mapping.ORDER_STATUS_FIELDS)
+    if travels_as_protobuf(Direction.OUT, m.OrderStatus.MSG_ID, version):
+        assert made is None
+        return
+    assert made is not None
+    states = _states()
+    assert {s.status for s in states} >= {"PreSubmitted", "Submitted", "Filled", "Cancelled"}
+    for st_ in states:
+        assert made.fill(mapping.order_status_values(st_)) == encode(mapping.order_status(st_),
+                                                                     version)
+
+
+def test_the_status_shape_names_every_field_of_the_row() -> None:
+    wire = [f.name for f in dataclasses.fields(m.OrderStatus) if "wire" in f.metadata]
+    assert list(mapping.ORDER_STATUS_FIELDS) == wire
