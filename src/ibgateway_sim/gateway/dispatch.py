@@ -26,25 +26,22 @@ from ibgateway_sim.engine import (
 )
 from ibgateway_sim.faults import FaultPlan, OneShot
 from ibgateway_sim.gateway.mapping import (
-    OPEN_ORDER_OPEN_FIELDS,
-    ORDER_STATUS_FIELDS,
     TimeFormatter,
     commission_report,
     exec_details,
+    exec_details_values,
     only_status_changed,
     open_order,
     open_order_shape,
-    open_order_values,
     order_status,
     order_status_values,
 )
 from ibgateway_sim.gateway.session import Session
+from ibgateway_sim.gateway.shapes import ShapedFrames
 from ibgateway_sim.wire import messages as m
-from ibgateway_sim.wire.codec import Shape, Template, encode, template
-from ibgateway_sim.wire.codec import shape as codec_shape
+from ibgateway_sim.wire.codec import Template, encode, template
 
 OPEN_ROWS_KEPT = 10_000  # the openOrder rows of live orders kept to be sent again
-SHAPES_KEPT = 1_000  # the shapes of openOrder rows kept (a client's orders have a few)
 
 
 @dataclass(slots=True)
@@ -92,10 +89,7 @@ class EventDispatcher:
         # each live order's openOrder row and the snapshot it was made from: the next status
         # of the order re-makes only what changed (`only_status_changed`)
         self._open_rows: dict[tuple[int, int], _OpenRow] = {}
-        # the openOrder frames of alike orders, by version and `open_order_shape`: one
-        # encoding of ~250 fields serves every order of that shape (`codec.Shape`)
-        self._shapes: dict[tuple[int, tuple[object, ...]], tuple[object, Shape | None]] = {}
-        self._status_shapes: dict[int, Shape | None] = {}  # by version
+        self._shaped = ShapedFrames(times)  # openOrder, orderStatus, execDetails frames
 
     def bind_manual_orders(self, session: Session, bound: bool) -> None:
         """reqAutoOpenOrders: `session` hears (or stops hearing) about TWS-entered orders."""
@@ -134,31 +128,11 @@ class EventDispatcher:
             kept.kept = True
         return kept
 
-    def _shaped(self, st: OrderState, shape: tuple[object, ...], version: int) -> bytes | None:
-        """The openOrder frame of `st` at `version` from the `Shape` of alike orders (None
-        where the row cannot be shaped, e.g. protobuf)."""
-        key = (version, shape)
-        made = self._shapes.get(key)
-        if made is None or made[0] is not st.contract:
-            if len(self._shapes) >= SHAPES_KEPT:
-                self._shapes.clear()
-            made = self._shapes[key] = (
-                st.contract, codec_shape(open_order(st), version, OPEN_ORDER_OPEN_FIELDS))
-        return None if made[1] is None else made[1].fill(open_order_values(st))
-
-    def _status_frame(self, values: tuple[object, ...], version: int) -> bytes | None:
-        """An orderStatus frame from the `Shape` of the row at `version` (every field open:
-        the row itself is never made), None where it travels as protobuf."""
-        if version not in self._status_shapes:
-            self._status_shapes[version] = codec_shape(
-                m.OrderStatus(), version, ORDER_STATUS_FIELDS)
-        made = self._status_shapes[version]
-        return None if made is None else made.fill(values)
-
     def dispatch(self, events: Sequence[Event]) -> None:
         """Turn engine events into messages, in order; commission reports follow the order
         status of their execution, as TWS sends them."""
         faults = self._faults
+        shaped = self._shaped
         heard: dict[int, list[Session]] = {}  # client id -> its audience, for this batch
         queue: deque[Event] = deque(events)
         later: list[tuple[list[Session], m.CommissionReport]] = []
@@ -176,13 +150,13 @@ class EventDispatcher:
                 for s in audience:
                     if not ev.status_only:
                         version = s.conn.version
-                        made = None if shape is None else self._shaped(st, shape, version)
+                        made = None if shape is None else shaped.open_order(st, shape, version)
                         if made is None:
                             row = row or self._open_order(st)
                             made = row.frame(st.status, version)
                         s.send_frame(made)
                     if status is not None:
-                        framed = self._status_frame(status, s.conn.version)
+                        framed = shaped.order_status(status, s.conn.version)
                         if framed is None:
                             s.send(order_status(st))
                         else:
@@ -198,7 +172,7 @@ class EventDispatcher:
                     audience = heard.get(ex.client_id)
                     if audience is None:
                         audience = heard[ex.client_id] = self.audience(ex.client_id)
-                details = exec_details(ex, -1, self._times)
+                details = exec_details_values(ex, -1, self._times)
                 report = commission_report(cr)
                 first = faults.take(OneShot.COMMISSION_FIRST)
                 twice = faults.take(OneShot.DUPLICATE_EXEC)
@@ -206,9 +180,12 @@ class EventDispatcher:
                 for s in audience:
                     if first and not drop:
                         s.send(report)
-                    s.send(details)
+                    framed = shaped.exec_details(ex, details, s.conn.version)
+                    if framed is None:
+                        framed = encode(exec_details(ex, -1, self._times), s.conn.version)
+                    s.send_frame(framed)
                     if twice:
-                        s.send(details)
+                        s.send_frame(framed)
                 if not (first or drop):
                     later.append((audience, report))
                 correction = faults.take_correction()

@@ -439,6 +439,24 @@ def completed_order(st: OrderState, times: TimeFormatter, now: float) -> m.Compl
     )
 
 
+# the fields of an execDetails row that differ between executions of one contract at one
+# exchange: left open in its `Shape` (the contract block and the unused fields are not)
+EXEC_DETAILS_OPEN_FIELDS: Final = (
+    "req_id", "order_id", "exec_id", "time", "acct_number", "exchange", "side", "shares",
+    "price", "perm_id", "client_id", "liquidation", "cum_qty", "avg_price", "order_ref",
+    "last_liquidity",
+)  # fmt: skip
+
+
+def exec_details_values(ex: Execution, req_id: int, times: TimeFormatter) -> tuple[Any, ...]:
+    """The values of `EXEC_DETAILS_OPEN_FIELDS` in `exec_details(ex, req_id, times)`."""
+    return (
+        req_id, ex.order_id, ex.exec_id, times.exec_stamp(ex.time), ex.account, ex.exchange,
+        ex.side, ex.shares, ex.price, ex.perm_id, ex.client_id, 1 if ex.liquidation else 0,
+        ex.cum_qty, ex.avg_price, ex.order_ref, ex.liquidity,
+    )  # fmt: skip
+
+
 def exec_details(ex: Execution, req_id: int, times: TimeFormatter) -> m.ExecDetails:
     return m.ExecDetails(
         req_id=req_id,

@@ -574,7 +574,7 @@ def shape_filler(
 
 
 # the marks of several open fields (`shape_encoder`): what no text field holds
-OPEN_MARKS: Final = tuple(f"\x01open{i}\x02" for i in range(12))
+OPEN_MARKS: Final = tuple(f"\x01open{i}\x02" for i in range(32))
 _SHAPE_ENCODERS: dict[tuple[type, int, tuple[str, ...]], tuple[Encoder, tuple[Kind, ...]] | None]
 _SHAPE_ENCODERS = {}
 

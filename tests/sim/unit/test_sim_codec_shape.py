@@ -16,8 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ibgateway_sim.engine import ConditionRequest, Engine, OrderRequest, OrderState
+from ibgateway_sim.engine import ConditionRequest, Engine, Execution, OrderRequest, OrderState
 from ibgateway_sim.gateway import mapping
+from ibgateway_sim.gateway.shapes import ShapedFrames
 from ibgateway_sim.wire import messages as m
 from ibgateway_sim.wire.codec import EncodeError, Shape, encode, shape
 from ibgateway_sim.wire.messages import Direction, Kind
@@ -218,3 +219,78 @@ def test_order_statuses_from_the_shape_of_the_row_are_their_rows_encoded(version
 def test_the_status_shape_names_every_field_of_the_row() -> None:
     wire = [f.name for f in dataclasses.fields(m.OrderStatus) if "wire" in f.metadata]
     assert list(mapping.ORDER_STATUS_FIELDS) == wire
+
+
+def _executions() -> list[Execution]:
+    """Executions of stocks, an option, a future and FX, buys and sells, partial and whole,
+    with an order ref and a liquidation among them."""
+    engine = Engine(seed=3, clock=lambda: 1_700_000_000.0, liquidity=Decimal(4))
+    wanted = [("AAPL", "STK", "SMART", "USD", ""), ("MSFT", "STK", "SMART", "USD", "r1"),
+              ("ES", "FUT", "CME", "USD", ""), ("EUR", "CASH", "IDEALPRO", "USD", "fx")]
+    for i, (symbol, sec_type, exchange, ccy, ref) in enumerate(wanted):
+        query = mapping.contract_query(m.RequestContract(
+            symbol=symbol, sec_type=sec_type, exchange=exchange, currency=ccy,
+            last_trade_date="" if sec_type != "FUT" else engine.match_contracts(
+                mapping.contract_query(m.RequestContract(symbol=symbol, sec_type="FUT",
+                                                         exchange=exchange, currency=ccy))
+            )[0].last_trade_date))
+        for j, action in enumerate(("BUY", "SELL", "BUY")):
+            engine.place(OrderRequest(client_id=1, order_id=10 * i + j + 1, contract=query,
+                                      action=action, quantity=Decimal(10), order_type="MKT",
+                                      order_ref=ref))
+    for _ in range(3):
+        engine.step()
+    out = [ex for ex, _ in engine.executions()]
+    return [*out, dataclasses.replace(out[0], liquidation=True, order_id=-1, client_id=0)]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_exec_details_from_the_shape_of_their_contract_are_their_rows_encoded(
+    version: int,
+) -> None:
+    """One shape per version, contract and exchange, made from the first execution there:
+    every later execution filled into it is the bytes of its own row (live, reqId -1, and in
+    answer to reqExecutions)."""
+    times = mapping.TimeFormatter("US/Eastern")
+    frames = ShapedFrames(times)
+    executions = _executions()
+    assert len({ex.contract.con_id for ex in executions}) == 4
+    assert len(executions) >= 20
+    for ex in executions:
+        for req_id in (-1, 7):
+            values = mapping.exec_details_values(ex, req_id, times)
+            if req_id == -1:
+                made = frames.exec_details(ex, values, version)
+            else:
+                first = shape(mapping.exec_details(ex, -1, times), version,
+                              mapping.EXEC_DETAILS_OPEN_FIELDS)
+                made = None if first is None else first.fill(values)
+            if travels_as_protobuf(Direction.OUT, m.ExecDetails.MSG_ID, version):
+                assert made is None
+                continue
+            assert made == encode(mapping.exec_details(ex, req_id, times), version)
+
+
+def test_exec_details_open_every_field_the_execution_sets_but_its_contract() -> None:
+    """Rows of two executions of one contract differ in the open fields alone: a field
+    `exec_details` starts to set from the execution that the shape keeps fixed fails here."""
+    times = mapping.TimeFormatter("US/Eastern")
+    ex = _executions()[0]
+    other = dataclasses.replace(
+        ex, exec_id="x", perm_id=9, order_id=9, client_id=9, account="DU9", side="SLD",
+        shares=Decimal(3), price=Decimal("1.5"), time=ex.time + 3600, cum_qty=Decimal(7),
+        avg_price=Decimal("2.5"), order_ref="ref", exchange="ARCA", liquidity=3 - ex.liquidity,
+        liquidation=True,
+    )
+    open_fields = set(mapping.EXEC_DETAILS_OPEN_FIELDS)
+    a, b = mapping.exec_details(ex, -1, times), mapping.exec_details(other, 5, times)
+    differing = {f.name for f in dataclasses.fields(a) if getattr(a, f.name) != getattr(b, f.name)}
+    assert differing - {"contract"} <= open_fields
+    assert differing >= open_fields - {"contract"}
+
+
+def test_shaped_frames_refuse_a_nul_like_the_encoder() -> None:
+    times = mapping.TimeFormatter("US/Eastern")
+    ex = dataclasses.replace(_executions()[0], order_ref="a\0b")
+    with pytest.raises(EncodeError):
+        ShapedFrames(times).exec_details(ex, mapping.exec_details_values(ex, -1, times), 178)
