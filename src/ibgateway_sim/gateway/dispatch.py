@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ibgateway_sim.engine import (
     Engine,
@@ -39,33 +39,22 @@ from ibgateway_sim.gateway.mapping import (
 from ibgateway_sim.gateway.session import Session
 from ibgateway_sim.gateway.shapes import ShapedFrames
 from ibgateway_sim.wire import messages as m
-from ibgateway_sim.wire.codec import Template, encode, template
+from ibgateway_sim.wire.codec import encode
 
 OPEN_ROWS_KEPT = 10_000  # the openOrder rows of live orders kept to be sent again
 
 
 @dataclass(slots=True)
 class _OpenRow:
-    """An order's openOrder row, the snapshot it was made from, and, while the order lives,
-    its frame per version with the status left open: the next statuses of the order cost a
-    splice, not ~250 fields encoded again (`codec.Template`)."""
+    """An order's openOrder row and the snapshot it was made from, kept while the order
+    lives for the frames no `Shape` makes (protobuf, margin answers): its next statuses
+    re-make only the status (`only_status_changed`)."""
 
     state: OrderState
     row: m.OpenOrder
-    kept: bool = False  # sent again at the order's next status
-    templates: dict[int, Template | None] = field(default_factory=dict)
 
     def frame(self, status: str, version: int) -> bytes:
         """The frame of `open_order` of a snapshot with `status`, at `version`."""
-        templates = self.templates
-        if version in templates:
-            t = templates[version]
-        elif self.kept:
-            t = templates[version] = template(self.row, version, "status")
-        else:
-            t = None  # sent once: a template would cost more than it saves
-        if t is not None:
-            return t.fill(status)
         row = self.row if self.row.status == status else m.evolve(self.row, status=status)
         return encode(row, version)
 
@@ -120,12 +109,10 @@ class EventDispatcher:
             kept = _OpenRow(st, open_order(st))
         if st.is_done or st.margin is not None:
             self._open_rows.pop(key, None)
-            kept.kept = False
         else:
             if len(self._open_rows) >= OPEN_ROWS_KEPT and key not in self._open_rows:
                 self._open_rows.clear()
             self._open_rows[key] = kept
-            kept.kept = True
         return kept
 
     def dispatch(self, events: Sequence[Event]) -> None:

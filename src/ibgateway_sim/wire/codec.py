@@ -36,7 +36,6 @@ from ibgateway_sim.wire.fieldcodec import (
     _refuse_nul,
     decode_fields,
     encode_fields,
-    encode_text_open,
     encode_text_shape,
     plan,
     shape_filler,
@@ -71,7 +70,6 @@ __all__ = [
     "GatewayConnection",
     "Hello",
     "ProtocolError",
-    "Template",
     "UnknownMessage",
     "decode_fields",
     "decode_payload",
@@ -166,42 +164,6 @@ def _framer(cls: type[Message], version: int) -> Callable[[Message], bytes]:
         framer = text
     _FRAMERS[(cls, version)] = framer
     return framer
-
-
-@dataclass(frozen=True, slots=True)
-class Template:
-    """One message's frame at one version with one text field left open: `fill(value)` is
-    `encode(replace(msg, field=value), version)`, the rest encoded once. For a big row sent
-    again with only that field new (openOrder at each status of an order: ~250 fields
-    encoded three times per fill of a market order, 10 us each)."""
-
-    head: bytes  # the payload up to the open field
-    tail: bytes  # and after it
-
-    def fill(self, value: str) -> bytes:
-        if "\0" in value:
-            raise EncodeError(f"NUL inside a text field: {value!r}")
-        return frame(self.head + value.encode() + self.tail)
-
-
-def template(msg: Message, version: int, name: str) -> Template | None:
-    """`msg` encoded at `version` with its field `name` left open; None where that would not
-    be the same bytes as encoding it whole: the message travels as protobuf at `version`, or
-    the field is not a plain text field, or a presence condition reads it."""
-    if version < PROTOBUF:
-        cut = encode_text_open(msg, version, name)
-        prefix = b""
-    elif form_for(type(msg)) is not None and travels_as_protobuf(
-        msg.DIRECTION, msg.MSG_ID, version
-    ):
-        return None
-    else:
-        cut = encode_text_open(msg, version, name, with_id=False)
-        prefix = _MSG_ID.pack(msg.MSG_ID)
-    if cut is None:
-        return None
-    head, tail = cut
-    return Template(prefix + head.encode(), tail.encode())
 
 
 @dataclass(frozen=True, slots=True)

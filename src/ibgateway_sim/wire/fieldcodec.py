@@ -311,14 +311,11 @@ def _pred_expr(src: _Source, pred: Pred, obj: str, fields: frozenset[str] | None
 
 
 def _encode_lines(
-    src: _Source, parts: tuple[_Part, ...], obj: str, depth: int, open_names: str | tuple[
-        str, ...] = ()
+    src: _Source, parts: tuple[_Part, ...], obj: str, depth: int, open_names: tuple[str, ...] = ()
 ) -> None:
-    """The encoder's lines for `parts` of `obj`; the row's field `open_names` (one name, or
-    several) are written as markers instead of their values: `OPEN_FIELD` for one name,
-    `OPEN_MARKS[i]` for the i-th of several (`open_encoder`, `shape_encoder`)."""
-    marks = {open_names: "OPEN_FIELD"} if isinstance(open_names, str) else {
-        name: f"OPEN_MARKS[{i}]" for i, name in enumerate(open_names)}
+    """The encoder's lines for `parts` of `obj`; the row's fields `open_names` are written as
+    markers instead of their values, `OPEN_MARKS[i]` for the i-th (`shape_encoder`)."""
+    marks = {name: f"OPEN_MARKS[{i}]" for i, name in enumerate(open_names)}
     for part in parts:
         if isinstance(part, _Run):
             pairs = zip(part.names, part.kinds, strict=True)
@@ -462,67 +459,6 @@ def _generate(cls: type, parts: tuple[_Part, ...]) -> tuple[Encoder, Decoder, st
     namespace = dict(src.env)
     exec(compile(source, f"<fieldcodec {cls.__name__}>", "exec"), namespace)
     return namespace[f"encode_{cls.__name__}"], namespace[f"decode_{cls.__name__}"], source
-
-
-def reads_only_itself(cls: type, version: int, name: str) -> bool:
-    """Whether field `name` of `cls` at `version` is a plain text field that no presence
-    condition of the row reads: then its value changes its own text and nothing else, and an
-    encoding can leave it open (`codec.Template`)."""
-    key = (cls, version, name)
-    known = _SELF_READ.get(key)
-    if known is None:
-        known = _SELF_READ[key] = _reads_only_itself(plan(cls, version).parts, name)
-    return known
-
-
-_SELF_READ: dict[tuple[type, int, str], bool] = {}
-OPEN_FIELD: Final = "\x01open\x02"  # what no text field holds: where an open field goes
-_OPEN_ENCODERS: dict[tuple[type, int, str], Encoder | None] = {}
-
-
-def open_encoder(cls: type, version: int, name: str) -> Encoder | None:
-    """The encoder of `cls` at `version` that writes `OPEN_FIELD` for the field `name`
-    (None unless `reads_only_itself`): generated once, like the row's own encoder."""
-    key = (cls, version, name)
-    if key not in _OPEN_ENCODERS:
-        encoder = None
-        if reads_only_itself(cls, version, name):
-            src = _Source(frozenset(f.name for f in dataclasses.fields(cls)))
-            src.env.update(_HELPERS)
-            src.env["OPEN_FIELD"] = OPEN_FIELD
-            src.line(0, f"def encode_{cls.__name__}_open(o, out):")
-            src.line(1, "pass")
-            _encode_lines(src, plan(cls, version).parts, "o", 1, name)
-            source = "\n".join(src.lines) + "\n"
-            namespace = dict(src.env)
-            exec(compile(source, f"<fieldcodec {cls.__name__} open>", "exec"), namespace)
-            encoder = namespace[f"encode_{cls.__name__}_open"]
-        _OPEN_ENCODERS[key] = encoder
-    return _OPEN_ENCODERS[key]
-
-
-def encode_text_open(
-    msg: Message, version: int, name: str, *, with_id: bool = True
-) -> tuple[str, str] | None:
-    """`encode_text(msg, version)` cut where field `name` goes, its value left out: what
-    comes before and after it. None when the field steers the row (`reads_only_itself`) or
-    another field holds the marker."""
-    encoder = open_encoder(type(msg), version, name)
-    if encoder is None:
-        return None
-    out = [str(msg.MSG_ID)] if with_id else []
-    encoder(msg, out)
-    out.append("")
-    text = "\0".join(out)
-    _refuse_nul(out, text)
-    if text.count(OPEN_FIELD) != 1:
-        return None
-    head, _, tail = text.partition(OPEN_FIELD)
-    return head, tail
-
-
-def _reads_only_itself(parts: tuple[_Part, ...], name: str) -> bool:
-    return _open_kind(parts, name) is Kind.STR
 
 
 def _open_kind(parts: tuple[_Part, ...], name: str) -> Kind | None:
