@@ -119,7 +119,9 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
             f"{f['place_order_msgs_per_s']:.0f} msg/s placeOrder, "
             f"{f['fills_out_per_s']:.0f} fills/s out"),
         "sim_cpu": lambda f: (
-            f"{f['round_us']['median']:.0f} us CPU per placeOrder round ("
+            f"{f['accept_us']['median']:.0f} us CPU per accepted placeOrder ("
+            f"{f['accept_us']['min']:.0f}..{f['accept_us']['max']:.0f}), "
+            f"{f['round_us']['median']:.0f} us per filled one ("
             f"{f['round_us']['min']:.0f}..{f['round_us']['max']:.0f}); alone: codec "
             f"{f['codec_us']['median']:.0f} us, engine {f['engine_us']['median']:.0f} us"),
         "scale": lambda f: (

@@ -41,6 +41,7 @@ _MARGIN = {  # sec_type -> (initial, maintenance) fraction of |value|
     "CASH": (Decimal("0.03"), Decimal("0.025")),
 }
 _SHORT_OPTION_EXTRA = Decimal("0.20")
+_AFFORDABLE_SLACK = Decimal(1)  # USD: far above the trial's rounding (28 digits)
 BUYING_POWER_LEVERAGE = Decimal(2)  # 1 / the stocks' initial margin
 
 
@@ -315,6 +316,32 @@ class Ledger:
         for e in entries:
             apply(trial, e)
         return summarize(trial, self._mark, self._rate)
+
+    def surely_affordable(self, account: str, entry: Entry) -> bool:
+        """Whether `after(account, [entry])` surely leaves AvailableFunds >= 0, seen without
+        the trial: for a stock, what one execution changes is known in closed form (cash by
+        the trade and its commission, stock value by the position at the mark, initial margin
+        by half the change of |position value|). False means "ask the trial", never "no":
+        the closed form is trusted only with a dollar to spare over the trial's rounding."""
+        spec = entry.spec
+        if spec.sec_type != "STK":
+            return False
+        acct = self.accounts[account]
+        before = summarize(acct, self._mark, self._rate)
+        rate = self._rate(spec.currency)
+        k = spec.multiplier_value
+        held = acct.positions.get(spec.con_id)
+        q0 = held[1].qty if held is not None else _ZERO
+        dq = entry.qty
+        px = self._mark(spec.con_id)
+        px_value = abs(px) * k * rate  # |value| of one share at the mark
+        init_rate = _MARGIN["STK"][0]
+        change = (
+            dq * (px - entry.price) * k * rate
+            - entry.commission * self._rate(entry.commission_currency)
+            - init_rate * (abs(q0 + dq) - abs(q0)) * px_value
+        )
+        return before.net_liquidation - before.init_margin + change >= _AFFORDABLE_SLACK
 
     def position(self, account: str, con_id: int) -> Decimal:
         return self.accounts[account].position(con_id)

@@ -50,7 +50,10 @@ class PreTrade:
         4x AvailableFunds for stocks). Other open orders are not reserved against, and
         orders that reduce margin always pass."""
         for acct, qty in (targets or {account: req.quantity}).items():
-            after = self._ledger.after(acct, self._entries(req, spec, qty))
+            entries = self._entries(req, spec, qty)
+            if self._ledger.surely_affordable(acct, entries[0]):
+                continue  # the trial would pass it: an order of a stock, well within means
+            after = self._ledger.after(acct, entries)
             if after.available_funds >= 0:
                 continue  # whether it adds margin or not, it passes
             if after.init_margin > self._ledger.summary(acct).init_margin:

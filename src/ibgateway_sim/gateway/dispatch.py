@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ibgateway_sim.engine import (
     Engine,
@@ -29,39 +29,32 @@ from ibgateway_sim.gateway.mapping import (
     TimeFormatter,
     commission_report,
     exec_details,
+    exec_details_values,
     only_status_changed,
     open_order,
+    open_order_shape,
     order_status,
+    order_status_values,
 )
 from ibgateway_sim.gateway.session import Session
+from ibgateway_sim.gateway.shapes import ShapedFrames
 from ibgateway_sim.wire import messages as m
-from ibgateway_sim.wire.codec import Template, encode, template
+from ibgateway_sim.wire.codec import encode
 
 OPEN_ROWS_KEPT = 10_000  # the openOrder rows of live orders kept to be sent again
 
 
 @dataclass(slots=True)
 class _OpenRow:
-    """An order's openOrder row, the snapshot it was made from, and, while the order lives,
-    its frame per version with the status left open: the next statuses of the order cost a
-    splice, not ~250 fields encoded again (`codec.Template`)."""
+    """An order's openOrder row and the snapshot it was made from, kept while the order
+    lives for the frames no `Shape` makes (protobuf, margin answers): its next statuses
+    re-make only the status (`only_status_changed`)."""
 
     state: OrderState
     row: m.OpenOrder
-    kept: bool = False  # sent again at the order's next status
-    templates: dict[int, Template | None] = field(default_factory=dict)
 
     def frame(self, status: str, version: int) -> bytes:
         """The frame of `open_order` of a snapshot with `status`, at `version`."""
-        templates = self.templates
-        if version in templates:
-            t = templates[version]
-        elif self.kept:
-            t = templates[version] = template(self.row, version, "status")
-        else:
-            t = None  # sent once: a template would cost more than it saves
-        if t is not None:
-            return t.fill(status)
         row = self.row if self.row.status == status else m.evolve(self.row, status=status)
         return encode(row, version)
 
@@ -85,6 +78,7 @@ class EventDispatcher:
         # each live order's openOrder row and the snapshot it was made from: the next status
         # of the order re-makes only what changed (`only_status_changed`)
         self._open_rows: dict[tuple[int, int], _OpenRow] = {}
+        self._shaped = ShapedFrames(times)  # openOrder, orderStatus, execDetails frames
 
     def bind_manual_orders(self, session: Session, bound: bool) -> None:
         """reqAutoOpenOrders: `session` hears (or stops hearing) about TWS-entered orders."""
@@ -115,18 +109,17 @@ class EventDispatcher:
             kept = _OpenRow(st, open_order(st))
         if st.is_done or st.margin is not None:
             self._open_rows.pop(key, None)
-            kept.kept = False
         else:
             if len(self._open_rows) >= OPEN_ROWS_KEPT and key not in self._open_rows:
                 self._open_rows.clear()
             self._open_rows[key] = kept
-            kept.kept = True
         return kept
 
     def dispatch(self, events: Sequence[Event]) -> None:
         """Turn engine events into messages, in order; commission reports follow the order
         status of their execution, as TWS sends them."""
         faults = self._faults
+        shaped = self._shaped
         heard: dict[int, list[Session]] = {}  # client id -> its audience, for this batch
         queue: deque[Event] = deque(events)
         later: list[tuple[list[Session], m.CommissionReport]] = []
@@ -138,12 +131,23 @@ class EventDispatcher:
                 audience = heard.get(st.client_id)
                 if audience is None:
                     audience = heard[st.client_id] = self.audience(st.client_id)
-                row = self._open_order(st) if audience and not ev.status_only else None
+                shape = open_order_shape(st) if st.margin is None else None
+                status = order_status_values(st) if st.margin is None else None
+                row: _OpenRow | None = None
                 for s in audience:
-                    if row is not None:
-                        s.send_frame(row.frame(st.status, s.conn.version))
-                    if st.margin is None:
-                        s.send(order_status(st))
+                    if not ev.status_only:
+                        version = s.conn.version
+                        made = None if shape is None else shaped.open_order(st, shape, version)
+                        if made is None:
+                            row = row or self._open_order(st)
+                            made = row.frame(st.status, version)
+                        s.send_frame(made)
+                    if status is not None:
+                        framed = shaped.order_status(status, s.conn.version)
+                        if framed is None:
+                            s.send(order_status(st))
+                        else:
+                            s.send_frame(framed)
             elif isinstance(ev, ExecutionMade):
                 ex, cr = ev.execution, ev.commission
                 if ex.contract.sec_type != "BAG":  # a combo's positions are its legs'
@@ -155,7 +159,7 @@ class EventDispatcher:
                     audience = heard.get(ex.client_id)
                     if audience is None:
                         audience = heard[ex.client_id] = self.audience(ex.client_id)
-                details = exec_details(ex, -1, self._times)
+                details = exec_details_values(ex, -1, self._times)
                 report = commission_report(cr)
                 if faults.armed:  # none armed is one test, not three
                     first = faults.take(OneShot.COMMISSION_FIRST)
@@ -166,9 +170,12 @@ class EventDispatcher:
                 for s in audience:
                     if first and not drop:
                         s.send(report)
-                    s.send(details)
+                    framed = shaped.exec_details(ex, details, s.conn.version)
+                    if framed is None:
+                        framed = encode(exec_details(ex, -1, self._times), s.conn.version)
+                    s.send_frame(framed)
                     if twice:
-                        s.send(details)
+                        s.send_frame(framed)
                 if not (first or drop):
                     later.append((audience, report))
                 correction = faults.take_correction() if faults.corrections else None

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import replace
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -197,6 +198,24 @@ def _conditions(req: OrderRequest) -> tuple[m.OrderCondition, ...]:
 
 
 def reply_contract(spec: ContractSpec, exchange: str = "") -> m.ReplyContract:
+    """The contract block of an order's replies: made once per instrument and exchange (both
+    rows are frozen, so one row serves every openOrder, execDetails and position of it)."""
+    key = (spec.con_id, exchange)
+    made = _REPLY_CONTRACTS.get(key)
+    if made is not None and made[0] is spec:
+        return made[1]
+    if len(_REPLY_CONTRACTS) >= REPLY_CONTRACTS_KEPT:
+        _REPLY_CONTRACTS.clear()
+    row = _reply_contract(spec, exchange)
+    _REPLY_CONTRACTS[key] = (spec, row)
+    return row
+
+
+REPLY_CONTRACTS_KEPT: Final = 10_000
+_REPLY_CONTRACTS: dict[tuple[int, str], tuple[ContractSpec, m.ReplyContract]] = {}
+
+
+def _reply_contract(spec: ContractSpec, exchange: str) -> m.ReplyContract:
     return m.ReplyContract(
         con_id=spec.con_id,
         symbol=spec.symbol,
@@ -292,6 +311,39 @@ def open_order(st: OrderState) -> m.OpenOrder:
     )
 
 
+# the fields of an openOrder row that differ between alike orders: left open in a `Shape`
+OPEN_ORDER_OPEN_FIELDS: Final = (
+    "order_id", "action", "total_quantity", "lmt_price", "aux_price", "perm_id", "status",
+)  # fmt: skip
+# what else `open_order` reads of an order's request
+_SHAPE_OF_REQUEST: Final = attrgetter(
+    "order_type", "tif", "oca_group", "account", "order_ref", "outside_rth",
+    "good_after_time", "fa_group", "fa_method", "fa_percentage", "fa_profile",
+    "good_till_date", "oca_type", "parent_id", "trailing_percent", "limit_price_offset",
+    "what_if", "combo_legs", "algo_strategy", "algo_params", "conditions",
+    "conditions_ignore_rth", "conditions_cancel_order", "contract.exchange",
+)  # fmt: skip
+
+
+def open_order_shape(st: OrderState) -> tuple[Any, ...]:
+    """What `open_order(st)` depends on but `OPEN_ORDER_OPEN_FIELDS`: two snapshots of equal
+    shape (and the same contract object, which the caller checks, as it is not hashed here)
+    make rows that differ in those fields alone. Only for snapshots without a margin answer."""
+    return (
+        st.contract.con_id, st.contract.exchange, st.client_id, st.trail_stop_price,
+        _SHAPE_OF_REQUEST(st.request),
+    )  # fmt: skip
+
+
+def open_order_values(st: OrderState) -> tuple[Any, ...]:
+    """The values of `OPEN_ORDER_OPEN_FIELDS` in `open_order(st)`."""
+    req = st.request
+    return (
+        st.order_id, req.action, req.quantity, req.limit_price, req.aux_price, st.perm_id,
+        st.status,
+    )  # fmt: skip
+
+
 def only_status_changed(st: OrderState, was: OrderState) -> bool:
     """Whether `open_order(st)` is `open_order(was)` but for its status: nothing else
     `open_order` reads has changed (the same request and contract objects, both frozen;
@@ -314,6 +366,22 @@ def open_order_again(st: OrderState, was: OrderState, row: m.OpenOrder) -> m.Ope
     if only_status_changed(st, was):
         return row if was.status == st.status else m.evolve(row, status=st.status)
     return open_order(st)
+
+
+# every field of an orderStatus row, in wire order: its `Shape` leaves them all open
+ORDER_STATUS_FIELDS: Final = (
+    "order_id", "status", "filled", "remaining", "avg_fill_price", "perm_id", "parent_id",
+    "last_fill_price", "client_id", "why_held", "mkt_cap_price",
+)  # fmt: skip
+_MKT_CAP_PRICE: Final = m.OrderStatus().mkt_cap_price
+
+
+def order_status_values(st: OrderState) -> tuple[Any, ...]:
+    """The values of `ORDER_STATUS_FIELDS` in `order_status(st)`."""
+    return (
+        st.order_id, st.status, st.filled, st.remaining, st.avg_fill_price, st.perm_id,
+        st.request.parent_id, st.last_fill_price, st.client_id, st.why_held, _MKT_CAP_PRICE,
+    )  # fmt: skip
 
 
 def order_status(st: OrderState) -> m.OrderStatus:
@@ -369,6 +437,24 @@ def completed_order(st: OrderState, times: TimeFormatter, now: float) -> m.Compl
         conditions_ignore_rth=req.conditions_ignore_rth,
         conditions_cancel_order=req.conditions_cancel_order,
     )
+
+
+# the fields of an execDetails row that differ between executions of one contract at one
+# exchange: left open in its `Shape` (the contract block and the unused fields are not)
+EXEC_DETAILS_OPEN_FIELDS: Final = (
+    "req_id", "order_id", "exec_id", "time", "acct_number", "exchange", "side", "shares",
+    "price", "perm_id", "client_id", "liquidation", "cum_qty", "avg_price", "order_ref",
+    "last_liquidity",
+)  # fmt: skip
+
+
+def exec_details_values(ex: Execution, req_id: int, times: TimeFormatter) -> tuple[Any, ...]:
+    """The values of `EXEC_DETAILS_OPEN_FIELDS` in `exec_details(ex, req_id, times)`."""
+    return (
+        req_id, ex.order_id, ex.exec_id, times.exec_stamp(ex.time), ex.account, ex.exchange,
+        ex.side, ex.shares, ex.price, ex.perm_id, ex.client_id, 1 if ex.liquidation else 0,
+        ex.cum_qty, ex.avg_price, ex.order_ref, ex.liquidity,
+    )  # fmt: skip
 
 
 def exec_details(ex: Execution, req_id: int, times: TimeFormatter) -> m.ExecDetails:

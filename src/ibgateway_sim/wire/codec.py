@@ -18,7 +18,7 @@ forms of `protoforms.py`. The text path needs nothing but the stdlib, and so doe
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
@@ -36,8 +36,9 @@ from ibgateway_sim.wire.fieldcodec import (
     _refuse_nul,
     decode_fields,
     encode_fields,
-    encode_text_open,
+    encode_text_shape,
     plan,
+    shape_filler,
     text_encoder,
 )
 from ibgateway_sim.wire.messages import SPECS, Direction, Message
@@ -70,7 +71,6 @@ __all__ = [
     "GatewayConnection",
     "Hello",
     "ProtocolError",
-    "Template",
     "UnknownMessage",
     "decode_fields",
     "decode_payload",
@@ -199,39 +199,38 @@ def _flat_framer(flat: Callable[[Message], str], prefix: bytes) -> Callable[[Mes
 
 
 @dataclass(frozen=True, slots=True)
-class Template:
-    """One message's frame at one version with one text field left open: `fill(value)` is
-    `encode(replace(msg, field=value), version)`, the rest encoded once. For a big row sent
-    again with only that field new (openOrder at each status of an order: ~250 fields
-    encoded three times per fill of a market order, 10 us each)."""
+class Shape:
+    """One message's frame at one version with several scalar fields left open:
+    `fill(values)` is `encode(replace(msg, **dict(zip(names, values))), version)`, the rest
+    encoded once. For the openOrder rows of one client's orders, which differ in their ids,
+    side, size, prices and status and in nothing else when they are alike (same contract,
+    type, account...): one ~250-field encoding serves them all."""
 
-    head: bytes  # the payload up to the open field
-    tail: bytes  # and after it
-
-    def fill(self, value: str) -> bytes:
-        if "\0" in value:
-            raise EncodeError(f"NUL inside a text field: {value!r}")
-        return frame(self.head + value.encode() + self.tail)
+    pieces: tuple[bytes, ...]  # the payload around the open fields
+    fill: Callable[[Sequence[Any]], bytes]  # the open fields' values -> the frame
 
 
-def template(msg: Message, version: int, name: str) -> Template | None:
-    """`msg` encoded at `version` with its field `name` left open; None where that would not
-    be the same bytes as encoding it whole: the message travels as protobuf at `version`, or
-    the field is not a plain text field, or a presence condition reads it."""
+def shape(msg: Message, version: int, names: tuple[str, ...]) -> Shape | None:
+    """`msg` encoded at `version` with its fields `names` (in wire order) left open; None
+    where that would not give the bytes of encoding it whole: the message travels as
+    protobuf at `version`, or a field is not a plain scalar, or a presence condition reads
+    one."""
     if version < PROTOBUF:
-        cut = encode_text_open(msg, version, name)
+        cut = encode_text_shape(msg, version, names)
         prefix = b""
     elif form_for(type(msg)) is not None and travels_as_protobuf(
         msg.DIRECTION, msg.MSG_ID, version
     ):
         return None
     else:
-        cut = encode_text_open(msg, version, name, with_id=False)
+        cut = encode_text_shape(msg, version, names, with_id=False)
         prefix = _MSG_ID.pack(msg.MSG_ID)
     if cut is None:
         return None
-    head, tail = cut
-    return Template(prefix + head.encode(), tail.encode())
+    pieces, kinds = cut
+    encoded = [p.encode() for p in pieces]
+    encoded[0] = prefix + encoded[0]
+    return Shape(tuple(encoded), shape_filler(encoded, kinds, frame))
 
 
 @dataclass(frozen=True, slots=True)

@@ -311,22 +311,23 @@ def _pred_expr(src: _Source, pred: Pred, obj: str, fields: frozenset[str] | None
 
 
 def _encode_lines(
-    src: _Source, parts: tuple[_Part, ...], obj: str, depth: int, open_name: str = ""
+    src: _Source, parts: tuple[_Part, ...], obj: str, depth: int, open_names: tuple[str, ...] = ()
 ) -> None:
-    """The encoder's lines for `parts` of `obj`; the row's field `open_name` is written as
-    the marker `OPEN_FIELD` instead of its value (`open_encoder`)."""
+    """The encoder's lines for `parts` of `obj`; the row's fields `open_names` are written as
+    markers instead of their values, `OPEN_MARKS[i]` for the i-th (`shape_encoder`)."""
+    marks = {name: f"OPEN_MARKS[{i}]" for i, name in enumerate(open_names)}
     for part in parts:
         if isinstance(part, _Run):
             pairs = zip(part.names, part.kinds, strict=True)
             exprs = [
-                "OPEN_FIELD" if name == open_name and obj == "o"
+                marks[name] if name in marks and obj == "o"
                 else _ENCODE_EXPR[kind].format(v=f"{obj}.{name}")
                 for name, kind in pairs
             ]  # fmt: skip
             src.line(depth, f"out += ({', '.join(exprs)},)")
         elif isinstance(part, _Block):
             src.line(depth, f"if {_pred_expr(src, part.when, obj, src.fields)}:")
-            _encode_lines(src, part.parts, obj, depth + 1, open_name)
+            _encode_lines(src, part.parts, obj, depth + 1, open_names)
         elif part.kind is Kind.TAGGED:
             src.line(depth, f"_encode_tagged({src.ref(part, 'step')}, {obj}.{part.name}, out)")
         else:
@@ -460,63 +461,6 @@ def _generate(cls: type, parts: tuple[_Part, ...]) -> tuple[Encoder, Decoder, st
     return namespace[f"encode_{cls.__name__}"], namespace[f"decode_{cls.__name__}"], source
 
 
-def reads_only_itself(cls: type, version: int, name: str) -> bool:
-    """Whether field `name` of `cls` at `version` is a plain text field that no presence
-    condition of the row reads: then its value changes its own text and nothing else, and an
-    encoding can leave it open (`codec.Template`)."""
-    key = (cls, version, name)
-    known = _SELF_READ.get(key)
-    if known is None:
-        known = _SELF_READ[key] = _reads_only_itself(plan(cls, version).parts, name)
-    return known
-
-
-_SELF_READ: dict[tuple[type, int, str], bool] = {}
-OPEN_FIELD: Final = "\x01open\x02"  # what no text field holds: where an open field goes
-_OPEN_ENCODERS: dict[tuple[type, int, str], Encoder | None] = {}
-
-
-def open_encoder(cls: type, version: int, name: str) -> Encoder | None:
-    """The encoder of `cls` at `version` that writes `OPEN_FIELD` for the field `name`
-    (None unless `reads_only_itself`): generated once, like the row's own encoder."""
-    key = (cls, version, name)
-    if key not in _OPEN_ENCODERS:
-        encoder = None
-        if reads_only_itself(cls, version, name):
-            src = _Source(frozenset(f.name for f in dataclasses.fields(cls)))
-            src.env.update(_HELPERS)
-            src.env["OPEN_FIELD"] = OPEN_FIELD
-            src.line(0, f"def encode_{cls.__name__}_open(o, out):")
-            src.line(1, "pass")
-            _encode_lines(src, plan(cls, version).parts, "o", 1, name)
-            source = "\n".join(src.lines) + "\n"
-            namespace = dict(src.env)
-            exec(compile(source, f"<fieldcodec {cls.__name__} open>", "exec"), namespace)
-            encoder = namespace[f"encode_{cls.__name__}_open"]
-        _OPEN_ENCODERS[key] = encoder
-    return _OPEN_ENCODERS[key]
-
-
-def encode_text_open(
-    msg: Message, version: int, name: str, *, with_id: bool = True
-) -> tuple[str, str] | None:
-    """`encode_text(msg, version)` cut where field `name` goes, its value left out: what
-    comes before and after it. None when the field steers the row (`reads_only_itself`) or
-    another field holds the marker."""
-    encoder = open_encoder(type(msg), version, name)
-    if encoder is None:
-        return None
-    out = [str(msg.MSG_ID)] if with_id else []
-    encoder(msg, out)
-    out.append("")
-    text = "\0".join(out)
-    _refuse_nul(out, text)
-    if text.count(OPEN_FIELD) != 1:
-        return None
-    head, _, tail = text.partition(OPEN_FIELD)
-    return head, tail
-
-
 _TEXT_ENCODERS: dict[tuple[type, int, bool], Callable[[Any], str] | None] = {}
 
 
@@ -577,14 +521,17 @@ def _flat_exprs(
     return True, texts
 
 
-def _reads_only_itself(parts: tuple[_Part, ...], name: str) -> bool:
-    def plain(parts: tuple[_Part, ...]) -> bool:
+def _open_kind(parts: tuple[_Part, ...], name: str) -> Kind | None:
+    """The kind of the row's scalar field `name` when no presence condition reads it (its
+    value changes its own text and nothing else), else None."""
+
+    def kind(parts: tuple[_Part, ...]) -> Kind | None:
         for part in parts:
             if isinstance(part, _Run) and name in part.names:
-                return part.kinds[part.names.index(name)] is Kind.STR
-            if isinstance(part, _Block) and plain(part.parts):
-                return True
-        return False
+                return part.kinds[part.names.index(name)]
+            if isinstance(part, _Block) and (found := kind(part.parts)) is not None:
+                return found
+        return None
 
     def reads(pred: Pred) -> bool:
         if isinstance(pred, AllOf | AnyOf):
@@ -598,7 +545,85 @@ def _reads_only_itself(parts: tuple[_Part, ...], name: str) -> bool:
             isinstance(part, _Block) and (reads(part.when) or read(part.parts)) for part in parts
         )
 
-    return plain(parts) and not read(parts)
+    return None if read(parts) else kind(parts)
+
+
+def shape_filler(
+    pieces: Sequence[bytes], kinds: Sequence[Kind], wrap: Callable[[bytes], bytes]
+) -> Callable[[Sequence[Any]], bytes]:
+    """`values -> wrap(pieces[0] + text(values[0]) + pieces[1] + ...)`, each value's text as
+    the row's encoder writes its kind (`_ENCODE_EXPR`; a NUL in a text refused), generated
+    once per shape: straight-line code, no loop over the fields per frame."""
+    env: dict[str, Any] = dict(_HELPERS)
+    env.update(wrap=wrap, _enc_str=_enc_str)
+    names = [f"v{i}" for i in range(len(kinds))]
+    parts = ["P0"]
+    env["P0"] = pieces[0]
+    for i, (name, kind) in enumerate(zip(names, kinds, strict=True)):
+        text = f"_enc_str({name})" if kind is Kind.STR else _ENCODE_EXPR[kind].format(v=name)
+        parts += [f"{text}.encode()", f"P{i + 1}"]
+        env[f"P{i + 1}"] = pieces[i + 1]
+    unpack = f"    {', '.join(names)}, = values" if names else "    pass"
+    source = f"def fill(values):\n{unpack}\n    return wrap(b''.join(({', '.join(parts)},)))\n"
+    exec(compile(source, "<fieldcodec shape fill>", "exec"), env)
+    return env["fill"]  # type: ignore[no-any-return]
+
+
+# the marks of several open fields (`shape_encoder`): what no text field holds
+OPEN_MARKS: Final = tuple(f"\x01open{i}\x02" for i in range(32))
+_SHAPE_ENCODERS: dict[tuple[type, int, tuple[str, ...]], tuple[Encoder, tuple[Kind, ...]] | None]
+_SHAPE_ENCODERS = {}
+
+
+def shape_encoder(
+    cls: type, version: int, names: tuple[str, ...]
+) -> tuple[Encoder, tuple[Kind, ...]] | None:
+    """The encoder of `cls` at `version` that writes `OPEN_MARKS[i]` for the i-th of the
+    fields `names`, and their kinds; None unless each is a scalar no presence condition
+    reads (`_open_kind`). Generated once, like the row's own encoder."""
+    key = (cls, version, names)
+    if key not in _SHAPE_ENCODERS:
+        made = None
+        parts = plan(cls, version).parts
+        kinds = tuple(k for name in names if (k := _open_kind(parts, name)) in _ENCODE_EXPR)
+        if len(kinds) == len(names) <= len(OPEN_MARKS):
+            src = _Source(frozenset(f.name for f in dataclasses.fields(cls)))
+            src.env.update(_HELPERS)
+            src.env["OPEN_MARKS"] = OPEN_MARKS
+            src.line(0, f"def encode_{cls.__name__}_shape(o, out):")
+            src.line(1, "pass")
+            _encode_lines(src, parts, "o", 1, names)
+            source = "\n".join(src.lines) + "\n"
+            namespace = dict(src.env)
+            exec(compile(source, f"<fieldcodec {cls.__name__} shape>", "exec"), namespace)
+            made = namespace[f"encode_{cls.__name__}_shape"], kinds
+        _SHAPE_ENCODERS[key] = made
+    return _SHAPE_ENCODERS[key]
+
+
+def encode_text_shape(
+    msg: Message, version: int, names: tuple[str, ...], *, with_id: bool = True
+) -> tuple[list[str], tuple[Kind, ...]] | None:
+    """`encode_text(msg, version)` cut where the fields `names` go, their values left out:
+    the len(names) + 1 pieces around them, in wire order, and their kinds. None when a field
+    steers the row, the fields are not in wire order, or another field holds a mark."""
+    made = shape_encoder(type(msg), version, names)
+    if made is None:
+        return None
+    encoder, kinds = made
+    out = [str(msg.MSG_ID)] if with_id else []
+    encoder(msg, out)
+    out.append("")
+    text = "\0".join(out)
+    _refuse_nul(out, text)
+    pieces = []
+    for mark in OPEN_MARKS[: len(names)]:
+        if text.count(mark) != 1:
+            return None
+        head, _, text = text.partition(mark)
+        pieces.append(head)
+    pieces.append(text)
+    return pieces, kinds
 
 
 def _encode_tagged(s: _Step, value: Any, out: list[str]) -> None:

@@ -13,6 +13,7 @@ from ibgateway_sim.engine import ContractSpec
 from ibgateway_sim.engine.ledger import (
     Account,
     Entry,
+    Ledger,
     Position,
     Summary,
     apply,
@@ -209,3 +210,43 @@ def test_apply_and_summarize_are_the_formulas_they_replaced(
         want = old_summarize(old, mark)
         for name in Summary.__dataclass_fields__:
             assert _same(getattr(got, name), getattr(want, name)), name
+
+
+# ---- the pre-trade check's closed form ------------------------------------------------------
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(entries(), max_size=12),
+    st.sampled_from([Decimal(1_000_000), Decimal("25000.00"), Decimal("1234.5678")]),
+    st.lists(prices, min_size=len(SPECS), max_size=len(SPECS)),
+    st.sampled_from([s for s in SPECS if s.sec_type == "STK"]),
+    st.integers(min_value=-20_000, max_value=20_000).filter(bool).map(Decimal),
+    prices,
+    commissions,
+)
+def test_surely_affordable_is_the_trial_seen_in_closed_form(
+    history: list[Entry], cash: Decimal, marks: list[Decimal], spec: ContractSpec,
+    qty: Decimal, price: Decimal, commission: Decimal,
+) -> None:
+    """An order of a stock the closed form calls affordable is one the full trial passes,
+    and every order the trial passes with a dollar and more to spare is called affordable
+    (so the shortcut is taken where it can be, and never where the trial would refuse)."""
+    mark = {s.con_id: px for s, px in zip(SPECS, marks, strict=True)}
+    ledger = Ledger({"DU1": cash}, set(), mark.__getitem__, RATES.__getitem__)
+    for e in history:
+        ledger.apply("DU1", e)
+    entry = Entry("", spec, qty, price, commission, spec.currency)
+    available_after = ledger.after("DU1", [entry]).available_funds
+    affordable = ledger.surely_affordable("DU1", entry)
+    if affordable:
+        assert available_after >= 0
+    if available_after >= 2:
+        assert affordable, available_after
+
+
+def test_surely_affordable_leaves_everything_but_stocks_to_the_trial() -> None:
+    ledger = Ledger({"DU1": Decimal(10**9)}, set(), lambda _: Decimal(100), RATES.__getitem__)
+    for spec in SPECS:
+        entry = Entry("", spec, Decimal(1), Decimal(100), Decimal(1), spec.currency)
+        assert ledger.surely_affordable("DU1", entry) is (spec.sec_type == "STK")

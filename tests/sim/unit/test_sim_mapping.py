@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -172,3 +173,23 @@ def test_a_session_opening_the_evening_before_lists_that_evening_not_closed() ->
     assert liquid.split(";")[:3] == [
         "20240719:0830-20240719:1500", "20240720:CLOSED", "20240722:0830-20240722:1500",
     ]
+
+
+def test_a_contract_block_is_made_once_per_instrument_and_exchange() -> None:
+    """The kept block is the block made afresh; another exchange, or another spec of the same
+    conId (a universe rebuilt), gets its own."""
+    engine = Engine(seed=1, clock=lambda: JAN_15_1430_UTC)
+    query = mapping.contract_query(m.RequestContract(symbol="AAPL", sec_type="STK",
+                                                exchange="SMART", currency="USD"))
+    [spec] = engine.match_contracts(query)
+    first = mapping.reply_contract(spec, "SMART")
+    assert first is mapping.reply_contract(spec, "SMART")
+    made_afresh = mapping.reply_contract(dataclasses.replace(spec), "SMART")  # an equal spec
+    assert made_afresh == first and made_afresh is not first
+    assert (first.con_id, first.symbol, first.local_symbol) == (
+        spec.con_id, spec.symbol, spec.local_symbol)
+    elsewhere = mapping.reply_contract(spec, "ISLAND")
+    assert elsewhere.exchange == "ISLAND" and first.exchange == "SMART"
+    renamed = dataclasses.replace(spec, local_symbol="AAPL2")
+    assert mapping.reply_contract(renamed, "SMART").local_symbol == "AAPL2"
+    assert mapping.reply_contract(spec, "SMART").local_symbol == spec.local_symbol

@@ -1,0 +1,75 @@
+"""The frames of the rows an order's life sends most (openOrder, orderStatus, execDetails),
+made from `codec.Shape`s: one encoding per shape of row with the fields that differ between
+rows of that shape left open, filled in per frame. ~250 fields of openOrder are encoded once
+per kind of order a client sends, not three times per fill.
+
+Every frame is the bytes `encode` makes of the row `mapping` makes (tests hold them to it);
+where no shape can be made (the row travels as protobuf at the session's version) the
+callers encode the row whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ibgateway_sim.engine import Execution, OrderState
+from ibgateway_sim.gateway.mapping import (
+    EXEC_DETAILS_OPEN_FIELDS,
+    OPEN_ORDER_OPEN_FIELDS,
+    ORDER_STATUS_FIELDS,
+    TimeFormatter,
+    exec_details,
+    open_order,
+    open_order_values,
+)
+from ibgateway_sim.wire import messages as m
+from ibgateway_sim.wire.codec import Shape, shape
+
+SHAPES_KEPT = 1_000  # openOrder and execDetails shapes kept (a client's orders have a few)
+
+
+class ShapedFrames:
+    """The shapes made so far, by version and by what else the row is made of."""
+
+    def __init__(self, times: TimeFormatter) -> None:
+        self._times = times
+        # (version, open_order_shape) -> (the contract it was made for, its shape)
+        self._open: dict[tuple[int, tuple[Any, ...]], tuple[object, Shape | None]] = {}
+        self._status: dict[int, Shape | None] = {}  # by version
+        # (version, conId, exchange) -> (the contract it was made for, its shape)
+        self._exec: dict[tuple[int, int, str], tuple[object, Shape | None]] = {}
+
+    def open_order(self, st: OrderState, key: tuple[Any, ...], version: int) -> bytes | None:
+        """`encode(open_order(st), version)`, `key` being `open_order_shape(st)` (made once
+        per snapshot by the caller, for all its sessions); None where no shape can be made.
+        Only for snapshots without a margin answer."""
+        at = (version, key)
+        made = self._open.get(at)
+        if made is None or made[0] is not st.contract:
+            if len(self._open) >= SHAPES_KEPT:
+                self._open.clear()
+            made = self._open[at] = (
+                st.contract, shape(open_order(st), version, OPEN_ORDER_OPEN_FIELDS))
+        return None if made[1] is None else made[1].fill(open_order_values(st))
+
+    def order_status(self, values: tuple[Any, ...], version: int) -> bytes | None:
+        """`encode(order_status(st), version)`, `values` being `order_status_values(st)`:
+        every field open, so the row itself is never made."""
+        if version not in self._status:
+            self._status[version] = shape(m.OrderStatus(), version, ORDER_STATUS_FIELDS)
+        made = self._status[version]
+        return None if made is None else made.fill(values)
+
+    def exec_details(self, ex: Execution, values: tuple[Any, ...], version: int) -> bytes | None:
+        """`encode(exec_details(ex, req_id, times), version)`, `values` being
+        `exec_details_values(ex, req_id, times)`: the contract block is the shape's."""
+        at = (version, ex.contract.con_id, ex.exchange)
+        made = self._exec.get(at)
+        if made is None or made[0] is not ex.contract:
+            if len(self._exec) >= SHAPES_KEPT:
+                self._exec.clear()
+            made = self._exec[at] = (
+                ex.contract,
+                shape(exec_details(ex, -1, self._times), version, EXEC_DETAILS_OPEN_FIELDS))
+        return None if made[1] is None else made[1].fill(values)
+
