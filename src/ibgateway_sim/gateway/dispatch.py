@@ -28,12 +28,10 @@ from ibgateway_sim.faults import FaultPlan, OneShot
 from ibgateway_sim.gateway.mapping import (
     TimeFormatter,
     commission_report,
-    exec_details,
     exec_details_values,
     only_status_changed,
     open_order,
     open_order_shape,
-    order_status,
     order_status_values,
 )
 from ibgateway_sim.gateway.session import Session
@@ -143,11 +141,7 @@ class EventDispatcher:
                             made = row.frame(st.status, version)
                         s.send_frame(made)
                     if status is not None:
-                        framed = shaped.order_status(status, s.conn.version)
-                        if framed is None:
-                            s.send(order_status(st))
-                        else:
-                            s.send_frame(framed)
+                        s.send_frame(shaped.order_status(st, status, s.conn.version))
             elif isinstance(ev, ExecutionMade):
                 ex, cr = ev.execution, ev.commission
                 if ex.contract.sec_type != "BAG":  # a combo's positions are its legs'
@@ -171,8 +165,6 @@ class EventDispatcher:
                     if first and not drop:
                         s.send(report)
                     framed = shaped.exec_details(ex, details, s.conn.version)
-                    if framed is None:
-                        framed = encode(exec_details(ex, -1, self._times), s.conn.version)
                     s.send_frame(framed)
                     if twice:
                         s.send_frame(framed)

@@ -5,7 +5,7 @@ per kind of order a client sends, not three times per fill.
 
 Every frame is the bytes `encode` makes of the row `mapping` makes (tests hold them to it);
 where no shape can be made (the row travels as protobuf at the session's version) the
-callers encode the row whole.
+row is encoded whole (for openOrder, by the caller, which keeps its rows for that).
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from ibgateway_sim.gateway.mapping import (
     exec_details,
     open_order,
     open_order_values,
+    order_status,
 )
 from ibgateway_sim.wire import messages as m
-from ibgateway_sim.wire.codec import Shape, shape
+from ibgateway_sim.wire.codec import Shape, encode, shape
 
 SHAPES_KEPT = 1_000  # openOrder and execDetails shapes kept (a client's orders have a few)
 
@@ -52,17 +53,17 @@ class ShapedFrames:
                 st.contract, shape(open_order(st), version, OPEN_ORDER_OPEN_FIELDS))
         return None if made[1] is None else made[1].fill(open_order_values(st))
 
-    def order_status(self, values: tuple[Any, ...], version: int) -> bytes | None:
+    def order_status(self, st: OrderState, values: tuple[Any, ...], version: int) -> bytes:
         """`encode(order_status(st), version)`, `values` being `order_status_values(st)`:
-        every field open, so the row itself is never made."""
+        every field open, so the row itself is made only where no shape is (protobuf)."""
         if version not in self._status:
             self._status[version] = shape(m.OrderStatus(), version, ORDER_STATUS_FIELDS)
         made = self._status[version]
-        return None if made is None else made.fill(values)
+        return encode(order_status(st), version) if made is None else made.fill(values)
 
-    def exec_details(self, ex: Execution, values: tuple[Any, ...], version: int) -> bytes | None:
-        """`encode(exec_details(ex, req_id, times), version)`, `values` being
-        `exec_details_values(ex, req_id, times)`: the contract block is the shape's."""
+    def exec_details(self, ex: Execution, values: tuple[Any, ...], version: int) -> bytes:
+        """`encode(exec_details(ex, -1, times), version)`, `values` being
+        `exec_details_values(ex, -1, times)`: the contract block is the shape's."""
         at = (version, ex.contract.con_id, ex.exchange)
         made = self._exec.get(at)
         if made is None or made[0] is not ex.contract:
@@ -71,5 +72,7 @@ class ShapedFrames:
             made = self._exec[at] = (
                 ex.contract,
                 shape(exec_details(ex, -1, self._times), version, EXEC_DETAILS_OPEN_FIELDS))
-        return None if made[1] is None else made[1].fill(values)
+        if made[1] is None:
+            return encode(exec_details(ex, -1, self._times), version)
+        return made[1].fill(values)
 
