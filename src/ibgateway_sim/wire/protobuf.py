@@ -247,7 +247,7 @@ def _condition_body(cond: OrderCondition) -> bytes:
 def _int_text(text: str) -> int:
     try:
         return int(Decimal(text))
-    except (InvalidOperation, ValueError):
+    except (InvalidOperation, ValueError, OverflowError):  # OverflowError: "Infinity"
         raise EncodeError(f"{text!r} is not a number") from None
 
 
