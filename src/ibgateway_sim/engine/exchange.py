@@ -764,7 +764,11 @@ class Engine:
         try:
             while True:
                 if self._pass_keys is None:
-                    candidates = list(self._live.values())
+                    candidates = (
+                        list(self._live.values())
+                        if con_ids is None
+                        else self._registry.moved_by_any(con_ids)
+                    )
                 elif len(self._pass_keys) == 1:  # one order placed: nothing to sort
                     [only] = self._pass_keys
                     found = self._live.get(only)
@@ -775,7 +779,8 @@ class Engine:
                         key=lambda o: o.seq,
                     )
                 # the cheap tests first: on the last round every candidate has been seen; a
-                # single instrument's order moves with its own con_id (`con_ids`, no tuple)
+                # single instrument's order moves with its own con_id (`con_ids`, no tuple).
+                # Without `keys`, the candidates are already those `con_ids` move
                 pending = [
                     o
                     for o in candidates
@@ -783,6 +788,7 @@ class Engine:
                     and o.working
                     and (
                         con_ids is None
+                        or self._pass_keys is None
                         or (o.spec.con_id in con_ids if not o.legs
                             else not con_ids.isdisjoint(o.con_ids))
                     )

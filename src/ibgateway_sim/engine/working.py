@@ -293,16 +293,23 @@ class Registry:
     def __init__(self) -> None:
         self.all: dict[Key, WorkingOrder] = {}
         self.live: dict[Key, WorkingOrder] = {}
+        # the open orders each instrument's price moves (a combo under each of its legs), in
+        # placement order: a price change matches its own orders, not every open one
+        self.moved_by: dict[int, dict[Key, WorkingOrder]] = {}
         self.timed: set[Key] = set()
         self.conditioned: set[Key] = set()  # held until their conditions hold
         self._kids: dict[Key, list[Key]] = {}
         self._oca: dict[str, list[Key]] = {}
 
     def add(self, o: WorkingOrder) -> None:
+        """A new order: its key was never placed (an id placed again is a modify of the
+        order it names, or a duplicate), and its `seq` is the highest yet."""
         self.all[o.key] = o
         if o.done:
             return
         self.live[o.key] = o
+        for con_id in o.con_ids:
+            self.moved_by.setdefault(con_id, {})[o.key] = o
         if o.held_by_conditions:
             self.conditioned.add(o.key)
         self.reindex(o)
@@ -321,9 +328,19 @@ class Registry:
                 members.append(o.key)
 
     def close(self, o: WorkingOrder) -> None:
-        self.live.pop(o.key, None)
+        gone = self.live.pop(o.key, None)
+        if gone is not None:
+            self._unindex(gone)
         self.timed.discard(o.key)
         self.conditioned.discard(o.key)
+
+    def _unindex(self, o: WorkingOrder) -> None:
+        for con_id in o.con_ids:
+            moved = self.moved_by.get(con_id)
+            if moved is not None:
+                moved.pop(o.key, None)
+                if not moved:
+                    del self.moved_by[con_id]
 
     def _open(self, keys: Iterable[Key], but: WorkingOrder) -> list[WorkingOrder]:
         return [o for k in keys if (o := self.live.get(k)) is not None and o is not but]
@@ -353,6 +370,14 @@ class Registry:
 
     def timed_in_order(self) -> list[WorkingOrder]:
         return sorted((self.all[k] for k in self.timed), key=lambda o: o.seq)
+
+    def moved_by_any(self, con_ids: set[int]) -> list[WorkingOrder]:
+        """The open orders any of `con_ids` moves, in placement order (`seq`)."""
+        if len(con_ids) == 1:
+            [con_id] = con_ids
+            return list(self.moved_by.get(con_id, {}).values())
+        found = {k: o for c in con_ids for k, o in self.moved_by.get(c, {}).items()}
+        return sorted(found.values(), key=lambda o: o.seq)
 
 
 def what_if_state(req: OrderRequest, spec: ContractSpec, impact: MarginImpact) -> OrderState:
