@@ -117,7 +117,10 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
         "sim_ceiling": lambda f: (
             f"{f['req_current_time_msgs_per_s']:.0f} msg/s reqCurrentTime, "
             f"{f['place_order_msgs_per_s']:.0f} msg/s placeOrder, "
-            f"{f['fills_out_per_s']:.0f} fills/s out"),
+            f"{f['fills_out_per_s']:.0f} fills/s out (median of "
+            f"{len(f['fills'].get('fills_per_s_rounds', [0]))} rounds; fills "
+            f"{min(f['fills'].get('fills_per_s_rounds', [0])):.0f}.."
+            f"{max(f['fills'].get('fills_per_s_rounds', [0])):.0f})"),
         "sim_cpu": lambda f: (
             f"{f['accept_us']['median']:.0f} us CPU per accepted placeOrder ("
             f"{f['accept_us']['min']:.0f}..{f['accept_us']['max']:.0f}), "

@@ -78,14 +78,14 @@ async def _block(pairs: int, warmup: int) -> tuple[list[float], list[float], flo
             for first, second in interleaved(warmup):
                 await runs[first]()
                 await runs[second]()
-            cpu0 = (await host.acall("stats"))["cpu_s"]
+            cpu0 = await host.acall("cpu")
             hz: list[float] = []
             raw: list[float] = []
             for first, second in interleaved(pairs):
                 for who in (first, second):
                     took = await runs[who]()
                     (hz if who == "A" else raw).append(took)
-            sim_cpu = (await host.acall("stats"))["cpu_s"] - cpu0
+            sim_cpu = await host.acall("cpu") - cpu0
         finally:
             ib.disconnect()
             await venue.close_async()
