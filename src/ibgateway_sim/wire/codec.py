@@ -230,7 +230,7 @@ def shape(msg: Message, version: int, names: tuple[str, ...]) -> Shape | None:
     pieces, kinds = cut
     encoded = [p.encode() for p in pieces]
     encoded[0] = prefix + encoded[0]
-    return Shape(tuple(encoded), shape_filler(encoded, kinds, frame))
+    return Shape(tuple(encoded), shape_filler(pieces, kinds, frame, prefix))
 
 
 @dataclass(frozen=True, slots=True)

@@ -549,22 +549,28 @@ def _open_kind(parts: tuple[_Part, ...], name: str) -> Kind | None:
 
 
 def shape_filler(
-    pieces: Sequence[bytes], kinds: Sequence[Kind], wrap: Callable[[bytes], bytes]
+    pieces: Sequence[str],
+    kinds: Sequence[Kind],
+    wrap: Callable[[bytes], bytes],
+    prefix: bytes = b"",
 ) -> Callable[[Sequence[Any]], bytes]:
-    """`values -> wrap(pieces[0] + text(values[0]) + pieces[1] + ...)`, each value's text as
-    the row's encoder writes its kind (`_ENCODE_EXPR`; a NUL in a text refused), generated
-    once per shape: straight-line code, no loop over the fields per frame."""
+    """`values -> wrap(prefix + (pieces[0] + text(values[0]) + pieces[1] + ...).encode())`,
+    each value's text as the row's encoder writes its kind (`_ENCODE_EXPR`; a NUL in a text
+    refused), generated once per shape: straight-line code, no loop over the fields per frame,
+    and one encode of the joined text (UTF-8 of the whole is the pieces' UTF-8 in turn)."""
     env: dict[str, Any] = dict(_HELPERS)
-    env.update(wrap=wrap, _enc_str=_enc_str)
+    env.update(wrap=wrap, _enc_str=_enc_str, PREFIX=prefix)
     names = [f"v{i}" for i in range(len(kinds))]
     parts = ["P0"]
     env["P0"] = pieces[0]
     for i, (name, kind) in enumerate(zip(names, kinds, strict=True)):
         text = f"_enc_str({name})" if kind is Kind.STR else _ENCODE_EXPR[kind].format(v=name)
-        parts += [f"{text}.encode()", f"P{i + 1}"]
+        parts += [text, f"P{i + 1}"]
         env[f"P{i + 1}"] = pieces[i + 1]
     unpack = f"    {', '.join(names)}, = values" if names else "    pass"
-    source = f"def fill(values):\n{unpack}\n    return wrap(b''.join(({', '.join(parts)},)))\n"
+    joined = f"''.join(({', '.join(parts)},)).encode()"
+    body = f"PREFIX + {joined}" if prefix else joined
+    source = f"def fill(values):\n{unpack}\n    return wrap({body})\n"
     exec(compile(source, "<fieldcodec shape fill>", "exec"), env)
     return env["fill"]  # type: ignore[no-any-return]
 
