@@ -24,6 +24,7 @@ from typing import Any
 
 from ibgateway_sim import GatewaySimulator
 from ibgateway_sim.engine import ContractQuery, ContractSpec, Engine, OrderRequest
+from ibgateway_sim.process import tune_collector
 
 SYNTH_CON_ID = 990_000_000
 
@@ -198,6 +199,7 @@ async def run(args: argparse.Namespace) -> None:
         seeded = seed_large(sim.engine, args.large_client, positions, open_orders, executions)
         logging.getLogger("benchmarks.simhost").warning("seeded %s", seeded)
     async with sim:
+        tune_collector()  # as the standalone simulator (`horizon-ibkr sim`) does
         loop = asyncio.get_running_loop()
         done = asyncio.Event()
         print(f"listening {sim.host} {sim.port}", flush=True)

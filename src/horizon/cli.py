@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 def _cmd_sim(args: argparse.Namespace) -> int:
     from ibgateway_sim import GatewaySimulator
+    from ibgateway_sim.process import tune_collector
 
     version = args.max_server_version
     pinned: dict[str, Any] = {} if version is None else {"max_server_version": version}
@@ -52,6 +53,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     except OSError as exc:  # busy port, an address this host does not have, ...
         reason = exc.strerror or str(exc)
         return _fail("sim", f"cannot listen on {args.host}:{args.port}: {reason}")
+    tune_collector()  # this process is the simulator: its history is what the collector walks
     print(f"listening on {sim.host}:{sim.port}", flush=True)
     print(f"API server versions up to {sim.options.max_server_version}", flush=True)
     print(f"accounts: {','.join(args.accounts)}  (Ctrl-C to stop)", flush=True)
