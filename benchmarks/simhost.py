@@ -103,7 +103,6 @@ class Host:
             "executions": len(sim.engine.executions()),
             "clients": sorted(sim.connected_client_ids()),
             "open_orders": len(sim.engine.open_orders()),
-            "cpu_s": time.process_time(),
         }
 
     async def reset_window(self) -> None:

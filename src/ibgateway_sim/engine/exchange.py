@@ -756,8 +756,12 @@ class Engine:
         keys: set[tuple[int, int]] | None = None,
         con_ids: set[int] | None = None,
     ) -> None:
-        """One matching pass. Each order is evaluated at most once, so `liquidity` caps its
-        fill per pass; children activated during the pass are evaluated in it too."""
+        """One matching pass over the orders `keys` names, or those `con_ids` move (the
+        registry's index), or every open order. Each order is evaluated at most once, so
+        `liquidity` caps its fill per pass; children activated during the pass are evaluated
+        in it too."""
+        if keys is not None and con_ids is not None:
+            raise ValueError("a matching pass is over keys or over con_ids, not both")
         self._pass_keys = set(keys) if keys is not None else None
         self._matching = True
         seen: set[tuple[int, int]] = set()
@@ -778,21 +782,8 @@ class Engine:
                         (self._live[k] for k in self._pass_keys if k in self._live),
                         key=lambda o: o.seq,
                     )
-                # the cheap tests first: on the last round every candidate has been seen; a
-                # single instrument's order moves with its own con_id (`con_ids`, no tuple).
-                # Without `keys`, the candidates are already those `con_ids` move
-                pending = [
-                    o
-                    for o in candidates
-                    if o.key not in seen
-                    and o.working
-                    and (
-                        con_ids is None
-                        or self._pass_keys is None
-                        or (o.spec.con_id in con_ids if not o.legs
-                            else not con_ids.isdisjoint(o.con_ids))
-                    )
-                ]  # fmt: skip
+                # the cheap test first: on the last round every candidate has been seen
+                pending = [o for o in candidates if o.key not in seen and o.working]
                 if not pending:
                     return
                 for o in pending:
