@@ -49,6 +49,20 @@ def test_the_conversions_are_ib_asyncs(cls: type, texts: list[str]) -> None:
     }
 
 
+@given(st.sampled_from(_CLASSES), st.lists(_TEXTS, min_size=1, max_size=40), st.data())
+def test_an_object_lacking_a_field_is_converted_as_ib_async_does(
+    cls: type, texts: list[str], data: st.DataObject
+) -> None:
+    """A field gone from the instance reads its class default, in either parser."""
+    ours, theirs = _raw(cls, texts), _raw(cls, texts)
+    converted = [f.name for f in dataclasses.fields(cls) if type(f.default) in (int, float, bool)]
+    gone = data.draw(st.sampled_from(converted))
+    del ours.__dict__[gone], theirs.__dict__[gone]
+    fast_parse(ours)
+    Decoder.parse(Decoder.__new__(Decoder), theirs)
+    assert vars(ours) == vars(theirs)
+
+
 def test_installed_on_one_decoder_only() -> None:
     from ib_async import IB
 

@@ -5,8 +5,8 @@ whose fields arrive as strings, then `parse()` converts each int, float and bool
 default's type, walking `dataclasses.fields(obj)` (a filtered scan of ~140 fields for an
 Order) for every object: two openOrders per order made it ~35 us of each order's decoding.
 `fast_parse` reads the same (name, type, default) table, made once per class, and converts
-term for term as ib_async does. Position messages get a handler of their own (below). Both
-are installed on the venue's own decoder only.
+term for term as ib_async does, in a function compiled once per class. Position messages get
+a handler of their own (below). Both are installed on the venue's own decoder only.
 """
 
 from __future__ import annotations
@@ -39,9 +39,8 @@ def _conversions(cls: type) -> tuple[tuple[str, type, Any], ...]:
     return table
 
 
-def fast_parse(obj: Any) -> None:
-    """Exactly `Decoder.parse(obj)`: each int / float / bool field converted from its string,
-    an empty one set to the field's default."""
+def _parse_by_name(obj: Any) -> None:
+    """`Decoder.parse`'s loop, for an object that lacks a field in its ``__dict__``."""
     for name, typ, default in _conversions(type(obj)):
         v = getattr(obj, name)
         if typ is int:
@@ -50,6 +49,41 @@ def fast_parse(obj: Any) -> None:
             setattr(obj, name, float(v) if v else default)
         else:
             setattr(obj, name, bool(int(v)) if v else default)
+
+
+_CONVERSION_TEXT: Final = {int: "int(v)", float: "float(v)", bool: "bool(int(v))"}
+_PARSERS: dict[type, Callable[[Any], None]] = {}
+
+
+def _compiled(cls: type) -> Callable[[Any], None]:
+    """One function for the class: a statement per converted field on the instance's
+    ``__dict__``, no loop, no getattr/setattr calls (an Order's 90 fields: ~28 -> ~11 us).
+    The defaults are the function's globals, so any value (NaN, a float's max) stands as is."""
+    table = _conversions(cls)
+    names = frozenset(name for name, _, _ in table)
+    scope: dict[str, Any] = {"_names": names, "_parse_by_name": _parse_by_name}
+    lines = [
+        "def parse(obj):",
+        "    d = obj.__dict__",
+        "    if not d.keys() >= _names:",
+        "        return _parse_by_name(obj)",
+    ]
+    for i, (name, typ, default) in enumerate(table):
+        scope[f"_default{i}"] = default
+        lines.append(f"    v = d[{name!r}]")
+        lines.append(f"    d[{name!r}] = {_CONVERSION_TEXT[typ]} if v else _default{i}")
+    exec("\n".join(lines), scope)  # the text is made above from a dataclass's own field names
+    parse: Callable[[Any], None] = scope["parse"]
+    return parse
+
+
+def fast_parse(obj: Any) -> None:
+    """Exactly `Decoder.parse(obj)`: each int / float / bool field converted from its string,
+    an empty one set to the field's default."""
+    parse = _PARSERS.get(type(obj))
+    if parse is None:
+        parse = _PARSERS[type(obj)] = _compiled(type(obj))
+    parse(obj)
 
 
 def install(decoder: Decoder) -> None:
