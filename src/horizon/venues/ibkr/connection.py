@@ -38,7 +38,7 @@ from horizon.errors import (
     RequestTimeout,
     VenueUnavailable,
 )
-from horizon.venues.ibkr import fast_decode, fast_encode, fast_wrapper
+from horizon.venues.ibkr import fast_decode, fast_encode, fast_trades
 from horizon.venues.ibkr.config import IbkrConfig
 from horizon.venues.ibkr.frameguard import FrameGuard
 from horizon.venues.ibkr.mapping.status import ErrorKind, classify_error, is_paper_account
@@ -310,7 +310,7 @@ class Connection:
             ib = IB()
             fast_decode.install(ib.client.decoder)
             fast_encode.install(ib.client)
-            fast_wrapper.install(ib.wrapper)
+            fast_trades.install(ib)
             ib.errorEvent += self._on_error
             ib.disconnectedEvent += self._on_disconnected
             ib.client.conn.hasData += self._on_inbound

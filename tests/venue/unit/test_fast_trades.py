@@ -1,9 +1,11 @@
-"""order_status has exactly the effects of ib_async's Wrapper.orderStatus, for any messages."""
+"""place_order and order_status have exactly the effects of ib_async's IB.placeOrder and
+Wrapper.orderStatus, for any placements and messages."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +14,7 @@ from hypothesis import strategies as st
 from ib_async import IB, LimitOrder, OrderStatus, Stock, Trade, TradeLogEntry
 from ib_async.wrapper import Wrapper
 
-from horizon.venues.ibkr.fast_wrapper import STATUS_FIELDS, install
+from horizon.venues.ibkr.fast_trades import STATUS_FIELDS, install
 
 _STATUSES = ["PreSubmitted", "Submitted", "Filled", "Cancelled"]
 _NAN = float("nan")  # one object: a status holding it again is unchanged (a dict's identity test)
@@ -49,7 +51,7 @@ def _side(
     """An IB whose wrapper holds the same four trades, and the events it emits as a list."""
     ib = IB()
     if fast:
-        install(ib.wrapper)
+        install(ib)
     ib.wrapper.lastTime = _WHEN
     events: list[tuple[str, Any, str]] = []
     ib.orderStatusEvent += lambda t: events.append(("ib.orderStatus", t.order.orderId, ""))
@@ -133,14 +135,92 @@ def test_the_effects_are_ib_asyncs(
     assert {type(v) for s, _ in _state(ours) for v in s.values()} <= {int, float, str}
 
 
-def test_installed_on_one_wrapper_only() -> None:
+def test_installed_on_one_ib_only() -> None:
     mine, other = IB(), IB()
-    install(mine.wrapper)
+    install(mine)
     assert mine.wrapper.orderStatus.__func__ is not Wrapper.orderStatus  # type: ignore[attr-defined]
+    assert mine.placeOrder.__func__ is not IB.placeOrder  # type: ignore[attr-defined]
     assert other.wrapper.orderStatus.__func__ is Wrapper.orderStatus  # type: ignore[attr-defined]
+    assert other.placeOrder.__func__ is IB.placeOrder  # type: ignore[attr-defined]
 
 
 def test_the_fields_are_ib_asyncs() -> None:
     """Every OrderStatus field but its key is one orderStatus updates, in the class's order."""
     names = [f.name for f in dataclasses.fields(OrderStatus) if f.name != "orderId"]
     assert tuple(names) == STATUS_FIELDS
+
+
+# ---- placeOrder -----------------------------------------------------------------------------
+# a step: place a new order (its orderId 0: the next request id; or one the caller chose), or
+# place again the order of an earlier step (a modification), its trade first set to `status`
+_NEW = st.tuples(st.just("new"), st.sampled_from([0, 0, 5, 6]))
+_AGAIN = st.tuples(st.just("again"), st.integers(0, 7), st.sampled_from(["Submitted", "Filled"]))
+_TIME = re.compile(r"datetime\.datetime\([^)]*\)")
+
+
+def _placing(steps: list[tuple[Any, ...]], fast: bool) -> list[Any]:
+    """Every observable effect of the steps on one IB, times aside (each side has its own)."""
+    ib = IB()
+    if fast:
+        install(ib)
+    ib.client.isReady = lambda: True  # type: ignore[method-assign]
+    ib.client.updateReqId(100)
+    ib.wrapper.clientId = 3
+    sent: list[tuple[Any, ...]] = []
+    ib.client.placeOrder = lambda oid, contract, order: sent.append(  # type: ignore[method-assign]
+        (oid, contract.symbol, order.orderId, order.lmtPrice)
+    )
+    effects: list[Any] = []
+    ib.newOrderEvent += lambda t: effects.append(("new", t.order.orderId))
+    ib.orderModifyEvent += lambda t: effects.append(("modify", t.order.orderId))
+    placed: list[Trade] = []
+    for step in steps:
+        if step[0] == "new":
+            order = LimitOrder("BUY", 1, 10.0 + len(placed))
+            order.orderId = step[1]
+        elif placed:
+            trade = placed[step[1] % len(placed)]
+            trade.orderStatus.status = step[2]
+            order = trade.order
+        else:
+            continue
+        try:
+            trade = ib.placeOrder(Stock("AAPL", "SMART", "USD"), order)
+        except AssertionError:
+            effects.append(("refused", order.orderId))
+            continue
+        if trade not in placed:
+            trade.modifyEvent += lambda t: effects.append(("trade.modify", t.order.orderId))
+            placed.append(trade)
+    state = [
+        (key, trade.order.orderId, trade.order.clientId, vars(trade.orderStatus),
+         [(e.status, e.message, e.time.tzinfo) for e in trade.log])
+        for key, trade in ib.wrapper.trades.items()
+    ]  # fmt: skip
+    return [sent, effects, state, [trade in placed for trade in ib.wrapper.trades.values()]]
+
+
+@given(st.lists(_NEW | _AGAIN, max_size=10), st.booleans())
+def test_placements_are_ib_asyncs(steps: list[tuple[Any, ...]], info: bool) -> None:
+    """New orders, orders with ids of their own, modifications, a modification of a done order
+    (ib_async's assertion): what is sent, kept, emitted, refused and logged all agree."""
+    logger = logging.getLogger("ib_async.ib")
+    records, level, propagate = _Records(), logger.level, logger.propagate
+    logger.addHandler(records)
+    logger.setLevel(logging.INFO if info else logging.WARNING)
+    logger.propagate = False
+    try:
+        theirs = _placing(steps, fast=False)
+        their_lines, records.lines = records.lines, []
+        ours = _placing(steps, fast=True)
+        our_lines = records.lines
+    finally:
+        logger.removeHandler(records)
+        logger.setLevel(level)
+        logger.propagate = propagate
+    assert ours == theirs
+    assert [(lv, _TIME.sub("T", m)) for lv, m in our_lines] == [
+        (lv, _TIME.sub("T", m)) for lv, m in their_lines
+    ]
+    if info and steps and steps[0][0] == "new":
+        assert their_lines  # the comparison above compared something

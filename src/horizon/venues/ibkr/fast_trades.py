@@ -1,0 +1,123 @@
+"""ib_async's `IB.placeOrder` and `Wrapper.orderStatus`, the same effects without formatting
+log lines nobody reads.
+
+Each builds an f-string of the whole Trade before the logger decides to drop it: on every
+placement (``f"placeOrder: New order {trade}"``, ~40 us of its ~145) and every orderStatus,
+two or three an order (~60% of the method's cost even with the venue's cheaper Order and
+Contract reprs; `dataclassAsDict` of the status another ~10%). `place_order` and
+`order_status` do what ib_async's do, step for step, and make the same text for a logger that
+will emit it. Installed on the venue's own IB only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable
+from types import MethodType
+from typing import Any, Final
+
+from ib_async import IB, Contract, Order, OrderStatus, Trade, TradeLogEntry
+from ib_async.wrapper import Wrapper
+
+# the fields orderStatus updates, in ib_async's order (orderId is the key, never updated)
+STATUS_FIELDS: Final = (
+    "status", "filled", "remaining", "avgFillPrice", "permId", "parentId", "lastFillPrice",
+    "clientId", "whyHeld", "mktCapPrice",
+)  # fmt: skip
+
+
+def order_status(
+    self: Wrapper,
+    # ib_async's parameter names, so a call by keyword reads the same
+    orderId: int,
+    status: str,
+    filled: float,
+    remaining: float,
+    avgFillPrice: float,
+    permId: int,
+    parentId: int,
+    lastFillPrice: float,
+    clientId: int,
+    whyHeld: str,
+    mktCapPrice: float = 0.0,
+) -> None:
+    """`Wrapper.orderStatus`, term for term but the two costs above."""
+    trade = self.trades.get(self.orderKey(clientId, orderId, permId))
+    if not trade:
+        self._logger.error(
+            "orderStatus: No order found for orderId %s and clientId %s", orderId, clientId
+        )
+        return
+    current = trade.orderStatus
+    old_status = current.status
+    new = (
+        status, filled, remaining, avgFillPrice, permId, parentId, lastFillPrice, clientId,
+        whyHeld, mktCapPrice,
+    )  # fmt: skip
+    # ib_async's `curr != {**curr, **new}`: a dict compares its values by identity, then ==
+    values: dict[str, Any] = current.__dict__
+    changed = False
+    for name, value in zip(STATUS_FIELDS, new, strict=True):
+        held = values[name] if name in values else getattr(current, name)
+        if not (held is value or held == value):
+            changed = True
+            break
+    msg: str | None
+    if changed:
+        values.update(zip(STATUS_FIELDS, new, strict=True))
+        msg = ""
+    elif status == "Submitted" and trade.log and trade.log[-1].message == "Modify":
+        msg = "Modified"  # order modifications are acknowledged
+    else:
+        return
+    trade.log.append(TradeLogEntry(self.lastTime, status, msg))
+    logger = self._logger
+    if logger.isEnabledFor(logging.INFO):
+        logger.info(f"orderStatus: {trade}")
+    self.ib.orderStatusEvent.emit(trade)
+    trade.statusEvent.emit(trade)
+    if status != old_status:
+        if status == OrderStatus.Filled:
+            trade.filledEvent.emit(trade)
+        elif status == OrderStatus.Cancelled:
+            trade.cancelledEvent.emit(trade)
+
+
+def place_order(self: IB, contract: Contract, order: Order) -> Trade:
+    """`IB.placeOrder`, term for term but the log line's text."""
+    client, wrapper, logger = self.client, self.wrapper, self._logger
+    orderId = order.orderId or client.getReqId()  # ib_async's names, to read side by side
+    client.placeOrder(orderId, contract, order)  # type: ignore[no-untyped-call]
+    now = datetime.datetime.now(wrapper.defaultTimezone)
+    key = wrapper.orderKey(wrapper.clientId, orderId, order.permId)
+    trade = wrapper.trades.get(key)
+    if trade:
+        # this is a modification of an existing order
+        assert trade.orderStatus.status not in OrderStatus.DoneStates  # ib_async's own refusal
+        trade.log.append(TradeLogEntry(now, trade.orderStatus.status, "Modify"))
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(f"placeOrder: Modify order {trade}")
+        trade.modifyEvent.emit(trade)
+        self.orderModifyEvent.emit(trade)
+    else:
+        # this is a new order
+        order.clientId = wrapper.clientId
+        order.orderId = orderId
+        orderStatus = OrderStatus(orderId=orderId, status=OrderStatus.PendingSubmit)
+        trade = Trade(contract, order, orderStatus, [], [TradeLogEntry(now, orderStatus.status)])
+        wrapper.trades[key] = trade
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(f"placeOrder: New order {trade}")
+        self.newOrderEvent.emit(trade)
+    return trade
+
+
+def install(ib: IB) -> None:
+    """Use `place_order` for this IB's placeOrder and `order_status` for its wrapper's
+    orderStatus messages (ib_async's decoder looks the method up by name on every message);
+    other IBs keep ib_async's."""
+    place: Callable[[Contract, Order], Trade] = MethodType(place_order, ib)
+    ib.placeOrder = place  # type: ignore[method-assign,assignment]
+    status: Callable[..., None] = MethodType(order_status, ib.wrapper)
+    ib.wrapper.orderStatus = status  # type: ignore[method-assign]
