@@ -3,18 +3,20 @@ Wrapper.orderStatus, for any placements and messages."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import re
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from ib_async import IB, LimitOrder, OrderStatus, Stock, Trade, TradeLogEntry
 from ib_async.wrapper import Wrapper
 
-from horizon.venues.ibkr.fast_trades import STATUS_FIELDS, install
+from horizon.venues.ibkr.fast_trades import STATUS_FIELDS, HorizonTrade, install
 
 _STATUSES = ["PreSubmitted", "Submitted", "Filled", "Cancelled"]
 _NAN = float("nan")  # one object: a status holding it again is unchanged (a dict's identity test)
@@ -224,3 +226,58 @@ def test_placements_are_ib_asyncs(steps: list[tuple[Any, ...]], info: bool) -> N
     ]
     if info and steps and steps[0][0] == "new":
         assert their_lines  # the comparison above compared something
+
+
+# ---- HorizonTrade ---------------------------------------------------------------------------
+
+
+def _pair() -> tuple[Trade, Trade]:
+    def fields() -> tuple[Any, ...]:
+        status = OrderStatus(orderId=4, status="Submitted", filled=1.0)
+        log = [TradeLogEntry(_WHEN, "PendingSubmit"), TradeLogEntry(_WHEN, "Submitted", "")]
+        return Stock("AAPL", "SMART", "USD"), LimitOrder("BUY", 2, 10.5), status, [], log
+
+    return Trade(*fields()), HorizonTrade(*fields())
+
+
+@pytest.mark.parametrize("name", Trade.events)
+def test_an_event_made_on_first_use_behaves_as_a_trades(name: str) -> None:
+    """Emitted before anyone listens, then listened to: the same value, calls and name."""
+    seen = []
+    for trade in _pair():
+        calls: list[tuple[Any, ...]] = []
+        getattr(trade, name).emit(trade.order.orderId, "first")
+        first = getattr(trade, name).value()
+        getattr(trade, name).connect(lambda *args, calls=calls: calls.append(args))
+        getattr(trade, name).emit(trade.order.orderId, "second")
+        seen.append((first, getattr(trade, name).value(), calls, getattr(trade, name).name()))
+    assert seen[0] == seen[1]
+    assert seen[1][2] == [(0, "second")]
+
+
+def test_a_horizon_trade_is_a_trade_to_its_readers() -> None:
+    theirs, ours = _pair()
+    assert isinstance(ours, Trade)
+    assert repr(ours) == repr(theirs) and str(ours) == str(theirs)
+    assert ours.isActive() == theirs.isActive() and ours.filled() == theirs.filled()
+    assert not set(Trade.events) & vars(ours).keys()  # none made until used
+    assert ours.statusEvent is ours.statusEvent  # made once
+    assert set(vars(ours)) == set(vars(theirs)) - set(Trade.events) | {"statusEvent"}
+    with pytest.raises(AttributeError, match="'Trade' object has no attribute 'nonsense'"):
+        _ = ours.nonsense  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError, match="'Trade' object has no attribute 'nonsense'"):
+        _ = theirs.nonsense  # type: ignore[attr-defined]
+    assert copy.copy(ours).statusEvent is ours.statusEvent  # a shallow copy shares, as Trade's
+
+
+def test_placements_make_horizon_trades() -> None:
+    """The venue's own placements hold the lighter Trade; ib_async's IB keeps its own."""
+    trades = []
+    for fast in (True, False):
+        ib = IB()
+        if fast:
+            install(ib)
+        ib.client.isReady = lambda: True  # type: ignore[method-assign]
+        ib.client.placeOrder = lambda *args: None  # type: ignore[method-assign]
+        trades.append(ib.placeOrder(Stock("AAPL", "SMART", "USD"), LimitOrder("BUY", 1, 1.0)))
+    assert type(trades[0]) is HorizonTrade and type(trades[1]) is Trade
