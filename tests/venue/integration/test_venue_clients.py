@@ -6,7 +6,9 @@ from decimal import Decimal
 
 from horizon.core import OrderAction, OrderStatus
 from horizon.venues.ibkr import Ibkr
+from horizon.venues.ibkr.resilience import ConnectionState
 from ibgateway_sim import GatewaySimulator
+from tests.support import Events
 
 
 def test_each_client_drains_only_its_own_fills(gateway: GatewaySimulator) -> None:
@@ -30,8 +32,13 @@ def test_each_client_drains_only_its_own_fills(gateway: GatewaySimulator) -> Non
         )
         gateway.wait_for(lambda: len(gateway.executions()) == 3, timeout=5)
         # a reconnect replays every client's executions; still nothing foreign comes out
+        heard_one, heard_two = Events(), Events()
+        one.add_listener(heard_one)
+        two.add_listener(heard_two)
         gateway.restart(downtime=0.2)
-        gateway.wait_for(lambda: {1, 2} <= gateway.connected_client_ids(), timeout=10)
+        heard_one.wait(ConnectionState.RECONNECTED, timeout=10)  # the venue's, not the socket's
+        heard_two.wait(ConnectionState.RECONNECTED, timeout=10)
+        assert {1, 2} <= gateway.connected_client_ids()
         assert one.health_check() and two.health_check()
         assert one.drain_fills() == [] and two.drain_fills() == []
     finally:
