@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from ib_async import (
@@ -14,10 +16,14 @@ from ib_async import (
     Execution,
     Order,
     OrderState,
+    SoftDollarTier,
+    Trade,
 )
 from ib_async.decoder import Decoder
 
-from horizon.venues.ibkr.fast_decode import fast_parse, install
+from horizon.venues.ibkr.fast_decode import blank_maker, fast_parse, install
+from ibgateway_sim.wire import messages as m
+from ibgateway_sim.wire.codec import MIN_VERSION, encode_fields
 
 _CLASSES = (Order, Contract, ContractDetails, Execution, OrderState, CommissionReport, ComboLeg)
 # what the wire puts in a field: numbers as text, empty, IB's "unset" texts, a bool as 0/1
@@ -151,3 +157,79 @@ def test_a_malformed_position_is_refused_as_ib_async_refuses_it() -> None:
     install(ours.client.decoder)
     kept, emitted, _ = _replay(ours, [["61", "3", "DU1", "265598", "AAPL"]])
     assert kept == [] and emitted == []
+
+
+# ---- open orders ----------------------------------------------------------------------------
+
+
+_BLANKS = [Order, Contract, OrderState, Execution, CommissionReport, ComboLeg]
+
+
+@pytest.mark.parametrize("cls", _BLANKS)
+def test_a_blank_is_what_the_constructor_makes(cls: type) -> None:
+    make = blank_maker(cls)
+    ours, theirs = make(), cls()
+    assert type(ours) is cls
+    assert list(vars(ours).items()) == list(vars(theirs).items())  # same values, same order
+    fresh = [k for k, v in vars(ours).items() if isinstance(v, (list, dict, SoftDollarTier))]
+    assert all(getattr(make(), k) is not getattr(ours, k) for k in fresh)  # none shared
+
+
+def test_a_class_the_table_cannot_make_is_refused() -> None:
+    with pytest.raises(TypeError, match="__post_init__"):
+        blank_maker(Trade)
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def openOrder(self, *args: Any) -> None:
+        self.calls.append(args)
+
+
+_CONTRACT = m.ReplyContract(con_id=265598, symbol="AAPL", sec_type="STK", exchange="SMART",
+                            currency="USD", local_symbol="AAPL", trading_class="NMS")  # fmt: skip
+_PRICES = st.none() | st.decimals(min_value=0, max_value=10_000, places=2)
+_ROWS = st.builds(
+    m.OpenOrder,
+    order_id=st.integers(0, 2**31 - 1),
+    contract=st.just(_CONTRACT),
+    action=st.sampled_from(["BUY", "SELL"]),
+    total_quantity=st.decimals(min_value=0, max_value=10_000, places=0),
+    order_type=st.sampled_from(["MKT", "LMT", "STP", "STP LMT", "TRAIL", "REL"]),
+    lmt_price=_PRICES,
+    aux_price=_PRICES,
+    tif=st.sampled_from(["DAY", "GTC", "IOC", "GTD", "OPG"]),
+    oca_group=st.sampled_from(["", "oca-1"]),
+    account=st.sampled_from(["DU1", "DU2"]),
+    order_ref=st.text("abc-123", max_size=8),
+    client_id=st.integers(0, 32),
+    perm_id=st.integers(0, 2**31 - 1),
+    outside_rth=st.booleans(),
+    parent_id=st.integers(0, 9),
+    algo_strategy=st.sampled_from(["", "Adaptive"]),
+    algo_params=st.just((m.TagValue(tag="adaptivePriority", value="Normal"),)),
+    status=st.sampled_from(["PreSubmitted", "Submitted", "Filled", "Cancelled"]),
+    what_if=st.booleans(),
+)
+
+
+@given(_ROWS, st.sampled_from(sorted({MIN_VERSION, 170, 176, 177, 178})))
+def test_an_open_order_decodes_as_ib_asyncs(row: m.OpenOrder, version: int) -> None:
+    """The simulator's open orders, read by ib_async's decoder and by the installed one: the
+    same Order, Contract and OrderState reach the wrapper, field for field and type for type."""
+    fields = encode_fields(row, version)
+    ours, theirs = _Recorder(), _Recorder()
+    fast = Decoder(ours, version)  # type: ignore[arg-type]
+    install(fast)
+    fast.interpret(list(fields))
+    Decoder(theirs, version).interpret(list(fields))  # type: ignore[arg-type]
+    ((our_id, *our_objects),), ((their_id, *their_objects),) = ours.calls, theirs.calls
+    assert our_id == their_id == row.order_id
+    for a, b in zip(our_objects, their_objects, strict=True):
+        assert type(a) is type(b)
+        assert list(vars(a)) == list(vars(b))
+        assert {k: (type(v), repr(v)) for k, v in vars(a).items()} == {
+            k: (type(v), repr(v)) for k, v in vars(b).items()
+        }
