@@ -15,12 +15,13 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from horizon.venues.ibkr.fast_decode import PARSER_FILE
+
 RESULTS = Path(__file__).resolve().parent / "results"
 _PER = {
     "submit_latency": ("order_tracker.py", "submit", "per submit -> ACCEPTED"),
     "fill_ingestion": ("fill_capture.py", "_on_execution", "per fill"),
 }
-
 
 _BLOCKING = frozenset({
     "<method 'poll' of 'select.epoll' objects>",
@@ -30,12 +31,16 @@ _BLOCKING = frozenset({
 
 
 # Horizon's cheaper forms of ib_async's own work (reprs for its log lines, its decoder's
-# field conversion): raw ib_async pays the same work in its own code
-_IB_ASYNC_WORK = ("/venues/ibkr/mapping/fast_repr.py", "/venues/ibkr/fast_decode.py")
+# field conversion and handlers, its client's encoding, its Trade bookkeeping): raw ib_async
+# pays the same work in its own code
+_IB_ASYNC_WORK = (
+    "/venues/ibkr/mapping/fast_repr.py", "/venues/ibkr/fast_decode.py",
+    "/venues/ibkr/fast_encode.py", "/venues/ibkr/fast_trades.py",
+)  # fmt: skip
 
 
 def _where(filename: str) -> str:
-    if filename.endswith(_IB_ASYNC_WORK):
+    if filename.endswith(_IB_ASYNC_WORK) or filename.startswith(f"<{PARSER_FILE} "):
         return "ib_async_work"
     if "/src/horizon/" in filename:
         return "horizon"

@@ -55,6 +55,7 @@ def _parse_by_name(obj: Any) -> None:
             setattr(obj, name, bool(int(v)) if v else default)
 
 
+PARSER_FILE: Final = "fast_decode.parse"
 _CONVERSION_TEXT: Final = {int: "int(v)", float: "float(v)", bool: "bool(int(v))"}
 _PARSERS: dict[type, Callable[[Any], None]] = {}
 
@@ -76,7 +77,9 @@ def _compiled(cls: type) -> Callable[[Any], None]:
         scope[f"_default{i}"] = default
         lines.append(f"    v = d[{name!r}]")
         lines.append(f"    d[{name!r}] = {_CONVERSION_TEXT[typ]} if v else _default{i}")
-    exec("\n".join(lines), scope)  # the text is made above from a dataclass's own field names
+    # the text is made above from a dataclass's own field names; its file name tells a
+    # profile or a traceback where the function came from
+    exec(compile("\n".join(lines), f"<{PARSER_FILE} {cls.__name__}>", "exec"), scope)
     parse: Callable[[Any], None] = scope["parse"]
     return parse
 
