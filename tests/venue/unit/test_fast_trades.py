@@ -3,10 +3,12 @@ Wrapper.orderStatus, for any placements and messages."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import logging
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +47,22 @@ class _Records(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append((record.levelname, record.getMessage()))
+
+
+@contextlib.contextmanager
+def _captured(name: str, info: bool) -> Iterator[_Records]:
+    """The lines of logger `name`, at INFO or at WARNING, kept from its parents meanwhile."""
+    logger = logging.getLogger(name)
+    records, level, propagate = _Records(), logger.level, logger.propagate
+    logger.addHandler(records)
+    logger.setLevel(logging.INFO if info else logging.WARNING)
+    logger.propagate = False
+    try:
+        yield records
+    finally:
+        logger.removeHandler(records)
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 def _side(
@@ -113,12 +131,7 @@ def test_the_effects_are_ib_asyncs(
         for message, times in drawn
         for _ in range(times)
     ]
-    logger = logging.getLogger("ib_async.wrapper")
-    records, level, propagate = _Records(), logger.level, logger.propagate
-    logger.addHandler(records)
-    logger.setLevel(logging.INFO if info else logging.WARNING)
-    logger.propagate = False
-    try:
+    with _captured("ib_async.wrapper", info) as records:
         theirs, their_events = _side(initial, modified, fast=False)
         for message in messages:
             theirs.wrapper.orderStatus(*message)
@@ -127,10 +140,6 @@ def test_the_effects_are_ib_asyncs(
         for message in messages:
             ours.wrapper.orderStatus(*message)
         our_lines = records.lines
-    finally:
-        logger.removeHandler(records)
-        logger.setLevel(level)
-        logger.propagate = propagate
     assert _same(_state(ours), _state(theirs))
     assert our_events == their_events
     assert _same(our_lines, their_lines)
@@ -206,20 +215,11 @@ def _placing(steps: list[tuple[Any, ...]], fast: bool) -> list[Any]:
 def test_placements_are_ib_asyncs(steps: list[tuple[Any, ...]], info: bool) -> None:
     """New orders, orders with ids of their own, modifications, a modification of a done order
     (ib_async's assertion): what is sent, kept, emitted, refused and logged all agree."""
-    logger = logging.getLogger("ib_async.ib")
-    records, level, propagate = _Records(), logger.level, logger.propagate
-    logger.addHandler(records)
-    logger.setLevel(logging.INFO if info else logging.WARNING)
-    logger.propagate = False
-    try:
+    with _captured("ib_async.ib", info) as records:
         theirs = _placing(steps, fast=False)
         their_lines, records.lines = records.lines, []
         ours = _placing(steps, fast=True)
         our_lines = records.lines
-    finally:
-        logger.removeHandler(records)
-        logger.setLevel(level)
-        logger.propagate = propagate
     assert ours == theirs
     assert [(lv, _TIME.sub("T", m)) for lv, m in our_lines] == [
         (lv, _TIME.sub("T", m)) for lv, m in their_lines
