@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from ib_async import IB, LimitOrder, OrderStatus, Stock, Trade, TradeLogEntry
 from ib_async.wrapper import Wrapper
@@ -153,6 +153,8 @@ def test_installed_on_one_ib_only() -> None:
     assert mine.placeOrder.__func__ is not IB.placeOrder  # type: ignore[attr-defined]
     assert other.wrapper.orderStatus.__func__ is Wrapper.orderStatus  # type: ignore[attr-defined]
     assert other.placeOrder.__func__ is IB.placeOrder  # type: ignore[attr-defined]
+    assert mine.cancelOrder.__func__ is not IB.cancelOrder  # type: ignore[attr-defined]
+    assert other.cancelOrder.__func__ is IB.cancelOrder  # type: ignore[attr-defined]
 
 
 def test_the_fields_are_ib_asyncs() -> None:
@@ -166,6 +168,14 @@ def test_the_fields_are_ib_asyncs() -> None:
 # place again the order of an earlier step (a modification), its trade first set to `status`
 _NEW = st.tuples(st.just("new"), st.sampled_from([0, 0, 5, 6]))
 _AGAIN = st.tuples(st.just("again"), st.integers(0, 7), st.sampled_from(["Submitted", "Filled"]))
+# or cancel the order of an earlier step (or, its index past them, an order never placed), its
+# trade first set to `status` and the order's transmit flag to `transmit`
+_CANCEL = st.tuples(
+    st.just("cancel"),
+    st.integers(0, 3),
+    st.sampled_from(["PendingSubmit", "Inactive", "Submitted", "Filled", "Cancelled"]),
+    st.booleans(),
+)
 _TIME = re.compile(r"datetime\.datetime\([^)]*\)")
 
 
@@ -181,11 +191,25 @@ def _placing(steps: list[tuple[Any, ...]], fast: bool) -> list[Any]:
     ib.client.placeOrder = lambda oid, contract, order: sent.append(  # type: ignore[method-assign]
         (oid, contract.symbol, order.orderId, order.lmtPrice)
     )
+    ib.client.cancelOrder = lambda oid, when: sent.append(("cancel", oid, when))  # type: ignore[method-assign]
     effects: list[Any] = []
     ib.newOrderEvent += lambda t: effects.append(("new", t.order.orderId))
     ib.orderModifyEvent += lambda t: effects.append(("modify", t.order.orderId))
+    ib.cancelOrderEvent += lambda t: effects.append(("cancel", t.order.orderId))
+    ib.orderStatusEvent += lambda t: effects.append(("status", t.orderStatus.status))
     placed: list[Trade] = []
     for step in steps:
+        if step[0] == "cancel":
+            if step[1] < len(placed):
+                placed[step[1]].orderStatus.status = step[2]
+                order = placed[step[1]].order
+            else:
+                order = LimitOrder("SELL", 1, 1.0)
+                order.orderId = 77
+            order.transmit = step[3]
+            cancelled = ib.cancelOrder(order)
+            effects.append(("cancelled", None if cancelled is None else cancelled.order.orderId))
+            continue
         if step[0] == "new":
             order = LimitOrder("BUY", 1, 10.0 + len(placed))
             order.orderId = step[1]
@@ -201,7 +225,10 @@ def _placing(steps: list[tuple[Any, ...]], fast: bool) -> list[Any]:
             effects.append(("refused", order.orderId))
             continue
         if trade not in placed:
-            trade.modifyEvent += lambda t: effects.append(("trade.modify", t.order.orderId))
+            for name in ("modifyEvent", "cancelEvent", "cancelledEvent", "statusEvent"):
+                getattr(trade, name).connect(
+                    lambda t, name=name: effects.append((name, t.order.orderId))
+                )
             placed.append(trade)
     state = [
         (key, trade.order.orderId, trade.order.clientId, vars(trade.orderStatus),
@@ -211,10 +238,17 @@ def _placing(steps: list[tuple[Any, ...]], fast: bool) -> list[Any]:
     return [sent, effects, state, [trade in placed for trade in ib.wrapper.trades.values()]]
 
 
-@given(st.lists(_NEW | _AGAIN, max_size=10), st.booleans())
+@given(st.lists(_NEW | _AGAIN | _CANCEL, max_size=10), st.booleans())
+# each way a cancel goes: to PendingCancel, to Cancelled (an order never transmitted), nowhere
+# (a done order: ib_async counts Inactive as done, so its Inactive -> Cancelled is never
+# reached), and an error (an order never placed)
+@example([("new", 0), ("cancel", 0, "PendingSubmit", True)], False)
+@example([("new", 0), ("cancel", 0, "PendingSubmit", False)], True)
+@example([("new", 0), ("cancel", 0, "Inactive", True), ("cancel", 5, "Filled", True)], True)
 def test_placements_are_ib_asyncs(steps: list[tuple[Any, ...]], info: bool) -> None:
     """New orders, orders with ids of their own, modifications, a modification of a done order
-    (ib_async's assertion): what is sent, kept, emitted, refused and logged all agree."""
+    (ib_async's assertion), cancels of orders in every state and of one never placed: what is
+    sent, kept, emitted, refused and logged all agree."""
     with _captured("ib_async.ib", info) as records:
         theirs = _placing(steps, fast=False)
         their_lines, records.lines = records.lines, []
