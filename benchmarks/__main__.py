@@ -142,7 +142,8 @@ def _headline(name: str, fig: dict[str, Any]) -> str:
             f"{f['tap_cpu_us_per_round_trip']:.0f} us/trip"),
         "order_types": lambda f: (
             f"added over raw: LMT {f['lmt']['added_us']['median']:+.0f} us, worst "
-            f"{f['worst']} {f['types'][f['worst']]['added_us']['median']:+.0f} us; "
+            f"{f['worst']} {f['types'][f['worst']]['added_us']['median']:+.0f} us "
+            f"({f['types'][f['worst']]['added_over_lmt_us']['median']:+.0f} over LMT's); "
             f"{sum(t['pass'] for t in f['types'].values())}/{len(f['types'])} types pass"),
         "testbed": lambda f: (
             f"sim start p50 {f['simulator_start_ms']['p50']:.1f} ms; connect p50 venue "

@@ -6,8 +6,14 @@ An algo or a condition costs ib_async more bytes to encode and the gateway more 
 up, for any client; the venue's share is what the order-breadth work must keep flat. One venue
 and one raw client on the same simulator (its own process, pacing off); nothing fills (prices
 far from the market, auctions never run). Each type is sampled in back-to-back pairs, Horizon
-first in even rounds, raw first in odd ones; its figure is the median of the pairs'
-differences.
+first in even rounds, raw first in odd ones; its added latency is the median of the pairs'
+differences, and what it is judged by the median over rounds of its difference less LMT's in
+the same round (LMT runs in every round just before it): with Horizon faster than raw by a
+few hundred us, two medians taken apart drifted with the box by more than the 50 us allowed.
+Each round starts one type later (LMT first in every round ran ~50 us ahead of the rest), and
+a type fails when the 95% interval of that median lies wholly above 50 us: the difference of
+four noisy latencies, its median over 100 rounds still moves by ~50 us on a busy box, so the
+median alone flipped from run to run of one commit.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
+import math
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -58,6 +65,14 @@ def _types() -> dict[str, dict[str, Any]]:
     }  # fmt: skip
 
 
+def median_interval(values: list[float]) -> tuple[float, float]:
+    """The distribution-free 95% interval of the median: the order statistics k and n-1-k,
+    k = floor((n - 1.96 sqrt(n)) / 2) (binomial, normal approximation)."""
+    xs = sorted(values)
+    k = max(0, math.floor((len(xs) - 1.96 * math.sqrt(len(xs))) / 2))
+    return xs[k], xs[len(xs) - 1 - k]
+
+
 def _plain(order: Order) -> Order:
     return Order(**{f.name: getattr(order, f.name) for f in dataclasses.fields(Order)})
 
@@ -86,7 +101,7 @@ async def _raw_once(ib: IB, contract: Contract, order: Order) -> float:
 
 
 async def _run(quick: bool) -> Figure:
-    rounds, warmup = (20, 3) if quick else (120, 10)
+    rounds, warmup = (100, 5) if quick else (400, 10)
     actions = {name: OrderAction(**fields) for name, fields in _types().items()}
     hz: dict[str, list[float]] = {name: [] for name in actions}
     added: dict[str, list[float]] = {name: [] for name in actions}
@@ -107,8 +122,11 @@ async def _run(quick: bool) -> Figure:
                 name: _plain(to_ib_order(a, account="DU1234567", watched={"AAPL": contract}))
                 for name, a in actions.items()
             }
+            names = list(actions)
             for n in range(warmup + rounds):
-                for name, action in actions.items():
+                # each round starts one type later: none always runs first, or after the same
+                for name in names[n % len(names):] + names[:n % len(names)]:
+                    action = actions[name]
                     if n % 2 == 0:
                         h = await _horizon_once(venue, action)
                         r = await _raw_once(ib, contract, orders[name])
@@ -128,14 +146,19 @@ async def _run(quick: bool) -> Figure:
         if name == "LMT":
             continue
         extra = paired(added[name], digits=1)
-        passed = extra["median"] <= lmt_added["median"] + GOAL_EXTRA_US
+        over_lmt = paired([a - b for a, b in zip(added[name], added["LMT"], strict=True)],
+                          digits=1)  # fmt: skip
+        low, high = median_interval([a - b for a, b in zip(added[name], added["LMT"], strict=True)])
+        over_lmt["interval"] = [round(low, 1), round(high, 1)]
+        passed = low <= GOAL_EXTRA_US
         by_type[name] = {"horizon_ms": summary(hz[name], 1e3), "added_us": extra,
-                         "pass": passed}  # fmt: skip
-        if not worst or extra["median"] > by_type[worst]["added_us"]["median"]:
+                         "added_over_lmt_us": over_lmt, "pass": passed}  # fmt: skip
+        if not worst or over_lmt["median"] > by_type[worst]["added_over_lmt_us"]["median"]:
             worst = name
     return verdict(
         all(t["pass"] for t in by_type.values()),
-        f"each type's median Horizon-over-raw added latency <= LMT's + {GOAL_EXTRA_US:.0f} us",
+        f"each type's Horizon-over-raw added latency <= LMT's + {GOAL_EXTRA_US:.0f} us "
+        "(median over rounds of the two's difference; fails when its 95% interval is above)",
         unit="ms",
         lmt={"horizon_ms": summary(hz["LMT"], 1e3), "added_us": lmt_added},
         types=by_type,
