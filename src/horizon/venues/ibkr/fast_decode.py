@@ -6,7 +6,8 @@ default's type, walking `dataclasses.fields(obj)` (a filtered scan of ~140 field
 Order) for every object: two openOrders per order made it ~35 us of each order's decoding.
 `fast_parse` reads the same (name, type, default) table, made once per class, and converts
 term for term as ib_async does, in a function compiled once per class. Position messages get
-a handler of their own (below). Both are installed on the venue's own decoder only.
+a handler of their own, and so do open orders (both below). All three are installed on the
+venue's own decoder only.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def install(decoder: Decoder) -> None:
 
 # ---- open orders --------------------------------------------------------------------------
 # Every order's openOrders (two or more) each start with ``Order(), Contract(), OrderState()``:
-# the dataclass __init__ of 139 + 17 + 23 fields, ~20% of the handler. The handler below is
+# the dataclass __init__ of 139 + 20 + 17 fields, ~20% of the handler. The handler below is
 # ib_async's own code (`Decoder.openOrder.__code__`, so it reads every field as ib_async's
 # does, at every server version), run with globals in which those three names make the same
 # instances from a table of their defaults.

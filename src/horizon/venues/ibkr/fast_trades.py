@@ -147,11 +147,8 @@ def cancel_order(self: IB, order: Order, manualCancelOrderTime: str = "") -> Tra
     if trade:
         if not trade.isDone():
             status = trade.orderStatus.status
-            if (
-                (status == OrderStatus.PendingSubmit
-                and not order.transmit)
-                or status == OrderStatus.Inactive
-            ):
+            never_sent = status == OrderStatus.PendingSubmit and not order.transmit
+            if never_sent or status == OrderStatus.Inactive:
                 new_status = OrderStatus.Cancelled
             else:
                 new_status = OrderStatus.PendingCancel
