@@ -21,7 +21,8 @@ from ib_async import (
 )
 from ib_async.decoder import Decoder
 
-from horizon.venues.ibkr.fast_decode import blank_maker, fast_parse, install
+from horizon.venues.ibkr.fast_decode import fast_parse, install
+from horizon.venues.ibkr.mapping.blanks import blank_maker
 from ibgateway_sim.wire import messages as m
 from ibgateway_sim.wire.codec import MIN_VERSION, encode_fields
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from dataclasses import MISSING
 from types import FunctionType, MethodType
 from typing import Any, Final
 
 from ib_async import Contract, Order, OrderState, Position
 from ib_async import decoder as decoder_module
 from ib_async.decoder import Decoder
+
+from horizon.venues.ibkr.mapping.blanks import blank_maker
 
 _CONVERTED = (int, float, bool)
 POSITION_DATA: Final = 61  # the incoming message id of a position (ibapi's IN.POSITION_DATA)
@@ -109,34 +110,6 @@ def install(decoder: Decoder) -> None:
 # ib_async's own code (`Decoder.openOrder.__code__`, so it reads every field as ib_async's
 # does, at every server version), run with globals in which those three names make the same
 # instances from a table of their defaults.
-
-
-def blank_maker(cls: type) -> Callable[[], Any]:
-    """A maker of instances equal to ``cls()``, its ``__dict__`` in the same order: what the
-    dataclass __init__ does (each default shared, each default_factory called) without it.
-    Only for a dataclass whose every field takes a default and has no __post_init__."""
-    if hasattr(cls, "__post_init__"):
-        raise TypeError(f"{cls.__name__} has a __post_init__ its instances depend on")
-    fields = dataclasses.fields(cls)
-    if any((f.default is MISSING and f.default_factory is MISSING) or not f.init for f in fields):
-        raise TypeError(f"{cls.__name__}() does not make every field from a default")
-    template = {f.name: None if f.default is MISSING else f.default for f in fields}
-    fresh: tuple[tuple[str, Callable[[], Any]], ...] = tuple(
-        (f.name, f.default_factory)  # type: ignore[misc]
-        for f in fields
-        if f.default is MISSING
-    )
-    new = object.__new__
-
-    def make() -> Any:
-        obj: Any = new(cls)
-        values = obj.__dict__
-        values.update(template)
-        for name, factory in fresh:
-            values[name] = factory()
-        return obj
-
-    return make
 
 
 _OPEN_ORDER_MAKERS: Final = {"Order": Order, "Contract": Contract, "OrderState": OrderState}

@@ -46,6 +46,7 @@ from horizon.core.conditions import (
 from horizon.core.enums import OrderType, Side, TimeInForce
 from horizon.core.types import OrderAction, require_utc, to_decimal
 from horizon.errors import InvalidOrder
+from horizon.venues.ibkr.mapping.blanks import blank_maker
 from horizon.venues.ibkr.mapping.fast_repr import HorizonOrder
 
 __all__ = [
@@ -169,26 +170,13 @@ def format_good_till(when: datetime) -> str:
     return utc.strftime("%Y%m%d %H:%M:%S UTC")
 
 
-# ib_async's Order is a 139-field dataclass: its __init__ costs ~5 us, a copy of its defaults
-# ~1 us, on the submit path. Immutable defaults are shared; the mutable ones (lists, the
-# SoftDollarTier) are made afresh for every order. A plain dict, read-only by convention:
-# dict.update from a mappingproxy has no fast path.
-_ORDER_DEFAULTS: Final[dict[str, object]] = dict(vars(Order()))
-_ORDER_FRESH: Final = tuple(
-    (name, type(value))
-    for name, value in _ORDER_DEFAULTS.items()
-    if not isinstance(value, (str, int, float, bool, type(None)))
-)
+_MAKE_ORDER: Final = blank_maker(HorizonOrder)  # on the submit path: see mapping.blanks
 
 
 def blank_order() -> Order:
     """An Order equal to ``Order()``, built without running the dataclass __init__ (a
     `HorizonOrder`: the same fields, a repr ib_async's log lines can afford)."""
-    order = object.__new__(HorizonOrder)
-    state = order.__dict__
-    state.update(_ORDER_DEFAULTS)
-    for name, factory in _ORDER_FRESH:
-        state[name] = factory()
+    order: Order = _MAKE_ORDER()
     return order
 
 
