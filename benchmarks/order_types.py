@@ -146,9 +146,9 @@ async def _run(quick: bool) -> Figure:
         if name == "LMT":
             continue
         extra = paired(added[name], digits=1)
-        over_lmt = paired([a - b for a, b in zip(added[name], added["LMT"], strict=True)],
-                          digits=1)  # fmt: skip
-        low, high = median_interval([a - b for a, b in zip(added[name], added["LMT"], strict=True)])
+        differences = [a - b for a, b in zip(added[name], added["LMT"], strict=True)]
+        over_lmt = paired(differences, digits=1)
+        low, high = median_interval(differences)
         over_lmt["interval"] = [round(low, 1), round(high, 1)]
         passed = low <= GOAL_EXTRA_US
         by_type[name] = {"horizon_ms": summary(hz[name], 1e3), "added_us": extra,
