@@ -1,5 +1,6 @@
-"""place_order and order_status have exactly the effects of ib_async's IB.placeOrder and
-Wrapper.orderStatus, for any placements and messages."""
+"""place_order, cancel_order and order_status have exactly the effects of ib_async's
+IB.placeOrder, IB.cancelOrder and Wrapper.orderStatus, for any placements, cancels and
+messages; a HorizonTrade reads as ib_async's Trade."""
 
 from __future__ import annotations
 
