@@ -180,6 +180,29 @@ def test_a_class_the_table_cannot_make_is_refused() -> None:
     with pytest.raises(TypeError, match="__post_init__"):
         blank_maker(Trade)
 
+    class Slotted(Order):
+        __slots__ = ("tif",)  # a plain default: no factory would fill the slot
+
+    with pytest.raises(TypeError, match="plain default in a slot"):
+        blank_maker(Slotted)
+
+
+def test_a_blank_of_a_class_with_slotted_containers_fills_its_slots() -> None:
+    from horizon.venues.ibkr.mapping.fast_repr import ORDER_CONTAINERS, HorizonOrder
+
+    make = blank_maker(HorizonOrder)
+    ours, again, theirs = make(), make(), Order()
+    assert set(ORDER_CONTAINERS) == {
+        "algoParams", "smartComboRoutingParams", "orderComboLegs", "orderMiscOptions",
+        "conditions", "softDollarTier",
+    }  # fmt: skip
+    assert list(vars(ours)) == [k for k in vars(theirs) if k not in ORDER_CONTAINERS]
+    for f in dataclasses.fields(Order):
+        mine = getattr(ours, f.name)
+        assert type(mine) is type(getattr(theirs, f.name)), f.name
+        if f.name in ORDER_CONTAINERS:
+            assert mine == getattr(theirs, f.name) and getattr(again, f.name) is not mine
+
 
 class _Recorder:
     def __init__(self) -> None:

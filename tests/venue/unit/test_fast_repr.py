@@ -146,4 +146,28 @@ def test_a_contract_survives_copy_and_pickle_as_itself() -> None:
         assert type(clone) is HorizonContract and clone == fast and repr(clone) == text
     order = blank_order()
     order.orderId = 3
-    assert repr(pickle.loads(pickle.dumps(order))) == repr(order)
+    order.algoParams = [TagValue("maxPctVol", "0.1")]
+    for clone in (copy.copy(order), copy.deepcopy(order), pickle.loads(pickle.dumps(order))):
+        assert type(clone) is HorizonOrder and repr(clone) == repr(order)
+        assert clone.algoParams == order.algoParams and clone.softDollarTier == SoftDollarTier()
+    assert copy.copy(order).algoParams is order.algoParams  # a shallow copy shares, as on Order
+    assert copy.deepcopy(order).algoParams is not order.algoParams
+
+
+def test_a_venue_orders_dict_is_left_untracked_by_the_collector() -> None:
+    """Its containers are in slots, so no full collection walks the ~133 values it holds."""
+    import gc
+
+    from horizon.core.algos import Adaptive
+
+    action = OrderAction(market_id="AAPL", side="buy", quantity=3, order_type="limit",
+                         limit_price="1.5", algo=Adaptive())  # fmt: skip
+    order = to_ib_order(action, account="DU1")
+    plain = _as_plain_order(order)
+    assert order.algoParams and order.algoStrategy == "Adaptive"
+    gc.collect()
+    assert not gc.is_tracked(vars(order)) and gc.is_tracked(vars(plain))
+    order.orderComboLegs.append(object())  # a container edited in place stays in its slot
+    order.orderRef = "a str"
+    gc.collect()
+    assert not gc.is_tracked(vars(order))

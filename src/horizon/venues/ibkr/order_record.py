@@ -48,7 +48,8 @@ class OrderRecord:
     rejected: bool = False
     acknowledged: bool = False
     updated_ts: float | None = None  # time.time() of the last change (a float: cheap)
-    error_codes: list[int] = field(default_factory=list)
+    # IB error codes the order got, in order (a tuple: no list per resting order to collect)
+    error_codes: tuple[int, ...] = ()
     # ib_async's raw (status, filled, remaining, avgFillPrice, permId) last applied
     last_raw: tuple[object, ...] | None = None
     # the order's executions as the venue captured them: exec base -> shares (latest revision)

@@ -698,7 +698,7 @@ class OrderTracker:
         return True
 
     def _on_order_error(self, record: OrderRecord, code: int, kind: ErrorKind, text: str) -> None:
-        record.error_codes.append(code)
+        record.error_codes += (code,)
         fields = {
             "order_id": record.order_id,
             "code": code,
