@@ -316,3 +316,49 @@ def test_placements_make_horizon_trades() -> None:
         ib.client.placeOrder = lambda *args: None  # type: ignore[method-assign]
         trades.append(ib.placeOrder(Stock("AAPL", "SMART", "USD"), LimitOrder("BUY", 1, 1.0)))
     assert type(trades[0]) is HorizonTrade and type(trades[1]) is Trade
+
+
+def _emits(fast: bool, statuses: list[str], cancel: bool) -> list[Any]:
+    """One trade on one IB: orderStatus messages (and a cancel), nobody listening; then each
+    event's value, and what listeners connected afterwards see of one message more."""
+    ib = IB()
+    if fast:
+        install(ib)
+    ib.client.cancelOrder = lambda *args: None  # type: ignore[method-assign]
+    made = HorizonTrade if fast else Trade
+    order = LimitOrder("BUY", 2, 10.5)
+    order.orderId, order.clientId = 1, 1
+    status = OrderStatus(orderId=1, status="PendingSubmit")
+    trade = made(Stock("AAPL", "SMART", "USD"), order, status)
+    ib.wrapper.trades[(1, 1)] = trade
+    for status in statuses:
+        ib.wrapper.orderStatus(1, status, 0.0, 2.0, 0.0, 9, 0, 0.0, 1, "", 0.0)
+    if cancel:
+        ib.cancelOrder(order)
+    unmade = [name for name in Trade.events if name not in vars(trade)]
+    values = []
+    for name in Trade.events:
+        value = getattr(trade, name).value()
+        values.append("the trade" if value is trade else value)
+    calls: list[tuple[str, bool]] = []
+    for name in Trade.events:
+        getattr(trade, name).connect(lambda t, name=name: calls.append((name, t is trade)))
+    ib.wrapper.orderStatus(1, "Cancelled", 0.0, 2.0, 0.0, 9, 0, 0.0, 1, "", 0.0)
+    return [unmade, values, calls]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "cancel"),
+    [([], False), (["Submitted"], False), (["PreSubmitted", "Submitted"], True),
+     (["Submitted", "Filled"], False), (["Submitted"], True)],
+)  # fmt: skip
+def test_an_event_emitted_before_it_is_made_holds_what_a_trades_holds(
+    statuses: list[str], cancel: bool
+) -> None:
+    """The status a resting order gets makes none of its events; each, made later, holds
+    the value a Trade's holds, and its listeners see what a Trade's see."""
+    ours, theirs = _emits(True, statuses, cancel), _emits(False, statuses, cancel)
+    assert ours[1:] == theirs[1:]
+    assert ours[0] == list(Trade.events) and theirs[0] == []  # made on first use only
+    if statuses:
+        assert ours[1][Trade.events.index("statusEvent")] == "the trade"

@@ -77,12 +77,12 @@ def order_status(
     if logger.isEnabledFor(logging.INFO):
         logger.info(f"orderStatus: {trade}")
     self.ib.orderStatusEvent.emit(trade)
-    trade.statusEvent.emit(trade)
+    emit_trade(trade, "statusEvent")
     if status != old_status:
         if status == OrderStatus.Filled:
-            trade.filledEvent.emit(trade)
+            emit_trade(trade, "filledEvent")
         elif status == OrderStatus.Cancelled:
-            trade.cancelledEvent.emit(trade)
+            emit_trade(trade, "cancelledEvent")
 
 
 class HorizonTrade(Trade):
@@ -91,21 +91,45 @@ class HorizonTrade(Trade):
     ib_async's Trade makes seven eventkit Events, each with two sub-events and their slot
     lists: ~63 of the ~81 objects a resting order holds, ~25 us to make, and walked by every
     full garbage collection for as long as the order rests (32 clients' open orders made those
-    pauses the largest part of their ack p99). A resting order uses one (statusEvent). An
-    event is made on its first access, emitting included, so what a listener or ``value()``
-    sees is what it sees on a Trade. Its repr and str are Trade's, name and all.
+    pauses the largest part of their ack p99). An event is made on its first access. This
+    module's own emits of the trade on an event nobody has accessed yet (`emit_trade`: a
+    resting order's statusEvent, twice) only note the event's name; when it is made, it is
+    emitted the trade once, before anyone can listen, so its ``value()`` is what a Trade's
+    holds and a listener sees the emits after it connected, as on a Trade. Its repr and str
+    are Trade's, name and all; the slot keeps the noted names out of ``vars()``.
     """
 
     __qualname__ = "Trade"
+    __slots__ = ("_emitted",)
+    _emitted: tuple[str, ...]  # events emitted the trade before they were made
 
     def __post_init__(self) -> None:
-        pass  # the events: see __getattr__
+        self._emitted = ()  # the events: see __getattr__
 
     def __getattr__(self, name: str) -> Event:
         if name not in Trade.events:
             raise AttributeError(f"'Trade' object has no attribute {name!r}")
         event = self.__dict__[name] = Event(name)
+        if name in self._emitted:
+            event.emit(self)  # no listener yet: only its value is set
         return event
+
+    def note_emitted(self, name: str) -> None:
+        """Event `name`, not made yet, has been emitted this trade (see `emit_trade`)."""
+        if name not in self._emitted:
+            self._emitted += (name,)
+
+
+def emit_trade(trade: Trade, name: str) -> None:
+    """``getattr(trade, name).emit(trade)``: how ib_async emits a trade on its own events. On a
+    HorizonTrade whose event is not made yet, only noted: nobody can be listening to it."""
+    event = trade.__dict__.get(name)
+    if event is not None:
+        event.emit(trade)
+    elif type(trade) is HorizonTrade:
+        trade.note_emitted(name)
+    else:
+        getattr(trade, name).emit(trade)
 
 
 def place_order(self: IB, contract: Contract, order: Order) -> Trade:
@@ -122,7 +146,7 @@ def place_order(self: IB, contract: Contract, order: Order) -> Trade:
         trade.log.append(TradeLogEntry(now, trade.orderStatus.status, "Modify"))
         if logger.isEnabledFor(logging.INFO):
             logger.info(f"placeOrder: Modify order {trade}")
-        trade.modifyEvent.emit(trade)
+        emit_trade(trade, "modifyEvent")
         self.orderModifyEvent.emit(trade)
     else:
         # this is a new order
@@ -156,12 +180,12 @@ def cancel_order(self: IB, order: Order, manualCancelOrderTime: str = "") -> Tra
             trade.orderStatus.status = new_status
             if logger.isEnabledFor(logging.INFO):
                 logger.info(f"cancelOrder: {trade}")
-            trade.cancelEvent.emit(trade)
-            trade.statusEvent.emit(trade)
+            emit_trade(trade, "cancelEvent")
+            emit_trade(trade, "statusEvent")
             self.cancelOrderEvent.emit(trade)
             self.orderStatusEvent.emit(trade)
             if new_status == OrderStatus.Cancelled:
-                trade.cancelledEvent.emit(trade)
+                emit_trade(trade, "cancelledEvent")
     else:
         logger.error(f"cancelOrder: Unknown orderId {order.orderId}")
     return trade
