@@ -5,12 +5,12 @@ messages it admitted in any one-second window. A client that connected with ``+P
 venue's default, `gateway_pacing=True`) has its excess held back and worked off at the limit,
 as TWS does; any other client gets error 100 per excess message (a pacing violation, and the
 request is dropped). The venue paces with a token bucket (rate 45/s, burst 10 by default) and
-ib_async adds its own queue (45 requests per sliding second). Four runs, each on a fresh
-simulator:
+ib_async adds its own queue (requests per sliding second: TWS's 50 with ``+PACEAPI``, else
+ib_async's 45). Four runs, each on a fresh simulator:
 
-* ``defaults``: the venue as shipped (``+PACEAPI``, bucket 45/10, ib_async's queue on);
-* ``no_gateway_pacing``: the same without ``+PACEAPI``, so the client side alone must keep
-  under the limit (what a gateway that ignores the option would see);
+* ``defaults``: the venue as shipped (``+PACEAPI``, bucket 45/10, ib_async's queue at 50);
+* ``no_gateway_pacing``: the same without ``+PACEAPI`` (ib_async's queue at 45), so the client
+  side alone must keep under the limit (what a gateway that ignores the option would see);
 * ``bucket_only``: also ib_async's queue off, so the venue's bucket alone paces;
 * ``single_40_5``: one limiter only (ib_async's queue off), rate 40, burst 5: a tenth of
   headroom for delivery jitter, which the gateway counts and the client cannot see.

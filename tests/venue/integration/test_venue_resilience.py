@@ -293,3 +293,33 @@ async def test_orders_dropped_by_gateway_pacing_are_reported_rejected() -> None:
             assert live == {int(o) for o in accepted}
         finally:
             await venue.close_async()
+
+
+async def test_ib_asyncs_queue_drains_while_a_caller_stays_at_its_limit() -> None:
+    """A caller at the bucket's limit (its burst, then 45/s) overfills its first second. With
+    +PACEAPI (the default) ib_async's own queue is held to TWS's 50, not its 45, so what it
+    holds back goes out while the caller keeps submitting at 45/s; at 45 it would hold them
+    for as long as the caller keeps up (see `ib_async_queue_limit`)."""
+    async with GatewaySimulator(host="127.0.0.1", port=0, accounts=["DU1234567"], seed=4,
+                                step_interval=None) as sim:  # fmt: skip
+        venue = Ibkr(port=sim.port, paper=True, client_id=14, health_check_interval=None)
+        other = Ibkr(port=sim.port, paper=True, client_id=15, gateway_pacing=False)
+        await venue.connect_async()
+        await other.connect_async()
+        client = venue.ib.client
+        throttling: list[bool] = []
+        client.throttleStart += lambda: throttling.append(True)
+        client.throttleEnd += lambda: throttling.append(False)
+        action = OrderAction(market_id="AAPL", side="buy", quantity=Decimal(1),
+                             order_type="limit", limit_price="100.00")  # fmt: skip
+        try:
+            await venue.qualify_async("AAPL")
+            assert client.MaxRequests == 50 and other.ib.client.MaxRequests == 45
+            for _ in range(10 + 45 * 2):  # the burst, then two seconds at the limit
+                await venue.submit_async(action)
+            assert throttling[:1] == [True]  # the burst overfilled a second: something held
+            assert throttling[-1] is False  # and it has gone out, the caller still at 45/s
+            assert venue.pacing_errors == 0 and sim.pacing_violations == 0
+        finally:
+            await venue.close_async()
+            await other.close_async()

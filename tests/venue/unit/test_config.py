@@ -108,3 +108,10 @@ def test_the_port_given_first_is_named_as_the_mistake_it_is() -> None:
 def test_a_bool_port_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="port"):
         IbkrConfig(port=True)
+
+
+def test_ib_asyncs_queue_is_held_to_tws_limit_only_when_the_gateway_paces() -> None:
+    from horizon.venues.ibkr.config import IB_MESSAGES_PER_SECOND, ib_async_queue_limit
+
+    assert ib_async_queue_limit(IbkrConfig()) == IB_MESSAGES_PER_SECOND == 50
+    assert ib_async_queue_limit(IbkrConfig(gateway_pacing=False)) is None

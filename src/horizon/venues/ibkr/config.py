@@ -19,6 +19,9 @@ from horizon.venues.ibkr.guards import Guards
 
 log = logging.getLogger("horizon.venues.ibkr")
 
+# TWS's limit on one client's messages in any second (above it: error 100, or held with +PACEAPI)
+IB_MESSAGES_PER_SECOND: Final = 50
+
 # port -> (application, is_paper)
 KNOWN_PORTS: Final = MappingProxyType(
     {
@@ -69,7 +72,9 @@ class IbkrConfig:
     rate: float = 45.0
     burst: int = 10
     # ask TWS to pace our requests itself (+PACEAPI) rather than answer error 100 when host
-    # load bunches them up on the wire: a second safety net under the venue's own bucket
+    # load bunches them up on the wire: a second safety net under the venue's own bucket.
+    # It also sets ib_async's own queue (45 in any second, in series with the bucket) to TWS's
+    # limit: see `ib_async_queue_limit`
     gateway_pacing: bool = True
     # health
     health_timeout: float = 2.0
@@ -197,3 +202,20 @@ class IbkrConfig:
     @property
     def mode(self) -> str:
         return "paper" if self.paper else "live"
+
+
+def ib_async_queue_limit(config: IbkrConfig) -> int | None:
+    """What ib_async's own request queue (`Client.MaxRequests`) should hold a client to in any
+    second; None keeps ib_async's 45.
+
+    Two pacers in series at one rate make a standing queue: the bucket lets out 45/s on
+    average plus a burst after any pause of the process (a collection, a busy host), ib_async
+    then holds whatever exceeds 45 in a second, and a caller at its limit feeds it exactly as
+    fast as it empties, so the held requests never drain. In the scale benchmark (32 clients
+    at their limit for 60 s) that queue grew with each pause, to ~140 ms of wire-to-ack p50.
+    With +PACEAPI the gateway holds any excess itself, in order, so ib_async's queue is set to
+    TWS's own limit: it holds only what the gateway would, and drains (45 < 50). Without it,
+    ib_async's 45 stays: 5 a second of headroom against error 100 when host load bunches the
+    messages up on their way, at the cost of that queue.
+    """
+    return IB_MESSAGES_PER_SECOND if config.gateway_pacing else None

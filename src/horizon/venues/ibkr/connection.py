@@ -39,7 +39,7 @@ from horizon.errors import (
     VenueUnavailable,
 )
 from horizon.venues.ibkr import fast_decode, fast_encode, fast_trades
-from horizon.venues.ibkr.config import IbkrConfig
+from horizon.venues.ibkr.config import IbkrConfig, ib_async_queue_limit
 from horizon.venues.ibkr.frameguard import FrameGuard
 from horizon.venues.ibkr.mapping.status import ErrorKind, classify_error, is_paper_account
 from horizon.venues.ibkr.resilience import ConnectionEvent, ConnectionState, backoff_delays
@@ -311,6 +311,8 @@ class Connection:
             fast_decode.install(ib.client.decoder)
             fast_encode.install(ib.client)
             fast_trades.install(ib)
+            if (limit := ib_async_queue_limit(self.config)) is not None:
+                ib.client.MaxRequests = limit  # this client only; ib_async's class keeps 45
             ib.errorEvent += self._on_error
             ib.disconnectedEvent += self._on_disconnected
             ib.client.conn.hasData += self._on_inbound
