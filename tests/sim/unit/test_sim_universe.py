@@ -117,3 +117,13 @@ def test_the_engine_lists_from_its_clocks_date() -> None:
     assert [key(s) for s in engine.match_contracts(query)] == [
         ("FUT", "ES", "USD", "20310321", D(0), "")
     ]
+
+
+def test_each_call_gets_a_list_of_its_own_of_the_days_specs() -> None:
+    """Made once a day (the specs are frozen), handed out as a fresh list every time."""
+    day = dt.date(2031, 3, 10)
+    first, second = builtin_universe(day), builtin_universe(day)
+    assert first == second and first is not second
+    first.clear()
+    assert builtin_universe(day) == second and len(second) > 300
+    assert builtin_universe(dt.date(2031, 6, 10)) != second  # another day, other expiries
