@@ -16,6 +16,16 @@ from dataclasses import MISSING
 from typing import Any
 
 
+def slotted_fields(cls: type) -> dict[str, types.MemberDescriptorType]:
+    """The dataclass fields `cls` keeps in slots rather than in ``__dict__`` (a subclass can:
+    its slot's descriptor comes first), each with that descriptor, in field order."""
+    return {
+        f.name: slot
+        for f in dataclasses.fields(cls)
+        if isinstance(slot := getattr(cls, f.name, None), types.MemberDescriptorType)
+    }
+
+
 def blank_maker(cls: type) -> Callable[[], Any]:
     """A maker of instances equal to ``cls()``, its ``__dict__`` in the same order: what the
     dataclass __init__ does (each default shared, each default_factory called) without it.
@@ -27,8 +37,7 @@ def blank_maker(cls: type) -> Callable[[], Any]:
     if any((f.default is MISSING and f.default_factory is MISSING) or not f.init for f in fields):
         raise TypeError(f"{cls.__name__}() does not make every field from a default")
     # a plain dict, read-only by convention: dict.update from a mappingproxy has no fast path
-    slots = {f.name: slot for f in fields if isinstance(slot := getattr(cls, f.name, None),
-                                                         types.MemberDescriptorType)}
+    slots = slotted_fields(cls)
     if any(f.default is not MISSING for f in fields if f.name in slots):
         raise TypeError(f"{cls.__name__} keeps a field with a plain default in a slot")
     template = {f.name: None if f.default is MISSING else f.default

@@ -21,15 +21,18 @@ from typing import Any, Final
 
 from ib_async import Contract, Order
 
+from horizon.venues.ibkr.mapping.blanks import slotted_fields
+
 
 class _Fields:
     """One dataclass's field names and defaults, and a reader of all its values at once.
 
-    `slots` names the fields a subclass keeps in slots rather than in ``__dict__``: they are
-    read as attributes, the rest from the dict, and put back in field order."""
+    The fields the class keeps in slots rather than in ``__dict__`` are read as attributes,
+    the rest from the dict, and put back in field order."""
 
-    def __init__(self, cls: type, slots: tuple[str, ...] = ()) -> None:
+    def __init__(self, cls: type) -> None:
         fields = dataclasses.fields(cls)
+        slots = tuple(slotted_fields(cls))
         self.names: Final = tuple(f.name for f in fields)
         self.defaults: Final = tuple(f.default for f in fields)
         in_dict = tuple(name for name in self.names if name not in slots)
@@ -75,7 +78,6 @@ class _Fields:
 ORDER_CONTAINERS: Final = tuple(
     f.name for f in dataclasses.fields(Order) if f.default is dataclasses.MISSING
 )
-_ORDER: Final = _Fields(Order, slots=ORDER_CONTAINERS)
 _CONTRACT: Final = _Fields(Contract)
 
 
@@ -99,6 +101,9 @@ class HorizonOrder(Order):
         return "Order(" + ", ".join(f"{k}={v!r}" for k, v in items) + ")"
 
     __str__ = __repr__
+
+
+_ORDER: Final = _Fields(HorizonOrder)  # its slotted fields found on the class
 
 
 class HorizonContract(Contract):
