@@ -31,7 +31,6 @@ from ibgateway_sim.gateway.mapping import (
     exec_details_values,
     only_status_changed,
     open_order,
-    open_order_shape,
     order_status_values,
 )
 from ibgateway_sim.gateway.session import Session
@@ -129,13 +128,13 @@ class EventDispatcher:
                 audience = heard.get(st.client_id)
                 if audience is None:
                     audience = heard[st.client_id] = self.audience(st.client_id)
-                shape = open_order_shape(st) if st.margin is None else None
+                shaped_rows = st.margin is None  # a margin answer's rows are not shaped
                 status = order_status_values(st) if st.margin is None else None
                 row: _OpenRow | None = None
                 for s in audience:
                     if not ev.status_only:
                         version = s.conn.version
-                        made = None if shape is None else shaped.open_order(st, shape, version)
+                        made = shaped.open_order(st, version) if shaped_rows else None
                         if made is None:
                             row = row or self._open_order(st)
                             made = row.frame(st.status, version)

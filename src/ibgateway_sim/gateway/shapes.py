@@ -19,7 +19,9 @@ from ibgateway_sim.gateway.mapping import (
     ORDER_STATUS_FIELDS,
     TimeFormatter,
     exec_details,
+    only_status_changed,
     open_order,
+    open_order_shape,
     open_order_values,
     order_status,
 )
@@ -27,6 +29,7 @@ from ibgateway_sim.wire import messages as m
 from ibgateway_sim.wire.codec import Shape, encode, shape
 
 SHAPES_KEPT = 1_000  # openOrder and execDetails shapes kept (a client's orders have a few)
+LAST_FRAMES_KEPT = 10_000  # the last openOrder frames of live orders kept to be sent again
 
 
 class ShapedFrames:
@@ -36,22 +39,40 @@ class ShapedFrames:
         self._times = times
         # (version, open_order_shape) -> (the contract it was made for, its shape)
         self._open: dict[tuple[int, tuple[Any, ...]], tuple[object, Shape | None]] = {}
+        # (clientId, orderId, version) -> the order's last openOrder frame there and the
+        # snapshot it was made of: a partial fill's openOrder is its last one again
+        self._last_open: dict[tuple[int, int, int], tuple[OrderState, bytes]] = {}
         self._status: dict[int, Shape | None] = {}  # by version
         # (version, conId, exchange) -> (the contract it was made for, its shape)
         self._exec: dict[tuple[int, int, str], tuple[object, Shape | None]] = {}
 
-    def open_order(self, st: OrderState, key: tuple[Any, ...], version: int) -> bytes | None:
-        """`encode(open_order(st), version)`, `key` being `open_order_shape(st)` (made once
-        per snapshot by the caller, for all its sessions); None where no shape can be made.
-        Only for snapshots without a margin answer."""
-        at = (version, key)
-        made = self._open.get(at)
-        if made is None or made[0] is not st.contract:
-            if len(self._open) >= SHAPES_KEPT:
-                self._open.clear()
-            made = self._open[at] = (
-                st.contract, shape(open_order(st), version, OPEN_ORDER_OPEN_FIELDS))
-        return None if made[1] is None else made[1].fill(open_order_values(st))
+    def open_order(self, st: OrderState, version: int) -> bytes | None:
+        """`encode(open_order(st), version)`; None where no shape can be made. Only for
+        snapshots without a margin answer. The frame of an order's last snapshot is sent
+        again while nothing `open_order` reads has changed (`only_status_changed`, the same
+        status): so is every partial fill's but the first."""
+        order = (st.client_id, st.order_id, version)
+        last = self._last_open.get(order)
+        if last is not None and last[0].status == st.status and only_status_changed(st, last[0]):
+            frame = last[1]
+        else:
+            at = (version, open_order_shape(st))
+            made = self._open.get(at)
+            if made is None or made[0] is not st.contract:
+                if len(self._open) >= SHAPES_KEPT:
+                    self._open.clear()
+                made = self._open[at] = (
+                    st.contract, shape(open_order(st), version, OPEN_ORDER_OPEN_FIELDS))
+            if made[1] is None:
+                return None
+            frame = made[1].fill(open_order_values(st))
+        if st.is_done:
+            self._last_open.pop(order, None)
+        else:
+            if len(self._last_open) >= LAST_FRAMES_KEPT and order not in self._last_open:
+                self._last_open.clear()
+            self._last_open[order] = (st, frame)
+        return frame
 
     def order_status(self, st: OrderState, values: tuple[Any, ...], version: int) -> bytes:
         """`encode(order_status(st), version)`, `values` being `order_status_values(st)`:

@@ -138,6 +138,40 @@ def test_open_orders_from_their_shape_are_their_rows_encoded(version: int) -> No
     assert len(shapes) >= 12  # and unlike ones did not
 
 
+def test_an_orders_openorder_frames_through_its_life_are_its_rows_encoded() -> None:
+    """Placed, modified, partly filled pass by pass, filled; its snapshots framed for two
+    sessions at other versions in turn: every frame is its own row encoded, and a partial
+    fill's frame is the one sent for the fill before it (the same bytes object)."""
+    engine = Engine(seed=1, accounts=("DU1",), liquidity=Decimal(1))
+    query = mapping.contract_query(
+        m.RequestContract(symbol="AAPL", sec_type="STK", exchange="SMART", currency="USD"))
+    [spec] = engine.match_contracts(query)
+
+    def place(quantity: int, limit: str) -> list[Any]:
+        return engine.place(OrderRequest(
+            client_id=1, order_id=1, contract=query, action="BUY", quantity=Decimal(quantity),
+            order_type="LMT", limit_price=Decimal(limit), account="DU1"))
+
+    events = place(3, "1.00") + place(4, "1.01")  # rests, then a modify
+    for _ in range(4):
+        events += engine.set_price(spec.con_id, Decimal("0.50"))
+    states = [e.order for e in events if hasattr(e, "order")]
+    assert [s.status for s in states][-1] == "Filled"
+    assert len(states) >= 7
+    frames = ShapedFrames(mapping.TimeFormatter("US/Eastern"))
+    sent: dict[int, bytes] = {}
+    repeats = 0
+    for was, st_ in zip([None, *states], states, strict=False):
+        alike = was is not None and was.status == st_.status and was.request is st_.request
+        for version in (178, 176):
+            frame = frames.open_order(st_, version)
+            assert frame == encode(mapping.open_order(st_), version)
+            assert (frame is sent.get(version)) == alike
+            sent[version] = frame
+        repeats += alike
+    assert repeats >= 2  # partial fills did come one after another
+
+
 def test_a_nul_in_an_open_text_field_is_refused() -> None:
     [st_, *_] = _states()
     made = shape(mapping.open_order(st_), 178, mapping.OPEN_ORDER_OPEN_FIELDS)
