@@ -815,8 +815,8 @@ class Engine:
             fill_price, liquidity_flag = o.touch_fill(book)
         o.fresh = False
         qty = o.remaining
-        if fill_price is not None and self.liquidity is not None:
-            qty = min(qty, self.liquidity)
+        if fill_price is not None and self.liquidity is not None and self.liquidity < qty:
+            qty = self.liquidity  # min(qty, liquidity)
         if tif == "FOK" and (fill_price is None or qty < o.remaining):
             # all at once or nothing (TWS API "Time in Force": Fill-or-Kill)
             self._finish(o, "Cancelled", out)

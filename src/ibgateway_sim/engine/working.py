@@ -120,7 +120,8 @@ class WorkingOrder:
 
     @property
     def remaining(self) -> Decimal:
-        return max(self.total - self.filled, _ZERO)
+        left = self.total - self.filled  # max(left, 0) as a test: the builtin is 4x dearer
+        return left if left >= _ZERO else _ZERO
 
     @property
     def done(self) -> bool:
@@ -141,6 +142,7 @@ class WorkingOrder:
         # positional, in OrderState's field order: three snapshots an order, and a call
         # with fifteen keywords costs about as much again as the record itself
         req, filled = self.req, self.filled
+        left = self.total - filled
         return OrderState(
             req.client_id,
             req.order_id,
@@ -149,7 +151,7 @@ class WorkingOrder:
             self.spec,
             self.status,
             filled,
-            max(self.total - filled, _ZERO),  # remaining
+            left if left >= _ZERO else _ZERO,  # remaining
             self.value / filled if filled else _ZERO,  # avg_fill_price
             self.last_price,
             self.why_held,

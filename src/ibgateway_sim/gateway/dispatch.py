@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from ibgateway_sim.engine import (
+    Commission,
     Engine,
     Event,
     ExecutionMade,
@@ -27,7 +28,6 @@ from ibgateway_sim.engine import (
 from ibgateway_sim.faults import FaultPlan, OneShot
 from ibgateway_sim.gateway.mapping import (
     TimeFormatter,
-    commission_report,
     exec_details_values,
     only_status_changed,
     open_order,
@@ -119,7 +119,7 @@ class EventDispatcher:
         shaped = self._shaped
         heard: dict[int, list[Session]] = {}  # client id -> its audience, for this batch
         queue: deque[Event] = deque(events)
-        later: list[tuple[list[Session], m.CommissionReport]] = []
+        later: list[tuple[list[Session], Commission]] = []
         touched: set[tuple[str, int]] = set()
         while queue:
             ev = queue.popleft()
@@ -129,7 +129,7 @@ class EventDispatcher:
                 if audience is None:
                     audience = heard[st.client_id] = self.audience(st.client_id)
                 shaped_rows = st.margin is None  # a margin answer's rows are not shaped
-                status = order_status_values(st) if st.margin is None else None
+                status = order_status_values(st) if shaped_rows else None
                 row: _OpenRow | None = None
                 for s in audience:
                     if not ev.status_only:
@@ -153,7 +153,6 @@ class EventDispatcher:
                     if audience is None:
                         audience = heard[ex.client_id] = self.audience(ex.client_id)
                 details = exec_details_values(ex, -1, self._times)
-                report = commission_report(cr)
                 if faults.armed:  # none armed is one test, not three
                     first = faults.take(OneShot.COMMISSION_FIRST)
                     twice = faults.take(OneShot.DUPLICATE_EXEC)
@@ -162,13 +161,13 @@ class EventDispatcher:
                     first = twice = drop = False
                 for s in audience:
                     if first and not drop:
-                        s.send(report)
+                        s.send_frame(shaped.commission_report(cr, s.conn.version))
                     framed = shaped.exec_details(ex, details, s.conn.version)
                     s.send_frame(framed)
                     if twice:
                         s.send_frame(framed)
                 if not (first or drop):
-                    later.append((audience, report))
+                    later.append((audience, cr))
                 correction = faults.take_correction() if faults.corrections else None
                 if correction is not None:
                     queue.extend(
@@ -179,8 +178,8 @@ class EventDispatcher:
             elif isinstance(ev, OrderError):
                 for s in self.audience(ev.client_id):
                     s.send_error(ev.order_id, ev.code, ev.text)
-        for audience, report in later:
+        for audience, cr in later:
             for s in audience:
-                s.send(report)
+                s.send_frame(shaped.commission_report(cr, s.conn.version))
         if touched:
             self._after_fills(touched)

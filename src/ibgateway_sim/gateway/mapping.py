@@ -479,6 +479,16 @@ def exec_details(ex: Execution, req_id: int, times: TimeFormatter) -> m.ExecDeta
     )
 
 
+# the fields of a commissionReport row that an execution's commission sets: all of them but
+# the yield ones (bonds), left open in its `Shape`
+COMMISSION_REPORT_OPEN_FIELDS: Final = ("exec_id", "commission", "currency", "realized_pnl")
+
+
+def commission_report_values(cr: Commission) -> tuple[Any, ...]:
+    """The values of `COMMISSION_REPORT_OPEN_FIELDS` in `commission_report(cr)`."""
+    return (cr.exec_id, cr.commission, cr.currency, cr.realized_pnl)
+
+
 def commission_report(cr: Commission) -> m.CommissionReport:
     return m.CommissionReport(
         exec_id=cr.exec_id,

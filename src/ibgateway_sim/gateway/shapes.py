@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ibgateway_sim.engine import Execution, OrderState
+from ibgateway_sim.engine import Commission, Execution, OrderState
 from ibgateway_sim.gateway.mapping import (
+    COMMISSION_REPORT_OPEN_FIELDS,
     EXEC_DETAILS_OPEN_FIELDS,
     OPEN_ORDER_OPEN_FIELDS,
     ORDER_STATUS_FIELDS,
     TimeFormatter,
+    commission_report,
+    commission_report_values,
     exec_details,
     only_status_changed,
     open_order,
@@ -43,6 +46,7 @@ class ShapedFrames:
         # snapshot it was made of: a partial fill's openOrder is its last one again
         self._last_open: dict[tuple[int, int, int], tuple[OrderState, bytes]] = {}
         self._status: dict[int, Shape | None] = {}  # by version
+        self._commission: dict[int, Shape | None] = {}  # by version
         # (version, conId, exchange) -> (the contract it was made for, its shape)
         self._exec: dict[tuple[int, int, str], tuple[object, Shape | None]] = {}
 
@@ -81,6 +85,16 @@ class ShapedFrames:
             self._status[version] = shape(m.OrderStatus(), version, ORDER_STATUS_FIELDS)
         made = self._status[version]
         return encode(order_status(st), version) if made is None else made.fill(values)
+
+    def commission_report(self, cr: Commission, version: int) -> bytes:
+        """`encode(commission_report(cr), version)`: no row made but where no shape is."""
+        if version not in self._commission:
+            self._commission[version] = shape(
+                m.CommissionReport(), version, COMMISSION_REPORT_OPEN_FIELDS)
+        made = self._commission[version]
+        if made is None:
+            return encode(commission_report(cr), version)
+        return made.fill(commission_report_values(cr))
 
     def exec_details(self, ex: Execution, values: tuple[Any, ...], version: int) -> bytes:
         """`encode(exec_details(ex, -1, times), version)`, `values` being

@@ -327,6 +327,31 @@ def test_exec_details_open_every_field_the_execution_sets_but_its_contract() -> 
     assert differing >= open_fields - {"contract"}
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_commission_reports_from_their_shape_are_their_rows_encoded(version: int) -> None:
+    """Opening and closing fills (realized PnL unset and set), a commission of zero and
+    one of many digits: each frame is the row `commission_report` makes, encoded."""
+    frames = ShapedFrames(mapping.TimeFormatter("US/Eastern"))
+    engine = Engine(seed=1, accounts=("DU1",))
+    query = mapping.contract_query(
+        m.RequestContract(symbol="AAPL", sec_type="STK", exchange="SMART", currency="USD"))
+    for order_id, action in enumerate(("BUY", "SELL", "SELL", "BUY"), start=1):
+        engine.place(OrderRequest(client_id=1, order_id=order_id, contract=query,
+                                  action=action, quantity=Decimal(7), order_type="MKT",
+                                  account="DU1"))
+        engine.step()
+    reports = [cr for _, cr in engine.executions()]
+    reports += [dataclasses.replace(reports[0], commission=Decimal(0), currency="EUR"),
+                dataclasses.replace(reports[-1], commission=Decimal("1.23456789"),
+                                    realized_pnl=Decimal("-1E+3"))]
+    assert len(reports) >= 6
+    assert any(cr.realized_pnl is None for cr in reports)
+    assert any(cr.realized_pnl is not None for cr in reports)
+    for cr in reports:
+        assert frames.commission_report(cr, version) == encode(
+            mapping.commission_report(cr), version)
+
+
 def test_shaped_frames_refuse_a_nul_like_the_encoder() -> None:
     times = mapping.TimeFormatter("US/Eastern")
     ex = dataclasses.replace(_executions()[0], order_ref="a\0b")
