@@ -764,7 +764,7 @@ class Engine:
             raise ValueError("a matching pass is over keys or over con_ids, not both")
         self._pass_keys = set(keys) if keys is not None else None
         self._matching = True
-        seen: set[tuple[int, int]] = set()
+        seen: set[int] = set()  # by `seq`, unique per order: no key tuple made per look
         try:
             while True:
                 if self._pass_keys is None:
@@ -783,11 +783,11 @@ class Engine:
                         key=lambda o: o.seq,
                     )
                 # the cheap test first: on the last round every candidate has been seen
-                pending = [o for o in candidates if o.key not in seen and o.working]
+                pending = [o for o in candidates if o.seq not in seen and o.working]
                 if not pending:
                     return
                 for o in pending:
-                    seen.add(o.key)
+                    seen.add(o.seq)
                     if o.working:
                         self._evaluate(o, out)
         finally:
