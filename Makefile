@@ -12,7 +12,7 @@ help:
 	@echo "make test   - ruff, mypy and the whole pytest suite"
 	@echo "make test-venue / make test-sim - one suite (tests/venue, tests/sim)"
 	@echo "make bench  - benchmarks vs raw ib_async; writes benchmarks/results/latest.json"
-	@echo "make bench-quick - the same, smaller (about a minute)"
+	@echo "make bench-quick - the same, smaller (under 2 minutes)"
 	@echo "make sim    - run the simulator on 127.0.0.1:4002 until Ctrl-C"
 
 $(STAMP): pyproject.toml constraints.txt
